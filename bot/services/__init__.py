@@ -1,0 +1,1 @@
+"""The clinic rules (../shared/spec/RULES.md). Dialogs, the staff CLI and sweeps all call these."""

@@ -1,0 +1,57 @@
+"""Reading the clinic and its policy, and converting between UTC and the clinic's local time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.services.errors import NotFound
+from bot.storage.models import Clinic
+from bot.storage.uow import UnitOfWork
+
+
+async def get_clinic(uow: UnitOfWork) -> Clinic:
+    """The clinic row; a clear error when no set-up file was loaded yet."""
+    clinic = await uow.session.scalar(select(Clinic).where(Clinic.id == 1))
+    if clinic is None:
+        raise NotFound("no clinic is set up yet; run 'clinicbot load FILE.toml' first")
+    return clinic
+
+
+def zone(clinic: Clinic) -> ZoneInfo:
+    return ZoneInfo(clinic.timezone)
+
+
+def local_today(clinic: Clinic, now: datetime) -> date:
+    """Today's date at the clinic."""
+    return now.astimezone(zone(clinic)).date()
+
+
+def local_midnight_utc(clinic: Clinic, day: date) -> datetime:
+    """The UTC moment the clinic's ``day`` starts."""
+    return datetime.combine(day, time(0), tzinfo=zone(clinic)).astimezone(ZoneInfo("UTC"))
+
+
+def in_quiet_hours(clinic: Clinic, moment: datetime) -> bool:
+    """Whether ``moment`` falls inside the clinic's quiet hours (no proactive messages)."""
+    if clinic.quiet_start is None or clinic.quiet_end is None:
+        return False
+    local = moment.astimezone(zone(clinic)).time()
+    start, end = clinic.quiet_start, clinic.quiet_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def end_of_quiet_hours(clinic: Clinic, moment: datetime) -> datetime:
+    """The first moment at or after ``moment`` outside quiet hours (UTC)."""
+    if not in_quiet_hours(clinic, moment) or clinic.quiet_end is None:
+        return moment
+    tz = zone(clinic)
+    local = moment.astimezone(tz)
+    candidate = datetime.combine(local.date(), clinic.quiet_end, tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), clinic.quiet_end, tzinfo=tz)
+    return candidate.astimezone(ZoneInfo("UTC"))

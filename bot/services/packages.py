@@ -1,0 +1,273 @@
+"""Selling packages and moving their uses (RULES.md 1-4).
+
+A package's counters change only through the conditional updates here, so
+``uses = redeemed + booked + available`` and ``available >= 0`` hold whatever runs at once
+(the database's check constraints back this up).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import cast
+
+from sqlalchemy import Table, select, update
+
+from bot.services import billing
+from bot.services.clinic import get_clinic, local_today, zone
+from bot.services.errors import (
+    NotAllowed,
+    NotFound,
+    NoUsesLeft,
+    PackageEnded,
+    PackageExpired,
+    PackageNotPaid,
+    PackageNotUsable,
+    WrongState,
+)
+from bot.services.periods import add_months
+from bot.storage.models import (
+    Appointment,
+    PackageRedemption,
+    PackageTemplate,
+    Patient,
+    PatientPackage,
+)
+from bot.storage.types import to_money
+from bot.storage.uow import UnitOfWork
+
+
+async def get_template(uow: UnitOfWork, ref: str | int) -> PackageTemplate:
+    """A template by id or key."""
+    column = PackageTemplate.id if isinstance(ref, int) else PackageTemplate.key
+    template = await uow.session.scalar(select(PackageTemplate).where(column == ref))
+    if template is None:
+        raise NotFound(f"there is no package template {ref!r}")
+    return template
+
+
+async def get_package(uow: UnitOfWork, package_id: int, *, lock: bool = False) -> PatientPackage:
+    stmt = select(PatientPackage).where(PatientPackage.id == package_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    package = await uow.session.scalar(stmt)
+    if package is None:
+        raise NotFound(f"there is no package {package_id}")
+    return package
+
+
+def installment_amounts(price: Decimal, installments: int) -> list[Decimal]:
+    """Equal parts in cents; the first part takes the odd cents so the sum is exact."""
+    cents = int(to_money(price) * 100)
+    base, rest = divmod(cents, installments)
+    parts = [base] * installments
+    parts[0] += rest
+    return [Decimal(part) / 100 for part in parts]
+
+
+async def sell_package(
+    uow: UnitOfWork,
+    patient_id: int,
+    template_ref: str | int,
+    *,
+    online: bool = False,
+    sold_by_staff_id: int | None = None,
+    purchased_on: date | None = None,
+) -> PatientPackage:
+    """Sell a package: copy the template's terms onto the patient's package and invoice it.
+
+    ``online`` purchases are refused for templates sold at the desk only. With installments,
+    the first invoice is due on the purchase date and the others one month apart.
+    """
+    template = await get_template(uow, template_ref)
+    if online and not template.online_purchase:
+        raise NotAllowed(f"{template.name} is sold at the clinic's desk only")
+    patient = await uow.session.get(Patient, patient_id)
+    if patient is None or patient.merged_into_id is not None:
+        raise NotFound(f"there is no patient {patient_id}")
+    clinic = await get_clinic(uow)
+    day = purchased_on or local_today(clinic, uow.clock.now())
+    package = PatientPackage(
+        patient_id=patient.id,
+        template_id=template.id,
+        name=template.name,
+        price=template.price,
+        patient_pays=template.patient_pays,
+        installments=template.installments,
+        uses=template.uses,
+        redeemed=0,
+        booked=0,
+        available=template.uses,
+        purchased_on=day,
+        expires_on=day + timedelta(days=template.valid_days) if template.valid_days else None,
+        paid_enough=template.price == Decimal("0"),
+        sold_by_staff_id=sold_by_staff_id,
+        created_at=uow.clock.now(),
+        fees=list(template.fees),
+        practitioners=list(template.practitioners),
+        locations=list(template.locations),
+    )
+    uow.session.add(package)
+    await uow.session.flush()
+    if template.price > 0:
+        await _invoice_package(uow, package)
+    return package
+
+
+async def _invoice_package(uow: UnitOfWork, package: PatientPackage) -> None:
+    parts = installment_amounts(package.price, package.installments)
+    for number, amount in enumerate(parts, start=1):
+        due = add_months(package.purchased_on, number - 1)
+        single = len(parts) == 1
+        await billing.create_invoice(
+            uow,
+            patient_id=package.patient_id,
+            kind="package" if single else "installment",
+            description=package.name if single else f"{package.name} ({number}/{len(parts)})",
+            amount=amount,
+            issued_on=due,
+            due_on=due,
+            package_id=package.id,
+            installment_no=None if single else number,
+        )
+
+
+def check_applies(
+    package: PatientPackage,
+    *,
+    fee_id: int,
+    practitioner_id: int,
+    location_id: int,
+    on: date,
+) -> None:
+    """Raise unless the package may cover this appointment (RULES.md 2, 4, 9)."""
+    if package.refunded_at is not None:
+        raise PackageEnded(f"{package.name} was refunded and can no longer be used")
+    if not package.paid_enough:
+        raise PackageNotPaid(f"{package.name} can be used once it is paid")
+    if package.expires_on is not None and on > package.expires_on:
+        raise PackageExpired(
+            f"{package.name} expires on {package.expires_on.isoformat()}, before "
+            f"{on.isoformat()}"
+        )
+    if fee_id not in {fee.id for fee in package.fees}:
+        raise PackageNotUsable(f"{package.name} does not cover this treatment")
+    if package.practitioners and practitioner_id not in {p.id for p in package.practitioners}:
+        raise PackageNotUsable(f"{package.name} does not cover this practitioner")
+    if package.locations and location_id not in {loc.id for loc in package.locations}:
+        raise PackageNotUsable(f"{package.name} does not cover this location")
+
+
+async def _move_use(
+    uow: UnitOfWork, package_id: int, source: str, target: str
+) -> bool:
+    """Move one use from counter ``source`` to ``target`` if ``source`` has one (atomic)."""
+    table = cast(Table, PatientPackage.__table__)
+    src, dst = table.c[source], table.c[target]
+    result = await uow.session.execute(
+        update(table)
+        .where(table.c.id == package_id, src > 0)
+        .values({src: src - 1, dst: dst + 1})
+        .returning(table.c.id)
+    )
+    moved = result.first() is not None
+    if moved:
+        await _refresh(uow, package_id)
+    return moved
+
+
+async def _refresh(uow: UnitOfWork, package_id: int) -> None:
+    package = await uow.session.get(PatientPackage, package_id)
+    if package is not None:
+        await uow.session.refresh(package, ["redeemed", "booked", "available"])
+
+
+async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: Appointment) -> None:
+    """Link the package to the appointment and reserve one of its uses, or raise NoUsesLeft."""
+    clinic = await get_clinic(uow)
+    check_applies(
+        package,
+        fee_id=appointment.fee_id,
+        practitioner_id=appointment.practitioner_id,
+        location_id=appointment.location_id,
+        on=appointment.starts_at.astimezone(zone(clinic)).date(),
+    )
+    if package.patient_id != appointment.patient_id:
+        raise NotAllowed("a package covers only its owner's appointments")
+    if not await _move_use(uow, package.id, "available", "booked"):
+        raise NoUsesLeft(f"{package.name} has no uses left")
+    appointment.package_id = package.id
+    appointment.package_use = "reserved"
+
+
+async def release_use(uow: UnitOfWork, appointment: Appointment) -> None:
+    """Unlink a reserved package use from the appointment and return it (RULES.md 6, 7)."""
+    if appointment.package_id is None:
+        return
+    if appointment.package_use != "reserved":
+        raise WrongState("the package use was already redeemed; undo that first")
+    if not await _move_use(uow, appointment.package_id, "booked", "available"):
+        raise WrongState("the package's booked uses do not match; nothing was changed")
+    appointment.package_id = None
+    appointment.package_use = None
+
+
+async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> PackageRedemption:
+    """Redeem the appointment's reserved use and bill ``patient_pays`` for the session."""
+    if appointment.package_id is None or appointment.package_use != "reserved":
+        raise WrongState("this appointment has no reserved package use to redeem")
+    package = await get_package(uow, appointment.package_id)
+    if package.refunded_at is not None:
+        raise PackageEnded(f"{package.name} was refunded and can no longer be used")
+    clinic = await get_clinic(uow)
+    day = appointment.starts_at.astimezone(zone(clinic)).date()
+    if package.expires_on is not None and day > package.expires_on:
+        raise PackageExpired(
+            f"{package.name} expired on {package.expires_on.isoformat()}; extend the expiry "
+            "or remove the package from the appointment"
+        )
+    if not await _move_use(uow, package.id, "booked", "redeemed"):
+        raise WrongState("the package's booked uses do not match; nothing was changed")
+    invoice_id = None
+    if package.patient_pays > 0:
+        invoice = await billing.create_invoice(
+            uow,
+            patient_id=appointment.patient_id,
+            kind="session",
+            description=f"{package.name}: session",
+            amount=package.patient_pays,
+            issued_on=day,
+            appointment_id=appointment.id,
+        )
+        invoice_id = invoice.id
+    redemption = PackageRedemption(
+        package_id=package.id,
+        appointment_id=appointment.id,
+        kind=kind,
+        practitioner_id=appointment.practitioner_id,
+        invoice_id=invoice_id,
+        redeemed_at=uow.clock.now(),
+    )
+    uow.session.add(redemption)
+    appointment.package_use = "redeemed"
+    await uow.session.flush()
+    return redemption
+
+
+async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
+    """Undo :func:`redeem_use`: the use is reserved again and the session invoice voided."""
+    if appointment.package_id is None or appointment.package_use != "redeemed":
+        raise WrongState("this appointment has no redeemed package use to undo")
+    redemption = await uow.session.scalar(
+        select(PackageRedemption).where(PackageRedemption.appointment_id == appointment.id)
+    )
+    if redemption is None:
+        raise WrongState("no redemption is recorded for this appointment")
+    if redemption.invoice_id is not None:
+        invoice = await billing.lock_invoice(uow, redemption.invoice_id)
+        await billing.void_invoice(uow, invoice)
+    if not await _move_use(uow, appointment.package_id, "redeemed", "booked"):
+        raise WrongState("the package's redeemed uses do not match; nothing was changed")
+    await uow.session.delete(redemption)
+    appointment.package_use = "reserved"
+    await uow.session.flush()

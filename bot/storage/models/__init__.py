@@ -1,0 +1,54 @@
+"""Every table, importable from one place (Alembic and the services use this module)."""
+
+from bot.storage.models.appointments import LIVE_STATUSES, Appointment, NoShow
+from bot.storage.models.base import Base
+from bot.storage.models.billing import (
+    CreditEntry,
+    Invoice,
+    Membership,
+    MembershipPlan,
+    Payment,
+)
+from bot.storage.models.clinic import (
+    Clinic,
+    Fee,
+    Location,
+    NoShowFee,
+    Practitioner,
+    WorkingHours,
+    fee_practitioner,
+)
+from bot.storage.models.messaging import OutboxMessage
+from bot.storage.models.packages import (
+    PackageRedemption,
+    PackageTemplate,
+    PatientPackage,
+)
+from bot.storage.models.people import Conversation, Patient, Staff, guardianship
+
+__all__ = [
+    "LIVE_STATUSES",
+    "Appointment",
+    "Base",
+    "Clinic",
+    "Conversation",
+    "CreditEntry",
+    "Fee",
+    "Invoice",
+    "Location",
+    "Membership",
+    "MembershipPlan",
+    "NoShow",
+    "NoShowFee",
+    "OutboxMessage",
+    "PackageRedemption",
+    "PackageTemplate",
+    "Patient",
+    "PatientPackage",
+    "Payment",
+    "Practitioner",
+    "Staff",
+    "WorkingHours",
+    "fee_practitioner",
+    "guardianship",
+]

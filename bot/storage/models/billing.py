@@ -1,0 +1,103 @@
+"""Money: invoices, payments, credit, membership plans and memberships (RULES.md 2, 9, 13-16)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.models.base import Base
+from bot.storage.types import Money, UTCDateTime
+
+
+class Invoice(Base):
+    """What a patient owes. ``kind``: package | installment | membership | session | no_show.
+
+    Unique keys make generation idempotent: one invoice per membership period, one per package
+    installment, one per redeemed session or no-show charge.
+    """
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("membership_id", "period_start"),
+        UniqueConstraint("package_id", "installment_no"),
+        Index("ix_invoice_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | paid | void
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("patient_package.id"))
+    installment_no: Mapped[int | None] = mapped_column()
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return Decimal("0.00") if self.status == "void" else self.amount - self.paid
+
+
+class Payment(Base):
+    """Money received against an invoice. ``external_id`` dedupes provider redeliveries."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(String(16))  # desk | card | telegram | credit | import
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CreditEntry(Base):
+    """A movement of a patient's credit (positive: the clinic owes the patient)."""
+
+    __tablename__ = "credit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(200))
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("patient_package.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MembershipPlan(Base):
+    """A plan billed every period (monthly | annual) from each member's start date."""
+
+    __tablename__ = "membership_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal] = mapped_column(Money)
+    period: Mapped[str] = mapped_column(String(8))
+    auto_invoice: Mapped[bool] = mapped_column(default=True)
+    remind_days_before: Mapped[int | None] = mapped_column()
+
+
+class Membership(Base):
+    """A patient's membership; ``cancelled_from``: no period starting on or after it is billed."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("patient_id", "plan_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("membership_plan.id"))
+    start: Mapped[date] = mapped_column(Date)
+    cancelled_from: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

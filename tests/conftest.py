@@ -1,0 +1,91 @@
+"""Shared fixtures: real databases (SQLite file, PostgreSQL), a fixed clock, units of work.
+
+``database_url`` is parametrised over ``sqlite`` and ``postgresql``; a test that takes it (or
+``engine``/``uow``/``clinic``) runs on both. Without ``CLINICBOT_TEST_POSTGRES_URL`` the
+PostgreSQL cases are skipped locally; ``.ci/run`` sets it so they always run in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FixedClock
+from bot.storage.db import create_engine
+from bot.storage.uow import UnitOfWork
+from tests.databases import (
+    PostgresDatabases,
+    make_sqlite_template,
+    postgres_admin_url,
+    sqlite_copy,
+)
+
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "clinic.example.toml"
+FIXTURE_FILE = Path(__file__).resolve().parent / "fixtures" / "clinic.toml"
+# A Monday morning in November 2026, clinic time (America/Toronto, EST = UTC-5).
+START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases | None]:
+    admin = postgres_admin_url()
+    if admin is None:
+        yield None
+        return
+    databases = PostgresDatabases(admin)
+    databases.setup()
+    yield databases
+    databases.teardown()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres: PostgresDatabases | None,
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_copy(sqlite_template, tmp_path)
+        return
+    if postgres is None:
+        pytest.skip("set CLINICBOT_TEST_POSTGRES_URL to run the PostgreSQL cases")
+    url = await postgres.create()
+    yield url
+    await postgres.drop(url)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def make_uow(engine: AsyncEngine, clock: FixedClock) -> Callable[..., UnitOfWork]:
+    """A factory of units of work on the test database, sharing the test's clock."""
+
+    def factory(*, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(engine, clock, readonly=readonly)
+
+    return factory
+
+
+@pytest.fixture
+def uow(make_uow: Callable[..., UnitOfWork]) -> UnitOfWork:
+    return make_uow()

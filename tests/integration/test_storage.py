@@ -1,0 +1,81 @@
+"""The storage layer on both databases: migrations, money, UTC times, rollback, constraints."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.migrate import current_revision, head_revision, upgrade
+from bot.storage.models import Invoice, Patient
+from bot.storage.uow import UnitOfWork
+
+
+async def _patient(uow: UnitOfWork) -> Patient:
+    patient = Patient(first_name="Ada", last_name="Lee", created_at=uow.clock.now())
+    uow.session.add(patient)
+    await uow.session.flush()
+    return patient
+
+
+async def test_migrations_reach_head_and_are_idempotent(engine):
+    await upgrade(engine)
+    assert await current_revision(engine) == head_revision()
+
+
+async def test_money_and_times_round_trip_exactly(uow, make_uow):
+    toronto = timezone(timedelta(hours=-5))
+    async with uow:
+        patient = await _patient(uow)
+        uow.session.add(
+            Invoice(
+                patient_id=patient.id, kind="package", description="x",
+                amount=Decimal("990.01"), paid=Decimal("0.10"), issued_on=date(2026, 1, 1),
+                due_on=date(2026, 1, 1), created_at=datetime(2026, 3, 8, 1, 30, tzinfo=toronto),
+            )
+        )
+        await uow.commit()
+    async with make_uow() as again:
+        invoice = await again.session.scalar(select(Invoice))
+        assert invoice is not None
+        assert invoice.amount == Decimal("990.01") and invoice.paid == Decimal("0.10")
+        assert invoice.created_at == datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
+        assert invoice.created_at.tzinfo is not None
+
+
+async def test_leaving_without_commit_rolls_back(uow, make_uow):
+    async with uow:
+        await _patient(uow)
+    async with make_uow() as again:
+        assert (await again.session.scalars(select(Patient))).all() == []
+
+
+async def test_an_exception_rolls_back(uow, make_uow):
+    with pytest.raises(RuntimeError):
+        async with uow:
+            await _patient(uow)
+            raise RuntimeError("boom")
+    async with make_uow() as again:
+        assert (await again.session.scalars(select(Patient))).all() == []
+
+
+async def test_naive_datetimes_are_refused(uow):
+    async with uow:
+        uow.session.add(Patient(first_name="A", last_name="B", created_at=datetime(2026, 1, 1)))
+        with pytest.raises(Exception, match="naive"):
+            await uow.session.flush()
+
+
+async def test_foreign_keys_are_enforced(uow):
+    async with uow:
+        with pytest.raises(IntegrityError):
+            await uow.session.execute(
+                text(
+                    "INSERT INTO invoice (patient_id, kind, description, amount, paid, status,"
+                    " issued_on, due_on, created_at) VALUES (999, 'x', 'x', 1, 0, 'open',"
+                    " '2026-01-01', '2026-01-01', '2026-01-01 00:00:00')"
+                )
+            )
