@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import db
+from bot.cli import db, load
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +21,7 @@ def cli() -> None:
 def build_cli() -> click.Group:
     """Register every command family on the ``clinicbot`` group."""
     db.register(cli)
+    load.register(cli)
     return cli
 
 

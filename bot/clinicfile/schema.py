@@ -1,0 +1,205 @@
+"""The sections and keys of a clinic set-up file (schema: ../shared/spec/clinic.example.toml).
+
+Pydantic models with ``extra="forbid"`` and strict types: a key the schema does not know, a
+number in quotes or money written as a number is an error, never silently coerced. Defaults are
+the ones the example file's comments state. Checks that need more than one value (references,
+overlapping hours, purchases against their template) live in :mod:`bot.clinicfile.checks`.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.clinicfile.fields import (
+    Currency,
+    Day,
+    Email,
+    HourMinute,
+    Key,
+    LocaleCode,
+    Money,
+    Name,
+    Ref,
+    TimeZone,
+    Weekday,
+)
+
+ZERO = Decimal("0.00")
+AlertKind = Literal["no_show", "registration", "unpaid", "message", "delivery_failed"]
+Positive = Annotated[int, Field(ge=1)]
+NotNegative = Annotated[int, Field(ge=0)]
+Phone = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class Section(BaseModel):
+    """A table of the file: unknown keys and loose types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ClinicSection(Section):
+    """``[clinic]``: who the clinic is and its booking policy."""
+
+    name: Name
+    timezone: TimeZone
+    currency: Currency
+    locale: LocaleCode
+    phone: Phone | None = None
+    slot_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    booking_horizon_days: Positive = 28
+    min_notice_minutes: NotNegative = 120
+    cancel_notice_hours: NotNegative = 24
+    quiet_hours: Annotated[list[HourMinute], Field(min_length=2, max_length=2)] | None = None
+    no_show_grace_minutes: NotNegative = 15
+
+
+class LocationSection(Section):
+    """``[[locations]]``: a place where practitioners see patients."""
+
+    key: Key
+    name: Name
+    address: Annotated[str, Field(max_length=300)] | None = None
+
+
+class HoursBlock(Section):
+    """One entry of a practitioner's ``hours``: at a location, on these days, from start to end."""
+
+    location: Ref
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    start: HourMinute
+    end: HourMinute
+
+
+class PractitionerSection(Section):
+    """``[[practitioners]]``: someone who treats patients, and their weekly hours."""
+
+    key: Key
+    name: Name
+    title: Annotated[str, Field(max_length=200)] | None = None
+    hours: list[HoursBlock] = []
+
+
+class FeeSection(Section):
+    """``[[fees]]``: a billable treatment type and who gives it."""
+
+    key: Key
+    name: Name
+    minutes: Annotated[int, Field(ge=1, le=1440)]
+    price: Money
+    practitioners: Annotated[list[Ref], Field(min_length=1)]
+
+
+class NoShowFeeSection(Section):
+    """``[[no_show_fees]]``: what the clinic may charge for a missed appointment."""
+
+    key: Key
+    name: Name
+    price: Money
+
+
+class PackageTemplateSection(Section):
+    """``[[package_templates]]``: N uses of the eligible fees, sold up front (RULES.md 1)."""
+
+    key: Key
+    name: Name
+    price: Money
+    uses: Positive
+    eligible_fees: Annotated[list[Ref], Field(min_length=1)]
+    patient_pays: Money = ZERO
+    valid_days: Positive | None = None
+    practitioners: list[Ref] = []
+    locations: list[Ref] = []
+    online_purchase: bool = False
+    installments: Positive = 1
+
+
+class MembershipPlanSection(Section):
+    """``[[membership_plans]]``: billed every period from the member's start (RULES.md 13)."""
+
+    key: Key
+    name: Name
+    price: Money
+    period: Literal["monthly", "annual"]
+    auto_invoice: bool = True
+    remind_days_before: NotNegative | None = None
+
+
+class RemindersSection(Section):
+    """``[reminders]``: when reminders go out; omitted values mean no such reminder."""
+
+    unpaid_invoice_days: list[Positive] = []
+    appointment_hours_before: Positive | None = None
+    package_expiry_days_before: Positive | None = None
+
+
+class StaffSection(Section):
+    """``[[staff]]``: who receives alerts in chat, and as which role."""
+
+    key: Key
+    name: Name
+    role: Literal["reception", "practitioner", "manager"]
+    practitioner: Ref | None = None
+    telegram_chat_id: int | None = None
+    alerts: list[AlertKind] = []
+
+
+class PatientSection(Section):
+    """``[[patients]]``: a patient already on file; ``guardians`` may act for them."""
+
+    key: Key
+    first_name: Annotated[str, Field(min_length=1, max_length=100)]
+    last_name: Annotated[str, Field(min_length=1, max_length=100)]
+    phone: Phone | None = None
+    email: Email | None = None
+    birth_date: Day | None = None
+    locale: LocaleCode | None = None
+    guardians: list[Ref] = []
+
+
+class PurchaseSection(Section):
+    """``[[purchases]]``: a package bought before the import, with what was paid and used."""
+
+    patient: Ref
+    template: Ref
+    purchased_on: Day
+    paid: Money = ZERO
+    used: NotNegative = 0
+    expires_on: Day | None = None
+
+
+class MembershipSection(Section):
+    """``[[memberships]]``: a member since ``start``; periods through ``paid_through`` paid."""
+
+    patient: Ref
+    plan: Ref
+    start: Day
+    paid_through: Day | None = None
+
+
+class ClinicSpec(Section):
+    """A whole set-up file, validated. Phones are normalised to E.164 by the checks."""
+
+    clinic: ClinicSection
+    locations: list[LocationSection] = []
+    practitioners: list[PractitionerSection] = []
+    fees: list[FeeSection] = []
+    no_show_fees: list[NoShowFeeSection] = []
+    package_templates: list[PackageTemplateSection] = []
+    membership_plans: list[MembershipPlanSection] = []
+    reminders: RemindersSection = RemindersSection()
+    staff: list[StaffSection] = []
+    patients: list[PatientSection] = []
+    purchases: list[PurchaseSection] = []
+    memberships: list[MembershipSection] = []
+
+
+def quiet_window(clinic: ClinicSection) -> tuple[time | None, time | None]:
+    """``quiet_hours`` as (start, end), or (None, None) when the clinic has none."""
+    if clinic.quiet_hours is None:
+        return None, None
+    return clinic.quiet_hours[0], clinic.quiet_hours[1]
+

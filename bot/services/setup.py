@@ -1,0 +1,394 @@
+"""Writing a validated clinic set-up file into the database (``clinicbot load``).
+
+Rows are created or updated by their ``key``, so loading the same file twice changes nothing
+and an edited file updates just what changed (a practitioner's changed hours replace their
+hours). Rows the file no longer mentions are left alone. Purchases (RULES.md 1-3) and
+memberships (RULES.md 13) are imported once, identified by patient + template + purchase date
+and patient + plan + start; a reload leaves an imported one as it is, since it lives on (uses
+are redeemed, invoices paid) after the import. Everything runs in the caller's unit of work and
+nothing is committed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, select
+
+from bot.clinicfile.schema import (
+    ClinicSpec,
+    MembershipSection,
+    PatientSection,
+    PurchaseSection,
+    quiet_window,
+)
+from bot.services import billing, memberships, packages
+from bot.services.clinic import local_today
+from bot.storage.models import (
+    Clinic,
+    Fee,
+    Invoice,
+    Location,
+    Membership,
+    MembershipPlan,
+    NoShowFee,
+    PackageTemplate,
+    Patient,
+    PatientPackage,
+    Practitioner,
+    Staff,
+    WorkingHours,
+    guardianship,
+)
+from bot.storage.uow import UnitOfWork
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECTIONS = (
+    "clinic",
+    "locations",
+    "practitioners",
+    "fees",
+    "no_show_fees",
+    "package_templates",
+    "membership_plans",
+    "staff",
+    "patients",
+    "purchases",
+    "memberships",
+)
+Keyed = TypeVar(
+    "Keyed", Location, Practitioner, Fee, NoShowFee, PackageTemplate, MembershipPlan, Staff, Patient
+)
+
+
+@dataclass
+class Counts:
+    """Rows of one section a load created, updated, and found already as the file says."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, *, created: bool, changed: bool) -> None:
+        """Count one row."""
+        if created:
+            self.created += 1
+        elif changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, per section: rows created, updated and left unchanged."""
+
+    sections: dict[str, Counts] = field(default_factory=lambda: {s: Counts() for s in SECTIONS})
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load created or updated anything."""
+        return any(c.created or c.updated for c in self.sections.values())
+
+    def lines(self) -> list[str]:
+        """One line per section that has rows, e.g. ``fees: 1 created, 2 unchanged``."""
+        out = []
+        for name, counts in self.sections.items():
+            parts = [f"{n} {what}" for what, n in vars(counts).items() if n]
+            if parts:
+                out.append(f"{name}: {', '.join(parts)}")
+        return out
+
+
+def _assign(row: object, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``row``; whether anything differed (lists of rows compare as sets)."""
+    changed = False
+    for name, value in values.items():
+        current = getattr(row, name)
+        if isinstance(value, list) and value and not isinstance(value[0], int | str):
+            differs = set(current) != set(value)
+        else:
+            differs = current != value
+        if differs:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+async def _upsert(
+    uow: UnitOfWork, model: type[Keyed], key: str, values: dict[str, Any], **new: Any
+) -> tuple[Keyed, bool, bool]:
+    """The row with ``key`` set to ``values``: (row, created, changed)."""
+    row = await uow.session.scalar(select(model).where(model.key == key))
+    if row is None:
+        row = model(key=key, **values, **new)
+        uow.session.add(row)
+        return row, True, True
+    return row, False, _assign(row, values)
+
+
+async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
+    """Create or update everything ``spec`` describes, inside the caller's unit of work."""
+    summary = LoadSummary()
+    counts = summary.sections
+    clinic = await _clinic(uow, spec, counts["clinic"])
+    locations: dict[str, Location] = {}
+    for loc in spec.locations:
+        row, created, changed = await _upsert(
+            uow, Location, loc.key, {"name": loc.name, "address": loc.address}
+        )
+        locations[loc.key] = row
+        counts["locations"].add(created=created, changed=changed)
+    await uow.session.flush()
+    practitioners = await _practitioners(uow, spec, locations, counts["practitioners"])
+    fees: dict[str, Fee] = {}
+    for fee in spec.fees:
+        values = {
+            "name": fee.name,
+            "minutes": fee.minutes,
+            "price": fee.price,
+            "practitioners": [practitioners[key] for key in fee.practitioners],
+        }
+        fees[fee.key], created, changed = await _upsert(uow, Fee, fee.key, values)
+        counts["fees"].add(created=created, changed=changed)
+    for no_show in spec.no_show_fees:
+        values = {"name": no_show.name, "price": no_show.price}
+        _, created, changed = await _upsert(uow, NoShowFee, no_show.key, values)
+        counts["no_show_fees"].add(created=created, changed=changed)
+    for template in spec.package_templates:
+        values = {
+            "name": template.name,
+            "price": template.price,
+            "uses": template.uses,
+            "patient_pays": template.patient_pays,
+            "valid_days": template.valid_days,
+            "online_purchase": template.online_purchase,
+            "installments": template.installments,
+            "fees": [fees[key] for key in template.eligible_fees],
+            "practitioners": [practitioners[key] for key in template.practitioners],
+            "locations": [locations[key] for key in template.locations],
+        }
+        _, created, changed = await _upsert(uow, PackageTemplate, template.key, values)
+        counts["package_templates"].add(created=created, changed=changed)
+    for plan in spec.membership_plans:
+        values = {
+            "name": plan.name,
+            "price": plan.price,
+            "period": plan.period,
+            "auto_invoice": plan.auto_invoice,
+            "remind_days_before": plan.remind_days_before,
+        }
+        _, created, changed = await _upsert(uow, MembershipPlan, plan.key, values)
+        counts["membership_plans"].add(created=created, changed=changed)
+    await uow.session.flush()
+    for staff in spec.staff:
+        values = {
+            "name": staff.name,
+            "role": staff.role,
+            "practitioner_id": practitioners[staff.practitioner].id if staff.practitioner else None,
+            "alerts": list(staff.alerts),
+        }
+        # A chat id a staff member registered themselves (/staff CODE) survives a reload.
+        if "telegram_chat_id" in staff.model_fields_set:
+            values["telegram_chat_id"] = staff.telegram_chat_id
+        _, created, changed = await _upsert(uow, Staff, staff.key, values)
+        counts["staff"].add(created=created, changed=changed)
+    patients = await _patients(uow, spec.patients, counts["patients"])
+    today = local_today(clinic, uow.clock.now())
+    for purchase in spec.purchases:
+        created = await _purchase(uow, purchase, await _kept(uow, patients[purchase.patient]))
+        counts["purchases"].add(created=created, changed=created)
+    for membership in spec.memberships:
+        patient = await _kept(uow, patients[membership.patient])
+        created = await _membership(uow, membership, patient, today)
+        counts["memberships"].add(created=created, changed=created)
+    await uow.session.flush()
+    return summary
+
+
+async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
+    info, reminders = spec.clinic, spec.reminders
+    quiet_start, quiet_end = quiet_window(info)
+    values: dict[str, Any] = {
+        "name": info.name,
+        "timezone": info.timezone,
+        "currency": info.currency,
+        "locale": info.locale,
+        "phone": info.phone,
+        "slot_minutes": info.slot_minutes,
+        "booking_horizon_days": info.booking_horizon_days,
+        "min_notice_minutes": info.min_notice_minutes,
+        "cancel_notice_hours": info.cancel_notice_hours,
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
+        "no_show_grace_minutes": info.no_show_grace_minutes,
+        "unpaid_invoice_days": list(reminders.unpaid_invoice_days),
+        "appointment_hours_before": reminders.appointment_hours_before,
+        "package_expiry_days_before": reminders.package_expiry_days_before,
+    }
+    clinic = await uow.session.get(Clinic, 1)
+    if clinic is None:
+        clinic = Clinic(id=1, **values)
+        uow.session.add(clinic)
+        await uow.session.flush()
+        counts.add(created=True, changed=True)
+    else:
+        counts.add(created=False, changed=_assign(clinic, values))
+    return clinic
+
+
+async def _practitioners(
+    uow: UnitOfWork, spec: ClinicSpec, locations: dict[str, Location], counts: Counts
+) -> dict[str, Practitioner]:
+    rows: dict[str, Practitioner] = {}
+    for item in spec.practitioners:
+        values = {"name": item.name, "title": item.title}
+        row, created, changed = await _upsert(uow, Practitioner, item.key, values, hours=[])
+        wanted = {
+            (locations[block.location].id, DAYS.index(day), block.start, block.end)
+            for block in item.hours
+            for day in block.days
+        }
+        have = {(h.location_id, h.weekday, h.start, h.end) for h in row.hours}
+        if wanted != have:
+            # Replace the week: delete first, so a kept (weekday, start) does not collide.
+            row.hours.clear()
+            await uow.session.flush()
+            row.hours.extend(
+                WorkingHours(location_id=loc, weekday=day, start=start, end=end)
+                for loc, day, start, end in sorted(wanted, key=lambda h: (h[1], h[2]))
+            )
+            changed = True
+        rows[item.key] = row
+        counts.add(created=created, changed=changed)
+    await uow.session.flush()
+    return rows
+
+
+async def _patients(
+    uow: UnitOfWork, items: list[PatientSection], counts: Counts
+) -> dict[str, Patient]:
+    # Only keys the file gives are written: a patient may have changed their language or
+    # phone in chat since, and leaving a key out of the file does not erase it.
+    rows: dict[str, Patient] = {}
+    outcome: dict[str, tuple[bool, bool]] = {}
+    for item in items:
+        given = item.model_fields_set
+        values: dict[str, Any] = {
+            name: getattr(item, name)
+            for name in ("first_name", "last_name", "phone", "email", "birth_date", "locale")
+            if name in given or name in ("first_name", "last_name")
+        }
+        row, created, changed = await _upsert(
+            uow, Patient, item.key, values, created_at=uow.clock.now()
+        )
+        rows[item.key] = row
+        outcome[item.key] = (created, changed)
+    await uow.session.flush()
+    for item in items:
+        created, changed = outcome[item.key]
+        if "guardians" in item.model_fields_set:
+            wanted = {rows[key].id for key in item.guardians}
+            changed = await _set_guardians(uow, rows[item.key].id, wanted) or changed
+        counts.add(created=created, changed=changed)
+    await uow.session.flush()
+    return rows
+
+
+async def _kept(uow: UnitOfWork, patient: Patient) -> Patient:
+    """The profile a patient was merged into (RULES.md 18), which now holds their packages."""
+    seen = {patient.id}
+    while patient.merged_into_id is not None and patient.merged_into_id not in seen:
+        kept = await uow.session.get(Patient, patient.merged_into_id)
+        if kept is None:
+            break
+        seen.add(kept.id)
+        patient = kept
+    return patient
+
+
+async def _set_guardians(uow: UnitOfWork, ward_id: int, wanted: set[int]) -> bool:
+    """Make ``wanted`` the ward's guardians (on the link table: the self-referential
+    relationship does not eager-load); whether they changed."""
+    link = guardianship.c
+    have = set(await uow.session.scalars(select(link.guardian_id).where(link.ward_id == ward_id)))
+    if have == wanted:
+        return False
+    if have - wanted:
+        await uow.session.execute(
+            delete(guardianship).where(
+                link.ward_id == ward_id, link.guardian_id.in_(have - wanted)
+            )
+        )
+    for guardian_id in sorted(wanted - have):
+        await uow.session.execute(
+            insert(guardianship).values(guardian_id=guardian_id, ward_id=ward_id)
+        )
+    return True
+
+
+async def _purchase(uow: UnitOfWork, purchase: PurchaseSection, patient: Patient) -> bool:
+    """Import a purchase unless it is already on file; whether it was created."""
+    template = await packages.get_template(uow, purchase.template)
+    existing = await uow.session.scalar(
+        select(PatientPackage.id).where(
+            PatientPackage.patient_id == patient.id,
+            PatientPackage.template_id == template.id,
+            PatientPackage.purchased_on == purchase.purchased_on,
+        )
+    )
+    if existing is not None:
+        return False
+    package = await packages.sell_package(
+        uow, patient.id, template.key, purchased_on=purchase.purchased_on
+    )
+    invoices = await uow.session.scalars(
+        select(Invoice)
+        .where(Invoice.package_id == package.id)
+        .order_by(Invoice.installment_no, Invoice.id)
+    )
+    left = purchase.paid
+    for invoice in list(invoices):
+        amount = min(left, invoice.outstanding)
+        if amount > 0:
+            await billing.record_payment(uow, invoice.id, amount, method="import")
+            left -= amount
+    await packages.record_imported_uses(uow, package, purchase.used)
+    if purchase.expires_on is not None:
+        package.expires_on = purchase.expires_on
+    return True
+
+
+async def _membership(
+    uow: UnitOfWork, item: MembershipSection, patient: Patient, today: date
+) -> bool:
+    """Import a membership unless on file: its invoices to date, those paid_through paid."""
+    plan = await memberships.get_plan(uow, item.plan)
+    existing = await uow.session.scalar(
+        select(Membership.id).where(
+            Membership.patient_id == patient.id,
+            Membership.plan_id == plan.id,
+            Membership.start == item.start,
+        )
+    )
+    if existing is not None:
+        return False
+    membership = await memberships.enrol(uow, patient.id, plan.key, item.start)
+    as_of = max(today, item.paid_through) if item.paid_through else today
+    await memberships.invoice_due_periods(uow, as_of, membership_ids=[membership.id])
+    if item.paid_through is not None:
+        covered = item.paid_through + timedelta(days=1)
+        invoices = await uow.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.membership_id == membership.id,
+                Invoice.status == "open",
+                Invoice.period_end <= covered,
+            )
+            .order_by(Invoice.period_start)
+        )
+        for invoice in list(invoices):
+            await billing.record_payment(uow, invoice.id, invoice.outstanding, method="import")
+    return True
