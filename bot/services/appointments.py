@@ -1,0 +1,446 @@
+"""Booking, cancelling, moving and arriving appointments (RULES.md 3-7, 20, 21).
+
+Two bookings of one practitioner never overlap, whatever runs at once: the overlap check and
+the insert happen under a lock on the practitioner (PostgreSQL ``SELECT ... FOR NO KEY
+UPDATE``; SQLite's write transactions are ``BEGIN IMMEDIATE`` and so already exclusive), and on
+PostgreSQL the ``appointment_no_overlap`` exclusion constraint backs it up (its violation,
+caught in a savepoint so the unit of work stays usable, is reported as :class:`SlotTaken`).
+
+Patients book within the clinic's notice and horizon; staff may book outside both, but never
+outside the practitioner's hours, off the slot grid, in the past, or over another booking.
+Times are aware UTC; messages show them in the clinic's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.services import billing, packages
+from bot.services.availability import busy_intervals, grid_starts, last_bookable_day, weekly_hours
+from bot.services.clinic import get_clinic, zone
+from bot.services.errors import (
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    NoUsesLeft,
+    PackageNotUsable,
+    PastExpiry,
+    SlotTaken,
+    SlotUnavailable,
+    TooLateToCancel,
+    WrongState,
+)
+from bot.storage.models import (
+    Appointment,
+    Clinic,
+    Fee,
+    Location,
+    Patient,
+    PatientPackage,
+    Practitioner,
+    guardianship,
+)
+from bot.storage.uow import UnitOfWork
+
+BookedBy = Literal["patient", "staff"]
+OVERLAP_CONSTRAINT = "appointment_no_overlap"
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput("give the appointment time with its timezone")
+    return moment.astimezone(UTC)
+
+
+def _local(clinic: Clinic, moment: datetime) -> str:
+    return moment.astimezone(zone(clinic)).strftime("%Y-%m-%d %H:%M")
+
+
+async def get_appointment(
+    uow: UnitOfWork, appointment_id: int, *, lock: bool = False
+) -> Appointment:
+    """An appointment by id; ``lock`` holds its row until the transaction ends (PostgreSQL)."""
+    stmt = select(Appointment).where(Appointment.id == appointment_id)
+    if lock:
+        stmt = stmt.with_for_update(key_share=True)
+    appointment = await uow.session.scalar(stmt)
+    if appointment is None:
+        raise NotFound(f"there is no appointment {appointment_id}")
+    return appointment
+
+
+async def upcoming_for(uow: UnitOfWork, patient_id: int) -> list[Appointment]:
+    """The patient's booked appointments that have not started yet, soonest first."""
+    rows = await uow.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == "booked",
+            Appointment.starts_at >= uow.clock.now(),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return list(rows)
+
+
+async def _lock_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
+    if uow.readonly:
+        raise RuntimeError("bookings need a writing unit of work (readonly=False)")
+    practitioner = await uow.session.scalar(
+        # NO KEY UPDATE: serialises bookings of this practitioner, yet lets other transactions
+        # insert rows that merely refer to them (foreign keys take KEY SHARE).
+        select(Practitioner)
+        .where(Practitioner.id == practitioner_id)
+        .with_for_update(key_share=True)
+    )
+    if practitioner is None:
+        raise NotFound(f"there is no practitioner {practitioner_id}")
+    return practitioner
+
+
+async def _check_slot(
+    uow: UnitOfWork,
+    clinic: Clinic,
+    *,
+    practitioner: Practitioner,
+    location_id: int,
+    fee: Fee,
+    starts_at: datetime,
+    booked_by: BookedBy,
+) -> None:
+    """Raise unless ``starts_at`` is a time this practitioner can be booked for ``fee``."""
+    if practitioner.id not in {p.id for p in fee.practitioners}:
+        raise InvalidInput(f"{practitioner.name} does not offer {fee.name}")
+    location = await uow.session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"there is no location {location_id}")
+    now, tz, when = uow.clock.now(), zone(clinic), _local(clinic, starts_at)
+    if starts_at < now:
+        raise SlotUnavailable(f"{when} has already passed; choose a later time")
+    if booked_by == "patient":
+        if starts_at < now + timedelta(minutes=clinic.min_notice_minutes):
+            raise SlotUnavailable(
+                f"appointments can be booked online at least {clinic.min_notice_minutes} "
+                f"minutes ahead; choose a later time than {when} or message the clinic"
+            )
+        last_day = last_bookable_day(now, tz, clinic.booking_horizon_days)
+        if starts_at.astimezone(tz).date() > last_day:
+            raise SlotUnavailable(
+                f"appointments can be booked online up to {clinic.booking_horizon_days} days "
+                f"ahead (until {last_day.isoformat()}); choose an earlier date"
+            )
+    day = starts_at.astimezone(tz).date()
+    hours = await weekly_hours(uow, practitioner.id, location_id)
+    starts = grid_starts(
+        day, hours, minutes=fee.minutes, slot_minutes=clinic.slot_minutes, tz=tz
+    )
+    if starts_at not in starts:
+        raise SlotUnavailable(
+            f"{practitioner.name} cannot start {fee.name} at {when} at {location.name}: "
+            "outside their hours there or not one of the offered start times"
+        )
+
+
+async def _check_free(
+    uow: UnitOfWork,
+    clinic: Clinic,
+    practitioner: Practitioner,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_appointment_id: int | None = None,
+) -> None:
+    if await busy_intervals(
+        uow, practitioner.id, starts_at, ends_at, exclude_appointment_id=exclude_appointment_id
+    ):
+        raise SlotTaken(
+            f"{practitioner.name} is already booked at {_local(clinic, starts_at)}; "
+            "choose another time"
+        )
+
+
+@asynccontextmanager
+async def _all_or_nothing(
+    uow: UnitOfWork, clinic: Clinic, starts_at: datetime
+) -> AsyncIterator[None]:
+    """Run the block in a savepoint: any error undoes it all and leaves the unit of work usable.
+
+    PostgreSQL's exclusion constraint firing (a booking that raced past the lock) is SlotTaken.
+    """
+    try:
+        async with uow.session.begin_nested():
+            yield
+            await uow.session.flush()
+    except IntegrityError as exc:
+        if OVERLAP_CONSTRAINT in str(exc.orig):
+            raise SlotTaken(
+                f"that time ({_local(clinic, starts_at)}) was just taken; choose another time"
+            ) from None
+        raise
+
+
+async def applicable_packages(
+    uow: UnitOfWork,
+    patient_id: int,
+    *,
+    fee_id: int,
+    practitioner_id: int,
+    location_id: int,
+    starts_at: datetime,
+) -> list[PatientPackage]:
+    """The patient's packages that could cover this booking, the one to pre-select first.
+
+    Paid, not ended, not expired on that day, covering the fee, practitioner and location,
+    with a use available; earliest expiry first (no expiry last).
+    """
+    clinic = await get_clinic(uow)
+    day = starts_at.astimezone(zone(clinic)).date()
+    candidates = await uow.session.scalars(
+        select(PatientPackage).where(
+            PatientPackage.patient_id == patient_id,
+            PatientPackage.available > 0,
+            PatientPackage.paid_enough.is_(True),
+            PatientPackage.refunded_at.is_(None),
+        )
+    )
+    usable = []
+    for package in candidates:
+        try:
+            packages.check_applies(
+                package, fee_id=fee_id, practitioner_id=practitioner_id,
+                location_id=location_id, on=day,
+            )
+        except PackageNotUsable:
+            continue
+        usable.append(package)
+    return sorted(usable, key=lambda p: (p.expires_on is None, p.expires_on, p.id))
+
+
+async def book(
+    uow: UnitOfWork,
+    *,
+    patient_id: int,
+    practitioner_id: int,
+    location_id: int,
+    fee_id: int,
+    starts_at: datetime,
+    package_id: int | Literal["auto"] | None = "auto",
+    booked_by: BookedBy = "patient",
+) -> Appointment:
+    """Book an appointment (RULES.md 3, 20); the caller commits.
+
+    ``package_id="auto"`` pre-selects the applicable package with the earliest expiry (none
+    applies: booked without one; all that applied ran out meanwhile: NoUsesLeft); ``None``
+    declines any package; an id uses that package or raises why it cannot.
+    """
+    starts_at = _aware(starts_at)
+    clinic = await get_clinic(uow)
+    practitioner = await _lock_practitioner(uow, practitioner_id)
+    patient = await uow.session.get(Patient, patient_id)
+    if patient is None or patient.merged_into_id is not None:
+        raise NotFound(f"there is no patient {patient_id}")
+    fee = await uow.session.get(Fee, fee_id)
+    if fee is None:
+        raise NotFound(f"there is no fee {fee_id}")
+    await _check_slot(
+        uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,
+        starts_at=starts_at, booked_by=booked_by,
+    )
+    ends_at = starts_at + timedelta(minutes=fee.minutes)
+    await _check_free(uow, clinic, practitioner, starts_at, ends_at)
+    async with _all_or_nothing(uow, clinic, starts_at):
+        appointment = Appointment(
+            patient_id=patient.id, practitioner_id=practitioner.id, location_id=location_id,
+            fee_id=fee.id, starts_at=starts_at, ends_at=ends_at, status="booked",
+            booked_by=booked_by, created_at=uow.clock.now(),
+        )
+        uow.session.add(appointment)
+        await uow.session.flush()
+        if package_id == "auto":
+            await _reserve_auto(uow, appointment)
+        elif package_id is not None:
+            package = await packages.get_package(uow, package_id)
+            if package.patient_id != patient.id:
+                raise NotAllowed("a package covers only its owner's appointments")
+            await packages.reserve_use(uow, package, appointment)
+    return appointment
+
+
+async def _reserve_auto(uow: UnitOfWork, appointment: Appointment) -> None:
+    candidates = await applicable_packages(
+        uow, appointment.patient_id, fee_id=appointment.fee_id,
+        practitioner_id=appointment.practitioner_id, location_id=appointment.location_id,
+        starts_at=appointment.starts_at,
+    )
+    for package in candidates:  # a use taken meanwhile leaves the counters as they were
+        try:
+            await packages.reserve_use(uow, package, appointment)
+        except NoUsesLeft:
+            continue
+        return
+    if candidates:
+        raise NoUsesLeft(
+            f"{candidates[0].name} has no uses left; book without the package or choose another"
+        )
+
+
+async def _load_for_change(
+    uow: UnitOfWork, appointment_id: int, acting_patient_id: int | None
+) -> Appointment:
+    appointment = await get_appointment(uow, appointment_id, lock=True)
+    if acting_patient_id is not None and acting_patient_id != appointment.patient_id:
+        guardian = await uow.session.scalar(
+            select(guardianship.c.guardian_id).where(
+                guardianship.c.ward_id == appointment.patient_id,
+                guardianship.c.guardian_id == acting_patient_id,
+            )
+        )
+        if guardian is None:
+            raise NotAllowed("you can change only your own appointments and those you manage")
+    return appointment
+
+
+def _require_booked(appointment: Appointment, action: str) -> None:
+    if appointment.status != "booked":
+        raise WrongState(
+            f"appointment {appointment.id} is {appointment.status}; it cannot be {action}"
+        )
+
+
+def _check_notice(clinic: Clinic, appointment: Appointment, now: datetime, action: str) -> None:
+    """RULES.md 7: patients change an appointment only before ``cancel_notice_hours``."""
+    if now > appointment.starts_at - timedelta(hours=clinic.cancel_notice_hours):
+        raise TooLateToCancel(
+            f"appointments can be {action} online only up to {clinic.cancel_notice_hours} hours "
+            f"before they start, and this one starts at {_local(clinic, appointment.starts_at)}. "
+            "Send the clinic a message and they will help."
+        )
+
+
+async def cancel(
+    uow: UnitOfWork,
+    appointment_id: int,
+    *,
+    by: BookedBy = "patient",
+    acting_patient_id: int | None = None,
+) -> Appointment:
+    """Cancel before arrival; a package use is unlinked and returned (RULES.md 7)."""
+    clinic = await get_clinic(uow)
+    appointment = await _load_for_change(uow, appointment_id, acting_patient_id)
+    _require_booked(appointment, "cancelled")
+    now = uow.clock.now()
+    if by == "patient":
+        _check_notice(clinic, appointment, now, "cancelled")
+    await packages.release_use(uow, appointment)
+    appointment.status = "cancelled"
+    appointment.cancelled_at = now
+    await uow.session.flush()
+    return appointment
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    appointment_id: int,
+    new_starts_at: datetime,
+    *,
+    by: BookedBy = "patient",
+    acting_patient_id: int | None = None,
+    new_practitioner_id: int | None = None,
+    new_location_id: int | None = None,
+) -> Appointment:
+    """Move a booked appointment: fully moved, or refused with nothing changed (RULES.md 5, 7)."""
+    new_starts_at = _aware(new_starts_at)
+    clinic = await get_clinic(uow)
+    appointment = await _load_for_change(uow, appointment_id, acting_patient_id)
+    _require_booked(appointment, "moved")
+    if by == "patient":
+        _check_notice(clinic, appointment, uow.clock.now(), "rescheduled")
+    practitioner = await _lock_practitioner(
+        uow, new_practitioner_id or appointment.practitioner_id
+    )
+    location_id = new_location_id or appointment.location_id
+    fee = await uow.session.get(Fee, appointment.fee_id)
+    assert fee is not None  # a foreign key
+    await _check_slot(
+        uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,
+        starts_at=new_starts_at, booked_by=by,
+    )
+    if appointment.package_id is not None:
+        package = await packages.get_package(uow, appointment.package_id)
+        day = new_starts_at.astimezone(zone(clinic)).date()
+        if package.expires_on is not None and day > package.expires_on:
+            raise PastExpiry(
+                f"{package.name} expires on {package.expires_on.isoformat()}, so it cannot "
+                f"cover an appointment on {day.isoformat()}. Removing the package from the "
+                "appointment, or extending the package's expiry, would allow the move."
+            )
+        packages.check_applies(
+            package, fee_id=fee.id, practitioner_id=practitioner.id,
+            location_id=location_id, on=day,
+        )
+    ends_at = new_starts_at + timedelta(minutes=fee.minutes)
+    await _check_free(uow, clinic, practitioner, new_starts_at, ends_at, appointment.id)
+    async with _all_or_nothing(uow, clinic, new_starts_at):
+        appointment.starts_at, appointment.ends_at = new_starts_at, ends_at
+        appointment.practitioner_id, appointment.location_id = practitioner.id, location_id
+        appointment.confirmed_at = None
+    return appointment
+
+
+async def remove_package(uow: UnitOfWork, appointment_id: int) -> Appointment:
+    """Take the package off an appointment and return its use; only before arrival (RULES.md 6)."""
+    appointment = await get_appointment(uow, appointment_id, lock=True)
+    if appointment.status == "arrived":
+        raise WrongState(
+            "the package can be removed only before the appointment is marked arrived"
+        )
+    _require_booked(appointment, "changed")
+    if appointment.package_id is None:
+        raise WrongState(f"appointment {appointment.id} has no package to remove")
+    await packages.release_use(uow, appointment)
+    await uow.session.flush()
+    return appointment
+
+
+async def attach_package(uow: UnitOfWork, appointment_id: int, package_id: int) -> Appointment:
+    """Staff: let a package cover a booked appointment (its rules apply, RULES.md 3, 4)."""
+    appointment = await get_appointment(uow, appointment_id, lock=True)
+    _require_booked(appointment, "changed")
+    if appointment.package_id is not None:
+        raise WrongState(
+            f"appointment {appointment.id} already has a package; remove it first"
+        )
+    package = await packages.get_package(uow, package_id)
+    if package.patient_id != appointment.patient_id:
+        raise NotAllowed("a package covers only its owner's appointments")
+    await packages.reserve_use(uow, package, appointment)
+    await uow.session.flush()
+    return appointment
+
+
+async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
+    """Mark arrived: a package use is redeemed (billing ``patient_pays``), else the fee billed."""
+    clinic = await get_clinic(uow)
+    appointment = await get_appointment(uow, appointment_id, lock=True)
+    _require_booked(appointment, "marked arrived")
+    if appointment.package_id is not None:
+        await packages.redeem_use(uow, appointment, kind="arrival")
+    else:
+        fee = await uow.session.get(Fee, appointment.fee_id)
+        assert fee is not None  # a foreign key
+        if fee.price > 0:
+            await billing.create_invoice(
+                uow, patient_id=appointment.patient_id, kind="session", description=fee.name,
+                amount=fee.price, issued_on=appointment.starts_at.astimezone(zone(clinic)).date(),
+                appointment_id=appointment.id,
+            )
+    appointment.status = "arrived"
+    appointment.arrived_at = uow.clock.now()
+    await uow.session.flush()
+    return appointment
+

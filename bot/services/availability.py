@@ -1,0 +1,309 @@
+"""Which start times a practitioner can be booked at (RULES.md 20, 21).
+
+The pure part (:func:`offered_starts`, :func:`grid_starts`, :func:`wall_moments`) needs no
+database: it takes the practitioner's weekly hours at one location (local wall times), their
+busy intervals (live appointments at any location, UTC), the fee's length and the clinic's
+policy, and returns aware UTC datetimes. :func:`offered_slots` loads those inputs with a fixed
+number of queries and calls it; :func:`allowed_pairs` says where a fee (and a package) can be
+booked at all.
+
+Daylight saving (RULES.md 21), decided here:
+
+* Starts lie on the block's local wall-clock grid: block start, + ``slot_minutes``, ...
+* A wall time that does not exist (the spring-forward gap) is never offered.
+* A wall time that exists twice (the fall-back hour) is offered once for each real moment it
+  names, i.e. twice, because the practitioner truly works both hours; the two are different UTC
+  instants, so whoever shows them must show the UTC offset too. Never otherwise twice.
+* A block runs from the first moment the clock reads its start to the first moment it reads
+  its end (a bound inside a gap: the moment the clock jumps), and the whole fee must fit in
+  it in real, elapsed minutes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+
+from bot.services.clinic import get_clinic, local_midnight_utc, zone
+from bot.services.errors import InvalidInput, NotFound
+from bot.storage.models import (
+    Appointment,
+    Fee,
+    Location,
+    PatientPackage,
+    Practitioner,
+    WorkingHours,
+    fee_practitioner,
+)
+from bot.storage.uow import UnitOfWork
+
+Interval = tuple[datetime, datetime]
+# Busy appointments are fetched by the (practitioner_id, starts_at) index, so a range query
+# needs a lower bound on starts_at: no appointment is assumed to last longer than this.
+LONGEST_APPOINTMENT = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyHours:
+    """One weekly block at one location: ``weekday`` 0 = Monday, local ``start`` < ``end``."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def wall_moments(wall: datetime, tz: ZoneInfo) -> list[datetime]:
+    """The UTC moments at which the clinic's clock reads the naive ``wall`` time.
+
+    None in a spring-forward gap, two in the fall-back hour, else one. Both folds give the
+    same offset exactly when the time is neither (PEP 495); otherwise each fold is checked by a
+    round trip through UTC.
+    """
+    aware = wall.replace(tzinfo=tz)
+    offset = aware.utcoffset()
+    if offset is not None and offset == aware.replace(fold=1).utcoffset():
+        return [(wall - offset).replace(tzinfo=UTC)]
+    found: list[datetime] = []
+    for fold in (0, 1):
+        moment = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        if _wall(moment, tz) == wall and moment not in found:
+            found.append(moment)
+    return sorted(found)
+
+
+def first_moment_at(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The first UTC moment at which the clinic's clock reads ``wall`` or later."""
+    moments = wall_moments(wall, tz)
+    if moments:
+        return moments[0]
+    # In a gap: the two folds lie on either side of the jump; find it to the second.
+    a = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    b = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    low, high = min(a, b), max(a, b)
+    for _ in range(64):  # bisection over at most a day or so of seconds: ~17 rounds
+        gap = int((high - low).total_seconds())
+        if gap <= 1:
+            break
+        middle = low + timedelta(seconds=gap // 2)
+        if _wall(middle, tz) < wall:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def grid_starts(
+    day: date,
+    hours: Iterable[WeeklyHours],
+    *,
+    minutes: int,
+    slot_minutes: int,
+    tz: ZoneInfo,
+) -> list[datetime]:
+    """Every start on ``day`` (local) on the hours' grid where a ``minutes`` fee fits (UTC)."""
+    if minutes <= 0 or slot_minutes <= 0:
+        raise ValueError("fee minutes and slot minutes must be positive")
+    length, step = timedelta(minutes=minutes), timedelta(minutes=slot_minutes)
+    starts: set[datetime] = set()
+    for block in hours:
+        if block.weekday != day.weekday() or block.start >= block.end:
+            continue
+        wall, stop = datetime.combine(day, block.start), datetime.combine(day, block.end)
+        begin, end = first_moment_at(wall, tz), first_moment_at(stop, tz)
+        while wall < stop:  # bounded: one block of one day
+            for moment in wall_moments(wall, tz):
+                if moment >= begin and moment + length <= end:
+                    starts.add(moment)
+            wall += step
+    return sorted(starts)
+
+
+def merge(busy: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint intervals covering the same time as ``busy``."""
+    merged: list[Interval] = []
+    for start, end in sorted(busy):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def is_free(start: datetime, end: datetime, merged: Sequence[Interval]) -> bool:
+    """Whether ``[start, end)`` overlaps none of the ``merged`` (sorted, disjoint) intervals."""
+    before = bisect_left(merged, end, key=lambda interval: interval[0])
+    return before == 0 or merged[before - 1][1] <= start
+
+
+def last_bookable_day(now: datetime, tz: ZoneInfo, booking_horizon_days: int) -> date:
+    """Patients may book up to and including this local date (today + the horizon)."""
+    return now.astimezone(tz).date() + timedelta(days=booking_horizon_days)
+
+
+def offered_starts(
+    hours: Iterable[WeeklyHours],
+    busy: Iterable[Interval],
+    *,
+    minutes: int,
+    slot_minutes: int,
+    min_notice_minutes: int,
+    booking_horizon_days: int | None,
+    now: datetime,
+    tz: ZoneInfo,
+    first_day: date,
+    days: int,
+) -> list[datetime]:
+    """The start times to offer over ``days`` local days from ``first_day`` (aware UTC).
+
+    On the hours' grid (see the module notes on DST), with the whole fee inside the block,
+    overlapping no ``busy`` interval, at least ``min_notice_minutes`` after ``now`` and on or
+    before today + ``booking_horizon_days`` (None: no horizon, as for staff).
+    """
+    hours = list(hours)
+    merged = merge(busy)
+    earliest = now + timedelta(minutes=max(min_notice_minutes, 0))
+    last_day = None
+    if booking_horizon_days is not None:
+        last_day = last_bookable_day(now, tz, booking_horizon_days)
+    length = timedelta(minutes=minutes)
+    offered: list[datetime] = []
+    for offset in range(max(days, 0)):
+        day = first_day + timedelta(days=offset)
+        if last_day is not None and day > last_day:
+            break
+        for start in grid_starts(day, hours, minutes=minutes, slot_minutes=slot_minutes, tz=tz):
+            if start >= earliest and is_free(start, start + length, merged):
+                offered.append(start)
+    return offered
+
+
+async def busy_intervals(
+    uow: UnitOfWork,
+    practitioner_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_appointment_id: int | None = None,
+) -> list[Interval]:
+    """The practitioner's live appointments (any location) that overlap ``[start, end)``."""
+    stmt = select(Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.practitioner_id == practitioner_id,
+        Appointment.starts_at >= start - LONGEST_APPOINTMENT,
+        Appointment.starts_at < end,
+        Appointment.ends_at > start,
+        Appointment.status != "cancelled",
+    )
+    if exclude_appointment_id is not None:
+        stmt = stmt.where(Appointment.id != exclude_appointment_id)
+    rows = (await uow.session.execute(stmt)).all()
+    return [(row.starts_at, row.ends_at) for row in rows]
+
+
+async def weekly_hours(
+    uow: UnitOfWork, practitioner_id: int, location_id: int
+) -> list[WeeklyHours]:
+    """The practitioner's weekly blocks at one location."""
+    rows = await uow.session.execute(
+        select(WorkingHours.weekday, WorkingHours.start, WorkingHours.end).where(
+            WorkingHours.practitioner_id == practitioner_id,
+            WorkingHours.location_id == location_id,
+        )
+    )
+    return [WeeklyHours(row.weekday, row.start, row.end) for row in rows]
+
+
+async def offered_slots(
+    uow: UnitOfWork,
+    practitioner_id: int,
+    location_id: int,
+    fee_id: int,
+    from_day: date,
+    days: int,
+    *,
+    booked_by: str = "patient",
+    exclude_appointment_id: int | None = None,
+) -> list[datetime]:
+    """Start times to offer for ``fee_id`` with the practitioner at the location (UTC).
+
+    Patients get the clinic's notice and horizon; ``booked_by="staff"`` drops both (times in
+    the past are never offered). ``exclude_appointment_id``: the appointment being moved.
+    """
+    clinic = await get_clinic(uow)
+    offers = fee_practitioner.c
+    fee = (
+        await uow.session.execute(
+            select(Fee.name, Fee.minutes, offers.practitioner_id)
+            .outerjoin(
+                fee_practitioner,
+                and_(offers.fee_id == Fee.id, offers.practitioner_id == practitioner_id),
+            )
+            .where(Fee.id == fee_id)
+        )
+    ).first()
+    if fee is None:
+        raise NotFound(f"there is no fee {fee_id}")
+    if fee.practitioner_id is None:
+        raise InvalidInput(f"practitioner {practitioner_id} does not offer {fee.name}")
+    tz = zone(clinic)
+    start = local_midnight_utc(clinic, from_day)
+    end = local_midnight_utc(clinic, from_day + timedelta(days=days))
+    busy = await busy_intervals(
+        uow, practitioner_id, start, end, exclude_appointment_id=exclude_appointment_id
+    )
+    patient = booked_by == "patient"
+    return offered_starts(
+        await weekly_hours(uow, practitioner_id, location_id),
+        busy,
+        minutes=fee.minutes,
+        slot_minutes=clinic.slot_minutes,
+        min_notice_minutes=clinic.min_notice_minutes if patient else 0,
+        booking_horizon_days=clinic.booking_horizon_days if patient else None,
+        now=uow.clock.now(),
+        tz=tz,
+        first_day=from_day,
+        days=days,
+    )
+
+
+async def allowed_pairs(
+    uow: UnitOfWork, fee_id: int, package: PatientPackage | None = None
+) -> list[tuple[Practitioner, Location]]:
+    """Where ``fee_id`` can be booked: (practitioner, location) pairs with hours there.
+
+    With a ``package``, only its practitioners and locations (empty = any), and nothing for a
+    fee the package does not cover.
+    """
+    fee = await uow.session.get(Fee, fee_id)
+    if fee is None:
+        raise NotFound(f"there is no fee {fee_id}")
+    if package is not None and fee.id not in {f.id for f in package.fees}:
+        return []
+    allowed_practitioners = {p.id for p in package.practitioners} if package else set()
+    allowed_locations = {loc.id for loc in package.locations} if package else set()
+    wanted = {
+        (practitioner.id, block.location_id): practitioner
+        for practitioner in fee.practitioners
+        for block in practitioner.hours
+        if not allowed_practitioners or practitioner.id in allowed_practitioners
+        if not allowed_locations or block.location_id in allowed_locations
+    }
+    if not wanted:
+        return []
+    locations = {
+        loc.id: loc
+        for loc in await uow.session.scalars(
+            select(Location).where(Location.id.in_({key[1] for key in wanted}))
+        )
+    }
+    pairs = [(practitioner, locations[key[1]]) for key, practitioner in wanted.items()]
+    return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name, pair[0].id, pair[1].id))
