@@ -49,7 +49,8 @@ async def get_template(uow: UnitOfWork, ref: str | int) -> PackageTemplate:
 async def get_package(uow: UnitOfWork, package_id: int, *, lock: bool = False) -> PatientPackage:
     stmt = select(PatientPackage).where(PatientPackage.id == package_id)
     if lock:
-        stmt = stmt.with_for_update()
+        # Re-read the locked row: an object already in the session may hold older values.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     package = await uow.session.scalar(stmt)
     if package is None:
         raise NotFound(f"there is no package {package_id}")
@@ -182,6 +183,16 @@ async def _refresh(uow: UnitOfWork, package_id: int) -> None:
         await uow.session.refresh(package, ["redeemed", "booked", "available"])
 
 
+async def _lock_appointment(uow: UnitOfWork, appointment: Appointment) -> None:
+    """Lock the appointment's row and re-read it, so two callers never move its use twice."""
+    await uow.session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: Appointment) -> None:
     """Link the package to the appointment and reserve one of its uses, or raise NoUsesLeft."""
     clinic = await get_clinic(uow)
@@ -194,6 +205,9 @@ async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: App
     )
     if package.patient_id != appointment.patient_id:
         raise NotAllowed("a package covers only its owner's appointments")
+    await _lock_appointment(uow, appointment)
+    if appointment.package_id is not None:
+        raise WrongState("this appointment already has a package; remove it first")
     if not await _move_use(uow, package.id, "available", "booked"):
         raise NoUsesLeft(f"{package.name} has no uses left")
     appointment.package_id = package.id
@@ -202,6 +216,7 @@ async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: App
 
 async def release_use(uow: UnitOfWork, appointment: Appointment) -> None:
     """Unlink a reserved package use from the appointment and return it (RULES.md 6, 7)."""
+    await _lock_appointment(uow, appointment)
     if appointment.package_id is None:
         return
     if appointment.package_use != "reserved":
@@ -214,6 +229,7 @@ async def release_use(uow: UnitOfWork, appointment: Appointment) -> None:
 
 async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> PackageRedemption:
     """Redeem the appointment's reserved use and bill ``patient_pays`` for the session."""
+    await _lock_appointment(uow, appointment)
     if appointment.package_id is None or appointment.package_use != "reserved":
         raise WrongState("this appointment has no reserved package use to redeem")
     package = await get_package(uow, appointment.package_id)
@@ -256,6 +272,7 @@ async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> Pa
 
 async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
     """Undo :func:`redeem_use`: the use is reserved again and the session invoice voided."""
+    await _lock_appointment(uow, appointment)
     if appointment.package_id is None or appointment.package_use != "redeemed":
         raise WrongState("this appointment has no redeemed package use to undo")
     redemption = await uow.session.scalar(
@@ -270,4 +287,19 @@ async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
         raise WrongState("the package's redeemed uses do not match; nothing was changed")
     await uow.session.delete(redemption)
     appointment.package_use = "reserved"
+    await uow.session.flush()
+
+
+async def record_imported_uses(uow: UnitOfWork, package: PatientPackage, count: int) -> None:
+    """Record ``count`` uses redeemed before the package was imported (``clinicbot load``).
+
+    Each moves one use from available to redeemed, like an arrival, but without an appointment
+    or a session invoice (what was billed then is outside the bot).
+    """
+    for _ in range(count):
+        if not await _move_use(uow, package.id, "available", "redeemed"):
+            raise NoUsesLeft(f"{package.name} has no uses left to record as already used")
+        uow.session.add(
+            PackageRedemption(package_id=package.id, kind="imported", redeemed_at=uow.clock.now())
+        )
     await uow.session.flush()

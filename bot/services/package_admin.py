@@ -1,0 +1,421 @@
+"""What the desk does with a sold package (RULES.md 5, 9, 10, 11).
+
+* :func:`change_expiry`: change or clear the expiry (RULES.md 5). Shortening it before an
+  appointment the package already covers is refused, naming that appointment: remove the
+  package from it first, or pick a later date.
+* :func:`refund` / :func:`suggested_refund` (RULES.md 9): the refund ends the package, every
+  reserved use goes back (the appointments keep their times but lose the package; staff are
+  told), unpaid package invoices are voided, and the amount becomes the patient's credit.
+* :func:`transfer` (RULES.md 10): available uses move to a family member's new package with the
+  same terms; the two packages' uses add up to what the source had.
+* :func:`package_details` / :func:`packages_for` (RULES.md 11): what a package is and covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, func, select, update
+
+from bot.services import billing, outbox, packages
+from bot.services.clinic import get_clinic, local_today, zone
+from bot.services.errors import (
+    AmountOutOfRange,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    NoUsesLeft,
+    PackageEnded,
+    PackageExpired,
+    PackageNotPaid,
+    PastExpiry,
+    WrongState,
+)
+from bot.storage.models import (
+    Appointment,
+    CreditEntry,
+    Fee,
+    Invoice,
+    PackageRedemption,
+    Patient,
+    PatientPackage,
+    Practitioner,
+    Staff,
+    guardianship,
+)
+from bot.storage.types import to_money
+from bot.storage.uow import UnitOfWork
+
+Status = Literal["awaiting_payment", "active", "expired", "refunded"]
+PRICE_KINDS = ("package", "installment")
+STAFF_TOLD_OF_REFUNDS = ("reception", "manager")
+
+
+@dataclass(frozen=True)
+class SessionCovered:
+    """One use of a package: redeemed (``arrival``/``no_show``/``imported``) or ``booked``."""
+
+    kind: str
+    day: date | None
+    fee: str | None
+    practitioner: str | None
+    appointment_id: int | None
+
+    @property
+    def upcoming(self) -> bool:
+        """A booked session: its use is reserved, not redeemed yet."""
+        return self.kind == "booked"
+
+
+@dataclass(frozen=True)
+class PackageDetails:
+    """A package as staff and the patient see it (RULES.md 11). ``expires_on`` None: never."""
+
+    id: int
+    patient_id: int
+    name: str
+    purchased_on: date
+    price: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    uses: int
+    redeemed: int
+    booked: int
+    available: int
+    expires_on: date | None
+    status: Status
+    refund_amount: Decimal | None
+    transferred_from_id: int | None
+    sessions: list[SessionCovered]
+
+
+async def change_expiry(
+    uow: UnitOfWork, package_id: int, new_date: date | None
+) -> PatientPackage:
+    """Set the package's expiry to ``new_date``, or clear it (None: no expiry)."""
+    package = await packages.get_package(uow, package_id, lock=True)
+    if package.refunded_at is not None:
+        raise PackageEnded(f"{package.name} was refunded; its expiry no longer matters")
+    if new_date is not None:
+        if new_date < package.purchased_on:
+            raise InvalidInput(
+                f"the expiry cannot be before the purchase date "
+                f"({package.purchased_on.isoformat()})"
+            )
+        clinic = await get_clinic(uow)
+        for appointment in await _reserved_appointments(uow, package.id):
+            day = appointment.starts_at.astimezone(zone(clinic))
+            if day.date() > new_date:
+                raise PastExpiry(
+                    f"appointment {appointment.id} on {day:%Y-%m-%d %H:%M} uses {package.name} "
+                    f"after {new_date.isoformat()}; remove the package from it or choose a "
+                    f"date on or after {day.date().isoformat()}"
+                )
+    package.expires_on = new_date
+    await uow.session.flush()
+    return package
+
+
+async def suggested_refund(uow: UnitOfWork, package_id: int) -> Decimal:
+    """price / uses x (uses not redeemed), at most what was collected.
+
+    ``uses`` is the number the package was sold with: uses transferred out since still count
+    (they were paid with this price), so a transfer never inflates the price of a use.
+    """
+    package = await packages.get_package(uow, package_id)
+    sold_uses = package.uses + await _uses_transferred_out(uow, package.id)
+    if sold_uses == 0:
+        return billing.ZERO
+    suggested = to_money(package.price * (package.uses - package.redeemed) / sold_uses)
+    return min(suggested, await billing.package_collected(uow, package.id))
+
+
+async def refund(
+    uow: UnitOfWork, package_id: int, amount: Decimal | None = None, *, by: str
+) -> PatientPackage:
+    """Refund a package (``amount`` None: the suggested amount; ``by``: who refunded it).
+
+    Allowed amounts run from 0 to what was collected. Afterwards the package covers nothing:
+    every appointment holding a reserved use of it loses the package (the use returns), staff
+    with role reception or manager are told, package invoices with nothing paid are voided
+    (a part-paid one stays for the desk to settle), and the amount is credited to the owner.
+    """
+    package = await packages.get_package(uow, package_id, lock=True)
+    if package.refunded_at is not None:
+        raise WrongState(
+            f"{package.name} was already refunded ({package.refund_amount}) on "
+            f"{package.refunded_at.date().isoformat()}"
+        )
+    collected = await billing.package_collected(uow, package.id)
+    amount = await suggested_refund(uow, package.id) if amount is None else to_money(amount)
+    if amount < billing.ZERO or amount > collected:
+        raise AmountOutOfRange(
+            f"a refund of {package.name} must be from 0.00 to {collected} (what was collected)"
+        )
+    now = uow.clock.now()
+    package.refunded_at = now
+    package.refund_amount = amount
+    released = []
+    for appointment in await _reserved_appointments(uow, package.id):
+        await packages.release_use(uow, appointment)
+        released.append(appointment.id)
+    unpaid = await uow.session.scalars(
+        select(Invoice).where(
+            Invoice.package_id == package.id,
+            Invoice.kind.in_(PRICE_KINDS),
+            Invoice.status == "open",
+            Invoice.paid == 0,
+        )
+    )
+    for invoice in unpaid.all():
+        await billing.void_invoice(uow, invoice)
+    if amount > billing.ZERO:
+        uow.session.add(
+            CreditEntry(
+                patient_id=package.patient_id,
+                amount=amount,
+                reason=f"refund of {package.name}",
+                package_id=package.id,
+                created_at=now,
+            )
+        )
+    await _tell_staff(uow, package, amount, released, by)
+    await uow.session.flush()
+    return package
+
+
+async def transfer(
+    uow: UnitOfWork, package_id: int, to_patient_id: int, uses: int, *, by: str
+) -> PatientPackage:
+    """Move ``uses`` available uses to a family member's new package; return that package.
+
+    Family: the owner's wards, the owner's guardians, and patients sharing a guardian with the
+    owner. The new package has the same terms (name, expiry, fees, practitioners, locations,
+    ``patient_pays``), costs nothing and is usable at once; the source's ``uses`` and
+    ``available`` drop by ``uses``. ``by``: who transferred them.
+    """
+    source = await packages.get_package(uow, package_id, lock=True)
+    if source.refunded_at is not None:
+        raise PackageEnded(f"{source.name} was refunded; its uses cannot be transferred")
+    if not source.paid_enough:
+        raise PackageNotPaid(f"{source.name} can be transferred once it is paid")
+    clinic = await get_clinic(uow)
+    today = local_today(clinic, uow.clock.now())
+    if source.expires_on is not None and today > source.expires_on:
+        raise PackageExpired(
+            f"{source.name} expired on {source.expires_on.isoformat()}; extend the expiry to "
+            "transfer its uses"
+        )
+    if source.available == 0:
+        raise NoUsesLeft(f"{source.name} has no available uses to transfer")
+    if not 1 <= uses <= source.available:
+        raise InvalidInput(
+            f"transfer from 1 to {source.available} uses (what {source.name} has available)"
+        )
+    recipient = await _patient(uow, to_patient_id)
+    if recipient.id not in await _family_ids(uow, source.patient_id):
+        raise NotAllowed(
+            f"uses can be transferred only to the owner's family (wards, guardians, or "
+            f"patients sharing a guardian); patient {recipient.id} is not family"
+        )
+    table = cast(Table, PatientPackage.__table__)
+    moved = await uow.session.execute(
+        update(table)
+        .where(table.c.id == source.id, table.c.available >= uses)
+        .values(uses=table.c.uses - uses, available=table.c.available - uses)
+        .returning(table.c.id)
+    )
+    if moved.first() is None:
+        raise NoUsesLeft(f"{source.name} no longer has {uses} uses available")
+    await uow.session.refresh(source, ["uses", "redeemed", "booked", "available"])
+    gift = PatientPackage(
+        patient_id=recipient.id,
+        template_id=source.template_id,
+        name=source.name,
+        price=billing.ZERO,
+        patient_pays=source.patient_pays,
+        installments=1,
+        uses=uses,
+        redeemed=0,
+        booked=0,
+        available=uses,
+        purchased_on=today,
+        expires_on=source.expires_on,
+        paid_enough=True,
+        transferred_from_id=source.id,
+        created_at=uow.clock.now(),
+        fees=list(source.fees),
+        practitioners=list(source.practitioners),
+        locations=list(source.locations),
+    )
+    uow.session.add(gift)
+    await uow.session.flush()
+    return gift
+
+
+async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
+    """Everything RULES.md 11 promises about one package, as of the clinic's today."""
+    package = await packages.get_package(uow, package_id)
+    clinic = await get_clinic(uow)
+    today = local_today(clinic, uow.clock.now())
+    invoices = await uow.session.scalars(
+        select(Invoice).where(Invoice.package_id == package.id, Invoice.kind.in_(PRICE_KINDS))
+    )
+    outstanding = sum((invoice.outstanding for invoice in invoices.all()), billing.ZERO)
+    return PackageDetails(
+        id=package.id,
+        patient_id=package.patient_id,
+        name=package.name,
+        purchased_on=package.purchased_on,
+        price=package.price,
+        paid=await billing.package_collected(uow, package.id),
+        outstanding=outstanding,
+        uses=package.uses,
+        redeemed=package.redeemed,
+        booked=package.booked,
+        available=package.available,
+        expires_on=package.expires_on,
+        status=package_status(package, today),
+        refund_amount=package.refund_amount,
+        transferred_from_id=package.transferred_from_id,
+        sessions=await _sessions(uow, package, zone(clinic)),
+    )
+
+
+async def packages_for(uow: UnitOfWork, patient_id: int) -> list[PackageDetails]:
+    """The patient's packages, oldest purchase first, each with its details and status."""
+    ids = await uow.session.scalars(
+        select(PatientPackage.id)
+        .where(PatientPackage.patient_id == patient_id)
+        .order_by(PatientPackage.purchased_on, PatientPackage.id)
+    )
+    return [await package_details(uow, package_id) for package_id in ids.all()]
+
+
+def package_status(package: PatientPackage, today: date) -> Status:
+    """refunded, else expired (after its expiry date), else awaiting_payment, else active."""
+    if package.refunded_at is not None:
+        return "refunded"
+    if package.expires_on is not None and today > package.expires_on:
+        return "expired"
+    if not package.paid_enough:
+        return "awaiting_payment"
+    return "active"
+
+
+async def _sessions(uow: UnitOfWork, package: PatientPackage, tz: ZoneInfo) -> list[SessionCovered]:
+    """Redeemed uses (with imported ones) and reserved ones, by date."""
+    sessions: list[SessionCovered] = []
+    redemptions = await uow.session.execute(
+        select(PackageRedemption, Appointment, Fee.name, Practitioner.name)
+        .outerjoin(Appointment, Appointment.id == PackageRedemption.appointment_id)
+        .outerjoin(Fee, Fee.id == Appointment.fee_id)
+        .outerjoin(
+            Practitioner,
+            Practitioner.id
+            == func.coalesce(Appointment.practitioner_id, PackageRedemption.practitioner_id),
+        )
+        .where(PackageRedemption.package_id == package.id)
+    )
+    for redemption, appointment, fee, practitioner in redemptions.tuples():
+        moment: datetime = appointment.starts_at if appointment else redemption.redeemed_at
+        sessions.append(
+            SessionCovered(
+                kind=redemption.kind,
+                day=moment.astimezone(tz).date(),
+                fee=fee,
+                practitioner=practitioner,
+                appointment_id=appointment.id if appointment else None,
+            )
+        )
+    booked = await uow.session.execute(
+        select(Appointment, Fee.name, Practitioner.name)
+        .join(Fee, Fee.id == Appointment.fee_id)
+        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .where(Appointment.package_id == package.id, Appointment.package_use == "reserved")
+    )
+    for appointment, fee, practitioner in booked.tuples():
+        sessions.append(
+            SessionCovered(
+                kind="booked",
+                day=appointment.starts_at.astimezone(tz).date(),
+                fee=fee,
+                practitioner=practitioner,
+                appointment_id=appointment.id,
+            )
+        )
+    sessions.sort(key=lambda s: (s.day or date.min, s.appointment_id or 0))
+    return sessions
+
+
+async def _reserved_appointments(uow: UnitOfWork, package_id: int) -> list[Appointment]:
+    """Appointments holding a reserved (not yet redeemed) use of the package, locked."""
+    stmt = (
+        select(Appointment)
+        .where(Appointment.package_id == package_id, Appointment.package_use == "reserved")
+        .order_by(Appointment.starts_at, Appointment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await uow.session.scalars(stmt)).all())
+
+
+async def _uses_transferred_out(uow: UnitOfWork, package_id: int) -> int:
+    """The uses of every package transferred (directly or onward) from this one."""
+    total, frontier = 0, [package_id]
+    while frontier:
+        children = (
+            await uow.session.execute(
+                select(PatientPackage.id, PatientPackage.uses).where(
+                    PatientPackage.transferred_from_id.in_(frontier)
+                )
+            )
+        ).all()
+        total += sum(uses for _, uses in children)
+        frontier = [child_id for child_id, _ in children]
+    return total
+
+
+async def _patient(uow: UnitOfWork, patient_id: int) -> Patient:
+    patient = await uow.session.get(Patient, patient_id)
+    if patient is None or patient.merged_into_id is not None:
+        raise NotFound(f"there is no patient {patient_id}")
+    return patient
+
+
+async def _family_ids(uow: UnitOfWork, owner_id: int) -> set[int]:
+    """The owner's wards, guardians, and the other wards of those guardians."""
+    link = guardianship.c
+    guardians = select(link.guardian_id).where(link.ward_id == owner_id)
+    rows = await uow.session.scalars(
+        select(link.ward_id)
+        .where(link.guardian_id == owner_id)
+        .union(guardians, select(link.ward_id).where(link.guardian_id.in_(guardians)))
+    )
+    return set(rows.all()) - {owner_id}
+
+
+async def _tell_staff(
+    uow: UnitOfWork, package: PatientPackage, amount: Decimal, released: list[int], by: str
+) -> None:
+    staff = await uow.session.scalars(
+        select(Staff).where(Staff.role.in_(STAFF_TOLD_OF_REFUNDS)).order_by(Staff.id)
+    )
+    for member in staff.all():
+        await outbox.enqueue(
+            uow,
+            purpose=f"refund:{package.id}:staff:{member.id}",
+            kind="package_refunded",
+            params={
+                "package_id": package.id,
+                "patient_id": package.patient_id,
+                "amount": str(amount),
+                "appointment_ids": released,
+                "by": by,
+            },
+            staff_id=member.id,
+        )
