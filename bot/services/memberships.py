@@ -9,15 +9,14 @@ period), never for a period starting on or after ``cancelled_from``. The unique 
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import period_start
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore
 
 
 async def get_plan(uow: UnitOfWork, ref: str | int) -> MembershipPlan:
@@ -43,8 +42,19 @@ async def enrol(uow: UnitOfWork, patient_id: int, plan_ref: str | int, start: da
 
 
 async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Membership:
-    """Cancel from ``from_date``: no period starting on or after it is invoiced (RULES.md 16)."""
-    membership = await uow.session.get(Membership, membership_id)
+    """Cancel from ``from_date``: no period starting on or after it is invoiced (RULES.md 16).
+
+    Unpaid invoices of periods starting on or after ``from_date`` (a backdated cancellation)
+    are voided; anything already paid on is left for the desk to refund.
+    """
+    # Locked (PostgreSQL) against a sweep reading it, so no period after the cancellation is
+    # invoiced by a sweep that read the membership just before.
+    membership = await uow.session.scalar(
+        select(Membership)
+        .where(Membership.id == membership_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if membership is None:
         raise NotFound(f"there is no membership {membership_id}")
     if from_date < membership.start:
@@ -57,6 +67,19 @@ async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Member
             f"{membership.cancelled_from.isoformat()}"
         )
     membership.cancelled_from = from_date
+    # Invoices already generated for periods that now fall after the cancellation (a backdated
+    # cancel) are not owed: void those nothing was paid on, so no reminder chases them.
+    stale = await uow.session.scalars(
+        select(Invoice).where(
+            Invoice.membership_id == membership.id,
+            Invoice.period_start >= from_date,
+            Invoice.status == "open",
+            Invoice.paid == 0,
+        )
+    )
+    for invoice in stale:
+        invoice.status = "void"
+    await uow.session.flush()
     return membership
 
 
@@ -86,43 +109,55 @@ async def invoice_due_periods(
         select(Membership, MembershipPlan)
         .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
         .where(MembershipPlan.auto_invoice.is_(True), Membership.start <= as_of)
+        .order_by(Membership.id)
+        .with_for_update(of=Membership, read=True)
+        .execution_options(populate_existing=True)
     )
     if membership_ids is not None:
         stmt = stmt.where(Membership.id.in_(membership_ids))
     rows = (await uow.session.execute(stmt)).tuples().all()
+    invoiced = await _invoiced_periods(uow, [membership.id for membership, _ in rows])
     created = 0
     for membership, plan in rows:
         for index, start in _started(membership, plan, as_of):
-            created += await _insert_period_invoice(uow, membership, plan, index, start)
+            if (membership.id, start) not in invoiced:
+                created += await _insert_period_invoice(uow, membership, plan, index, start)
     return created
+
+
+async def _invoiced_periods(uow: UnitOfWork, membership_ids: list[int]) -> set[tuple[int, date]]:
+    # Skips periods already invoiced (one read instead of one insert per past period); a sweep
+    # running at the same time is still settled by the insert's ON CONFLICT DO NOTHING.
+    if not membership_ids:
+        return set()
+    rows = await uow.session.execute(
+        select(Invoice.membership_id, Invoice.period_start).where(
+            Invoice.membership_id.in_(membership_ids), Invoice.period_start.is_not(None)
+        )
+    )
+    return {(m, start) for m, start in rows.tuples() if m is not None and start is not None}
 
 
 async def _insert_period_invoice(
     uow: UnitOfWork, membership: Membership, plan: MembershipPlan, index: int, start: date
 ) -> int:
     end = period_start(membership.start, plan.period, index + 1)
-    table = cast(Table, Invoice.__table__)
-    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .values(
-            patient_id=membership.patient_id,
-            kind="membership",
-            description=f"{plan.name} {start.isoformat()}",
-            amount=plan.price,
-            paid=0,
-            status="open",
-            issued_on=start,
-            due_on=start,
-            membership_id=membership.id,
-            period_start=start,
-            period_end=end,
-            created_at=uow.clock.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["membership_id", "period_start"])
-        .returning(table.c.id)
-    )
-    return 1 if (await uow.session.execute(stmt)).first() is not None else 0
+    values = {
+        "patient_id": membership.patient_id,
+        "kind": "membership",
+        "description": f"{plan.name} {start.isoformat()}",
+        "amount": plan.price,
+        "paid": 0,
+        "status": "open",
+        "issued_on": start,
+        "due_on": start,
+        "membership_id": membership.id,
+        "period_start": start,
+        "period_end": end,
+        "created_at": uow.clock.now(),
+    }
+    new_id = await insert_ignore(uow, Invoice, values, ["membership_id", "period_start"])
+    return 0 if new_id is None else 1
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:
