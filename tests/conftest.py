@@ -7,6 +7,7 @@ PostgreSQL cases are skipped locally; ``.ci/run`` sets it so they always run in 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,22 @@ from tests.databases import (
 )
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "clinic.example.toml"
-FIXTURE_FILE = Path(__file__).resolve().parent / "fixtures" / "clinic.toml"
 # A Monday morning in November 2026, clinic time (America/Toronto, EST = UTC-5).
 START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many PostgreSQL cases ran, so a CI log shows they were not skipped."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "postgresql" in getattr(report, "nodeid", "") and report.when in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts[outcome] += 1
+    terminalreporter.write_line(
+        "postgresql cases: {passed} passed, {failed} failed, {skipped} skipped".format(**counts)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +53,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres() -> Iterator[PostgresDatabases | None]:
     admin = postgres_admin_url()
     if admin is None:
+        if os.environ.get("CLINICBOT_REQUIRE_POSTGRES"):
+            pytest.fail("CLINICBOT_REQUIRE_POSTGRES is set but CLINICBOT_TEST_POSTGRES_URL is not")
         yield None
         return
     databases = PostgresDatabases(admin)
@@ -89,3 +105,15 @@ def make_uow(engine: AsyncEngine, clock: FixedClock) -> Callable[..., UnitOfWork
 @pytest.fixture
 def uow(make_uow: Callable[..., UnitOfWork]) -> UnitOfWork:
     return make_uow()
+
+
+@pytest.fixture
+async def clinic(make_uow: Callable[..., UnitOfWork]) -> None:
+    """The example clinic of ../shared/spec/clinic.example.toml, loaded as `clinicbot load` does."""
+    from bot.clinicfile import read_clinic_file
+    from bot.services.setup import load_clinic
+
+    spec = read_clinic_file(EXAMPLE_FILE)
+    async with make_uow() as uow:
+        await load_clinic(uow, spec)
+        await uow.commit()

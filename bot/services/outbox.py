@@ -7,13 +7,12 @@ the services only decide *that* something must be said, once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from bot.storage.models import OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore
 
 
 async def enqueue(
@@ -39,14 +38,7 @@ async def enqueue(
         "attempts": 0,
         "created_at": now,
     }
-    table = cast(Table, OutboxMessage.__table__)
-    stmt = (
-        postgresql.insert(table) if uow.dialect == "postgresql" else sqlite.insert(table)
-    ).values(**values)
-    result = await uow.session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["purpose"]).returning(table.c.id)
-    )
-    return result.first() is not None
+    return await insert_ignore(uow, OutboxMessage, values, ["purpose"]) is not None
 
 
 async def alert_staff(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -54,6 +55,7 @@ class Patient(Base):
         secondaryjoin=lambda: Patient.id == guardianship.c.guardian_id,
         back_populates="wards",
         lazy="selectin",
+        join_depth=1,
     )
     wards: Mapped[list[Patient]] = relationship(
         secondary=guardianship,
@@ -61,6 +63,7 @@ class Patient(Base):
         secondaryjoin=lambda: Patient.id == guardianship.c.ward_id,
         back_populates="guardians",
         lazy="selectin",
+        join_depth=1,
     )
 
     @property
@@ -94,5 +97,5 @@ class Conversation(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     dialog: Mapped[str | None] = mapped_column(String(64))
     step: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,35 @@
+"""``INSERT ... ON CONFLICT DO NOTHING`` on both databases: the idempotent-create primitive.
+
+Used wherever a row must exist once however many callers race to create it (invoices per
+period, outbox messages per purpose, conversations per address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.storage.models import Base
+from bot.storage.uow import UnitOfWork
+
+
+async def insert_ignore(
+    uow: UnitOfWork,
+    model: type[Base],
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+) -> int | None:
+    """Insert a row unless one with the same ``conflict_columns`` exists; the new id, or None."""
+    table = cast(Table, model.__table__)
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
+    row = (await uow.session.execute(stmt)).first()
+    return None if row is None else int(row[0])
