@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Set up and run clinic-booking-bot on a fresh machine with nothing but Python 3.11+.
+
+    python3 dev.py demo        # create .venv, install, run `clinicbot demo` on SQLite
+    python3 dev.py test        # create .venv, install with dev tools, run ruff, mypy and pytest
+    python3 dev.py test -k booking   # extra arguments go to pytest
+
+The virtualenv lives in .venv and is (re)installed only when pyproject.toml changes. The
+PostgreSQL tests run when CLINICBOT_TEST_POSTGRES_URL is set (.ci/run sets it).
+Uses only the standard library, so it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev tools, unless already up to date."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"clinic-booking-bot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print("Creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    print("Installing clinic-booking-bot and its dev tools into .venv ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "--editable", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def run(*command: str) -> int:
+    print("$", " ".join(command), flush=True)
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def test(extra: list[str]) -> int:
+    """Lint, type-check and run the whole test suite; the first failure's status is returned."""
+    for step in (
+        [str(BIN / "ruff"), "check", "bot", "tests", "dev.py"],
+        [str(BIN / "mypy")],
+    ):
+        if extra:
+            break  # a focused run (pytest arguments given) skips the linters
+        if (status := run(*step)) != 0:
+            return status
+    return run(str(BIN / "python"), "-m", "pytest", *extra)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "setup"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    if argv[0] == "demo":
+        return run(str(BIN / "clinicbot"), "demo", *argv[1:])
+    if argv[0] == "test":
+        return test(argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
