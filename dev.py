@@ -31,7 +31,7 @@ def _fingerprint() -> str:
 
 def ensure_venv() -> None:
     """Create .venv and install the project with its dev tools, unless already up to date."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs before the venv exists, on any Python
         sys.exit(f"clinic-booking-bot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print("Creating .venv ...", flush=True)
