@@ -1,0 +1,297 @@
+"""The dialog engine: one inbound message in, replies out, state saved with the action.
+
+Each turn runs in one unit of work: the conversation row is locked, the patient identified by
+what the channel proves, keywords handled (STOP, START, MENU, BACK, HELP), the answer matched
+against the options last shown and handed to the current step, and the new step, what was
+chosen so far and the options shown are stored in the same transaction as whatever the step
+did. A rule's refusal rolls back to a savepoint and asks again; an unexpected error rolls the
+whole turn back, keeps the patient's place and apologises. Nothing here knows a channel library.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm.attributes import flag_modified
+
+from bot.clock import Clock
+from bot.dialogs import keywords
+from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
+from bot.dialogs.errors import explain
+from bot.dialogs.identity import identify
+from bot.dialogs.matching import clean, fold, match_option
+from bot.dialogs.paging import MORE_KEY, page_options
+from bot.dialogs.types import Inbound, Option, Outcome, Reply
+from bot.i18n import negotiate, translator
+from bot.services import accounts
+from bot.services.clinic import get_clinic
+from bot.services.errors import DomainError
+from bot.storage.models import Conversation, Patient
+from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+HISTORY_LIMIT = 20
+MENU = "menu"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Per-deployment facts dialogs may need (e.g. whether Telegram payments are on)."""
+
+    telegram_payments: bool = False
+
+
+class Engine:
+    """Runs dialogs for any channel; build one per process and share it."""
+
+    def __init__(
+        self,
+        db: AsyncEngine,
+        clock: Clock,
+        dialogs: dict[str, Dialog],
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.dialogs = dialogs
+        self.config = config or EngineConfig()
+
+    async def handle(self, inbound: Inbound) -> Outcome:
+        """Process one inbound message and return the replies to send."""
+        try:
+            return await self._handle(inbound)
+        except Exception:
+            log.exception("dialog turn failed on %s", inbound.channel)
+            return await self._apology(inbound)
+
+    async def _handle(self, inbound: Inbound) -> Outcome:
+        async with UnitOfWork(self.db, self.clock) as uow:
+            clinic = await get_clinic(uow)
+            conversation = await self._conversation(uow, inbound)
+            account = await identify(uow, conversation, inbound)
+            ctx = DialogContext(
+                uow=uow,
+                clinic=clinic,
+                conversation=conversation,
+                account=account,
+                t=translator(self._locale(conversation, account, inbound, clinic.locale)),
+                channel=inbound.channel,
+                settings={"telegram_payments": self.config.telegram_payments},
+            )
+            outcome = await self._turn(ctx, inbound)
+            conversation.updated_at = uow.clock.now()
+            flag_modified(conversation, "state")
+            await uow.commit()
+            return outcome
+
+    async def _conversation(self, uow: UnitOfWork, inbound: Inbound) -> Conversation:
+        stmt = (
+            select(Conversation)
+            .where(Conversation.channel == inbound.channel, Conversation.address == inbound.address)
+            .with_for_update()
+        )
+        conversation = await uow.session.scalar(stmt)
+        if conversation is None:
+            values = {
+                "channel": inbound.channel,
+                "address": inbound.address,
+                "state": {},
+                "updated_at": uow.clock.now(),
+            }
+            await insert_ignore(uow, Conversation, values, ["channel", "address"])
+            conversation = await uow.session.scalar(stmt)
+            assert conversation is not None
+        if conversation.state is None:
+            conversation.state = {}
+        return conversation
+
+    @staticmethod
+    def _locale(
+        conversation: Conversation, account: Patient | None, inbound: Inbound, clinic_locale: str
+    ) -> str:
+        chosen = account.locale if account else conversation.state.get("locale")
+        return negotiate(
+            [chosen if isinstance(chosen, str) else None, inbound.language_code], clinic_locale
+        )
+
+    # -- one turn ---------------------------------------------------------------------------
+
+    async def _turn(self, ctx: DialogContext, inbound: Inbound) -> Outcome:
+        text = clean(inbound.text)
+        word = fold(text) if inbound.choice is None else ""
+        state = ctx.conversation.state
+        if inbound.opt_out or word in keywords.STOP:
+            return await self._opt_out(ctx)
+        opted_out = bool(ctx.account.opted_out if ctx.account else state.get("opted_out"))
+        if word in keywords.START or (opted_out and word in keywords.OPT_IN_WHEN_STOPPED):
+            await self._opt_in(ctx)
+            welcome = ctx._("You will get our messages again.")
+            return Outcome(await self._enter(ctx, self._home(ctx), [welcome]))
+        if ctx.account is None and ctx.conversation.dialog not in self._identity_dialogs():
+            return Outcome(await self._enter(ctx, self._home(ctx), []))
+        if word in keywords.MENU or ctx.conversation.dialog is None:
+            return Outcome(await self._enter(ctx, self._home(ctx), []))
+        if word in keywords.BACK:
+            return Outcome(await self._back(ctx))
+        if word in keywords.HELP:
+            dialog = self.dialogs[ctx.conversation.dialog]
+            helptext = dialog.help(ctx, ctx.conversation.step or dialog.first_step)
+            return Outcome(await self._ask(ctx, [helptext]))
+        return Outcome(await self._answer(ctx, inbound, text))
+
+    def _identity_dialogs(self) -> set[str]:
+        return {name for name, dialog in self.dialogs.items() if not dialog.needs_patient}
+
+    def _home(self, ctx: DialogContext) -> tuple[str, str]:
+        if ctx.account is not None:
+            return MENU, self.dialogs[MENU].first_step
+        name = "link" if ctx.channel == "telegram" and "link" in self.dialogs else "register"
+        return name, self.dialogs[name].first_step
+
+    async def _answer(self, ctx: DialogContext, inbound: Inbound, text: str) -> list[Reply]:
+        state = ctx.conversation.state
+        shown = [Option(*pair) for pair in state.get("shown", [])]
+        everything = [Option(*pair) for pair in state.get("options", [])]
+        if inbound.choice is not None:
+            option = next((o for o in shown if o.key == inbound.choice), None)
+            if option is None:
+                note = ctx._("That button belongs to an earlier message. Here is where we are:")
+                return await self._ask(ctx, [note])
+        else:
+            option = match_option(text, shown) or (
+                None if text.strip().isdigit() else match_option(text, everything)
+            )
+        if option is not None and option.key == MORE_KEY:
+            state["page"] = int(state.get("page", 0)) + 1
+            return await self._ask(ctx, [])
+        if option is None and shown and text.strip().isdigit():
+            note = ctx._("{number} is not one of the choices.", number=text.strip())
+            return await self._ask(ctx, [note])
+        assert ctx.conversation.dialog is not None
+        dialog = self.dialogs[ctx.conversation.dialog]
+        step = ctx.conversation.step or dialog.first_step
+        result = await self._run_step(ctx, dialog, step, Answer(text=text, option=option))
+        return await self._apply(ctx, result)
+
+    async def _run_step(
+        self, ctx: DialogContext, dialog: Dialog, step: str, answer: Answer
+    ) -> Result:
+        savepoint = await ctx.uow.session.begin_nested()
+        try:
+            result = await dialog.answer(ctx, step, answer)
+        except DomainError as exc:
+            await savepoint.rollback()
+            return Retry(explain(ctx, exc))
+        await savepoint.commit()
+        return result
+
+    async def _apply(self, ctx: DialogContext, result: Result) -> list[Reply]:
+        if isinstance(result, Retry):
+            return await self._ask(ctx, [result.message])
+        if isinstance(result, Finish):
+            ctx.conversation.state.pop("for", None)
+            return await self._enter(ctx, self._home(ctx), result.say)
+        current = ctx.conversation.dialog
+        target = result.dialog or current
+        assert target is not None
+        self._push_history(ctx)
+        return await self._go(ctx, target, result.step, result.say)
+
+    # -- moving between steps ---------------------------------------------------------------
+
+    async def _enter(
+        self, ctx: DialogContext, where: tuple[str, str], say: list[str]
+    ) -> list[Reply]:
+        state = ctx.conversation.state
+        for key in ("history", "data", "for"):
+            state.pop(key, None)
+        return await self._go(ctx, where[0], where[1], say)
+
+    async def _go(self, ctx: DialogContext, dialog: str, step: str, say: list[str]) -> list[Reply]:
+        ctx.conversation.dialog = dialog
+        ctx.conversation.step = step
+        ctx.conversation.state["page"] = 0
+        return await self._ask(ctx, say)
+
+    def _push_history(self, ctx: DialogContext) -> None:
+        state = ctx.conversation.state
+        history: list[dict[str, Any]] = state.setdefault("history", [])
+        history.append(
+            {
+                "dialog": ctx.conversation.dialog,
+                "step": ctx.conversation.step,
+                "data": copy.deepcopy(state.get("data", {})),
+                "for": state.get("for"),
+            }
+        )
+        del history[:-HISTORY_LIMIT]
+
+    async def _back(self, ctx: DialogContext) -> list[Reply]:
+        state = ctx.conversation.state
+        history: list[dict[str, Any]] = state.get("history", [])
+        if not history:
+            return await self._enter(ctx, self._home(ctx), [])
+        previous = history.pop()
+        state["data"] = previous["data"]
+        if previous.get("for") is None:
+            state.pop("for", None)
+        else:
+            state["for"] = previous["for"]
+        return await self._go(ctx, previous["dialog"], previous["step"], [])
+
+    async def _ask(self, ctx: DialogContext, say: list[str]) -> list[Reply]:
+        assert ctx.conversation.dialog is not None
+        dialog = self.dialogs[ctx.conversation.dialog]
+        step = ctx.conversation.step or dialog.first_step
+        question = await dialog.ask(ctx, step)
+        state = ctx.conversation.state
+        page, shown = page_options(ctx, question, int(state.get("page", 0)))
+        state["page"] = page
+        state["shown"] = [[o.key, o.label] for o in shown]
+        state["options"] = [[o.key, o.label] for o in question.options]
+        text = "\n\n".join([*say, question.text]) if say else question.text
+        return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact)]
+
+    # -- opting out and in ------------------------------------------------------------------
+
+    async def _opt_out(self, ctx: DialogContext) -> Outcome:
+        if ctx.account is not None:
+            await accounts.opt_out(ctx.uow, ctx.account.id)
+        ctx.conversation.state["opted_out"] = True
+        text = ctx._(
+            "You will get no more messages from {clinic}. Send START to get them again.",
+            clinic=ctx.clinic.name,
+        )
+        return Outcome(replies=[Reply(text=text)], opted_out=True)
+
+    async def _opt_in(self, ctx: DialogContext) -> None:
+        if ctx.account is not None:
+            await accounts.opt_in(ctx.uow, ctx.account.id)
+        ctx.conversation.state.pop("opted_out", None)
+
+    async def _apology(self, inbound: Inbound) -> Outcome:
+        text = (
+            "Sorry, something went wrong on our side. Your choices so far are kept; "
+            "please try again, or send MENU."
+        )
+        async with UnitOfWork(self.db, self.clock, readonly=True) as uow:
+            try:
+                clinic = await get_clinic(uow)
+                text = translator(negotiate([inbound.language_code], clinic.locale)).gettext(text)
+            except DomainError:
+                pass
+        return Outcome(replies=[Reply(text=text)])
+
+
+def finish(*say: str) -> Finish:
+    return Finish(list(say))
+
+
+def goto(step: str, *say: str, dialog: str | None = None) -> Goto:
+    return Goto(step=step, dialog=dialog, say=list(say))

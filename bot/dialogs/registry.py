@@ -1,0 +1,16 @@
+"""Every dialog the bot runs, by name: the one place that lists them."""
+
+from __future__ import annotations
+
+from bot.dialogs.base import Dialog
+from bot.dialogs.language import Language
+from bot.dialogs.menu import Menu
+from bot.dialogs.register import Register
+from bot.dialogs.talk import Talk
+
+
+def build_dialogs() -> dict[str, Dialog]:
+    """The dialogs by name, with the main menu knowing where each one starts."""
+    dialogs: list[Dialog] = [Register(), Language(), Talk()]
+    menu = Menu({dialog.name: dialog.first_step for dialog in dialogs})
+    return {dialog.name: dialog for dialog in [menu, *dialogs]}

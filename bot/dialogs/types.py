@@ -1,0 +1,50 @@
+"""What flows between channels and dialogs: an inbound message, and replies with options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice: the dialog receives ``key`` (Telegram callback data); ``label`` is shown."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the patient: text, and the choices it offers (possibly none)."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    request_contact: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the patient did: typed ``text`` or pressed the option ``choice``.
+
+    ``channel`` + ``address`` identify the conversation (``sms``/``+1416...``,
+    ``telegram``/chat id, ``terminal``/phone). ``phone`` is a number the channel *proves* the
+    sender owns (the SMS sender, a Telegram contact shared by its own user); dialogs never trust
+    a phone typed in the text.
+    """
+
+    channel: str
+    address: str
+    text: str = ""
+    choice: str | None = None
+    phone: str | None = None
+    telegram_user_id: int | None = None
+    language_code: str | None = None
+    opt_out: bool = False
+
+
+@dataclass
+class Outcome:
+    """What the engine sends back for one inbound message."""
+
+    replies: list[Reply] = field(default_factory=list)
+    opted_out: bool = False

@@ -1,0 +1,101 @@
+"""Translations and formats (Babel): one :class:`Translator` per patient locale.
+
+Every patient-facing string goes through :meth:`Translator.gettext` / :meth:`ngettext`; money,
+dates and times through the ``format_*`` methods, in the patient's locale and the clinic's
+timezone. Catalogs live in ``locales/<lang>/LC_MESSAGES/messages.po`` (compiled to ``.mo``); the
+translator travels in the dialog context, never in a global.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SHIPPED = ("en", "es", "fr")
+DOMAIN = "messages"
+
+
+def normalise_locale(tag: str | None) -> str | None:
+    """``"es-MX"``/``"es_MX"`` -> ``"es_MX"``; None for anything Babel does not know."""
+    if not tag:
+        return None
+    try:
+        return str(Locale.parse(tag.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def negotiate(preferred: list[str | None], fallback: str) -> str:
+    """The first of ``preferred`` (patient's choice, Telegram language, ...) we ship, else
+    ``fallback`` (the clinic's locale). Regional forms keep their region for formats."""
+    for tag in preferred:
+        locale = normalise_locale(tag)
+        if locale is None:
+            continue
+        language = locale.split("_")[0]
+        if negotiate_locale([language], list(SHIPPED)) is not None:
+            return locale
+    return normalise_locale(fallback) or "en"
+
+
+class Translator:
+    """gettext, plurals and CLDR formats for one locale."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = normalise_locale(locale) or "en"
+        self.language = self.locale.split("_")[0]
+        self._translations = _catalog(self.language)
+
+    def gettext(self, message: str, **values: object) -> str:
+        text = self._translations.ugettext(message)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        text = self._translations.ungettext(singular, plural, n)
+        return text.format(n=n, **values)
+
+    def money(self, amount: Decimal, currency: str) -> str:
+        return format_currency(amount, currency, locale=self.locale)
+
+    def date_text(self, day: date, fmt: str = "medium") -> str:
+        return format_date(day, format=fmt, locale=self.locale)
+
+    def weekday_text(self, day: date) -> str:
+        return format_date(day, format="EEE d MMM", locale=self.locale)
+
+    def datetime_text(self, moment: datetime, zone: tzinfo, fmt: str = "EEE d MMM, HH:mm") -> str:
+        if self.language == "en":
+            fmt = fmt.replace("HH:mm", "h:mm a")
+        return format_datetime(moment, format=fmt, tzinfo=zone, locale=self.locale)
+
+    def time_text(self, moment: datetime, zone: tzinfo) -> str:
+        fmt = "h:mm a" if self.language == "en" else "HH:mm"
+        return format_time(moment, format=fmt, tzinfo=zone, locale=self.locale)
+
+
+@lru_cache(maxsize=16)
+def _catalog(language: str) -> NullTranslations:
+    if language == "en":
+        return NullTranslations()
+    translations = Translations.load(str(LOCALES_DIR), [language], DOMAIN)
+    return translations
+
+
+@lru_cache(maxsize=64)
+def translator(locale: str) -> Translator:
+    """A cached translator for ``locale``."""
+    return Translator(locale)
+
+
+def language_name(language: str) -> str:
+    """``"es"`` shown as "Español": each language names itself."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]

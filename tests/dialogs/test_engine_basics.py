@@ -1,0 +1,121 @@
+"""The conversation contract: menu, numbers and words, MENU/BACK/HELP, STOP/START, stale input."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.storage.models import OutboxMessage, Patient
+from tests.dialogs.conftest import SOFIA, STRANGER
+
+MENU = [
+    "Book an appointment", "My packages", "My appointments", "Buy a package",
+    "Memberships and invoices", "Language", "Talk to the clinic",
+]
+
+
+async def test_a_known_phone_opens_the_main_menu(chat):
+    reply = await chat.say("hi")
+    assert "Maya" in reply.text
+    assert chat.labels == MENU
+
+
+async def test_an_out_of_range_number_explains_and_asks_again(chat):
+    await chat.say("hi")
+    reply = await chat.say("9")
+    assert "9 is not one of the choices" in reply.text
+    assert chat.labels == MENU
+
+
+async def test_gibberish_asks_again_without_losing_the_place(chat):
+    await chat.say("hi")
+    reply = await chat.say("asdkjh qwe")
+    assert chat.labels == MENU and "number" in reply.text
+
+
+async def test_words_from_a_label_choose_it(chat, make_chat):
+    sofia = make_chat(SOFIA)
+    await sofia.say("hello")
+    reply = await sofia.say("language")
+    assert "Which language" in reply.text
+
+
+async def test_menu_help_and_back_work_anywhere(chat):
+    await chat.say("hi")
+    await chat.choose("Talk to the clinic")
+    reply = await chat.say("help")
+    assert "MENU" in reply.text and "Type your message" in reply.text
+    reply = await chat.say("BACK")
+    assert chat.labels == MENU
+    await chat.choose("Language")
+    reply = await chat.say("Menu")
+    assert chat.labels == MENU
+
+
+async def test_a_guardian_is_asked_who_the_request_is_for(chat):
+    await chat.say("hi")
+    reply = await chat.choose("My packages")
+    assert "Who is this for?" in reply.text
+    assert chat.labels == ["Maya Chen (me)", "Leo Chen"]
+
+
+async def test_stop_opts_out_and_start_opts_back_in(chat, make_uow):
+    await chat.say("hi")
+    reply = await chat.say("STOP")
+    assert "no more messages" in reply.text and chat.outcome.opted_out
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))
+        assert maya.opted_out
+    reply = await chat.say("start")
+    assert "again" in reply.text and chat.labels == MENU
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))
+        assert not maya.opted_out
+
+
+async def test_twilio_opt_out_words_and_field_count_as_stop(chat, make_chat):
+    for word in ("cancel", "UNSUBSCRIBE", "quit"):
+        reply = await chat.say(word)
+        assert "no more messages" in reply.text
+    sofia = make_chat(SOFIA)
+    await sofia.send("anything", opt_out=True)
+    assert sofia.outcome.opted_out
+
+
+async def test_an_unknown_phone_registers(make_chat, make_uow):
+    stranger = make_chat(STRANGER)
+    reply = await stranger.say("hello")
+    assert "first name" in reply.text
+    await stranger.say("Maya")
+    await stranger.say("Chen")
+    reply = await stranger.say("not a date")
+    assert "could not read" in reply.text
+    reply = await stranger.say("1988-04-02")
+    assert "Maya Chen" in reply.text and "1988" in reply.text
+    reply = await stranger.choose("Yes")
+    assert "registered" in reply.text and stranger.labels[0] == "Book an appointment"
+    async with make_uow() as uow:
+        new = await uow.session.scalar(select(Patient).where(Patient.phone == STRANGER))
+        assert new.online_registration and new.first_name == "Maya"
+        alerts = (await uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "registration"))).all()
+        assert alerts, "a duplicate-looking registration alerts staff"
+
+
+async def test_talk_to_the_clinic_queues_the_message_for_staff(make_chat, make_uow):
+    sofia = make_chat(SOFIA)
+    await sofia.say("hi")
+    await sofia.choose("Talk to the clinic")
+    reply = await sofia.say("Can I bring my own towel?")
+    assert "passed to the clinic" in reply.text
+    async with make_uow() as uow:
+        queued = (await uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "message"))).all()
+        assert queued and queued[0].params["text"] == "Can I bring my own towel?"
+
+
+async def test_choosing_a_language_switches_it(make_chat):
+    sofia = make_chat(SOFIA)
+    await sofia.say("hi")
+    await sofia.choose("Language")
+    reply = await sofia.choose("Français")
+    assert "français" in reply.text.casefold()
