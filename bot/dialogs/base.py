@@ -60,6 +60,18 @@ class Finish:
 Result = Goto | Retry | Finish
 
 
+@dataclass(frozen=True)
+class Effect:
+    """Something for the channel to do besides replying (e.g. send a Telegram invoice).
+
+    ``kind`` names it (``"telegram_invoice"``), ``params`` holds ids only. Channels that cannot
+    do it ignore it; dialogs only offer such steps where ``ctx.settings`` says the channel can.
+    """
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class DialogContext:
     """What a step may use: the unit of work, the clinic, who is talking, their language."""
@@ -71,6 +83,7 @@ class DialogContext:
     t: Translator
     channel: str
     settings: dict[str, Any] = field(default_factory=dict)
+    effects: list[Effect] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:

@@ -85,6 +85,7 @@ class Engine:
                 settings={"telegram_payments": self.config.telegram_payments},
             )
             outcome = await self._turn(ctx, inbound)
+            outcome.effects.extend(ctx.effects)
             conversation.updated_at = uow.clock.now()
             flag_modified(conversation, "state")
             await uow.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class Inbound:
 
 @dataclass
 class Outcome:
-    """What the engine sends back for one inbound message."""
+    """What the engine sends back for one inbound message (``effects``: see base.Effect)."""
 
     replies: list[Reply] = field(default_factory=list)
     opted_out: bool = False
+    effects: list[Any] = field(default_factory=list)
