@@ -4,6 +4,7 @@
     python3 dev.py demo        # create .venv, install, run `clinicbot demo` on SQLite
     python3 dev.py test        # create .venv, install with dev tools, run ruff, mypy and pytest
     python3 dev.py test -k booking   # extra arguments go to pytest
+    python3 dev.py translations      # extract strings, update es/fr catalogs, compile them
 
 The virtualenv lives in .venv and is (re)installed only when pyproject.toml changes. The
 PostgreSQL tests run when CLINICBOT_TEST_POSTGRES_URL is set (.ci/run sets it).
@@ -63,8 +64,24 @@ def test(extra: list[str]) -> int:
     return run(str(BIN / "python"), "-m", "pytest", *extra)
 
 
+def translations() -> int:
+    """Extract every gettext string, merge it into each catalog, and compile the catalogs."""
+    babel = str(BIN / "pybabel")
+    pot = "locales/messages.pot"
+    steps = [
+        [babel, "extract", "-F", "babel.cfg", "-k", "ngettext:1,2", "--no-location",
+         "--sort-output", "--omit-header", "-o", pot, "bot"],
+        [babel, "update", "-i", pot, "-d", "locales", "--no-fuzzy-matching", "--omit-header"],
+        [babel, "compile", "-d", "locales", "--statistics"],
+    ]
+    for step in steps:
+        if (status := run(*step)) != 0:
+            return status
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "setup"}:
+    if not argv or argv[0] not in {"demo", "test", "setup", "translations"}:
         print(__doc__)
         return 2
     ensure_venv()
@@ -72,6 +89,8 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "clinicbot"), "demo", *argv[1:])
     if argv[0] == "test":
         return test(argv[1:])
+    if argv[0] == "translations":
+        return translations()
     return 0
 
 

@@ -39,8 +39,8 @@ class Goto:
     """Ask step ``step`` of ``dialog`` (default: the current dialog) next; ``say`` comes first."""
 
     step: str
-    dialog: str | None = None
-    say: list[str] = field(default_factory=list)
+    dialog: str | None = field(default=None, kw_only=True)
+    say: list[str] = field(default_factory=list, kw_only=True)
 
 
 @dataclass

@@ -10,6 +10,7 @@ whole turn back, keeps the patient's place and apologises. Nothing here knows a 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from dataclasses import dataclass
@@ -134,17 +135,30 @@ class Engine:
             await self._opt_in(ctx)
             welcome = ctx._("You will get our messages again.")
             return Outcome(await self._enter(ctx, self._home(ctx), [welcome]))
+        if word in keywords.HELP:
+            return Outcome(await self._help(ctx))
         if ctx.account is None and ctx.conversation.dialog not in self._identity_dialogs():
             return Outcome(await self._enter(ctx, self._home(ctx), []))
         if word in keywords.MENU or ctx.conversation.dialog is None:
             return Outcome(await self._enter(ctx, self._home(ctx), []))
         if word in keywords.BACK:
             return Outcome(await self._back(ctx))
-        if word in keywords.HELP:
-            dialog = self.dialogs[ctx.conversation.dialog]
-            helptext = dialog.help(ctx, ctx.conversation.step or dialog.first_step)
-            return Outcome(await self._ask(ctx, [helptext]))
         return Outcome(await self._answer(ctx, inbound, text))
+
+    async def _help(self, ctx: DialogContext) -> list[Reply]:
+        """HELP at any point: how to answer this step, who we are, and how to stop."""
+        about = (
+            ctx._("{clinic}, phone {phone}. Send STOP to get no more messages.",
+                  clinic=ctx.clinic.name, phone=ctx.clinic.phone)
+            if ctx.clinic.phone
+            else ctx._("{clinic}. Send STOP to get no more messages.", clinic=ctx.clinic.name)
+        )
+        current = ctx.conversation.dialog
+        if current is None or (ctx.account is None and current not in self._identity_dialogs()):
+            return await self._enter(ctx, self._home(ctx), [about])
+        dialog = self.dialogs[current]
+        helptext = dialog.help(ctx, ctx.conversation.step or dialog.first_step)
+        return await self._ask(ctx, [helptext, about])
 
     def _identity_dialogs(self) -> set[str]:
         return {name for name, dialog in self.dialogs.items() if not dialog.needs_patient}
@@ -277,16 +291,14 @@ class Engine:
         ctx.conversation.state.pop("opted_out", None)
 
     async def _apology(self, inbound: Inbound) -> Outcome:
-        text = (
+        locale = "en"
+        async with UnitOfWork(self.db, self.clock, readonly=True) as uow:
+            with contextlib.suppress(DomainError):
+                locale = negotiate([inbound.language_code], (await get_clinic(uow)).locale)
+        text = translator(locale).gettext(
             "Sorry, something went wrong on our side. Your choices so far are kept; "
             "please try again, or send MENU."
         )
-        async with UnitOfWork(self.db, self.clock, readonly=True) as uow:
-            try:
-                clinic = await get_clinic(uow)
-                text = translator(negotiate([inbound.language_code], clinic.locale)).gettext(text)
-            except DomainError:
-                pass
         return Outcome(replies=[Reply(text=text)])
 
 

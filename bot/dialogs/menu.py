@@ -35,12 +35,12 @@ class Menu(Dialog):
     async def ask_start(self, ctx: DialogContext) -> Reply:
         assert ctx.account is not None
         text = ctx._("Hi {name}! What would you like to do?", name=ctx.account.first_name)
-        return Reply(text, menu_options(ctx))
+        return Reply(text, tuple(o for o in menu_options(ctx) if o.key in self.first_steps))
 
     async def on_start(self, ctx: DialogContext, answer: Answer) -> Result:
         assert ctx.account is not None
         key = answer.key
-        if key is None:
+        if key is None or key not in self.first_steps:
             return Retry(ctx._("Please answer with the number of one of the choices."))
         ctx.conversation.state["for"] = ctx.account.id
         if key in PER_PERSON and len(await accounts.acting_for(ctx.uow, ctx.account.id)) > 1:

@@ -99,7 +99,7 @@ class Register(Dialog):
 
     async def on_confirm(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == NO:
-            return Goto("first_name", ctx._("Let's start again."))
+            return Goto("first_name", say=[ctx._("Let's start again.")])
         if answer.key != YES:
             return Retry(ctx._("Please answer 1 for yes or 2 for no."))
         state = ctx.conversation.state

@@ -312,9 +312,14 @@ def _require_booked(appointment: Appointment, action: str) -> None:
         )
 
 
+def patient_may_change(clinic: Clinic, appointment: Appointment, now: datetime) -> bool:
+    """RULES.md 7: patients may cancel or reschedule only before ``cancel_notice_hours``."""
+    return now <= appointment.starts_at - timedelta(hours=clinic.cancel_notice_hours)
+
+
 def _check_notice(clinic: Clinic, appointment: Appointment, now: datetime, action: str) -> None:
-    """RULES.md 7: patients change an appointment only before ``cancel_notice_hours``."""
-    if now > appointment.starts_at - timedelta(hours=clinic.cancel_notice_hours):
+    """Raise TooLateToCancel unless :func:`patient_may_change`."""
+    if not patient_may_change(clinic, appointment, now):
         raise TooLateToCancel(
             f"appointments can be {action} online only up to {clinic.cancel_notice_hours} hours "
             f"before they start, and this one starts at {_local(clinic, appointment.starts_at)}. "

@@ -33,6 +33,18 @@ async def enrol(uow: UnitOfWork, patient_id: int, plan_ref: str | int, start: da
     patient = await uow.session.get(Patient, patient_id)
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
+    same = await uow.session.scalar(
+        select(Membership.id).where(
+            Membership.patient_id == patient.id,
+            Membership.plan_id == plan.id,
+            Membership.start == start,
+        )
+    )
+    if same is not None:
+        raise WrongState(
+            f"patient {patient.id} already has {plan.name} starting {start.isoformat()} "
+            f"(membership {same})"
+        )
     membership = Membership(
         patient_id=patient.id, plan_id=plan.id, start=start, created_at=uow.clock.now()
     )

@@ -28,6 +28,7 @@ from bot.services.errors import (
 from bot.services.periods import add_months
 from bot.storage.models import (
     Appointment,
+    Invoice,
     PackageRedemption,
     PackageTemplate,
     Patient,
@@ -44,6 +45,26 @@ async def get_template(uow: UnitOfWork, ref: str | int) -> PackageTemplate:
     if template is None:
         raise NotFound(f"there is no package template {ref!r}")
     return template
+
+
+async def templates_for_sale(uow: UnitOfWork) -> list[PackageTemplate]:
+    """The templates patients may buy in chat (``online_purchase`` on), by name (RULES.md 1)."""
+    stmt = (
+        select(PackageTemplate)
+        .where(PackageTemplate.online_purchase.is_(True))
+        .order_by(PackageTemplate.name, PackageTemplate.id)
+    )
+    return list((await uow.session.scalars(stmt)).all())
+
+
+async def package_invoices(uow: UnitOfWork, package_id: int) -> list[Invoice]:
+    """The invoices for a package's price (one, or one per installment), first due first."""
+    stmt = (
+        select(Invoice)
+        .where(Invoice.package_id == package_id, Invoice.kind.in_(("package", "installment")))
+        .order_by(Invoice.due_on, Invoice.installment_no, Invoice.id)
+    )
+    return list((await uow.session.scalars(stmt)).all())
 
 
 async def get_package(uow: UnitOfWork, package_id: int, *, lock: bool = False) -> PatientPackage:

@@ -119,3 +119,16 @@ async def test_choosing_a_language_switches_it(make_chat):
     await sofia.choose("Language")
     reply = await sofia.choose("Français")
     assert "français" in reply.text.casefold()
+
+
+async def test_a_registration_can_be_corrected_before_it_is_saved(make_chat, make_uow):
+    stranger = make_chat(STRANGER)
+    await stranger.say("hello")
+    await stranger.say("Ada")
+    await stranger.say("Lovelace")
+    await stranger.say("1815-12-10")
+    reply = await stranger.say("1990-12-10")
+    reply = await stranger.choose("No")
+    assert "start again" in reply.text and "first name" in reply.text
+    async with make_uow() as uow:
+        assert await uow.session.scalar(select(Patient).where(Patient.phone == STRANGER)) is None

@@ -1,0 +1,157 @@
+"""My packages (RULES.md 11, 17): the subject's packages, and one package's details.
+
+The list shows each package with what is left (or why it cannot be used); a package's details
+are those RULES.md 11 promises: purchase date, price, paid, uses redeemed / booked / available,
+expiry, status, and each session it covered. From there the patient can book with it: the
+booking dialog (``BOOK_DIALOG``) reads ``ctx.data["package_id"]`` to pre-select it.
+"""
+
+from __future__ import annotations
+
+from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
+from bot.dialogs.types import Option, Reply
+from bot.services import accounts, package_admin
+from bot.services.errors import NotAllowed
+from bot.services.package_admin import PackageDetails, SessionCovered
+
+BOOK_DIALOG = "book"
+BUY_DIALOG = "buy"
+BOOK, BUY, BACK = "book", "buy", "back"
+
+
+def first_step(dialog: str) -> str | None:
+    """Where a registered dialog starts (None when it is not registered), read from the registry.
+
+    The booking dialog is written separately; this module knows it only by ``BOOK_DIALOG`` and
+    the ``package_id`` it leaves in ``ctx.data``.
+    """
+    from bot.dialogs import registry  # imported here: the registry imports this module
+
+    found = registry.build_dialogs().get(dialog)
+    return found.first_step if found is not None else None
+
+
+def status_text(ctx: DialogContext, package: PackageDetails) -> str:
+    """The package's status in the patient's language."""
+    _ = ctx._
+    return {
+        "awaiting_payment": _("awaiting payment"),
+        "active": _("active"),
+        "expired": _("expired"),
+        "refunded": _("refunded"),
+    }[package.status]
+
+
+def package_label(ctx: DialogContext, package: PackageDetails) -> str:
+    """ "Physio 5-pack: 3 left", or the status when the package cannot be used."""
+    if package.status == "active":
+        return ctx.t.ngettext("{name}: {n} left", "{name}: {n} left", package.available,
+                              name=package.name)
+    return ctx._("{name}: {status}", name=package.name, status=status_text(ctx, package))
+
+
+def session_text(ctx: DialogContext, session: SessionCovered) -> str:
+    """One session the package covered; upcoming (booked) ones are marked."""
+    _ = ctx._
+    day = ctx.t.date_text(session.day) if session.day else "?"
+    treatment = session.fee or _("session")
+    who = session.practitioner or _("the clinic")
+    if session.kind == "imported":
+        return _("A session used before our online records")
+    if session.upcoming:
+        return _("{day}: {treatment} with {who} (upcoming)", day=day, treatment=treatment, who=who)
+    if session.kind == "no_show":
+        return _("{day}: {treatment} with {who} (missed)", day=day, treatment=treatment, who=who)
+    return _("{day}: {treatment} with {who}", day=day, treatment=treatment, who=who)
+
+
+def details_text(ctx: DialogContext, package: PackageDetails) -> str:
+    """Everything RULES.md 11 promises about the package, one fact per line."""
+    _ = ctx._
+    lines = [
+        _("{name} ({status})", name=package.name, status=status_text(ctx, package)),
+        _("Bought {day} for {price}; paid {paid}.", day=ctx.t.date_text(package.purchased_on),
+          price=ctx.money(package.price), paid=ctx.money(package.paid)),
+    ]
+    if package.outstanding > 0 and package.status != "refunded":
+        lines.append(_("Still to pay: {amount}", amount=ctx.money(package.outstanding)))
+    lines.append(_("Uses: {redeemed} used, {booked} booked, {available} available",
+                   redeemed=package.redeemed, booked=package.booked, available=package.available))
+    if package.expires_on is None:
+        lines.append(_("No expiry"))
+    else:
+        lines.append(_("Expires {day}", day=ctx.t.date_text(package.expires_on)))
+    if package.refund_amount is not None:
+        lines.append(_("Refunded: {amount}", amount=ctx.money(package.refund_amount)))
+    if package.sessions:
+        lines.append(_("Sessions covered:"))
+        lines.extend(session_text(ctx, session) for session in package.sessions)
+    return "\n".join(lines)
+
+
+class MyPackages(Dialog):
+    """The patient's (or their ward's) packages and what each one covered."""
+
+    name = "packages"
+    first_step = "list"
+
+    async def ask_list(self, ctx: DialogContext) -> Reply:
+        subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
+        owned = await package_admin.packages_for(ctx.uow, subject.id)
+        mine = subject.id == _account_id(ctx)
+        if not owned:
+            text = (
+                ctx._("You have no packages yet.") if mine
+                else ctx._("{name} has no packages yet.", name=subject.first_name)
+            )
+            return Reply(text, (Option(BUY, ctx._("Buy a package")),))
+        text = (
+            ctx._("Your packages:") if mine
+            else ctx._("{name}'s packages:", name=subject.first_name)
+        )
+        options = tuple(Option(f"pk{p.id}", package_label(ctx, p)) for p in owned)
+        return Reply(text, options)
+
+    async def on_list(self, ctx: DialogContext, answer: Answer) -> Result:
+        key = answer.key
+        if key == BUY:
+            step = first_step(BUY_DIALOG)
+            if step is not None:
+                return Goto(step, dialog=BUY_DIALOG)
+        if key is None or not key.startswith("pk") or not key[2:].isdigit():
+            return Retry(ctx._("Please answer with the number of one of the packages."))
+        subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
+        package = await package_admin.package_details(ctx.uow, int(key[2:]))
+        if package.patient_id != subject.id:
+            raise NotAllowed("a package can be viewed only from its owner's or guardian's account")
+        ctx.data["package_id"] = package.id
+        return Goto("details")
+
+    async def ask_details(self, ctx: DialogContext) -> Reply:
+        package = await self._package(ctx)
+        options = [Option(BACK, ctx._("Back"))]
+        if package.status == "active" and package.available > 0 and first_step(BOOK_DIALOG):
+            options.insert(0, Option(BOOK, ctx._("Book with this package")))
+        return Reply(details_text(ctx, package), tuple(options))
+
+    async def on_details(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == BACK:
+            return Goto("list")
+        step = first_step(BOOK_DIALOG)
+        if answer.key == BOOK and step is not None:
+            package = await self._package(ctx)
+            ctx.data["package_id"] = package.id
+            return Goto(step, dialog=BOOK_DIALOG)
+        return Retry(ctx._("Please answer with the number of one of the choices."))
+
+    async def _package(self, ctx: DialogContext) -> PackageDetails:
+        subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
+        package = await package_admin.package_details(ctx.uow, int(ctx.data["package_id"]))
+        if package.patient_id != subject.id:
+            raise NotAllowed("a package can be viewed only from its owner's or guardian's account")
+        return package
+
+
+def _account_id(ctx: DialogContext) -> int:
+    assert ctx.account is not None
+    return ctx.account.id

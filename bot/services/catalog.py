@@ -1,0 +1,63 @@
+"""What a patient can book: the clinic's fees, practitioners and locations, and the packages a
+patient can book with today (RULES.md 3, 4).
+
+Small read-only queries for the booking dialogs; the rules themselves (what a package covers,
+which times are free) stay in :mod:`bot.services.packages` and :mod:`bot.services.availability`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from bot.services.clinic import get_clinic, local_today
+from bot.services.errors import NotFound
+from bot.storage.models import Fee, Location, PatientPackage, Practitioner
+from bot.storage.uow import UnitOfWork
+
+
+async def fees(uow: UnitOfWork) -> list[Fee]:
+    """Every fee (treatment type), in the order the clinic listed them."""
+    return list((await uow.session.scalars(select(Fee).order_by(Fee.id))).all())
+
+
+async def get_fee(uow: UnitOfWork, fee_id: int) -> Fee:
+    """A fee by id, or NotFound."""
+    fee = await uow.session.get(Fee, fee_id)
+    if fee is None:
+        raise NotFound(f"there is no fee {fee_id}")
+    return fee
+
+
+async def get_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
+    """A practitioner by id, or NotFound."""
+    practitioner = await uow.session.get(Practitioner, practitioner_id)
+    if practitioner is None:
+        raise NotFound(f"there is no practitioner {practitioner_id}")
+    return practitioner
+
+
+async def get_location(uow: UnitOfWork, location_id: int) -> Location:
+    """A location by id, or NotFound."""
+    location = await uow.session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"there is no location {location_id}")
+    return location
+
+
+async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPackage]:
+    """The patient's packages that can cover a booking made now, the one to pre-select first.
+
+    Paid (enough), not refunded, not expired as of the clinic's today, with a use available;
+    earliest expiry first, no expiry last (as ``appointments.applicable_packages`` orders them).
+    """
+    today = local_today(await get_clinic(uow), uow.clock.now())
+    rows = await uow.session.scalars(
+        select(PatientPackage).where(
+            PatientPackage.patient_id == patient_id,
+            PatientPackage.available > 0,
+            PatientPackage.paid_enough.is_(True),
+            PatientPackage.refunded_at.is_(None),
+            or_(PatientPackage.expires_on.is_(None), PatientPackage.expires_on >= today),
+        )
+    )
+    return sorted(rows.all(), key=lambda p: (p.expires_on is None, p.expires_on, p.id))

@@ -1,0 +1,203 @@
+"""Memberships and invoices (RULES.md 13-17): memberships, what is unpaid, and how to pay it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.dialogs.base import Effect
+from bot.dialogs.engine import Engine, EngineConfig
+from bot.dialogs.registry import build_dialogs
+from bot.services import accounts, billing, memberships, packages
+from bot.storage.models import Invoice, Membership
+from tests.dialogs.chat import Chat
+from tests.dialogs.conftest import MAYA, SOFIA
+from tests.integration._builders import local, package_of, patient
+
+MENU_TEXT = "What would you like to do?"
+NOVEMBER = "Wellness membership (monthly) 2026-11-01"
+
+
+async def _sofia_in_english(make_uow) -> None:
+    async with make_uow() as uow:
+        await accounts.set_locale(uow, (await patient(uow, "sofia")).id, "en_CA")
+        await uow.commit()
+
+
+async def _sofia_membership_id(make_uow) -> int:
+    async with make_uow() as uow:
+        sofia = await patient(uow, "sofia")
+        return await uow.session.scalar(
+            select(Membership.id).where(Membership.patient_id == sofia.id))
+
+
+async def _november_invoice_id(make_uow) -> int:
+    async with make_uow() as uow:
+        return await uow.session.scalar(
+            select(Invoice.id).where(Invoice.description == NOVEMBER))
+
+
+async def _open(chat: Chat, who: str | None = None):
+    await chat.say("hi")
+    reply = await chat.choose("Memberships and invoices")
+    return await chat.choose(who) if who else reply
+
+
+async def test_sofias_membership_and_unpaid_november_invoice(make_chat, make_uow):
+    await _sofia_in_english(make_uow)
+    sofia = make_chat(SOFIA)
+    reply = await _open(sofia)
+    lines = reply.text.splitlines()
+    assert lines == [
+        "Memberships:",
+        "Wellness membership (monthly): $49.00 a month; renews Dec 1, 2026",
+        "Unpaid invoices:",
+        f"{NOVEMBER}: $49.00, due Nov 1, 2026, 1 day overdue",
+        "Total outstanding: $49.00",
+        "You can pay at the clinic's front desk.",
+    ]
+    assert sofia.labels == ["Back to menu"]
+    reply = await sofia.choose("Back to menu")
+    assert MENU_TEXT in reply.text
+
+
+async def test_sofia_in_her_own_language_sees_the_same_amounts(make_chat):
+    sofia = make_chat(SOFIA)
+    reply = await _open(sofia)
+    assert reply.text.count("49,00") == 3, "price per month, the invoice, the total"
+    assert NOVEMBER in reply.text and "2026" in reply.text
+    assert [option.key for option in sofia.last.options] == ["menu"]
+
+
+async def test_payments_lower_what_is_outstanding(make_chat, make_uow, clock):
+    await _sofia_in_english(make_uow)
+    invoice_id = await _november_invoice_id(make_uow)
+    async with make_uow() as uow:
+        await billing.record_payment(uow, invoice_id, Decimal("20.00"))
+        await uow.commit()
+    clock.set(local(2026, 11, 12, 9))
+    sofia = make_chat(SOFIA)
+    reply = await _open(sofia)
+    assert f"{NOVEMBER}: $29.00, due Nov 1, 2026, 11 days overdue" in reply.text
+    assert "Total outstanding: $29.00" in reply.text
+    async with make_uow() as uow:
+        await billing.record_payment(uow, invoice_id, Decimal("29.00"))
+        await uow.commit()
+    await sofia.choose("Back to menu")
+    reply = await sofia.choose("Memberships and invoices")
+    assert reply.text.splitlines() == [
+        "Memberships:",
+        "Wellness membership (monthly): $49.00 a month; renews Dec 1, 2026",
+        "Nothing is unpaid.",
+    ]
+
+
+async def test_nothing_to_show_says_so(chat):
+    reply = await _open(chat, "Maya Chen (me)")
+    assert reply.text == "You have no memberships and nothing unpaid."
+    assert chat.labels == ["Back to menu"]
+
+
+async def test_a_guardian_sees_their_wards_unpaid_installment(chat, make_uow):
+    reply = await _open(chat, "Leo Chen")
+    assert reply.text.splitlines() == [
+        "Unpaid invoices:",
+        "Massage 10-pack (2/3): $330.00, due Oct 15, 2026, 18 days overdue",
+        "Total outstanding: $330.00",
+        "You can pay at the clinic's front desk.",
+    ]
+    async with make_uow() as uow:
+        leo = await patient(uow, "leo")
+        await packages.sell_package(uow, leo.id, "physio-5", online=True)
+        await uow.commit()
+    await chat.say("BACK")
+    reply = await chat.choose("Leo Chen")
+    assert "Physio 5-pack: $400.00, due Nov 2, 2026" in reply.text.splitlines()
+    assert "Total outstanding: $730.00" in reply.text
+
+
+async def test_upcoming_ending_and_cancelled_memberships(chat, make_chat, make_uow):
+    await _sofia_in_english(make_uow)
+    membership_id = await _sofia_membership_id(make_uow)
+    async with make_uow() as uow:
+        await memberships.enrol(uow, (await patient(uow, "maya")).id, "wellness-annual",
+                                date(2026, 12, 1))
+        await memberships.cancel(uow, membership_id, date(2026, 12, 1))
+        await uow.commit()
+    reply = await _open(chat, "Maya Chen (me)")
+    assert reply.text.splitlines() == [
+        "Memberships:",
+        "Wellness membership (annual): $499.00 a year; starts Dec 1, 2026",
+        "Nothing is unpaid.",
+    ]
+    sofia = make_chat(SOFIA)
+    reply = await _open(sofia)
+    assert "Wellness membership (monthly): $49.00 a month; ends Dec 1, 2026" in reply.text
+    async with make_uow() as uow:
+        await memberships.cancel(uow, membership_id, date(2026, 11, 1))
+        await uow.commit()
+    await sofia.choose("Back to menu")
+    reply = await sofia.choose("Memberships and invoices")
+    assert reply.text.splitlines() == [
+        "Memberships:",
+        "Wellness membership (monthly): $49.00 a month; ended Nov 1, 2026",
+        "Nothing is unpaid.",
+    ], "the backdated cancellation voided November's invoice"
+
+
+def _telegram(engine, clock, phone: str, user_id: int) -> Chat:
+    bot = Engine(engine, clock, build_dialogs(), EngineConfig(telegram_payments=True))
+    return Chat(bot, channel="telegram", address=str(user_id), phone=phone,
+                telegram_user_id=user_id)
+
+
+async def test_package_invoices_can_be_paid_in_telegram(engine, clock, clinic, make_uow):
+    chat = _telegram(engine, clock, MAYA, 8001)
+    await _open(chat, "Leo Chen")
+    assert chat.labels == ["Pay Massage 10-pack (2/3) in Telegram", "Back to menu"]
+    reply = await chat.press("Pay Massage 10-pack")
+    assert "We sent you an invoice to pay here" in reply.text
+    async with make_uow() as uow:
+        package_id = (await package_of(uow, "leo")).id
+        second = (await packages.package_invoices(uow, package_id))[1]
+        assert second.installment_no == 2 and second.status == "open"
+        second_id = second.id
+    assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": second_id})]
+
+
+async def test_membership_invoices_are_paid_at_the_desk_even_on_telegram(
+    engine, clock, clinic, make_uow
+):
+    sofia = _telegram(engine, clock, SOFIA, 8002)
+    await _open(sofia)
+    assert [option.key for option in sofia.last.options] == ["menu"]
+    reply = await sofia.send(choice=f"pay{await _november_invoice_id(make_uow)}")
+    assert sofia.outcome.effects == []
+    assert [option.key for option in reply.options] == ["menu"]
+
+
+async def test_back_menu_and_stale_input_keep_the_place(chat, make_uow):
+    await _open(chat, "Leo Chen")
+    summary = chat.last
+    reply = await chat.say("5")
+    assert "5 is not one of the choices" in reply.text and "Total outstanding" in reply.text
+    reply = await chat.say("gimme money")
+    assert "number of one of the choices" in reply.text and chat.labels == ["Back to menu"]
+    async with make_uow() as uow:
+        package_id = (await package_of(uow, "leo")).id
+        second_id = (await packages.package_invoices(uow, package_id))[1].id
+    reply = await chat.send(choice=f"pay{second_id}")
+    assert "earlier message" in reply.text and chat.outcome.effects == []
+    reply = await chat.say(f"pay{second_id}")
+    assert "number of one of the choices" in reply.text and chat.outcome.effects == []
+    reply = await chat.say("back")
+    assert "Who is this for?" in reply.text
+    reply = await chat.choose("Maya Chen (me)")
+    assert "no memberships" in reply.text
+    chat.last = summary
+    reply = await chat.press("Back to menu")
+    assert MENU_TEXT in reply.text, "the same button is on the current message too"
+    reply = await chat.say("MENU")
+    assert MENU_TEXT in reply.text
