@@ -71,7 +71,7 @@ def translations() -> int:
     steps = [
         [babel, "extract", "-F", "babel.cfg", "-k", "ngettext:1,2", "--no-location",
          "--sort-output", "--omit-header", "-o", pot, "bot"],
-        [babel, "update", "-i", pot, "-d", "locales", "--no-fuzzy-matching", "--omit-header"],
+        [babel, "update", "-i", pot, "-d", "locales", "--no-fuzzy-matching"],
         [babel, "compile", "-d", "locales", "--statistics"],
     ]
     for step in steps:

@@ -33,10 +33,13 @@ async def test_gibberish_asks_again_without_losing_the_place(chat):
 
 
 async def test_words_from_a_label_choose_it(chat, make_chat):
-    sofia = make_chat(SOFIA)
-    await sofia.say("hello")
-    reply = await sofia.say("language")
+    await chat.say("hello")
+    reply = await chat.say("language")
     assert "Which language" in reply.text
+    sofia = make_chat(SOFIA)  # Spanish: her words are Spanish, accents optional
+    await sofia.say("hola")
+    reply = await sofia.say("idioma")
+    assert "¿Qué idioma prefiere?" in reply.text
 
 
 async def test_menu_help_and_back_work_anywhere(chat):
@@ -103,22 +106,26 @@ async def test_an_unknown_phone_registers(make_chat, make_uow):
 
 async def test_talk_to_the_clinic_queues_the_message_for_staff(make_chat, make_uow):
     sofia = make_chat(SOFIA)
-    await sofia.say("hi")
-    await sofia.choose("Talk to the clinic")
+    await sofia.say("hola")
+    await sofia.choose("Hablar con la clínica")
     reply = await sofia.say("Can I bring my own towel?")
-    assert "passed to the clinic" in reply.text
+    assert "Su mensaje se envió a la clínica" in reply.text
     async with make_uow() as uow:
         queued = (await uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "message"))).all()
         assert queued and queued[0].params["text"] == "Can I bring my own towel?"
 
 
-async def test_choosing_a_language_switches_it(make_chat):
+async def test_choosing_a_language_switches_it(make_chat, chat):
     sofia = make_chat(SOFIA)
-    await sofia.say("hi")
-    await sofia.choose("Language")
+    await sofia.say("hola")
+    await sofia.choose("Idioma")
     reply = await sofia.choose("Français")
-    assert "français" in reply.text.casefold()
+    assert "français" in reply.text.casefold() and "Que voulez-vous faire?" in reply.text
+    await chat.say("hi")
+    await chat.choose("Language")
+    reply = await chat.choose("Español")
+    assert "Desde ahora le hablaré en Español" in reply.text
 
 
 async def test_a_registration_can_be_corrected_before_it_is_saved(make_chat, make_uow):

@@ -39,9 +39,9 @@ async def _november_invoice_id(make_uow) -> int:
             select(Invoice.id).where(Invoice.description == NOVEMBER))
 
 
-async def _open(chat: Chat, who: str | None = None):
+async def _open(chat: Chat, who: str | None = None, label: str = "Memberships and invoices"):
     await chat.say("hi")
-    reply = await chat.choose("Memberships and invoices")
+    reply = await chat.choose(label)
     return await chat.choose(who) if who else reply
 
 
@@ -65,7 +65,7 @@ async def test_sofias_membership_and_unpaid_november_invoice(make_chat, make_uow
 
 async def test_sofia_in_her_own_language_sees_the_same_amounts(make_chat):
     sofia = make_chat(SOFIA)
-    reply = await _open(sofia)
+    reply = await _open(sofia, label="Membresías y facturas")
     assert reply.text.count("49,00") == 3, "price per month, the invoice, the total"
     assert NOVEMBER in reply.text and "2026" in reply.text
     assert [option.key for option in sofia.last.options] == ["menu"]
@@ -171,7 +171,7 @@ async def test_membership_invoices_are_paid_at_the_desk_even_on_telegram(
     engine, clock, clinic, make_uow
 ):
     sofia = _telegram(engine, clock, SOFIA, 8002)
-    await _open(sofia)
+    await _open(sofia, label="Membresías y facturas")
     assert [option.key for option in sofia.last.options] == ["menu"]
     reply = await sofia.send(choice=f"pay{await _november_invoice_id(make_uow)}")
     assert sofia.outcome.effects == []
