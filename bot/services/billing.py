@@ -126,3 +126,16 @@ async def package_collected(uow: UnitOfWork, package_id: int) -> Decimal:
         .where(Invoice.package_id == package_id, Invoice.kind.in_(("package", "installment")))
     )
     return to_money(total or 0)
+
+
+async def open_invoices_for_appointment(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
+    """The open invoices an appointment produced (session price, no-show fee), oldest first."""
+    return list(
+        (
+            await uow.session.scalars(
+                select(Invoice)
+                .where(Invoice.appointment_id == appointment_id, Invoice.status == "open")
+                .order_by(Invoice.id)
+            )
+        ).all()
+    )

@@ -1,0 +1,256 @@
+"""``clinicbot report package-sales|package-usage|unpaid``: the clinic's reports (RULES.md 12, 15,
+22), as an aligned table with a totals row, or as CSV for spreadsheets and scripts.
+
+Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
+cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
+``--to`` (default: today). CSV has one header line, ISO dates and plain decimals, no totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import click
+
+from bot.cli.common import Context, run
+from bot.cli.output import Cell, render
+from bot.cli.staff_common import DATE, echo
+from bot.delivery import queue
+from bot.services import reports
+from bot.services.clinic import get_clinic, local_today, zone
+from bot.storage.uow import UnitOfWork
+
+F = TypeVar("F", bound=Callable[..., Any])
+SECTIONS = ("uses", "practitioners", "no-shows")
+
+
+def _options(func: F) -> F:
+    func = click.option(
+        "--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+        show_default=True, help="An aligned table with totals, or CSV.",
+    )(func)
+    func = click.option("--to", "date_to", type=DATE, help="Last day, YYYY-MM-DD.")(func)
+    func = click.option("--from", "date_from", type=DATE, help="First day, YYYY-MM-DD.")(func)
+    return func
+
+
+async def _range(
+    uow: UnitOfWork, date_from: date | None, date_to: date | None
+) -> tuple[date, date]:
+    """The range asked for: ``--to`` defaults to today, ``--from`` to the 1st of its month."""
+    if date_to is None:
+        date_to = local_today(await get_clinic(uow), uow.clock.now())
+    return date_from or date_to.replace(day=1), date_to
+
+
+def _table(title: str, headers: list[str], rows: list[list[Cell]], fmt: str) -> list[str]:
+    if fmt == "csv":
+        return [render(headers, rows, "csv").rstrip("\n")]
+    return [title, render(headers, rows).rstrip("\n")]
+
+
+@click.group("report")
+def report_group() -> None:
+    """The clinic's reports: package sales, package usage, unpaid invoices, the outbox."""
+
+
+@report_group.command("package-sales")
+@_options
+def package_sales(date_from: date | None, date_to: date | None, fmt: str) -> None:
+    """Packages sold in the range: by whom, price, collected, outstanding, refunded.
+
+    Transfers to family members are not sales. A sale without a seller is 'unassigned' (its
+    practitioner is credited at each redemption).
+
+    \b
+    Example:
+      clinicbot report package-sales --from 2026-10-01 --to 2026-10-31 --format csv
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            currency = (await get_clinic(uow)).currency
+            report = await reports.package_sales(uow, *await _range(uow, date_from, date_to))
+            rows: list[list[Cell]] = [
+                [
+                    r.package_id, r.sold_on, r.patient_id, r.patient_name, r.package_name,
+                    r.sold_by, r.price, r.collected, r.outstanding, r.refunded,
+                ]
+                for r in report.rows
+            ]
+            if fmt == "csv":
+                headers = [
+                    "package_id", "sold_on", "patient_id", "patient_name", "package", "sold_by",
+                    "price", "collected", "outstanding", "refunded", "sold_by_staff_id",
+                ]
+                for row, r in zip(rows, report.rows, strict=True):
+                    row.append(r.sold_by_staff_id)
+            else:
+                headers = [
+                    "package", "sold on", "patient", "name", "package name", "sold by",
+                    f"price {currency}", "collected", "outstanding", "refunded",
+                ]
+                rows.append([
+                    None, None, None, None, "total", None, report.total_price,
+                    report.total_collected, report.total_outstanding, report.total_refunded,
+                ])
+            title = f"Package sales {report.date_from} to {report.date_to}:"
+            return _table(title, headers, rows, fmt)
+
+    echo(run(work))
+
+
+@report_group.command("package-usage")
+@_options
+@click.option(
+    "--section", type=click.Choice(SECTIONS),
+    help="Only this part (CSV default: uses).",
+)
+def package_usage(
+    date_from: date | None, date_to: date | None, fmt: str, section: str | None
+) -> None:
+    """Package uses redeemed in the range (by session date): per month, package, practitioner
+    and seller; per practitioner; and package no-shows redeemed vs charged a fee.
+
+    A sale credited to a seller was paid at sale; an unassigned one credits the practitioner at
+    each redemption. CSV prints one part (--section; default: uses).
+
+    \b
+    Example:
+      clinicbot report package-usage --from 2026-11-01 --to 2026-11-30
+    """
+    wanted = [section] if section else (["uses"] if fmt == "csv" else list(SECTIONS))
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            currency = (await get_clinic(uow)).currency
+            report = await reports.package_usage(uow, *await _range(uow, date_from, date_to))
+            lines: list[str] = []
+            if fmt == "table":
+                lines.append(f"Package usage {report.date_from} to {report.date_to}:")
+            if "uses" in wanted:
+                rows: list[list[Cell]] = [
+                    [
+                        r.period, r.package_name, r.practitioner, r.sold_by,
+                        ("true" if r.credited_at_redemption else "false") if fmt == "csv" else
+                        ("practitioner" if r.credited_at_redemption else "seller"),
+                        r.at_sessions, r.at_no_shows, r.uses,
+                    ]
+                    for r in report.rows
+                ]
+                headers = ["month", "package", "practitioner", "sold by", "credited to",
+                           "at sessions", "at no-shows", "uses"]
+                if fmt == "csv":
+                    headers = ["month", "package", "practitioner", "sold_by",
+                               "credited_at_redemption", "at_sessions", "at_no_shows", "uses"]
+                else:
+                    rows.append([None, "total", None, None, None, None, None, report.total_uses])
+                lines += _table("Uses redeemed:", headers, rows, fmt)
+            if "practitioners" in wanted:
+                rows = [[p.practitioner, p.uses, p.credited] for p in report.practitioners]
+                headers = ["practitioner", "uses", "credited at redemption"]
+                if fmt == "csv":
+                    headers = ["practitioner", "uses", "credited_at_redemption"]
+                lines += _table("By practitioner:", headers, rows, fmt)
+            if "no-shows" in wanted:
+                rows = [
+                    [n.period, n.redeemed, n.charged, n.charged_amount] for n in report.no_shows
+                ]
+                headers = ["month", "redeemed", "charged a fee", f"fees {currency}"]
+                if fmt == "csv":
+                    headers = ["month", "redeemed", "charged", "charged_amount"]
+                lines += _table("Package no-shows:", headers, rows, fmt)
+            return lines
+
+    echo(run(work))
+
+
+@report_group.command("unpaid")
+@_options
+def unpaid(date_from: date | None, date_to: date | None, fmt: str) -> None:
+    """Open invoices due by --to (default: today), most overdue first; --from leaves out
+    those due before it.
+
+    \b
+    Example:
+      clinicbot report unpaid --format csv
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            currency = (await get_clinic(uow)).currency
+            report = await reports.unpaid(uow, date_to, date_from=date_from)
+            rows: list[list[Cell]] = [
+                [
+                    r.invoice_id, r.patient_id, r.patient_name, r.kind, r.description, r.issued_on,
+                    r.due_on, r.days_overdue, r.amount, r.paid, r.outstanding,
+                ]
+                for r in report.rows
+            ]
+            if fmt == "csv":
+                headers = [
+                    "invoice_id", "patient_id", "patient_name", "kind", "description", "issued_on",
+                    "due_on", "days_overdue", "amount", "paid", "outstanding",
+                ]
+            else:
+                headers = [
+                    "invoice", "patient", "name", "kind", "description", "issued", "due",
+                    "days overdue", f"amount {currency}", "paid", "outstanding",
+                ]
+                total: list[Cell] = [None] * 11
+                total[4], total[10] = "total", report.total_outstanding
+                rows.append(total)
+            return _table(f"Unpaid invoices due by {report.as_of}:", headers, rows, fmt)
+
+    echo(run(work))
+
+
+@report_group.command("outbox")
+@click.option("--status", type=click.Choice(queue.STATUSES), help="Only messages in this state.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+    show_default=True, help="An aligned table, or CSV.",
+)
+def outbox(status: str | None, fmt: str) -> None:
+    """Proactive messages (reminders, alerts), newest first: to whom, when due, how they went.
+
+    Times are clinic time. 'to' is the patient or staff member by id; 'note' says why a message
+    was skipped or failed.
+
+    \b
+    Example:
+      clinicbot report outbox --status failed
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            tz = zone(await get_clinic(uow))
+            found = await queue.messages(uow, status=status)
+
+            def local(moment: datetime | None) -> datetime | None:
+                return None if moment is None else moment.astimezone(tz)
+
+            rows: list[list[Cell]] = [
+                [
+                    m.id, m.purpose, m.kind,
+                    f"patient {m.patient_id}" if m.patient_id else f"staff {m.staff_id}",
+                    m.status, local(m.not_before), m.attempts, m.channel, local(m.sent_at),
+                    m.delivery_status, m.last_error,
+                ]
+                for m in found
+            ]
+            headers = ["id", "purpose", "kind", "to", "status", "due", "tries", "channel",
+                       "sent", "delivery", "note"]
+            if fmt == "csv":
+                headers = [h.replace("tries", "attempts") for h in headers]
+            title = f"Outbox ({status or 'all'}):"
+            return _table(title, headers, rows, fmt)
+
+    echo(run(work))
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``report`` group to the ``clinicbot`` group."""
+    cli.add_command(report_group)

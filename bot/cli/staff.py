@@ -1,0 +1,67 @@
+"""``clinicbot staff ...``: what the front desk does without chat.
+
+The ``staff`` group holds one subcommand per desk action, defined by family in
+bot/cli/staff_packages.py and staff_package_changes.py (sales, details, expiry, transfers,
+refunds: RULES.md 1-2, 5, 9-12),
+bot/cli/staff_billing.py (invoices, payments, memberships: RULES.md 2, 13-16),
+bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arrival: RULES.md
+3-7, 20-21), bot/cli/staff_noshows.py (RULES.md 8) and bot/cli/staff_people.py (registrations
+and merges: RULES.md 18). Each command is one unit of work committed at its end: a
+refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import click
+from click.core import ParameterSource
+
+from bot.cli import (
+    staff_appointments,
+    staff_billing,
+    staff_noshows,
+    staff_package_changes,
+    staff_packages,
+    staff_people,
+    staff_visits,
+)
+from bot.cli.staff_common import Desk
+
+
+class _InOrder(click.Group):
+    """Lists subcommands in the order they were added (by family), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group("staff", cls=_InOrder)
+@click.option(
+    "--as",
+    "acting",
+    metavar="STAFF_KEY",
+    default="desk",
+    show_default=True,
+    help="The staff member acting (a [[staff]] key); recorded on refunds, merges, no-shows.",
+)
+@click.pass_context
+def staff_group(ctx: click.Context, acting: str) -> None:
+    """What the front desk does without chat.
+
+    Patients are given by id, set-up key or +phone; practitioners, locations, fees, packages
+    and plans by their set-up keys; times as the clinic's local time (YYYY-MM-DD HH:MM).
+    Run 'clinicbot staff COMMAND --help' for an example of each command.
+    """
+    explicit = ctx.get_parameter_source("acting") is not ParameterSource.DEFAULT
+    ctx.obj = Desk(acting, explicit=explicit)
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
+    families = (
+        staff_packages, staff_package_changes, staff_billing, staff_appointments,
+        staff_visits, staff_noshows, staff_people,
+    )
+    for family in families:
+        for command in family.COMMANDS:
+            staff_group.add_command(command)
+    cli.add_command(staff_group)

@@ -1,0 +1,141 @@
+"""Desk commands for people (RULES.md 18): online registrations that look like a profile on
+file, and merging the two so nothing is lost or counted twice.
+
+``merge`` first runs the merge in a transaction it rolls back, to show exactly what would move
+(and to refuse early what the merge would refuse), then asks before doing it for real.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from bot.cli.common import Context, run
+from bot.cli.output import Cell, render
+from bot.cli.staff_common import Desk, confirm, echo
+from bot.services import accounts
+from bot.services.clinic import get_clinic, zone
+from bot.services.lookup import find_patient
+from bot.services.merging import MergeResult
+from bot.storage.models import Patient
+from bot.storage.uow import UnitOfWork
+
+WHAT_MOVED = {
+    "appointment": "appointments",
+    "patient_package": "packages",
+    "invoice": "invoices",
+    "payment": "payments",
+    "credit_entry": "credit entries",
+    "membership": "memberships",
+    "conversation": "chats",
+    "outbox_message": "queued messages",
+    "earlier_merges": "earlier merges",
+    "guardianships": "family links",
+}
+
+
+def _profile(patient: Patient) -> str:
+    born = patient.birth_date.isoformat() if patient.birth_date else "birth date unknown"
+    origin = "online registration" if patient.online_registration else "on file"
+    return (
+        f"patient {patient.id} {patient.full_name}, {patient.phone or 'no phone'}, "
+        f"born {born} ({origin})"
+    )
+
+
+def _moved(result: MergeResult) -> str:
+    parts = [
+        f"{WHAT_MOVED.get(name, name)}: {count}" for name, count in result.moved.items() if count
+    ]
+    return ", ".join(parts) or "nothing to move"
+
+
+@click.command("duplicates")
+def duplicates() -> None:
+    """List online registrations that look like a profile on file (same phone, or same name
+    and birth date), to merge with 'clinicbot staff merge'.
+
+    \b
+    Example:
+      clinicbot staff duplicates
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            tz = zone(await get_clinic(uow))
+            registrations = (
+                await uow.session.scalars(
+                    select(Patient)
+                    .where(Patient.online_registration.is_(True), Patient.merged_into_id.is_(None))
+                    .order_by(Patient.id)
+                )
+            ).all()
+            rows: list[list[Cell]] = []
+            for patient in registrations:
+                similar = await accounts.likely_duplicates(uow, patient.id)
+                if similar:
+                    rows.append([
+                        patient.id, patient.full_name, patient.phone, patient.birth_date,
+                        patient.created_at.astimezone(tz).date(),
+                        ", ".join(f"{other.id} ({other.full_name})" for other in similar),
+                    ])
+            headers = ["registration", "name", "phone", "born", "registered", "resembles"]
+            lines = [render(headers, rows).rstrip("\n")]
+            if rows:
+                lines.append("Merge one into the profile to keep: clinicbot staff merge KEEP MERGE")
+            return lines
+
+    echo(run(work))
+
+
+async def _patient_id(uow: UnitOfWork, ref: str) -> int:
+    # An id is taken as it is (so a profile merged already is named as such by the merge).
+    return int(ref) if ref.strip().isdigit() else (await find_patient(uow, ref)).id
+
+
+@click.command("merge")
+@click.argument("keep")
+@click.argument("merge_ref", metavar="MERGE")
+@click.option("--yes", is_flag=True, help="Merge without asking.")
+@click.pass_obj
+def merge(desk: Desk, keep: str, merge_ref: str, yes: bool) -> None:
+    """Merge profile MERGE into profile KEEP (ids, keys or +phones).
+
+    Appointments, packages, invoices, payments, credit, memberships and chat links move to
+    KEEP; MERGE stays only as a pointer to KEEP. Shows what would move and asks first
+    (--yes: do not ask).
+
+    \b
+    Example:
+      clinicbot staff merge maya 7
+    """
+
+    async def look(ctx: Context) -> tuple[int, int, list[str]]:
+        async with ctx.uow() as uow:  # a trial merge, rolled back: shows what would move
+            by = await desk.who(uow)
+            keep_id, merge_id = await _patient_id(uow, keep), await _patient_id(uow, merge_ref)
+            kept = await uow.session.get(Patient, keep_id)
+            gone = await uow.session.get(Patient, merge_id)
+            lines = [f"Keep:  {_profile(kept)}"] if kept else []
+            lines += [f"Merge: {_profile(gone)}"] if gone else []
+            trial = await accounts.merge(uow, keep_id, merge_id, by=by)
+            lines.append(f"Would move to patient {keep_id}: {_moved(trial)}.")
+            return keep_id, merge_id, lines
+
+    keep_id, merge_id, lines = run(look)
+    echo(lines)
+    confirm(f"Merge patient {merge_id} into patient {keep_id}?", yes)
+
+    async def work(ctx: Context) -> str:
+        async with ctx.uow() as uow:
+            result = await accounts.merge(uow, keep_id, merge_id, by=await desk.who(uow))
+            await uow.commit()
+            return (
+                f"Merged patient {result.merged_id} into patient {result.kept_id}: "
+                f"moved {_moved(result)}."
+            )
+
+    click.echo(run(work))
+
+
+COMMANDS = [duplicates, merge]

@@ -1,0 +1,82 @@
+"""``clinicbot report`` as the clinic runs it (RULES.md 12, 15, 22): tables with a totals row,
+CSV with one header line, ISO dates and plain decimals; bad dates and a range that ends before
+it starts exit 2 with a clear message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli_staff_support import (
+    Clinicbot,
+    clinic_today,
+    example_desk,
+    past_appointment,
+    query,
+)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Clinicbot:
+    return example_desk(tmp_path, tmp_path_factory)
+
+
+def parse(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_sales_usage_and_unpaid_as_tables_and_csv(desk: Clinicbot) -> None:
+    visit = past_appointment(desk.url)  # a Physio 5-pack sold that day covers it
+    desk.ok("staff", "arrive", str(visit.appointment_id))
+    today = clinic_today()
+    span = ("--from", "2026-09-01", "--to", today.isoformat())
+
+    sales = parse(desk.ok("report", "package-sales", *span, "--format", "csv"))
+    assert [(row["sold_on"], row["package"], row["price"], row["collected"]) for row in sales] == [
+        ("2026-09-15", "Massage 10-pack", "990.00", "330.00"),
+        ("2026-10-01", "Physio 5-pack", "400.00", "400.00"),
+        (visit.day.isoformat(), "Physio 5-pack", "400.00", "400.00"),
+    ]
+    assert {row["sold_by"] for row in sales} == {"unassigned"}
+    table = desk.ok("report", "package-sales", *span).splitlines()
+    assert table[0] == f"Package sales 2026-09-01 to {today}:"
+    assert table[-1].split() == ["total", "1790.00", "1130.00", "660.00", "0.00"]
+
+    day = ("--from", visit.day.isoformat(), "--to", visit.day.isoformat())
+    usage = parse(desk.ok("report", "package-usage", *day, "--format", "csv"))
+    assert usage == [{
+        "month": visit.day.strftime("%Y-%m"), "package": "Physio 5-pack",
+        "practitioner": "Ana Silva", "sold_by": "unassigned", "credited_at_redemption": "true",
+        "at_sessions": "1", "at_no_shows": "0", "uses": "1",
+    }]
+    usage_table = desk.ok("report", "package-usage", *day)
+    assert "Uses redeemed:" in usage_table and "By practitioner:" in usage_table
+    assert "Package no-shows:" in usage_table
+
+    unpaid = parse(desk.ok("report", "unpaid", "--format", "csv"))
+    owed = query(
+        desk.url,
+        "SELECT id, amount - paid FROM invoice WHERE status = 'open' AND due_on <= :today "
+        "ORDER BY due_on, id",
+        today=today.isoformat(),
+    )
+    assert [(int(r["invoice_id"]), Decimal(r["outstanding"]) * 100) for r in unpaid] == owed
+    assert all(len(r["due_on"]) == 10 and r["due_on"] <= today.isoformat() for r in unpaid)
+    last = desk.ok("report", "unpaid").splitlines()[-1].split()
+    assert last == ["total", f"{sum(cents for _, cents in owed) / 100:.2f}"]
+
+
+def test_bad_ranges_are_refused(desk: Clinicbot) -> None:
+    backwards = desk.refused(
+        "report", "package-sales", "--from", "2026-12-01", "--to", "2026-11-01"
+    )
+    assert "the report starts (2026-12-01) after it ends (2026-11-01)" in backwards.stderr
+    impossible = desk.refused("report", "unpaid", "--to", "2026-02-30")
+    assert "Invalid value for '--to': give a date like 2026-11-10" in impossible.stderr
+    fmt = desk.refused("report", "package-usage", "--format", "xml")
+    assert "'xml' is not one of 'table', 'csv'" in fmt.stderr
