@@ -1,0 +1,22 @@
+"""Wiring: the one place that builds the bot's parts from the settings.
+
+Nothing here runs at import; commands call these builders with the settings they loaded.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock
+from bot.dialogs.engine import Engine, EngineConfig
+from bot.dialogs.registry import build_dialogs
+from bot.settings import Settings
+
+
+def build_engine(settings: Settings, db: AsyncEngine, clock: Clock) -> Engine:
+    """The dialog engine with every dialog, configured for this deployment."""
+    config = EngineConfig(
+        telegram_payments=settings.telegram_payment_provider_token is not None
+        and settings.telegram_bot_token is not None
+    )
+    return Engine(db, clock, build_dialogs(), config)

@@ -1,0 +1,1 @@
+"""Channel adapters: turn a channel's input into an Inbound and render the replies back."""
