@@ -26,6 +26,10 @@ from tests.databases import (
 )
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "clinic.example.toml"
+# No test may reach a real provider: unless a test points them at its local stand-in, the
+# Twilio and Telegram API bases (inherited by every subprocess) are a closed local port.
+os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
+os.environ.setdefault("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")
 # A Monday morning in November 2026, clinic time (America/Toronto, EST = UTC-5).
 START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.services.errors import DomainError
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.db import BadDatabaseURL, create_engine
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWork
@@ -47,7 +47,7 @@ def run(work: Callable[[Context], Awaitable[T]], *, clock: Clock | None = None) 
     try:
         settings = load_settings()
         engine = create_engine(settings.database_url)
-    except BadDatabaseURL as exc:
+    except (BadDatabaseURL, SettingsError) as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
 

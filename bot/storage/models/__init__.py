@@ -18,6 +18,7 @@ from bot.storage.models.clinic import (
     WorkingHours,
     fee_practitioner,
 )
+from bot.storage.models.inbound import InboundMessage
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
     PackageRedemption,
@@ -34,6 +35,7 @@ __all__ = [
     "Conversation",
     "CreditEntry",
     "Fee",
+    "InboundMessage",
     "Invoice",
     "Location",
     "Membership",

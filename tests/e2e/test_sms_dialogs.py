@@ -1,0 +1,129 @@
+"""Whole conversations by SMS through the real server: register, buy, book, cancel, HELP, STOP.
+
+Each test starts ``create_app`` under uvicorn on a loopback port (SQLite file, and PostgreSQL
+when CLINICBOT_TEST_POSTGRES_URL is set) with the example clinic loaded, and texts it the way
+Twilio delivers texts: signed for https://clinic.example (a proxy's public URL) while the
+request goes to 127.0.0.1. The clock is Monday 2 November 2026, 08:00 in Toronto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import Appointment, Conversation, Invoice, Patient, PatientPackage
+from tests.dialogs.conftest import MAYA, SOFIA, STRANGER
+from tests.e2e.sms_harness import SmsPatient, Twilio, messages, sms_server
+
+
+@pytest.fixture
+async def twilio(clinic: None, database_url: str, clock) -> AsyncIterator[Twilio]:
+    async with sms_server(database_url, clock) as player:
+        yield player
+
+
+async def _patient(make_uow, phone: str) -> Patient | None:
+    async with make_uow() as uow:
+        found = await uow.session.scalar(select(Patient).where(Patient.phone == phone))
+        uow.session.expunge_all()
+        return found
+
+
+async def test_a_stranger_registers_by_sms(twilio, make_uow):
+    stranger = SmsPatient(twilio, STRANGER)
+    assert "first name" in await stranger.say("Hello?")
+    assert "last name" in await stranger.say("Ada")
+    assert "date of birth" in await stranger.say("Lovelace")
+    reply = await stranger.say("1990-12-10")
+    assert "Ada Lovelace" in reply and stranger.labels == ["Yes", "No"]
+    reply = await stranger.choose("Yes")
+    assert "You are registered" in reply and "1) Book an appointment" in reply
+    new = await _patient(make_uow, STRANGER)
+    assert new is not None and new.online_registration
+    assert (new.first_name, new.last_name) == ("Ada", "Lovelace")
+
+
+async def test_maya_buys_a_package_by_sms(twilio, make_uow):
+    maya = SmsPatient(twilio, MAYA)
+    assert "Hi Maya!" in await maya.say("hi")
+    await maya.choose("Buy a package")
+    await maya.choose("Maya Chen (me)")
+    reply = await maya.choose("Massage 10-pack")
+    assert "$990.00" in reply
+    await maya.choose("Buy it")
+    reply = await maya.choose("Pay at the clinic")
+    assert "front desk" in reply
+    async with make_uow() as uow:
+        maya_id = await uow.session.scalar(select(Patient.id).where(Patient.key == "maya"))
+        owned = (await uow.session.scalars(
+            select(PatientPackage).where(PatientPackage.patient_id == maya_id))).all()
+        assert len(owned) == 2, "the example's physio pack and the new massage pack"
+        invoices = await uow.session.scalar(
+            select(func.count()).select_from(Invoice).where(Invoice.patient_id == maya_id))
+        assert invoices >= 3, "the 3-installment massage pack is invoiced"
+
+
+async def test_maya_books_then_cancels_by_sms(twilio, make_uow):
+    maya = SmsPatient(twilio, MAYA)
+    await maya.say("hi")
+    await maya.choose("Book an appointment")
+    await maya.choose("Maya")
+    await maya.choose("Physio 5-pack")
+    assert "Which day?" in "\n".join(maya.last)
+    await maya.choose("Tue 3 Nov")
+    reply = await maya.choose("10:00 a.m.")
+    assert "Tue 3 Nov, 10:00 a.m." in reply
+    reply = await maya.choose("Confirm")
+    assert "Booked for Tue 3 Nov, 10:00 a.m." in reply
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.status == "booked"
+        assert appointment.starts_at == datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
+
+    await maya.choose("My appointments")
+    await maya.choose("Maya")
+    await maya.choose("Tue 3 Nov")
+    await maya.choose("Cancel it")
+    reply = await maya.choose("Yes, cancel it")
+    assert "Cancelled." in reply and "3 left" in reply
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.status == "cancelled"
+
+
+async def test_help_names_the_clinic_its_phone_and_how_to_stop(twilio):
+    sofia = SmsPatient(twilio, SOFIA)
+    await sofia.say("hola")
+    for word in ("HELP", "help"):
+        reply = await sofia.say(word)
+        assert "Harbour Physio & Wellness" in reply and "+14165550100" in reply
+        assert "STOP" in reply
+    stranger = SmsPatient(twilio, STRANGER)
+    reply = await stranger.say("HELP")
+    assert "Harbour Physio & Wellness" in reply and "STOP" in reply
+    assert "first name" in reply, "and then the registration starts"
+
+
+async def test_stop_by_opt_out_type_and_start_again(twilio, make_uow):
+    # Twilio Advanced Opt-Out may classify any word as STOP or START: OptOutType decides.
+    [reply] = messages(await twilio.text(SOFIA, "please no more texts", OptOutType="STOP"))
+    assert "START" in reply, "the opt-out is confirmed with how to undo it"
+    assert (await _patient(make_uow, SOFIA)).opted_out
+    # "volver" alone would mean BACK; classified as START it opts back in.
+    messages(await twilio.text(SOFIA, "volver", OptOutType="START"))
+    assert not (await _patient(make_uow, SOFIA)).opted_out
+    maya = SmsPatient(twilio, MAYA)
+    await maya.say("hi")
+    await maya.say("UNSUBSCRIBE")
+    assert (await _patient(make_uow, MAYA)).opted_out
+
+
+async def test_every_message_is_one_conversation_per_phone(twilio, make_uow):
+    await SmsPatient(twilio, MAYA).say("hi")
+    await SmsPatient(twilio, SOFIA).say("hola")
+    async with make_uow() as uow:
+        rows = (await uow.session.scalars(select(Conversation).order_by(Conversation.address)))
+        assert [(c.channel, c.address) for c in rows] == [("sms", MAYA), ("sms", SOFIA)]
