@@ -1,0 +1,1 @@
+"""Delivering the outbox: claiming rows, channels, quiet hours, retries, rendering."""

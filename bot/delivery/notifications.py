@@ -1,0 +1,273 @@
+"""What a proactive message says, rendered at send time in the recipient's language (RULES.md 14).
+
+Outbox rows hold ids only; :func:`render` reads what they point at and writes the text with the
+recipient's :class:`~bot.i18n.Translator` (the patient's locale, else the clinic's; staff get
+the clinic's), money and dates through Babel in the clinic's timezone. Every string is a literal
+``t.gettext`` / ``t.ngettext`` msgid so ``pybabel extract`` finds it.
+
+Extension point: :data:`RENDERERS` maps an outbox ``kind`` to an async function of a
+:class:`Rendering` returning a :class:`Notice` (text and answer options), or None when what it
+was about is gone (the message is skipped). A channel may register a richer renderer for a kind
+with :func:`register`. No-show alerts offer ``noshow:{id}:redeem`` (package appointments) and
+``noshow:{id}:fee:{no_show_fee_key}`` as options, for a staff channel with buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.dialogs.reminder import reminder_text, reply_options
+from bot.dialogs.types import Option
+from bot.i18n import Translator
+from bot.services import reminders
+from bot.services.clinic import local_today
+from bot.storage.models import (
+    Appointment,
+    Clinic,
+    Fee,
+    Invoice,
+    Membership,
+    MembershipPlan,
+    NoShow,
+    NoShowFee,
+    OutboxMessage,
+    Patient,
+    PatientPackage,
+    Practitioner,
+)
+from bot.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A rendered message: its text, and the answers a channel with buttons may offer."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+@dataclass
+class Rendering:
+    """What a renderer may use: the database, the clinic, the row, the recipient's language."""
+
+    uow: UnitOfWork
+    clinic: Clinic
+    message: OutboxMessage
+    t: Translator
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic.timezone)
+
+    def param(self, name: str) -> int:
+        value = (self.message.params or {}).get(name)
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else -1
+
+    def money(self, amount: Decimal) -> str:
+        return self.t.money(amount, self.clinic.currency)
+
+    def day(self, value: date) -> str:
+        return self.t.date_text(value)
+
+    def when(self, moment: datetime) -> str:
+        return self.t.datetime_text(moment, self.zone)
+
+    async def person(self, patient_id: int) -> Patient | None:
+        return await self.uow.session.get(Patient, patient_id)
+
+    async def staff_label(self, patient_id: int) -> str:
+        """ "Maya Chen (patient 1)" for staff messages."""
+        patient = await self.person(patient_id)
+        name = patient.full_name if patient else "?"
+        return self.t.gettext("{name} (patient {id})", name=name, id=patient_id)
+
+
+Renderer = Callable[[Rendering], Awaitable[Notice | None]]
+
+
+# -- to patients ----------------------------------------------------------------------------
+
+
+async def appointment_reminder(r: Rendering) -> Notice | None:
+    appointment = await r.uow.session.get(Appointment, r.param("appointment_id"))
+    if appointment is None:
+        return None
+    text = await reminder_text(r.uow, r.t, r.clinic, appointment)
+    return Notice(text, reply_options(r.t))
+
+
+async def renewal_reminder(r: Rendering) -> Notice | None:
+    membership = await r.uow.session.get(Membership, r.param("membership_id"))
+    if membership is None:
+        return None
+    plan = await r.uow.session.get(MembershipPlan, membership.plan_id)
+    patient = await r.person(membership.patient_id)
+    if plan is None or patient is None:
+        return None
+    renews = date.fromisoformat(str(r.message.params["period_start"]))
+    return Notice(r.t.gettext(
+        "{clinic}: {plan} for {name} renews on {day}: {amount}.",
+        clinic=r.clinic.name, plan=plan.name, name=patient.first_name, day=r.day(renews),
+        amount=r.money(plan.price),
+    ))
+
+
+async def unpaid_reminder(r: Rendering) -> Notice | None:
+    invoice = await r.uow.session.get(Invoice, r.param("invoice_id"))
+    patient = await r.person(invoice.patient_id) if invoice else None
+    if invoice is None or patient is None:
+        return None
+    overdue = (local_today(r.clinic, r.uow.clock.now()) - invoice.due_on).days
+    return Notice(r.t.ngettext(
+        "{clinic}: {amount} for {name} ({description}) was due on {day}, {n} day ago. "
+        "You can pay at the desk.",
+        "{clinic}: {amount} for {name} ({description}) was due on {day}, {n} days ago. "
+        "You can pay at the desk.",
+        overdue, clinic=r.clinic.name, amount=r.money(invoice.outstanding),
+        name=patient.first_name, description=invoice.description, day=r.day(invoice.due_on),
+    ))
+
+
+async def package_expiry(r: Rendering) -> Notice | None:
+    package = await r.uow.session.get(PatientPackage, r.param("package_id"))
+    patient = await r.person(package.patient_id) if package else None
+    if package is None or patient is None or package.expires_on is None:
+        return None
+    return Notice(r.t.ngettext(
+        "{clinic}: {package} for {name} expires on {day} with {n} use left. Book soon to use it.",
+        "{clinic}: {package} for {name} expires on {day} with {n} uses left. "
+        "Book soon to use them.",
+        package.available, clinic=r.clinic.name, package=package.name, name=patient.first_name,
+        day=r.day(package.expires_on),
+    ))
+
+
+# -- to staff --------------------------------------------------------------------------------
+
+
+async def no_show(r: Rendering) -> Notice | None:
+    no_show = await r.uow.session.get(NoShow, r.param("no_show_id"))
+    appointment = await r.uow.session.get(Appointment, r.param("appointment_id"))
+    if no_show is None or appointment is None:
+        return None
+    fee = await r.uow.session.get(Fee, appointment.fee_id)
+    practitioner = await r.uow.session.get(Practitioner, appointment.practitioner_id)
+    values = {
+        "patient": await r.staff_label(appointment.patient_id),
+        "treatment": fee.name if fee else "?",
+        "practitioner": practitioner.name if practitioner else "?",
+        "when": r.when(appointment.starts_at),
+    }
+    if no_show.reason == "marked":
+        text = r.t.gettext(
+            "No-show on {when}: {patient} was marked no-show for {treatment} with "
+            "{practitioner}.", **values)
+    else:
+        text = r.t.gettext(
+            "No-show on {when}: {patient} did not arrive for {treatment} with {practitioner}.",
+            **values)
+    options: list[Option] = []
+    if appointment.package_id is not None:
+        package = await r.uow.session.get(PatientPackage, appointment.package_id)
+        text += " " + r.t.gettext("It was booked with {package}.",
+                                  package=package.name if package else "?")
+        options.append(Option(f"noshow:{no_show.id}:redeem", r.t.gettext("Redeem package use")))
+    fees = await r.uow.session.scalars(select(NoShowFee).order_by(NoShowFee.id))
+    for charge in fees:
+        label = r.t.gettext("{fee} ({amount})", fee=charge.name, amount=r.money(charge.price))
+        options.append(Option(f"noshow:{no_show.id}:fee:{charge.key}", label))
+    return Notice(text, tuple(options))
+
+
+async def registration(r: Rendering) -> Notice | None:
+    raw = (r.message.params or {}).get("duplicate_ids")
+    ids = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
+    others = [await r.staff_label(i) for i in ids]
+    return Notice(r.t.gettext(
+        "New online registration: {patient}. It may be the same person as {others}; if so, "
+        "merge the profiles.",
+        patient=await r.staff_label(r.param("patient_id")), others=", ".join(others) or "?",
+    ))
+
+
+async def unpaid(r: Rendering) -> Notice | None:
+    invoice = await r.uow.session.get(Invoice, r.param("invoice_id"))
+    if invoice is None:
+        return None
+    return Notice(r.t.gettext(
+        "Unpaid: invoice {invoice} of {patient}, {description}, {amount} due on {day}.",
+        invoice=invoice.id, patient=await r.staff_label(invoice.patient_id),
+        description=invoice.description, amount=r.money(invoice.outstanding),
+        day=r.day(invoice.due_on),
+    ))
+
+
+async def package_refunded(r: Rendering) -> Notice | None:
+    package = await r.uow.session.get(PatientPackage, r.param("package_id"))
+    if package is None:
+        return None
+    released = (r.message.params or {}).get("appointment_ids") or []
+    count = len(released) if isinstance(released, list) else 0
+    text = r.t.gettext(
+        "{package} of {patient} was refunded: {amount} became credit.",
+        package=package.name, patient=await r.staff_label(package.patient_id),
+        amount=r.money(Decimal(str((r.message.params or {}).get("amount") or "0"))),
+    )
+    if count:
+        text += " " + r.t.ngettext(
+            "{n} booked appointment lost the package.",
+            "{n} booked appointments lost the package.", count)
+    return Notice(text)
+
+
+async def message(r: Rendering) -> Notice | None:
+    params = r.message.params or {}
+    return Notice(r.t.gettext(
+        "Message from {patient} ({channel}): {text}",
+        patient=await r.staff_label(r.param("patient_id")), channel=params.get("channel") or "?",
+        text=params.get("text") or "",
+    ))
+
+
+async def delivery_failed(r: Rendering) -> Notice | None:
+    params = r.message.params or {}
+    return Notice(r.t.gettext(
+        "A message to {patient} could not be delivered ({purpose}). Please reach them another "
+        "way.",
+        patient=await r.staff_label(r.param("patient_id")), purpose=params.get("purpose") or "?",
+    ))
+
+
+RENDERERS: dict[str, Renderer] = {
+    reminders.APPOINTMENT_REMINDER: appointment_reminder,
+    reminders.RENEWAL_REMINDER: renewal_reminder,
+    reminders.UNPAID_REMINDER: unpaid_reminder,
+    reminders.PACKAGE_EXPIRY: package_expiry,
+    "no_show": no_show,
+    "registration": registration,
+    "unpaid": unpaid,
+    "package_refunded": package_refunded,
+    "message": message,
+    "delivery_failed": delivery_failed,
+}
+
+
+def register(kind: str, renderer: Renderer) -> None:
+    """Render outbox messages of ``kind`` with ``renderer`` (see the module docstring)."""
+    RENDERERS[kind] = renderer
+
+
+async def render(
+    uow: UnitOfWork, clinic: Clinic, message: OutboxMessage, t: Translator
+) -> Notice | None:
+    """The message's text in ``t``'s language, or None when there is nothing to say."""
+    renderer = RENDERERS.get(message.kind)
+    if renderer is None:
+        return None
+    return await renderer(Rendering(uow, clinic, message, t))

@@ -1,0 +1,121 @@
+"""Claiming outbox rows for delivery, safely on both databases and across processes.
+
+A sender claims a small batch of due rows (``pending`` with ``not_before <= now``, or ``claimed``
+whose lease ran out) and marks them ``claimed`` until ``now + lease``:
+
+* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, then the update, in one transaction, so two
+  senders never claim the same row and never wait on each other.
+* SQLite: every write transaction is ``BEGIN IMMEDIATE`` (bot.storage.db), so the select and the
+  update run while no other process can write.
+
+``claimed_until`` doubles as the claim's token: :func:`renew` and :func:`settle` only touch a
+row still claimed with the token its sender holds, so a sender whose lease expired (it hung or
+was killed) and was taken over by another cannot also record the result. A killed sender's rows
+are claimable again once their lease expires: nothing is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from bot.storage.models import OutboxMessage
+from bot.storage.uow import UnitOfWork
+
+STATUSES = ("pending", "claimed", "sent", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this sender holds until ``token`` (its ``claimed_until``)."""
+
+    message_id: int
+    token: datetime
+
+
+async def claim_due(
+    uow: UnitOfWork, *, limit: int, lease: timedelta, patients: bool, staff: bool
+) -> list[Claim]:
+    """Claim up to ``limit`` due rows, oldest due first.
+
+    ``patients`` / ``staff``: whether rows for patients / staff are wanted (a deployment with no
+    channel for them leaves them queued).
+    """
+    if limit <= 0 or not (patients or staff):
+        return []
+    now = uow.clock.now()
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == "claimed", OutboxMessage.claimed_until <= now),
+    )
+    stmt = (
+        select(OutboxMessage.id)
+        .where(due)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+    )
+    if not patients:
+        stmt = stmt.where(OutboxMessage.patient_id.is_(None))
+    if not staff:
+        stmt = stmt.where(OutboxMessage.staff_id.is_(None))
+    if uow.dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list((await uow.session.scalars(stmt)).all())
+    if not ids:
+        return []
+    token = now + lease
+    await uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status="claimed", claimed_until=token)
+        .execution_options(synchronize_session=False)
+    )
+    return [Claim(message_id, token) for message_id in ids]
+
+
+async def renew(uow: UnitOfWork, claim: Claim, lease: timedelta) -> Claim | None:
+    """Extend a claim to ``now + lease`` (just before sending); None if it is no longer ours."""
+    token = uow.clock.now() + lease
+    if token <= claim.token:
+        token = claim.token + timedelta(microseconds=1)
+    if not await settle(uow, claim, claimed_until=token):
+        return None
+    return Claim(claim.message_id, token)
+
+
+async def settle(uow: UnitOfWork, claim: Claim, **values: Any) -> bool:
+    """Update the claimed row with ``values`` if it is still ours; whether it was."""
+    result = await uow.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claim.message_id,
+            OutboxMessage.status == "claimed",
+            OutboxMessage.claimed_until == claim.token,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def load(uow: UnitOfWork, message_id: int) -> OutboxMessage | None:
+    """The row as the database has it now."""
+    message: OutboxMessage | None = await uow.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .execution_options(populate_existing=True)
+    )
+    return message
+
+
+async def messages(
+    uow: UnitOfWork, *, status: str | None = None, limit: int = 1000
+) -> list[OutboxMessage]:
+    """Outbox rows for the report, newest first (``status``: one of :data:`STATUSES`)."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list((await uow.session.scalars(stmt)).all())

@@ -1,0 +1,302 @@
+"""The delivery pass: claim due outbox rows, decide, send, record (DESIGN.md outbox; RULES.md 14).
+
+:meth:`Deliverer.run_once` claims small batches (:mod:`bot.delivery.queue`) until nothing is
+due or :attr:`DeliveryPolicy.max_messages` were handled. For each claimed row, in a short
+transaction: the claim is renewed (so a slow batch is not taken over), and the row is
+
+* **skipped** when it no longer matters (``reminders.why_not_send``: invoice paid, appointment
+  cancelled or moved...), when the patient (or the guardian it goes to) opted out, or when no
+  configured channel reaches the recipient;
+* **held** during the clinic's quiet hours: ``not_before`` moves to their end (clinic time);
+* otherwise rendered in the recipient's language (:mod:`bot.delivery.notifications`).
+
+The transaction is committed *before* the provider is called (no database lock is held over the
+network). The channel then sends; a second transaction records the outcome: ``sent`` with the
+channel, provider message id, text and time (an appointment reminder also puts the conversation
+into the reminder dialog, :func:`bot.dialogs.reminder.await_answer`, in that same transaction);
+a transient failure goes back to ``pending`` with exponential backoff, and after
+:attr:`DeliveryPolicy.max_attempts` (or at once on a permanent refusal) becomes ``failed`` and
+staff are alerted (``delivery_failed``, ids only); a provider opt-out opts the patient out.
+
+Delivery is at least once, not exactly once: if the process dies after the provider accepted a
+message and before the second transaction commits (a window of one database round trip), the
+row's lease expires and the message is sent again. Everything else -- a crash before the send,
+a sweep run twice, two senders at once -- sends each message once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock
+from bot.delivery import notifications, queue
+from bot.delivery.channels import SMS, TELEGRAM, Channel, Channels
+from bot.delivery.errors import OptedOut, PermanentError, TransientError
+from bot.delivery.notifications import Notice
+from bot.dialogs.reminder import await_answer
+from bot.i18n import negotiate, translator
+from bot.services import accounts, delivery, outbox, reminders
+from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
+from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff
+from bot.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+DESK_ROLES = ("reception", "manager")
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How a sender claims and retries."""
+
+    batch_size: int = 10
+    max_messages: int = 1000
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    first_retry: timedelta = timedelta(minutes=1)
+    longest_retry: timedelta = timedelta(hours=1)
+
+    def retry_delay(self, attempts: int, retry_after: float | None = None) -> timedelta:
+        """The wait after ``attempts`` failed tries: doubling, capped, at least ``retry_after``."""
+        delay = min(self.longest_retry, self.first_retry * int(2 ** max(0, attempts - 1)))
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay
+
+
+@dataclass
+class DeliveryCounts:
+    """What one pass did."""
+
+    sent: int = 0
+    held: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return (f"sent {self.sent}, held {self.held}, skipped {self.skipped}, "
+                f"retried {self.retried}, failed {self.failed}")
+
+
+@dataclass
+class Send:
+    """A claimed row ready to go: where, how, what."""
+
+    claim: queue.Claim
+    channel: Channel
+    address: str
+    notice: Notice
+    account_id: int | None = None
+    language: str = "en"
+
+
+class Deliverer:
+    """Delivers the outbox on the given channels; one per process, shared by the scheduler."""
+
+    def __init__(
+        self, db: AsyncEngine, clock: Clock, channels: Channels,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.channels = channels
+        self.policy = policy or DeliveryPolicy()
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.clock)
+
+    async def run_once(self) -> DeliveryCounts:
+        """One pass over what is due now (bounded by ``policy.max_messages``)."""
+        counts = DeliveryCounts()
+        handled = 0
+        while handled < self.policy.max_messages:
+            async with self.uow() as uow:
+                claims = await queue.claim_due(
+                    uow, limit=min(self.policy.batch_size, self.policy.max_messages - handled),
+                    lease=self.policy.lease, patients=self.channels.reach_patients,
+                    staff=self.channels.reach_staff,
+                )
+                await uow.commit()
+            if not claims:
+                break
+            handled += len(claims)
+            for claim in claims:
+                await self._deliver(claim, counts)
+        return counts
+
+    async def _deliver(self, claim: queue.Claim, counts: DeliveryCounts) -> None:
+        try:
+            send = await self._prepare(claim, counts)
+        except Exception as exc:
+            log.exception("outbox message %d could not be prepared", claim.message_id)
+            await self._failed_try(claim, TransientError(type(exc).__name__), counts)
+            return
+        if send is None:
+            return
+        try:
+            provider_id = await send.channel.send(send.address, send.notice.text,
+                                                  send.notice.options)
+        except OptedOut:
+            await self._opted_out(send, counts)
+        except PermanentError as exc:
+            await self._give_up(send.claim, str(exc), counts)
+        except TransientError as exc:
+            await self._failed_try(send.claim, exc, counts)
+        except Exception as exc:  # an adapter bug must not stop the queue: retried, bounded
+            log.exception("channel %s failed on outbox message %d", send.channel.name,
+                          claim.message_id)
+            await self._failed_try(send.claim, TransientError(type(exc).__name__), counts)
+        else:
+            await self._sent(send, provider_id, counts)
+
+    async def _prepare(self, claim: queue.Claim, counts: DeliveryCounts) -> Send | None:
+        """Renew the claim and skip, hold, or get the row ready to send (committed)."""
+        async with self.uow() as uow:
+            renewed = await queue.renew(uow, claim, self.policy.lease)
+            message = await queue.load(uow, claim.message_id) if renewed else None
+            if renewed is None or message is None:
+                return None
+            clinic = await get_clinic(uow)
+            reason = await reminders.why_not_send(uow, message)
+            send: Send | None = None
+            if reason is None:
+                send, reason = await self._route(uow, clinic, renewed, message)
+            if send is None:
+                await queue.settle(uow, renewed, status="skipped", claimed_until=None,
+                                   last_error=(reason or "nothing to send")[:300])
+                counts.skipped += 1
+            elif in_quiet_hours(clinic, uow.clock.now()):
+                await queue.settle(uow, renewed, status="pending", claimed_until=None,
+                                   not_before=end_of_quiet_hours(clinic, uow.clock.now()))
+                counts.held += 1
+                send = None
+            else:
+                notice = await notifications.render(uow, clinic, message,
+                                                    translator(send.language))
+                if notice is None:
+                    await queue.settle(uow, renewed, status="skipped", claimed_until=None,
+                                       last_error="what it was about is gone")
+                    counts.skipped += 1
+                    send = None
+                else:
+                    send.notice = notice
+            await uow.commit()
+            return send
+
+    async def _route(
+        self, uow: UnitOfWork, clinic: Clinic, claim: queue.Claim, message: OutboxMessage
+    ) -> tuple[Send | None, str | None]:
+        """Where the row goes, or why it cannot go anywhere."""
+        blank = Notice("")
+        if message.staff_id is not None:
+            staff = await uow.session.get(Staff, message.staff_id)
+            telegram = self.channels.get(TELEGRAM)
+            if staff is None or staff.telegram_chat_id is None or telegram is None:
+                return None, "the staff member has no Telegram chat"
+            return Send(claim, telegram, str(staff.telegram_chat_id), blank,
+                        language=negotiate([], clinic.locale)), None
+        if message.patient_id is None:
+            return None, "the message has no recipient"
+        recipient = await reminders.recipient_for(uow, message.patient_id)
+        if recipient is None:
+            return None, "the patient opted out or cannot be reached"
+        language = negotiate([recipient.locale], clinic.locale)
+        telegram, sms = self.channels.get(TELEGRAM), self.channels.get(SMS)
+        if recipient.telegram_user_id is not None and telegram is not None:
+            return Send(claim, telegram, str(recipient.telegram_user_id), blank, recipient.id,
+                        language), None
+        if recipient.phone and sms is not None:
+            return Send(claim, sms, recipient.phone, blank, recipient.id, language), None
+        return None, "no configured channel reaches the patient"
+
+    async def _sent(self, send: Send, provider_id: str, counts: DeliveryCounts) -> None:
+        async with self.uow() as uow:
+            now = uow.clock.now()
+            recorded = await queue.settle(
+                uow, send.claim, status="sent", claimed_until=None, channel=send.channel.name,
+                provider_message_id=provider_id[:100], sent_at=now, body=send.notice.text,
+                last_error=None,
+            )
+            if not recorded:
+                log.warning("outbox message %d was sent but another sender had taken it over",
+                            send.claim.message_id)
+                return
+            message = await queue.load(uow, send.claim.message_id)
+            if (message is not None and message.kind == reminders.APPOINTMENT_REMINDER
+                    and send.account_id is not None):
+                appointment = await uow.session.get(
+                    Appointment, int(str(message.params.get("appointment_id"))))
+                if appointment is not None:
+                    await await_answer(
+                        uow, channel=send.channel.name, address=send.address,
+                        account_id=send.account_id, appointment=appointment,
+                        t=translator(send.language), now=now,
+                    )
+            await uow.commit()
+        counts.sent += 1
+
+    async def _failed_try(
+        self, claim: queue.Claim, error: TransientError, counts: DeliveryCounts
+    ) -> None:
+        async with self.uow() as uow:
+            message = await queue.load(uow, claim.message_id)
+            if message is None:
+                return
+            attempts = message.attempts + 1
+            if attempts >= self.policy.max_attempts:
+                await self._fail(uow, claim, message, f"gave up after {attempts} attempts: {error}",
+                                 attempts, counts)
+            else:
+                wait = self.policy.retry_delay(attempts, error.retry_after)
+                if await queue.settle(uow, claim, status="pending", claimed_until=None,
+                                      attempts=attempts, last_error=str(error)[:300],
+                                      not_before=uow.clock.now() + wait):
+                    counts.retried += 1
+            await uow.commit()
+
+    async def _give_up(self, claim: queue.Claim, reason: str, counts: DeliveryCounts) -> None:
+        async with self.uow() as uow:
+            message = await queue.load(uow, claim.message_id)
+            if message is not None:
+                await self._fail(uow, claim, message, reason, message.attempts + 1, counts)
+            await uow.commit()
+
+    async def _fail(
+        self, uow: UnitOfWork, claim: queue.Claim, message: OutboxMessage, reason: str,
+        attempts: int, counts: DeliveryCounts,
+    ) -> None:
+        """Mark the row failed and tell the desk (patients' messages only; ids only)."""
+        if not await queue.settle(uow, claim, status="failed", claimed_until=None,
+                                  attempts=attempts, last_error=reason[:300]):
+            return
+        counts.failed += 1
+        log.warning("outbox message %d failed: %s", message.id, reason)
+        if message.patient_id is None:
+            return
+        staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+        told = [s for s in staff if "delivery_failed" in (s.alerts or [])] or [
+            s for s in staff if s.role in DESK_ROLES
+        ]
+        for member in told:
+            await outbox.enqueue(
+                uow, purpose=f"outbox:{message.id}:failed:staff:{member.id}",
+                kind="delivery_failed", staff_id=member.id,
+                params={"outbox_id": message.id, "patient_id": message.patient_id,
+                        "purpose": message.purpose},
+            )
+
+    async def _opted_out(self, send: Send, counts: DeliveryCounts) -> None:
+        async with self.uow() as uow:
+            if await queue.settle(uow, send.claim, status="skipped", claimed_until=None,
+                                  last_error="the recipient unsubscribed at the provider"):
+                counts.skipped += 1
+                if send.channel.name == SMS:
+                    await delivery.opt_out_phone(uow, send.address)
+                elif send.account_id is not None:
+                    await accounts.opt_out(uow, send.account_id)
+            await uow.commit()

@@ -1,0 +1,1 @@
+"""The clinic's clock: APScheduler jobs that run the sweeps and the delivery pass."""

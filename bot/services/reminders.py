@@ -1,0 +1,358 @@
+"""The scheduler's sweeps: invoices, reminders and alerts, each queued once (RULES.md 8, 13-16).
+
+Every sweep is idempotent: it looks at the clinic as of ``uow.clock.now()`` and queues what is
+due by then into the outbox under a purpose key, so a sweep that runs twice, late (downtime is
+caught up), or on two instances at once, creates each message once (``outbox.enqueue``):
+
+* :func:`invoice_memberships` -- one invoice per started period (``memberships``; RULES.md 13, 16).
+* :func:`renewal_reminders` -- ``membership:{id}:renewal:{period_start}``, from
+  ``remind_days_before`` the period start until it starts (RULES.md 14).
+* :func:`unpaid_reminders` -- ``invoice:{id}:unpaid:{N}d`` on each of ``unpaid_invoice_days``
+  after the due date of an open membership or installment invoice. After downtime only the
+  latest stage reached is sent (one reminder, not a burst). Staff whose alerts include
+  ``unpaid`` are told once, when the first reminder is due (``invoice:{id}:overdue``; RULES.md 15).
+* :func:`appointment_reminders` -- ``appointment:{id}:reminder:{start}`` from
+  ``appointment_hours_before`` the start of a booked appointment (the start is in the key, so a
+  moved appointment is reminded of its new time; one booked inside that window is not reminded).
+* :func:`package_expiry_warnings` -- ``package:{id}:expiry:{date}`` from
+  ``package_expiry_days_before`` the expiry of a paid package with uses available.
+* :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
+
+Patient messages carry ids only and go to :func:`recipient_for` (the patient, or the guardian
+who manages them when the patient has no phone or Telegram); nothing is queued for a patient who
+opted out. At send time :func:`why_not_send` re-checks that a message still matters (invoice
+paid, appointment cancelled or moved, package used up...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+
+from bot.services import accounts, memberships, noshows, outbox
+from bot.services.clinic import get_clinic, local_today
+from bot.services.errors import WrongState
+from bot.storage.models import (
+    Appointment,
+    Invoice,
+    Membership,
+    MembershipPlan,
+    NoShow,
+    OutboxMessage,
+    Patient,
+    PatientPackage,
+    Staff,
+)
+from bot.storage.uow import UnitOfWork
+
+APPOINTMENT_REMINDER = "appointment_reminder"
+RENEWAL_REMINDER = "renewal_reminder"
+UNPAID_REMINDER = "unpaid_reminder"
+PACKAGE_EXPIRY = "package_expiry"
+REMINDED_INVOICE_KINDS = ("membership", "installment")
+OPEN_NO_SHOW_STATUSES = ("booked", "no_show")
+
+
+async def recipient_for(uow: UnitOfWork, patient_id: int) -> Patient | None:
+    """Who gets a patient's messages: the patient when a phone or Telegram reaches them, else
+    the first guardian who can be reached (RULES.md 17); None when nobody can, or when the
+    patient or that guardian opted out (RULES.md 14). A merged profile's messages go to the
+    profile it was merged into."""
+    patient = await uow.session.get(Patient, patient_id)
+    seen: set[int] = set()
+    while patient is not None and patient.merged_into_id is not None and patient.id not in seen:
+        seen.add(patient.id)
+        patient = await uow.session.get(Patient, patient.merged_into_id)
+    if patient is None or patient.opted_out:
+        return None
+    if _reachable(patient):
+        return patient
+    for guardian in sorted(patient.guardians, key=lambda g: g.id):
+        if guardian.merged_into_id is None and _reachable(guardian):
+            return None if guardian.opted_out else guardian
+    return None
+
+
+def _reachable(patient: Patient) -> bool:
+    return bool(patient.phone) or patient.telegram_user_id is not None
+
+
+async def _today(uow: UnitOfWork) -> date:
+    return local_today(await get_clinic(uow), uow.clock.now())
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A patient message a sweep wants to exist."""
+
+    purpose: str
+    kind: str
+    patient_id: int
+    params: dict[str, object]
+
+
+async def _existing(uow: UnitOfWork, purposes: list[str]) -> set[str]:
+    """Which of ``purposes`` are queued already (one query, so a quiet sweep stays cheap)."""
+    found: set[str] = set()
+    for start in range(0, len(purposes), 500):
+        rows = await uow.session.scalars(
+            select(OutboxMessage.purpose).where(
+                OutboxMessage.purpose.in_(purposes[start : start + 500])
+            )
+        )
+        found.update(rows.all())
+    return found
+
+
+async def _enqueue_for_patients(uow: UnitOfWork, wanted: list[Wanted]) -> int:
+    """Queue each wanted message not queued yet, unless its patient cannot be reached or opted
+    out; how many were created (a racing sweep's copy is settled by the unique key)."""
+    existing = await _existing(uow, [w.purpose for w in wanted])
+    created = 0
+    for item in wanted:
+        if item.purpose in existing or await recipient_for(uow, item.patient_id) is None:
+            continue
+        created += await outbox.enqueue(
+            uow, purpose=item.purpose, kind=item.kind, params=item.params,
+            patient_id=item.patient_id,
+        )
+    return created
+
+
+# -- the sweeps -------------------------------------------------------------------------------
+
+
+async def invoice_memberships(uow: UnitOfWork) -> int:
+    """Invoice every membership period begun by today (clinic time); how many were created."""
+    return await memberships.invoice_due_periods(uow, await _today(uow))
+
+
+async def renewal_reminders(uow: UnitOfWork) -> int:
+    """Queue a reminder for each renewal within its plan's ``remind_days_before``."""
+    today = await _today(uow)
+    rows = (
+        await uow.session.execute(
+            select(Membership, MembershipPlan)
+            .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
+            .where(
+                MembershipPlan.remind_days_before > 0,
+                or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > today),
+            )
+            .order_by(Membership.id)
+        )
+    ).tuples()
+    wanted: list[Wanted] = []
+    for membership, plan in rows:
+        renewal = memberships.next_renewal(membership, plan, today)
+        assert plan.remind_days_before is not None
+        if renewal is None or renewal <= membership.start:
+            continue
+        if renewal - timedelta(days=plan.remind_days_before) > today:
+            continue
+        wanted.append(Wanted(
+            f"membership:{membership.id}:renewal:{renewal.isoformat()}", RENEWAL_REMINDER,
+            membership.patient_id,
+            {"membership_id": membership.id, "period_start": renewal.isoformat()},
+        ))
+    return await _enqueue_for_patients(uow, wanted)
+
+
+async def unpaid_reminders(uow: UnitOfWork) -> int:
+    """Queue the latest unpaid-invoice reminder reached by each open invoice, and tell staff
+    once when its first reminder is due; how many messages were queued."""
+    clinic = await get_clinic(uow)
+    today = local_today(clinic, uow.clock.now())
+    stages = sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
+    first = stages[0] if stages else 1
+    invoices = (
+        await uow.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.status == "open",
+                Invoice.kind.in_(REMINDED_INVOICE_KINDS),
+                Invoice.due_on <= today - timedelta(days=first),
+            )
+            .order_by(Invoice.due_on, Invoice.id)
+        )
+    ).all()
+    wanted: list[Wanted] = []
+    for invoice in invoices:
+        reached = [days for days in stages if days <= (today - invoice.due_on).days]
+        if reached:
+            wanted.append(Wanted(
+                f"invoice:{invoice.id}:unpaid:{reached[-1]}d", UNPAID_REMINDER,
+                invoice.patient_id, {"invoice_id": invoice.id, "days": reached[-1]},
+            ))
+    created = await _enqueue_for_patients(uow, wanted)
+    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
+    alerts = {invoice.id: [f"invoice:{invoice.id}:overdue:staff:{s}" for s in told]
+              for invoice in invoices}
+    existing = await _existing(uow, [p for purposes in alerts.values() for p in purposes])
+    for invoice in invoices:
+        if not set(alerts[invoice.id]) <= existing:
+            created += await outbox.alert_staff(
+                uow, alert="unpaid", purpose=f"invoice:{invoice.id}:overdue",
+                params={"invoice_id": invoice.id, "patient_id": invoice.patient_id},
+            )
+    return created
+
+
+async def appointment_reminders(uow: UnitOfWork) -> int:
+    """Queue a reminder for each booked appointment starting within
+    ``appointment_hours_before``; appointments booked inside that window are not reminded."""
+    clinic = await get_clinic(uow)
+    if not clinic.appointment_hours_before:
+        return 0
+    now = uow.clock.now()
+    ahead = timedelta(hours=clinic.appointment_hours_before)
+    upcoming = (
+        await uow.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.status == "booked",
+                Appointment.starts_at > now,
+                Appointment.starts_at <= now + ahead,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    ).all()
+    wanted = [
+        Wanted(
+            f"appointment:{a.id}:reminder:{a.starts_at:%Y%m%dT%H%MZ}", APPOINTMENT_REMINDER,
+            a.patient_id, {"appointment_id": a.id, "starts_at": a.starts_at.isoformat()},
+        )
+        for a in upcoming
+        if a.created_at <= a.starts_at - ahead
+    ]
+    return await _enqueue_for_patients(uow, wanted)
+
+
+async def package_expiry_warnings(uow: UnitOfWork) -> int:
+    """Queue a warning for each paid package with uses available that expires within
+    ``package_expiry_days_before``."""
+    clinic = await get_clinic(uow)
+    if clinic.package_expiry_days_before is None:
+        return 0
+    today = local_today(clinic, uow.clock.now())
+    expiring = (
+        await uow.session.scalars(
+            select(PatientPackage)
+            .where(
+                PatientPackage.expires_on >= today,
+                PatientPackage.expires_on
+                <= today + timedelta(days=clinic.package_expiry_days_before),
+                PatientPackage.available > 0,
+                PatientPackage.paid_enough.is_(True),
+                PatientPackage.refunded_at.is_(None),
+            )
+            .order_by(PatientPackage.id)
+        )
+    ).all()
+    wanted = [
+        Wanted(
+            f"package:{p.id}:expiry:{p.expires_on}", PACKAGE_EXPIRY, p.patient_id,
+            {"package_id": p.id, "expires_on": str(p.expires_on)},
+        )
+        for p in expiring
+    ]
+    return await _enqueue_for_patients(uow, wanted)
+
+
+async def raise_no_shows(uow: UnitOfWork) -> int:
+    """Raise appointments not marked arrived ``no_show_grace_minutes`` after their end."""
+    return await noshows.raise_overdue(uow, uow.clock.now())
+
+
+Sweep = Callable[[UnitOfWork], Awaitable[int]]
+# In order: invoices before the reminders that read them.
+SWEEPS: dict[str, Sweep] = {
+    "membership invoices": invoice_memberships,
+    "no-shows": raise_no_shows,
+    "appointment reminders": appointment_reminders,
+    "renewal reminders": renewal_reminders,
+    "unpaid reminders": unpaid_reminders,
+    "package expiry warnings": package_expiry_warnings,
+}
+
+
+# -- at send time ------------------------------------------------------------------------------
+
+
+async def why_not_send(uow: UnitOfWork, message: OutboxMessage) -> str | None:
+    """Why a queued message no longer matters (it is skipped then), or None to send it."""
+    params = message.params or {}
+    now = uow.clock.now()
+    if message.kind == APPOINTMENT_REMINDER:
+        appointment = await uow.session.get(Appointment, _id(params, "appointment_id"))
+        if appointment is None or appointment.status != "booked":
+            return "the appointment is no longer booked"
+        if appointment.starts_at.isoformat() != params.get("starts_at"):
+            return "the appointment was moved"
+        return "the appointment has started" if appointment.starts_at <= now else None
+    if message.kind == RENEWAL_REMINDER:
+        membership = await uow.session.get(Membership, _id(params, "membership_id"))
+        start = date.fromisoformat(str(params.get("period_start")))
+        if membership is None or (
+            membership.cancelled_from is not None and membership.cancelled_from <= start
+        ):
+            return "the membership was cancelled"
+        return "the period has started" if await _today(uow) >= start else None
+    if message.kind in (UNPAID_REMINDER, "unpaid"):
+        invoice = await uow.session.get(Invoice, _id(params, "invoice_id"))
+        settled = invoice is None or invoice.status != "open"
+        return "the invoice is settled" if settled else None
+    if message.kind == PACKAGE_EXPIRY:
+        return await _package_moot(uow, params)
+    if message.kind == "no_show":
+        return await _no_show_moot(uow, params)
+    return None
+
+
+async def _package_moot(uow: UnitOfWork, params: dict[str, object]) -> str | None:
+    package = await uow.session.get(PatientPackage, _id(params, "package_id"))
+    if package is None or package.refunded_at is not None:
+        return "the package was refunded"
+    if package.available <= 0:
+        return "the package has no uses available"
+    if package.expires_on is None or package.expires_on.isoformat() != params.get("expires_on"):
+        return "the package's expiry changed"
+    return "the package has expired" if await _today(uow) > package.expires_on else None
+
+
+async def _no_show_moot(uow: UnitOfWork, params: dict[str, object]) -> str | None:
+    no_show = await uow.session.get(NoShow, _id(params, "no_show_id"))
+    appointment = await uow.session.get(Appointment, _id(params, "appointment_id"))
+    if no_show is None or no_show.resolution is not None:
+        return "the no-show was resolved"
+    if appointment is None or appointment.status not in OPEN_NO_SHOW_STATUSES:
+        return "the appointment was arrived or cancelled"
+    return None
+
+
+def _id(params: dict[str, object], name: str) -> int:
+    value = params.get(name)
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else -1
+
+
+async def confirm_appointment(
+    uow: UnitOfWork, appointment_id: int, *, acting_patient_id: int
+) -> Appointment:
+    """The patient confirms an upcoming appointment (a reminder's ``C``)."""
+    appointment = await uow.session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if appointment is not None:
+        await accounts.require_may_act(uow, acting_patient_id, appointment.patient_id)
+    now = uow.clock.now()
+    if appointment is None or appointment.status != "booked" or appointment.starts_at <= now:
+        raise WrongState(f"appointment {appointment_id} is no longer booked; nothing to confirm")
+    appointment.confirmed_at = now
+    await uow.session.flush()
+    return appointment

@@ -1,0 +1,138 @@
+"""``clinicbot jobs run`` and ``clinicbot report outbox`` as real processes (issue 6).
+
+The example clinic is loaded in the test's database; at 09:00 on Monday 2 November 2026 Leo's
+second installment (due 15 October) is 18 days late, so the sweeps queue one reminder (to his
+guardian Maya's phone) and one alert for the desk (who needs Telegram, not configured here).
+SMS goes to the local Twilio stand-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.sms_harness import ACCOUNT_SID, FROM_NUMBER, PUBLIC_URL, TOKEN
+from tests.e2e.test_scheduler_processes import standin
+
+ROOT = Path(__file__).resolve().parents[2]
+MAYA = "+14165550101"
+
+
+def environment(database_url: str, twilio_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TWILIO_", "TELEGRAM_", "CLINICBOT_", "PUBLIC_BASE_URL"))}
+    env.update({"DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)})
+    if twilio_url is not None:
+        env.update({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN,
+                    "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_BASE_URL": twilio_url,
+                    "PUBLIC_BASE_URL": PUBLIC_URL})
+    return env
+
+
+async def clinicbot(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=cwd, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def counts(output: str) -> dict[str, str]:
+    """``name  value`` lines of the jobs report."""
+    found = {}
+    for line in output.splitlines()[1:]:
+        name, _, value = line.strip().rpartition("  ")
+        found[name.strip()] = value.strip()
+    return found
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_jobs_run_sweeps_and_delivers_once(database_url, tmp_path):
+    async with standin() as (twilio, url):
+        env = environment(database_url, url)
+        code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now",
+                                         "2026-11-02T09:00")
+        assert code == 0, err
+        assert out.splitlines()[0] == (
+            "Jobs run as of 2026-11-02 09:00 America/Toronto (2026-11-02 14:00 UTC):")
+        assert counts(out) == {
+            "membership invoices": "0", "no-shows": "0", "appointment reminders": "0",
+            "renewal reminders": "0", "unpaid reminders": "2", "package expiry warnings": "0",
+            "delivery (sms)": "sent 1, held 0, skipped 0, retried 0, failed 0",
+        }
+        again = await clinicbot(env, tmp_path, "jobs", "run", "--now", "2026-11-02T09:05")
+        assert again[0] == 0 and counts(again[1])["unpaid reminders"] == "0"
+        assert counts(again[1])["delivery (sms)"].startswith("sent 0,")
+        [sms] = twilio.sent
+        assert sms.params["To"] == MAYA and "Leo" in sms.params["Body"]
+
+        code, out, _ = await clinicbot(env, tmp_path, "report", "outbox", "--status", "sent",
+                                       "--format", "csv")
+    assert code == 0
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["purpose"], row["to"], row["channel"], row["sent"]) == (
+        "invoice:3:unpaid:10d", "patient 2", "sms", "2026-11-02 09:00")
+    code, table, _ = await clinicbot(environment(database_url), tmp_path, "report", "outbox")
+    assert code == 0 and table.splitlines()[0] == "Outbox (all):"
+    [desk] = [line for line in table.splitlines() if "invoice:3:overdue:staff:1" in line]
+    assert "pending" in desk.split()
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_two_runs_at_once_send_each_message_once(database_url, tmp_path):
+    async with standin() as (twilio, url):
+        env = environment(database_url, url)
+        runs = await asyncio.gather(*(
+            clinicbot(env, tmp_path, "jobs", "run", "--now", "2026-11-02T09:00")
+            for _ in range(2)))
+    assert [code for code, _, _ in runs] == [0, 0], runs
+    assert sorted(counts(out)["unpaid reminders"] for _, out, _ in runs) in (
+        ["0", "2"], ["1", "1"]), "the two rows were created once between them"
+    assert len(twilio.sent) == 1
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_in_quiet_hours_messages_are_held(database_url, tmp_path):
+    async with standin() as (twilio, url):
+        code, out, err = await clinicbot(environment(database_url, url), tmp_path,
+                                         "jobs", "run", "--now", "2026-11-02T22:00-05:00")
+    assert code == 0, err
+    assert "as of 2026-11-02 22:00 America/Toronto (2026-11-03 03:00 UTC)" in out
+    assert counts(out)["delivery (sms)"] == "sent 0, held 1, skipped 0, retried 0, failed 0"
+    assert twilio.received == []
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_without_a_channel_messages_stay_queued(database_url, tmp_path):
+    code, out, _ = await clinicbot(environment(database_url), tmp_path,
+                                   "jobs", "run", "--now", "2026-11-02")
+    assert code == 0
+    assert counts(out)["delivery"].startswith("no channel is configured")
+    assert counts(out)["unpaid reminders"] == "2"
+    code, out, _ = await clinicbot(environment(database_url), tmp_path,
+                                   "report", "outbox", "--status", "pending", "--format", "csv")
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 2
+
+
+@pytest.mark.parametrize("bad", ["next tuesday", "2026-13-01T09:00", ""])
+async def test_a_bad_now_exits_2_with_a_clear_message(tmp_path, bad):
+    env = environment(f"sqlite:///{tmp_path / 'clinic.db'}")
+    code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now", bad)
+    assert code == 2 and out == ""
+    assert err.startswith("Error: --now must be an ISO 8601 date and time, such as ")
+    assert "Traceback" not in err
+
+
+async def test_without_a_clinic_jobs_run_says_what_to_do(tmp_path):
+    env = environment(f"sqlite:///{tmp_path / 'clinic.db'}")
+    code, _, err = await clinicbot(env, tmp_path, "jobs", "run")
+    assert code == 2 and "run 'clinicbot load FILE.toml' first" in err
