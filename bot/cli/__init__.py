@@ -7,9 +7,12 @@ migrations, and turns domain errors into a clear message and exit status 2.
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import click
 
-from bot.cli import db, load
+from bot.cli import chat, db, jobs, load, report, serve, staff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,9 +25,17 @@ def build_cli() -> click.Group:
     """Register every command family on the ``clinicbot`` group."""
     db.register(cli)
     load.register(cli)
+    report.register(cli)
+    staff.register(cli)
+    chat.register(cli)
+    serve.register(cli)
+    jobs.register(cli)
     return cli
 
 
 def main() -> None:
     """Entry point of the ``clinicbot`` console script."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     build_cli()(prog_name="clinicbot")

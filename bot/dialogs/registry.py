@@ -7,16 +7,18 @@ from bot.dialogs.base import Dialog
 from bot.dialogs.book import Book
 from bot.dialogs.buy import Buy
 from bot.dialogs.language import Language
+from bot.dialogs.link import Link
 from bot.dialogs.memberships import Memberships
 from bot.dialogs.menu import Menu
 from bot.dialogs.packages import MyPackages
 from bot.dialogs.register import Register
+from bot.dialogs.reminder import Reminder
 from bot.dialogs.talk import Talk
 
 
 def build_dialogs() -> dict[str, Dialog]:
     """The dialogs by name, with the main menu knowing where each one starts."""
     dialogs: list[Dialog] = [Register(), Language(), Talk(), Buy(), MyPackages(), Memberships(),
-                            Book(), MyAppointments()]
+                            Book(), MyAppointments(), Reminder()]
     menu = Menu({dialog.name: dialog.first_step for dialog in dialogs})
-    return {dialog.name: dialog for dialog in [menu, *dialogs]}
+    return {dialog.name: dialog for dialog in [menu, *dialogs, Link()]}

@@ -1,0 +1,197 @@
+"""The Telegram channel: the python-telegram-bot ``Application`` on the server's event loop.
+
+:class:`TelegramBot` builds the Application (handlers of :mod:`telegram_patients`,
+:mod:`telegram_staff`, :mod:`telegram_payments`), and runs it as a service of
+``clinicbot serve``: long polling when ``TELEGRAM_WEBHOOK_SECRET`` is unset, otherwise no
+updater at all -- ``POST /telegram/webhook`` (:func:`webhook`) checks the secret header in
+constant time (403 otherwise, nothing read) and queues the update, and the webhook is
+registered with ``setWebhook`` (with that secret) on start. Every update is acted on once by
+``update_id`` (:mod:`bot.services.inbound`), whichever way it came and however often.
+
+Outbound calls go through ``AIORateLimiter`` (30/s overall, 20/min per group, ``RetryAfter``
+retried); the outbox uses :attr:`TelegramBot.channel`. The httpx and telegram loggers are kept
+at WARNING: at DEBUG they log URLs that contain the bot token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ApplicationHandlerStop, TypeHandler
+
+from bot.clock import Clock
+from bot.dialogs.engine import Engine
+from bot.handlers import telegram_alerts, telegram_patients, telegram_payments, telegram_staff
+from bot.handlers.telegram_channel import TelegramChannel
+from bot.handlers.telegram_context import CHANNEL, DEPS_KEY, App, Context, TelegramDeps, deps
+from bot.services import inbound
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.server import Runtime
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
+MAX_UPDATE_BYTES = 1024 * 1024
+MAX_RETRIES = 3
+POLL_TIMEOUT_SECONDS = 10
+
+
+def quiet_library_logs() -> None:
+    """Keep token-bearing URLs out of the logs; opt in to PTB's timedelta time periods.
+
+    (PTB 22 warns on every ``RetryAfter`` unless ``PTB_TIMEDELTA`` is set; v23 makes it the
+    default, and :class:`TelegramChannel` reads both forms.)
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    for name in ("httpx", "httpcore", "telegram", "telegram.ext"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class TelegramBot:
+    """The Application plus how it is started and stopped (a ``bot.server`` Service)."""
+
+    def __init__(
+        self, settings: Settings, db: AsyncEngine, clock: Clock, engine: Engine,
+        *, poll_timeout: int = POLL_TIMEOUT_SECONDS,
+    ) -> None:
+        token = settings.telegram_bot_token
+        if token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        quiet_library_logs()
+        self.settings = settings
+        self.webhook_mode = settings.telegram_webhook_secret is not None
+        self.poll_timeout = poll_timeout
+        builder = (
+            ApplicationBuilder()
+            .token(token.get_secret_value())
+            .base_url(settings.telegram_api_base_url)
+            .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+        )
+        if self.webhook_mode:
+            builder = builder.updater(None)
+        self.app: App = builder.build()  # type: ignore[assignment]
+        self.app.bot_data[DEPS_KEY] = TelegramDeps(settings, db, clock, engine)
+        self.app.add_handler(TypeHandler(Update, act_once), group=-1)
+        for handler in [
+            *telegram_payments.handlers(),
+            *telegram_staff.handlers(),
+            *telegram_alerts.handlers(),
+            *telegram_patients.handlers(),
+        ]:
+            self.app.add_handler(handler)
+        self.app.add_error_handler(on_error)
+        self.channel = TelegramChannel(self.app.bot)
+        self._restore_renderers: Callable[[], None] | None = None
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> TelegramBot:
+        """The service factory for ``bot.server`` (also makes the bot reachable by routes)."""
+        bot = cls(runtime.settings, runtime.db, runtime.clock, runtime.dialogs)
+        runtime.telegram = bot
+        return bot
+
+    async def start(self) -> None:
+        self._restore_renderers = telegram_alerts.install_renderers()
+        await self.app.initialize()
+        await self.app.start()
+        if self.webhook_mode:
+            secret = self.settings.telegram_webhook_secret
+            assert secret is not None
+            await self.app.bot.set_webhook(
+                self.settings.base_url + WEBHOOK_PATH,
+                secret_token=secret.get_secret_value(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("telegram: webhook registered")
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                poll_interval=0.0, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("telegram: long polling started")
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        if self._restore_renderers is not None:
+            self._restore_renderers()
+            self._restore_renderers = None
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Queue one update received by webhook."""
+        update = Update.de_json(data, self.app.bot)
+        await self.app.update_queue.put(update)
+
+
+async def act_once(update: Update, context: Context) -> None:
+    """Stop an update already acted on (same ``update_id``) before any handler sees it."""
+    found = deps(context)
+    key = str(update.update_id)
+    async with found.uow() as uow:
+        claim = await inbound.claim(uow, CHANNEL, key)
+        if claim.owned:
+            await inbound.remember_reply(uow, CHANNEL, key, "handled")
+        await uow.commit()
+    if not claim.owned:
+        log.info("telegram: update delivered again; not acted on again")
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: Context) -> None:
+    del update
+    error = context.error
+    where = "".join(traceback.format_tb(error.__traceback__)).rstrip() if error else ""
+    log.error("telegram: handling an update failed with %s\n%s",
+              type(error).__name__ if error else "an unknown error", where)
+
+
+def routes() -> list[Route]:
+    """``POST /telegram/webhook``, for :func:`bot.server.channel_routes`."""
+    return [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
+
+
+async def webhook(request: Request) -> Response:
+    """Accept an update carrying the right secret header; 403 otherwise, nothing touched."""
+    runtime: Runtime = request.state.runtime
+    bot: TelegramBot | None = runtime.telegram
+    secret = runtime.settings.telegram_webhook_secret
+    given = request.headers.get(SECRET_HEADER, "")
+    if bot is None or secret is None or not hmac.compare_digest(
+        given.encode(), secret.get_secret_value().encode()
+    ):
+        log.warning("rejected a request to %s without the right secret", WEBHOOK_PATH)
+        raise HTTPException(403, "Forbidden")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPDATE_BYTES:
+        raise HTTPException(413, "The update is too large")
+    body = await request.body()
+    if len(body) > MAX_UPDATE_BYTES:
+        raise HTTPException(413, "The update is too large")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "The update is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise HTTPException(400, "The update has no update_id")
+    try:
+        await bot.feed(data)
+    except (KeyError, TypeError, ValueError):
+        raise HTTPException(400, "The update is malformed") from None
+    return Response(status_code=200)

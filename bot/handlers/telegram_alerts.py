@@ -1,0 +1,268 @@
+"""Staff alerts beyond no-show choices: replies to patients, /today and /noshows.
+
+* A staff member's Telegram *reply* to a "Talk to the clinic" alert is queued (outbox kind
+  ``staff_reply``) to the patient, who gets it on their own channel (Telegram or SMS).
+* ``/today``: today's appointments, each with ``Arrived`` / ``No-show`` buttons
+  (``appt:<id>:arrive`` / ``appt:<id>:noshow``); ``/noshows``: the unresolved no-shows with
+  their choices. Only registered staff chats may use them (RULES.md 8).
+* While the bot runs (:func:`install_renderers`), alerts get buttons: an
+  appointment not marked after the grace period also offers ``Arrived`` / ``No-show``; an
+  online registration resembling a profile offers ``Merge`` (into the existing profile,
+  ``merge:<new>:<existing>``) per look-alike and ``Keep separate`` (RULES.md 18).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.delivery import notifications
+from bot.delivery.notifications import Notice, Rendering
+from bot.dialogs.types import Option
+from bot.handlers import telegram_patients
+from bot.handlers.telegram_channel import provider_id
+from bot.handlers.telegram_context import CHANNEL, Context, deps
+from bot.handlers.telegram_render import clip, keyboard
+from bot.i18n import Translator, negotiate, translator
+from bot.services import appointments, merging, noshows, outbox, staff
+from bot.services.clinic import get_clinic
+from bot.services.errors import DomainError
+from bot.storage.models import Appointment, OutboxMessage, Patient, Practitioner, Staff
+from bot.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+STAFF_REPLY = "staff_reply"
+MAX_LISTED = 30
+
+
+def handlers() -> list[BaseHandler[Update, Context, None]]:
+    return [
+        CommandHandler("today", on_today),
+        CommandHandler("noshows", on_noshows),
+        CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d+:(arrive|noshow)$"),
+        CallbackQueryHandler(on_merge_button, pattern=r"^(merge:\d+:\d+|keepsep:\d+)$"),
+        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply),
+    ]
+
+
+async def staff_reply(r: Rendering) -> Notice | None:
+    """What the patient reads: the clinic's answer to their message."""
+    params = r.message.params or {}
+    text = params.get("text")
+    if not isinstance(text, str) or not text:
+        return None
+    return Notice(r.t.gettext("{clinic}: {text}", clinic=r.clinic.name, text=text))
+
+
+notifications.register(STAFF_REPLY, staff_reply)
+_plain_no_show = notifications.RENDERERS["no_show"]
+_plain_registration = notifications.RENDERERS["registration"]
+
+
+async def no_show_with_arrival(r: Rendering) -> Notice | None:
+    """A no-show alert; one raised because nobody marked the visit also offers Arrived."""
+    notice = await _plain_no_show(r)
+    if notice is None or (r.message.params or {}).get("reason") != "not_arrived":
+        return notice
+    appointment_id = r.param("appointment_id")
+    extra = (Option(f"appt:{appointment_id}:arrive", r.t.gettext("Arrived")),
+             Option(f"appt:{appointment_id}:noshow", r.t.gettext("No-show")))
+    return Notice(notice.text, extra + notice.options)
+
+
+async def registration_with_merge(r: Rendering) -> Notice | None:
+    """A look-alike registration alert with Merge / Keep separate buttons."""
+    notice = await _plain_registration(r)
+    raw = (r.message.params or {}).get("duplicate_ids")
+    ids = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
+    if notice is None or not ids:
+        return notice
+    new_id = r.param("patient_id")
+    options = [Option(f"merge:{new_id}:{i}", r.t.gettext("Merge into {patient}",
+                                                         patient=await r.staff_label(i)))
+               for i in ids]
+    options.append(Option(f"keepsep:{new_id}", r.t.gettext("Keep separate")))
+    return Notice(notice.text, tuple(options))
+
+
+def install_renderers() -> Callable[[], None]:
+    """Give no-show and registration alerts their buttons while the bot runs; returns the
+    function that puts the plain renderers back (the bot calls it when it stops)."""
+    notifications.register("no_show", no_show_with_arrival)
+    notifications.register("registration", registration_with_merge)
+
+    def restore() -> None:
+        notifications.register("no_show", _plain_no_show)
+        notifications.register("registration", _plain_registration)
+
+    return restore
+
+
+async def _staff(uow: UnitOfWork, update: Update) -> tuple[Staff | None, Translator]:
+    chat = update.effective_chat
+    assert chat is not None
+    t = translator(negotiate([], (await get_clinic(uow)).locale))
+    return await staff.staff_for_chat(uow, chat.id), t
+
+
+async def on_reply(update: Update, context: Context) -> None:
+    """A staff reply to a patient's message goes to the patient; other replies are chat."""
+    message, chat = update.message, update.effective_chat
+    assert message is not None and chat is not None
+    replied = message.reply_to_message
+    found = deps(context)
+    async with found.uow() as uow:
+        member, t = await _staff(uow, update)
+        alert = None
+        if member is not None and replied is not None:
+            alert = await uow.session.scalar(select(OutboxMessage).where(
+                OutboxMessage.channel == CHANNEL,
+                OutboxMessage.provider_message_id == provider_id(chat.id, replied.message_id),
+                OutboxMessage.kind == "message",
+            ))
+        patient_id = (alert.params or {}).get("patient_id") if alert is not None else None
+        staff_id = member.id if member is not None else None
+        if staff_id is None or not isinstance(patient_id, int):
+            await uow.rollback()
+            if staff_id is None and chat.type == "private":
+                await telegram_patients.on_text(update, context)
+            return
+        text = (message.text or "").strip()[:1000]
+        digest = hashlib.sha256(f"{chat.id}:{message.message_id}".encode()).hexdigest()[:16]
+        await outbox.enqueue(uow, purpose=f"{STAFF_REPLY}:{digest}", kind=STAFF_REPLY,
+                             patient_id=patient_id, params={"text": text, "staff_id": staff_id})
+        await uow.commit()
+    await message.reply_text(t.gettext("Your reply will be sent to the patient."))
+
+
+async def on_today(update: Update, context: Context) -> None:
+    """Today's appointments with Arrived / No-show buttons (staff chats only)."""
+    message = update.message
+    assert message is not None
+    async with deps(context).uow(readonly=True) as uow:
+        member, t = await _staff(uow, update)
+        if member is None:
+            await message.reply_text(t.gettext("Only staff can do this."))
+            return
+        clinic = await get_clinic(uow)
+        listed = (await staff.appointments_today(uow))[:MAX_LISTED]
+        lines = [(a.id, a.status == "booked", await _appointment_line(uow, t, clinic.timezone, a))
+                 for a in listed]
+    if not lines:
+        await message.reply_text(t.gettext("No appointments today."))
+        return
+    for appointment_id, booked, line in lines:
+        options = []
+        if booked:
+            options = [Option(f"appt:{appointment_id}:arrive", t.gettext("Arrived")),
+                       Option(f"appt:{appointment_id}:noshow", t.gettext("No-show"))]
+        await message.reply_text(clip(line), reply_markup=keyboard(options))
+
+
+async def on_noshows(update: Update, context: Context) -> None:
+    """The unresolved no-shows, each with its choices (staff chats only)."""
+    message = update.message
+    assert message is not None
+    async with deps(context).uow(readonly=True) as uow:
+        member, t = await _staff(uow, update)
+        if member is None:
+            await message.reply_text(t.gettext("Only staff can do this."))
+            return
+        clinic = await get_clinic(uow)
+        notices = []
+        for no_show in (await noshows.open_no_shows(uow))[:MAX_LISTED]:
+            row = OutboxMessage(kind="no_show", params={
+                "no_show_id": no_show.id, "appointment_id": no_show.appointment_id})
+            notice = await notifications.no_show(Rendering(uow, clinic, row, t))
+            if notice is not None:
+                notices.append(notice)
+    if not notices:
+        await message.reply_text(t.gettext("No open no-shows."))
+        return
+    for notice in notices:
+        await message.reply_text(clip(notice.text), reply_markup=keyboard(notice.options))
+
+
+async def on_appointment_button(update: Update, context: Context) -> None:
+    """Arrived / No-show on an appointment (staff chats only; anyone else is refused)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, raw_id, action = query.data.split(":")
+    async with deps(context).uow() as uow:
+        member, t = await _staff(uow, update)
+        if member is None:
+            await query.answer(t.gettext("Only staff can do this."), show_alert=True)
+            return
+        name = member.name
+        options: tuple[Option, ...] = ()
+        try:
+            if action == "arrive":
+                await appointments.arrive(uow, int(raw_id))
+                outcome = t.gettext("Marked arrived by {who}.", who=name)
+            else:
+                no_show = await noshows.mark_no_show(uow, int(raw_id), by=f"{name} (Telegram)")
+                outcome = t.gettext("Marked no-show by {who}.", who=name)
+                row = OutboxMessage(kind="no_show", params={
+                    "no_show_id": no_show.id, "appointment_id": no_show.appointment_id})
+                notice = await notifications.no_show(
+                    Rendering(uow, await get_clinic(uow), row, t))
+                options = notice.options if notice else ()
+            await uow.commit()
+        except DomainError as exc:
+            await uow.rollback()
+            outcome = t.gettext("Nothing was changed: {reason}", reason=exc.message)
+    await query.answer()
+    await _show_outcome(query.message, outcome, options)
+
+
+async def on_merge_button(update: Update, context: Context) -> None:
+    """Merge an online registration into the profile it resembles, or keep both."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    async with deps(context).uow() as uow:
+        member, t = await _staff(uow, update)
+        if member is None:
+            await query.answer(t.gettext("Only staff can do this."), show_alert=True)
+            return
+        name = member.name
+        try:
+            if parts[0] == "merge":
+                await merging.merge(uow, keep_id=int(parts[2]), merge_id=int(parts[1]),
+                                    by=f"{name} (Telegram)")
+                outcome = t.gettext("Merged by {who}.", who=name)
+            else:
+                outcome = t.gettext("Kept separate by {who}.", who=name)
+            await uow.commit()
+        except DomainError as exc:
+            await uow.rollback()
+            outcome = t.gettext("Nothing was changed: {reason}", reason=exc.message)
+    await query.answer()
+    await _show_outcome(query.message, outcome, ())
+
+
+async def _show_outcome(carrier: object, outcome: str, options: tuple[Option, ...]) -> None:
+    """Edit the pressed message: its first paragraph, the outcome, and any next buttons."""
+    if isinstance(carrier, Message):
+        original = (carrier.text or "").split("\n\n")[0]
+        await carrier.edit_text(clip(f"{original}\n\n{outcome}"), reply_markup=keyboard(options))
+
+
+async def _appointment_line(
+    uow: UnitOfWork, t: Translator, timezone: str, appointment: Appointment
+) -> str:
+    patient = await uow.session.get(Patient, appointment.patient_id)
+    practitioner = await uow.session.get(Practitioner, appointment.practitioner_id)
+    return t.gettext(
+        "{time} {patient} with {practitioner} ({status})",
+        time=t.time_text(appointment.starts_at, ZoneInfo(timezone)),
+        patient=patient.full_name if patient else "?",
+        practitioner=practitioner.name if practitioner else "?",
+        status=appointment.status.replace("_", "-"),
+    )

@@ -1,0 +1,159 @@
+"""Patients on Telegram through the real server and Application, against the Bot API stand-in.
+
+Both modes: long polling (updates queued for getUpdates) and webhook (updates POSTed with the
+secret header). The example clinic is loaded; the clock is Monday 2 November 2026, 08:00 in
+Toronto. Maya's phone is +1 416 555 0101.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import Appointment, Invoice, Patient, PatientPackage, Payment
+from tests.e2e.telegram_harness import Telegram, TgUser, telegram_server
+
+MAYA_USER = 7001
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def tg(request, clinic: None, database_url: str, clock) -> AsyncIterator[Telegram]:
+    async with telegram_server(database_url, clock, mode=request.param) as player:
+        yield player
+
+
+async def _maya(make_uow) -> Patient:
+    async with make_uow() as uow:
+        found = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))
+        uow.session.expunge_all()
+        return found
+
+
+async def test_start_asks_for_the_users_own_phone_and_links_it(tg, make_uow):
+    maya = TgUser(tg, MAYA_USER, "Maya")
+    reply = await maya.say("/start")
+    assert "share your phone number" in reply
+    asked = maya.last[-1]
+    assert asked.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    reply = await maya.share_contact("14165550101", owner_id=9999)
+    assert "your own phone number" in reply
+    assert (await _maya(make_uow)).telegram_user_id is None
+    reply = await maya.share_contact("+1 416 555 0101")
+    assert "linked" in reply and "Hi Maya!" in reply
+    assert "Book an appointment" in maya.labels
+    assert (await _maya(make_uow)).telegram_user_id == MAYA_USER
+
+
+async def _linked_maya(tg) -> TgUser:
+    maya = TgUser(tg, MAYA_USER, "Maya")
+    await maya.say("/start")
+    await maya.share_contact("+14165550101")
+    return maya
+
+
+async def test_a_new_phone_registers_with_the_proven_phone(tg, make_uow):
+    ada = TgUser(tg, 7002, "Ada")
+    await ada.say("/start")
+    reply = await ada.share_contact("14165550199")
+    assert "first name" in reply
+    await ada.say("Ada")
+    await ada.say("Lovelace")
+    await ada.say("1990-12-10")
+    reply = await ada.press("Yes")
+    assert "You are registered" in reply
+    async with make_uow() as uow:
+        new = await uow.session.scalar(select(Patient).where(Patient.first_name == "Ada"))
+        assert new is not None and new.online_registration
+        assert (new.phone, new.telegram_user_id) == ("+14165550199", 7002)
+
+
+async def test_books_and_cancels_with_buttons_edited_in_place(tg, make_uow):
+    maya = await _linked_maya(tg)
+    menu = maya.keyboard_call()
+    reply = await maya.press("Book an appointment")
+    edit = maya.last[-1]
+    assert edit.method == "editMessageText" and edit.params["message_id"] == menu.params[
+        "_message_id"] and "Who is this for?" in reply
+    await maya.press("Maya")
+    await maya.press("Physio 5-pack")
+    await maya.press("Tue 3 Nov")
+    await maya.press("10:00 a.m.")
+    reply = await maya.press("Confirm")
+    assert "Booked for Tue 3 Nov, 10:00 a.m." in reply
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.status == "booked"
+    await maya.say("/appointments")
+    await maya.press("Maya")
+    await maya.press("Tue 3 Nov")
+    await maya.press("Cancel it")
+    reply = await maya.press("Yes, cancel it")
+    assert "Cancelled." in reply
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.status == "cancelled"
+
+
+async def test_a_stale_button_is_answered_politely_with_the_current_step(tg):
+    maya = await _linked_maya(tg)
+    old_menu = maya.keyboard_call()
+    await maya.press("Book an appointment")
+    reply = await maya.press("My packages", call=old_menu)
+    answered = tg.standin.of("answerCallbackQuery")[-1]
+    assert "earlier message" in answered.params.get("text", "")
+    assert "Who is this for?" in reply
+    assert any(c.method == "editMessageReplyMarkup" for c in maya.last)
+
+
+async def test_buys_a_package_and_pays_in_telegram_once(tg, make_uow):
+    maya = await _linked_maya(tg)
+    await maya.say("/buy")
+    await maya.press("Maya Chen (me)")
+    await maya.press("Massage 10-pack")
+    await maya.press("Buy it")
+    await maya.press("Pay now in Telegram")
+    [invoice_call] = [c for c in maya.last if c.method == "sendInvoice"]
+    payload = invoice_call.params["payload"]
+    assert payload.startswith("invoice:") and invoice_call.params["currency"] == "CAD"
+    assert invoice_call.params["prices"][0]["amount"] == 33000  # first of 3 installments
+    invoice_id = int(payload.split(":")[1])
+
+    def pre_checkout(amount: int) -> dict:
+        return maya.update(pre_checkout_query={
+            "id": f"pcq{amount}", "from": maya._user(), "currency": "CAD",
+            "total_amount": amount, "invoice_payload": payload})
+
+    await maya.send(pre_checkout(100))
+    assert tg.standin.of("answerPreCheckoutQuery")[-1].params["ok"] is False
+    await maya.send(pre_checkout(33000))
+    assert tg.standin.of("answerPreCheckoutQuery")[-1].params["ok"] is True
+    paid = maya.update(message=maya.message(successful_payment={
+        "currency": "CAD", "total_amount": 33000, "invoice_payload": payload,
+        "telegram_payment_charge_id": "tg-charge-1", "provider_payment_charge_id": "pr-1"}))
+    assert "payment was received" in await maya.send(paid)
+    await tg.deliver(paid)  # the same update again
+    again = dict(paid, update_id=paid["update_id"] + 100000)  # redelivered as a new update
+    await maya.send(again)
+    async with make_uow() as uow:
+        payments = (await uow.session.scalars(
+            select(Payment).where(Payment.invoice_id == invoice_id))).all()
+        assert [(p.method, p.external_id, p.amount) for p in payments] == [
+            ("telegram", "tg-charge-1", Decimal("330.00"))]
+        invoice = await uow.session.get(Invoice, invoice_id)
+        assert invoice.status == "paid"
+        package = await uow.session.get(PatientPackage, invoice.package_id)
+        assert package.paid_enough
+
+
+async def test_an_update_delivered_twice_is_acted_on_once(tg, make_uow):
+    maya = await _linked_maya(tg)
+    update = maya.update(message=maya.message(text="/book"))
+    update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
+    await maya.send(update)
+    count = len(tg.standin.calls)
+    await tg.deliver(update)
+    await tg.settle()
+    assert len(tg.standin.calls) == count
