@@ -244,6 +244,17 @@ async def delivery_failed(r: Rendering) -> Notice | None:
     ))
 
 
+STAFF_REPLY = "staff_reply"
+
+
+async def staff_reply(r: Rendering) -> Notice | None:
+    """What the patient reads: the clinic's answer to their "Talk to the clinic" message."""
+    text = (r.message.params or {}).get("text")
+    if not isinstance(text, str) or not text:
+        return None
+    return Notice(r.t.gettext("{clinic}: {text}", clinic=r.clinic.name, text=text))
+
+
 RENDERERS: dict[str, Renderer] = {
     reminders.APPOINTMENT_REMINDER: appointment_reminder,
     reminders.RENEWAL_REMINDER: renewal_reminder,
@@ -255,6 +266,7 @@ RENDERERS: dict[str, Renderer] = {
     "package_refunded": package_refunded,
     "message": message,
     "delivery_failed": delivery_failed,
+    STAFF_REPLY: staff_reply,
 }
 
 

@@ -37,7 +37,7 @@ from bot.storage.models import Appointment, OutboxMessage, Patient, Practitioner
 from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-STAFF_REPLY = "staff_reply"
+STAFF_REPLY = notifications.STAFF_REPLY
 MAX_LISTED = 30
 
 
@@ -51,16 +51,6 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
     ]
 
 
-async def staff_reply(r: Rendering) -> Notice | None:
-    """What the patient reads: the clinic's answer to their message."""
-    params = r.message.params or {}
-    text = params.get("text")
-    if not isinstance(text, str) or not text:
-        return None
-    return Notice(r.t.gettext("{clinic}: {text}", clinic=r.clinic.name, text=text))
-
-
-notifications.register(STAFF_REPLY, staff_reply)
 _plain_no_show = notifications.RENDERERS["no_show"]
 _plain_registration = notifications.RENDERERS["registration"]
 

@@ -44,6 +44,8 @@ STOP_SECONDS = 20.0
 def build_channels(runtime: Runtime) -> Channels:
     """The channels the server delivers on (see the module docstring)."""
     channels: list[Channel] = []
+    if runtime.telegram is not None:  # started before the scheduler (see default_services)
+        channels.append(runtime.telegram.channel)
     if runtime.sms_sender is not None:
         channels.append(SmsChannel(runtime.sms_sender))
     return Channels(channels)
