@@ -151,6 +151,14 @@ async def package_expiry(r: Rendering) -> Notice | None:
 # -- to staff --------------------------------------------------------------------------------
 
 
+def arrival_options(t: Translator, appointment_id: int) -> list[Option]:
+    """The Arrived / No-show choices for an appointment nobody has marked yet."""
+    return [
+        Option(f"appt:{appointment_id}:arrive", t.gettext("Arrived")),
+        Option(f"appt:{appointment_id}:noshow", t.gettext("No-show")),
+    ]
+
+
 async def no_show(r: Rendering) -> Notice | None:
     no_show = await r.uow.session.get(NoShow, r.param("no_show_id"))
     appointment = await r.uow.session.get(Appointment, r.param("appointment_id"))
@@ -172,7 +180,8 @@ async def no_show(r: Rendering) -> Notice | None:
         text = r.t.gettext(
             "No-show on {when}: {patient} did not arrive for {treatment} with {practitioner}.",
             **values)
-    options: list[Option] = []
+    # Raised because nobody marked the visit: staff may still say the patient came.
+    options = arrival_options(r.t, appointment.id) if no_show.reason == "not_arrived" else []
     if appointment.package_id is not None:
         package = await r.uow.session.get(PatientPackage, appointment.package_id)
         text += " " + r.t.gettext("It was booked with {package}.",
@@ -189,11 +198,18 @@ async def registration(r: Rendering) -> Notice | None:
     raw = (r.message.params or {}).get("duplicate_ids")
     ids = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
     others = [await r.staff_label(i) for i in ids]
+    new_id = r.param("patient_id")
+    options = [
+        Option(f"merge:{new_id}:{i}", r.t.gettext("Merge into {patient}", patient=label))
+        for i, label in zip(ids, others, strict=True)
+    ]
+    if options:
+        options.append(Option(f"keepsep:{new_id}", r.t.gettext("Keep separate")))
     return Notice(r.t.gettext(
         "New online registration: {patient}. It may be the same person as {others}; if so, "
         "merge the profiles.",
-        patient=await r.staff_label(r.param("patient_id")), others=", ".join(others) or "?",
-    ))
+        patient=await r.staff_label(new_id), others=", ".join(others) or "?",
+    ), tuple(options))
 
 
 async def unpaid(r: Rendering) -> Notice | None:

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import traceback
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -95,7 +94,6 @@ class TelegramBot:
             self.app.add_handler(handler)
         self.app.add_error_handler(on_error)
         self.channel = TelegramChannel(self.app.bot)
-        self._restore_renderers: Callable[[], None] | None = None
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> TelegramBot:
@@ -105,7 +103,6 @@ class TelegramBot:
         return bot
 
     async def start(self) -> None:
-        self._restore_renderers = telegram_alerts.install_renderers()
         await self.app.initialize()
         await self.app.start()
         if self.webhook_mode:
@@ -130,9 +127,6 @@ class TelegramBot:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-        if self._restore_renderers is not None:
-            self._restore_renderers()
-            self._restore_renderers = None
 
     async def feed(self, data: dict[str, Any]) -> None:
         """Queue one update received by webhook."""

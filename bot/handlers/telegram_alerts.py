@@ -5,7 +5,8 @@
 * ``/today``: today's appointments, each with ``Arrived`` / ``No-show`` buttons
   (``appt:<id>:arrive`` / ``appt:<id>:noshow``); ``/noshows``: the unresolved no-shows with
   their choices. Only registered staff chats may use them (RULES.md 8).
-* While the bot runs (:func:`install_renderers`), alerts get buttons: an
+* The alerts carry their buttons from :mod:`bot.delivery.notifications`; this module handles
+  the presses: an
   appointment not marked after the grace period also offers ``Arrived`` / ``No-show``; an
   online registration resembling a profile offers ``Merge`` (into the existing profile,
   ``merge:<new>:<existing>``) per look-alike and ``Keep separate`` (RULES.md 18).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.delivery import notifications
-from bot.delivery.notifications import Notice, Rendering
+from bot.delivery.notifications import Rendering
 from bot.dialogs.types import Option
 from bot.handlers import telegram_patients
 from bot.handlers.telegram_channel import provider_id
@@ -49,49 +49,6 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(on_merge_button, pattern=r"^(merge:\d+:\d+|keepsep:\d+)$"),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply),
     ]
-
-
-_plain_no_show = notifications.RENDERERS["no_show"]
-_plain_registration = notifications.RENDERERS["registration"]
-
-
-async def no_show_with_arrival(r: Rendering) -> Notice | None:
-    """A no-show alert; one raised because nobody marked the visit also offers Arrived."""
-    notice = await _plain_no_show(r)
-    if notice is None or (r.message.params or {}).get("reason") != "not_arrived":
-        return notice
-    appointment_id = r.param("appointment_id")
-    extra = (Option(f"appt:{appointment_id}:arrive", r.t.gettext("Arrived")),
-             Option(f"appt:{appointment_id}:noshow", r.t.gettext("No-show")))
-    return Notice(notice.text, extra + notice.options)
-
-
-async def registration_with_merge(r: Rendering) -> Notice | None:
-    """A look-alike registration alert with Merge / Keep separate buttons."""
-    notice = await _plain_registration(r)
-    raw = (r.message.params or {}).get("duplicate_ids")
-    ids = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
-    if notice is None or not ids:
-        return notice
-    new_id = r.param("patient_id")
-    options = [Option(f"merge:{new_id}:{i}", r.t.gettext("Merge into {patient}",
-                                                         patient=await r.staff_label(i)))
-               for i in ids]
-    options.append(Option(f"keepsep:{new_id}", r.t.gettext("Keep separate")))
-    return Notice(notice.text, tuple(options))
-
-
-def install_renderers() -> Callable[[], None]:
-    """Give no-show and registration alerts their buttons while the bot runs; returns the
-    function that puts the plain renderers back (the bot calls it when it stops)."""
-    notifications.register("no_show", no_show_with_arrival)
-    notifications.register("registration", registration_with_merge)
-
-    def restore() -> None:
-        notifications.register("no_show", _plain_no_show)
-        notifications.register("registration", _plain_registration)
-
-    return restore
 
 
 async def _staff(uow: UnitOfWork, update: Update) -> tuple[Staff | None, Translator]:
@@ -150,8 +107,7 @@ async def on_today(update: Update, context: Context) -> None:
     for appointment_id, booked, line in lines:
         options = []
         if booked:
-            options = [Option(f"appt:{appointment_id}:arrive", t.gettext("Arrived")),
-                       Option(f"appt:{appointment_id}:noshow", t.gettext("No-show"))]
+            options = notifications.arrival_options(t, appointment_id)
         await message.reply_text(clip(line), reply_markup=keyboard(options))
 
 

@@ -179,11 +179,12 @@ async def test_three_months_every_message_on_its_day_once_in_its_language(
     leo_unpaid = next(d for d in sms.to(MAYA) if d.local_day == date(2026, 11, 2))
     assert "$330.00" in leo_unpaid.text and "18 days ago" in leo_unpaid.text
 
-    # The no-show alert for Leo's package appointment offers the desk its choices as buttons.
+    # The no-show alert for Leo's package appointment offers the desk its choices as buttons;
+    # raised because nobody marked the visit, it also offers Arrived / No-show first.
     [leo_alert] = [d for d in telegram.delivered if d.local_day == date(2026, 11, 18)
                    and d.text.startswith("No-show")]
     assert [o.label for o in leo_alert.options] == [
-        "Redeem package use", "Missed appointment fee ($45.00)",
+        "Arrived", "No-show", "Redeem package use", "Missed appointment fee ($45.00)",
         "Late cancellation fee ($30.00)"]
 
     # Membership invoices were created on their period's first day, one per period.
