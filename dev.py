@@ -67,12 +67,12 @@ def test(extra: list[str]) -> int:
 def translations() -> int:
     """Extract every gettext string, merge it into each catalog, and compile the catalogs."""
     babel = str(BIN / "pybabel")
-    pot = "locales/messages.pot"
+    pot = "bot/locales/messages.pot"
     steps = [
         [babel, "extract", "-F", "babel.cfg", "-k", "ngettext:1,2", "--no-location",
          "--sort-output", "--omit-header", "-o", pot, "bot"],
-        [babel, "update", "-i", pot, "-d", "locales", "--no-fuzzy-matching"],
-        [babel, "compile", "-d", "locales", "--statistics"],
+        [babel, "update", "-i", pot, "-d", "bot/locales", "--no-fuzzy-matching"],
+        [babel, "compile", "-d", "bot/locales", "--statistics"],
     ]
     for step in steps:
         if (status := run(*step)) != 0:

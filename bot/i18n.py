@@ -2,8 +2,9 @@
 
 Every patient-facing string goes through :meth:`Translator.gettext` / :meth:`ngettext`; money,
 dates and times through the ``format_*`` methods, in the patient's locale and the clinic's
-timezone. Catalogs live in ``locales/<lang>/LC_MESSAGES/messages.po`` (compiled to ``.mo``); the
-translator travels in the dialog context, never in a global.
+timezone. Catalogs live in the package, ``bot/locales/<lang>/LC_MESSAGES/messages.po``
+(compiled to ``.mo``, shipped as package data); the translator travels in the dialog context,
+never in a global.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 SHIPPED = ("en", "es", "fr")
 DOMAIN = "messages"
 

@@ -1,9 +1,10 @@
 """The translations are complete and compiled: a missing or stale translation fails here.
 
-* every string the code marks for translation is in ``locales/messages.pot``;
+* every string the code marks for translation is in ``bot/locales/messages.pot``;
 * every language we ship (es, fr) translates every message, plural forms included, keeps the
   ``{placeholders}`` of the original, and has nothing fuzzy;
-* the committed ``.mo`` files hold exactly what their ``.po`` files say.
+* the committed ``.mo`` files hold exactly what their ``.po`` files say, and the package data
+  of ``pyproject.toml`` ships them (``pip install .`` without them would fall back to English).
 Run ``python3 dev.py translations`` to bring them up to date.
 """
 
@@ -13,14 +14,15 @@ import io
 import re
 import subprocess
 import sys
-from pathlib import Path
+import tomllib
+from pathlib import Path, PurePosixPath
 
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALES = ROOT / "locales"
+LOCALES = ROOT / "bot" / "locales"
 TRANSLATED = ("es", "fr")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -80,3 +82,12 @@ def test_the_compiled_catalogs_are_up_to_date(language: str) -> None:
     expected = {_key(m.id): _key(m.string) for m in source if m.id}
     actual = {_key(m.id): _key(m.string) for m in compiled if m.id}
     assert actual == expected, "the .mo is stale: run 'python3 dev.py translations'"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_compiled_catalogs_are_package_data(language):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["package-data"]["bot"]
+    compiled = PurePosixPath("locales", language, "LC_MESSAGES", "messages.mo")
+    assert any(compiled.match(pattern) for pattern in patterns), patterns
+    assert (ROOT / "bot" / compiled).is_file()
