@@ -14,6 +14,10 @@ Extension points:
   scheduler, Telegram long polling) is a :class:`Service`, listed by :func:`default_services`.
   Services start after the database is ready and stop before it closes.
 
+Each app has its own :class:`~bot.observability.metrics.Metrics` (``Runtime.metrics``): the
+dialog engine and the scheduler's sender report to it, :class:`RequestMetrics` counts and logs
+every request, and ``GET /metrics`` serves it (:mod:`bot.observability.http`).
+
 An error inside a request answers 500 with a generic body; the log gets the error's type and
 where it happened, never its message (it may quote a patient's data or a setting).
 """
@@ -25,7 +29,7 @@ import contextlib
 import logging
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import text
@@ -43,6 +47,8 @@ from bot.clock import Clock, SystemClock
 from bot.dialogs.engine import Engine
 from bot.handlers import sms, telegram
 from bot.handlers.sms_sender import TwilioSender
+from bot.observability.http import METRICS_PATH, RequestMetrics, metrics_endpoint
+from bot.observability.metrics import Metrics
 from bot.scheduler.service import SchedulerService
 from bot.settings import Settings
 from bot.storage.db import create_engine
@@ -63,6 +69,7 @@ class Runtime:
     dialogs: Engine
     sms_sender: TwilioSender | None = None
     telegram: telegram.TelegramBot | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class Service(Protocol):
@@ -113,6 +120,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app of ``clinicbot serve``; nothing is opened until its lifespan starts."""
     factories = list(default_services(settings) if services is None else services)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -121,7 +129,8 @@ def create_app(
         try:
             await open_database(db, settings.database_url)
             time = clock or SystemClock()
-            runtime = Runtime(settings, db, time, build_engine(settings, db, time))
+            runtime = Runtime(settings, db, time, build_engine(settings, db, time, metrics),
+                              metrics=metrics)
             async with contextlib.AsyncExitStack() as running:
                 if settings.sms_enabled:
                     runtime.sms_sender = TwilioSender.from_settings(settings)
@@ -145,9 +154,14 @@ def create_app(
         finally:
             await db.dispose()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
+    ]
     routes.extend(channel_routes(settings))
-    return Starlette(routes=routes, middleware=[Middleware(HideErrors)], lifespan=lifespan)
+    middleware = [Middleware(RequestMetrics, metrics=metrics, routes=routes),
+                  Middleware(HideErrors)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 async def healthz(request: Request) -> Response:

@@ -9,6 +9,7 @@ log). Empty variables count as unset.
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -72,6 +73,16 @@ class Settings(BaseSettings):
     )
     twilio_api_base_url: str = Field(default="https://api.twilio.com", alias="TWILIO_API_BASE_URL")
     staff_code: SecretStr | None = Field(default=None, alias="CLINICBOT_STAFF_CODE")
+    sweep_seconds: float = Field(default=60.0, alias="CLINICBOT_SWEEP_SECONDS", ge=1, le=3600)
+    delivery_seconds: float = Field(
+        default=15.0, alias="CLINICBOT_DELIVERY_SECONDS", ge=0.5, le=3600
+    )
+    log_format: Literal["text", "json"] = Field(default="text", alias="CLINICBOT_LOG_FORMAT")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("public_base_url")
     @classmethod

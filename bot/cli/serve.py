@@ -6,6 +6,10 @@ stops accepting connections, lets requests in flight finish (up to
 :data:`GRACEFUL_SHUTDOWN_SECONDS`), stops the services and closes the database; the command
 then exits 0. A second SIGINT stops at once.
 
+Logs go to stderr as text or JSON lines (``CLINICBOT_LOG_FORMAT``; :mod:`bot.observability.logs`),
+uvicorn's own lines included; each request is one ``bot.http`` line instead of uvicorn's access
+log.
+
 Exit status 2: a setting is missing or malformed (the message names it, never its value).
 Exit status 3: the server could not start (database unreachable, port taken...).
 """
@@ -13,44 +17,21 @@ Exit status 3: the server could not start (database unreachable, port taken...).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import signal
-import threading
-from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 from bot.cli.common import fail
-from bot.server import StartupError, create_app, open_database
-from bot.settings import Settings, SettingsError, load_settings
+from bot.observability.logs import LOG_LEVELS, configure_logging
+from bot.settings import SettingsError, load_settings
 from bot.storage.db import BadDatabaseURL, async_url, create_engine
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 STARTUP_FAILED = 3
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
-
-class Server(uvicorn.Server):
-    """uvicorn's server; a handled SIGTERM/SIGINT ends :meth:`serve` normally.
-
-    (uvicorn re-raises the signal after its graceful shutdown, which would end the command
-    with a traceback or a signal status instead of exit 0.)
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        handled = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 @click.command("serve")
@@ -64,8 +45,9 @@ def serve_command(log_level: str) -> None:
     Listens on CLINICBOT_HOST:CLINICBOT_PORT. Routes: POST /sms/inbound and /sms/status (when
     TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; signatures are checked against
     PUBLIC_BASE_URL), POST /telegram/webhook (when TELEGRAM_BOT_TOKEN and
-    TELEGRAM_WEBHOOK_SECRET are set; with only the token, Telegram is long-polled) and GET
-    /healthz. Migrations are applied on start.
+    TELEGRAM_WEBHOOK_SECRET are set; with only the token, Telegram is long-polled), GET
+    /healthz and GET /metrics (Prometheus; keep it off the public proxy). Migrations are applied
+    on start. Logs go to stderr, as JSON lines when CLINICBOT_LOG_FORMAT=json.
     """
     try:
         settings = load_settings()
@@ -73,7 +55,13 @@ def serve_command(log_level: str) -> None:
     except (SettingsError, BadDatabaseURL) as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
-    logging.getLogger("bot").setLevel(log_level.upper())
+    configure_logging(log_level, settings.log_format)
+    # The server and its channels load only when it runs: `clinicbot --help` stays quick.
+    import uvicorn
+
+    from bot.cli.uvicorn_server import Server
+    from bot.server import StartupError, create_app
+
     try:
         asyncio.run(_check_database(settings))
     except StartupError as exc:
@@ -85,6 +73,8 @@ def serve_command(log_level: str) -> None:
         port=settings.port,
         lifespan="on",
         log_level=log_level,
+        log_config=None,  # configure_logging above set every logger up, uvicorn's included
+        access_log=False,  # bot.http logs each request without client address or query
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
@@ -102,6 +92,8 @@ def serve_command(log_level: str) -> None:
 
 async def _check_database(settings: Settings) -> None:
     """Fail early and plainly when the database cannot be opened or migrated."""
+    from bot.server import open_database
+
     db = create_engine(settings.database_url, hide_parameters=True)
     try:
         await open_database(db, settings.database_url)

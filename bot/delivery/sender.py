@@ -18,6 +18,10 @@ a transient failure goes back to ``pending`` with exponential backoff, and after
 :attr:`DeliveryPolicy.max_attempts` (or at once on a permanent refusal) becomes ``failed`` and
 staff are alerted (``delivery_failed``, ids only); a provider opt-out opts the patient out.
 
+Each row handled (its channel, or ``none``, and what became of it) and the latency of each
+message sent (sent time minus ``not_before``) go to the deliverer's observer
+(:mod:`bot.observability.hooks`; none by default).
+
 Delivery is at least once, not exactly once: if the process dies after the provider accepted a
 message and before the second transaction commits (a window of one database round trip), the
 row's lease expires and the message is sent again. Everything else -- a crash before the send,
@@ -27,7 +31,7 @@ a sweep run twice, two senders at once -- sends each message once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -40,6 +44,7 @@ from bot.delivery.errors import OptedOut, PermanentError, TransientError
 from bot.delivery.notifications import Notice
 from bot.dialogs.reminder import await_answer
 from bot.i18n import negotiate, translator
+from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
 from bot.services import accounts, delivery, outbox, reminders
 from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
 from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff
@@ -82,6 +87,11 @@ class DeliveryCounts:
         return (f"sent {self.sent}, held {self.held}, skipped {self.skipped}, "
                 f"retried {self.retried}, failed {self.failed}")
 
+    def result_since(self, before: DeliveryCounts) -> str | None:
+        """Which count moved since ``before`` (one row handled), if any."""
+        moved = [f.name for f in fields(self) if getattr(self, f.name) != getattr(before, f.name)]
+        return moved[0] if moved else None
+
 
 @dataclass
 class Send:
@@ -100,12 +110,13 @@ class Deliverer:
 
     def __init__(
         self, db: AsyncEngine, clock: Clock, channels: Channels,
-        policy: DeliveryPolicy | None = None,
+        policy: DeliveryPolicy | None = None, observer: DeliveryObserver | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.channels = channels
         self.policy = policy or DeliveryPolicy()
+        self.observer = observer or UNOBSERVED
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock)
@@ -126,18 +137,23 @@ class Deliverer:
                 break
             handled += len(claims)
             for claim in claims:
-                await self._deliver(claim, counts)
+                before = replace(counts)
+                channel = await self._deliver(claim, counts)
+                result = counts.result_since(before)
+                if result is not None:
+                    self.observer.delivery(channel or NO_CHANNEL, result)
         return counts
 
-    async def _deliver(self, claim: queue.Claim, counts: DeliveryCounts) -> None:
+    async def _deliver(self, claim: queue.Claim, counts: DeliveryCounts) -> str | None:
+        """Handle one claimed row; the name of the channel it was sent on (or tried), if any."""
         try:
             send = await self._prepare(claim, counts)
         except Exception as exc:
             log.exception("outbox message %d could not be prepared", claim.message_id)
             await self._failed_try(claim, TransientError(type(exc).__name__), counts)
-            return
+            return None
         if send is None:
-            return
+            return None
         try:
             provider_id = await send.channel.send(send.address, send.notice.text,
                                                   send.notice.options)
@@ -153,6 +169,7 @@ class Deliverer:
             await self._failed_try(send.claim, TransientError(type(exc).__name__), counts)
         else:
             await self._sent(send, provider_id, counts)
+        return send.channel.name
 
     async def _prepare(self, claim: queue.Claim, counts: DeliveryCounts) -> Send | None:
         """Renew the claim and skip, hold, or get the row ready to send (committed)."""
@@ -227,6 +244,7 @@ class Deliverer:
                             send.claim.message_id)
                 return
             message = await queue.load(uow, send.claim.message_id)
+            late = (now - message.not_before).total_seconds() if message is not None else None
             if (message is not None and message.kind == reminders.APPOINTMENT_REMINDER
                     and send.account_id is not None):
                 appointment = await uow.session.get(
@@ -239,6 +257,8 @@ class Deliverer:
                     )
             await uow.commit()
         counts.sent += 1
+        if late is not None:
+            self.observer.delivery_latency(send.channel.name, late)
 
     async def _failed_try(
         self, claim: queue.Claim, error: TransientError, counts: DeliveryCounts

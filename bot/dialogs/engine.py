@@ -6,6 +6,8 @@ against the options last shown and handed to the current step, and the new step,
 chosen so far and the options shown are stored in the same transaction as whatever the step
 did. A rule's refusal rolls back to a savepoint and asks again; an unexpected error rolls the
 whole turn back, keeps the patient's place and apologises. Nothing here knows a channel library.
+Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
+none by default).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,7 @@ from bot.dialogs.matching import clean, fold, match_option
 from bot.dialogs.paging import MORE_KEY, page_options
 from bot.dialogs.types import Inbound, Option, Outcome, Reply
 from bot.i18n import negotiate, translator
+from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
 from bot.services import accounts
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
@@ -57,19 +61,26 @@ class Engine:
         clock: Clock,
         dialogs: dict[str, Dialog],
         config: EngineConfig | None = None,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.dialogs = dialogs
         self.config = config or EngineConfig()
+        self.observer = observer or UNOBSERVED
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Process one inbound message and return the replies to send."""
+        started = time.perf_counter()
         try:
-            return await self._handle(inbound)
+            outcome = await self._handle(inbound)
         except Exception:
             log.exception("dialog turn failed on %s", inbound.channel)
+            self.observer.dialog_turn(inbound.channel, FAILED, time.perf_counter() - started)
             return await self._apology(inbound)
+        self.observer.dialog_turn(inbound.channel, OPTED_OUT if outcome.opted_out else ANSWERED,
+                                  time.perf_counter() - started)
+        return outcome
 
     async def _handle(self, inbound: Inbound) -> Outcome:
         async with UnitOfWork(self.db, self.clock) as uow:

@@ -10,7 +10,8 @@ SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "s3cr3t-t0ken-value-0123456789ab"
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
                     "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL",
-                    "CLINICBOT_HOST", "CLINICBOT_PORT")
+                    "CLINICBOT_HOST", "CLINICBOT_PORT", "CLINICBOT_SWEEP_SECONDS",
+                    "CLINICBOT_DELIVERY_SECONDS")
 
 
 @pytest.fixture
@@ -38,6 +39,12 @@ def test_a_complete_twilio_configuration_loads(env):
     assert settings.sms_enabled and settings.base_url == "https://clinic.example/bot"
 
 
+def test_the_scheduler_intervals_default_and_can_be_set(env):
+    assert (load_settings().sweep_seconds, load_settings().delivery_seconds) == (60, 15)
+    env(CLINICBOT_SWEEP_SECONDS="5", CLINICBOT_DELIVERY_SECONDS="2.5")
+    assert (load_settings().sweep_seconds, load_settings().delivery_seconds) == (5, 2.5)
+
+
 def test_empty_variables_count_as_unset(env):
     env(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="", PUBLIC_BASE_URL="")
     assert not load_settings().sms_enabled
@@ -61,6 +68,8 @@ def test_empty_variables_count_as_unset(env):
     ({"PUBLIC_BASE_URL": "https://clinic.example:port"}, "PUBLIC_BASE_URL"),
     ({"TWILIO_API_BASE_URL": "api.twilio.com"}, "TWILIO_API_BASE_URL"),
     ({"CLINICBOT_PORT": "eighty"}, "CLINICBOT_PORT"),
+    ({"CLINICBOT_SWEEP_SECONDS": "0"}, "CLINICBOT_SWEEP_SECONDS"),
+    ({"CLINICBOT_DELIVERY_SECONDS": "soon"}, "CLINICBOT_DELIVERY_SECONDS"),
 ])
 def test_a_bad_setting_is_named_without_its_value(env, values, named):
     env(**values)

@@ -1,0 +1,173 @@
+"""The Prometheus series of one server, in a registry of its own.
+
+:class:`Metrics` owns a ``CollectorRegistry`` (never the process-wide default one, so several
+apps -- tests build many in one process -- keep separate counts) and the series:
+
+* ``clinicbot_http_requests_total{route,method,status}`` and
+  ``clinicbot_http_request_duration_seconds{route}`` -- ``route`` is the route's template
+  (``/sms/inbound``), ``other`` for a path no route matches; never the raw path;
+* ``clinicbot_dialog_turns_total{channel,outcome}`` and
+  ``clinicbot_dialog_turn_duration_seconds{channel}`` (outcomes: :mod:`bot.observability.hooks`);
+* ``clinicbot_outbox_deliveries_total{channel,result}`` and
+  ``clinicbot_outbox_delivery_latency_seconds{channel}`` (sent time minus the time the message
+  was due, i.e. its ``not_before`` when it went out: quiet hours and retry backoff move that);
+* ``clinicbot_outbox_messages{status}`` and ``clinicbot_outbox_oldest_due_seconds`` -- read from
+  the database at scrape time (:meth:`Metrics.read_outbox`), so they describe the whole clinic,
+  not this instance: aggregate them across instances with ``max``, not ``sum``. A database that
+  does not answer within :data:`OUTBOX_READ_SECONDS` leaves them out of that scrape (rather
+  than report stale numbers) and counts ``clinicbot_outbox_read_errors_total``;
+* the ``process_*`` series of ``prometheus_client`` (CPU, memory, open files).
+
+:class:`Metrics` is both a :class:`~bot.observability.hooks.TurnObserver` and a
+:class:`~bot.observability.hooks.DeliveryObserver`. Labels only ever hold route templates,
+methods, status codes, channel names and outcomes: no patient data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Final
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock
+from bot.delivery.queue import STATUSES
+from bot.storage.models import OutboxMessage
+from bot.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+OUTBOX_READ_SECONDS: Final = 2.0
+# Seconds late: on time (a pass every 15 s), a scheduler interval or two, quiet hours.
+LATENCY_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0,
+                          4 * 3600.0, 12 * 3600.0)
+
+
+class Metrics:
+    """One server's series (see the module docstring); the hooks the engine and sender call."""
+
+    def __init__(self, outbox_read_seconds: float = OUTBOX_READ_SECONDS) -> None:
+        self.outbox_read_seconds = outbox_read_seconds
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        registry = self.registry
+        self.http_requests = Counter(
+            "clinicbot_http_requests", "HTTP requests answered, by route template and status.",
+            ["route", "method", "status"], registry=registry,
+        )
+        self.http_duration = Histogram(
+            "clinicbot_http_request_duration_seconds", "Time to answer an HTTP request.",
+            ["route"], registry=registry,
+        )
+        self.dialog_turns = Counter(
+            "clinicbot_dialog_turns", "Dialog turns (one inbound message each), by outcome.",
+            ["channel", "outcome"], registry=registry,
+        )
+        self.dialog_duration = Histogram(
+            "clinicbot_dialog_turn_duration_seconds", "Time the dialog engine took for a turn.",
+            ["channel"], registry=registry,
+        )
+        self.deliveries = Counter(
+            "clinicbot_outbox_deliveries", "Outbox rows handled by this instance's sender.",
+            ["channel", "result"], registry=registry,
+        )
+        self.delivery_latencies = Histogram(
+            "clinicbot_outbox_delivery_latency_seconds",
+            "Seconds between a message being due and being accepted by its channel.",
+            ["channel"], buckets=LATENCY_BUCKETS, registry=registry,
+        )
+        self.outbox = OutboxSnapshot()
+        registry.register(self.outbox)
+        self.outbox_read_errors = Counter(
+            "clinicbot_outbox_read_errors",
+            "Scrapes whose outbox counts could not be read in time.", registry=registry,
+        )
+
+    # -- hooks (TurnObserver, DeliveryObserver) and the HTTP middleware ----------------------
+
+    def dialog_turn(self, channel: str, outcome: str, seconds: float) -> None:
+        self.dialog_turns.labels(channel=channel, outcome=outcome).inc()
+        self.dialog_duration.labels(channel=channel).observe(seconds)
+
+    def delivery(self, channel: str, result: str) -> None:
+        self.deliveries.labels(channel=channel, result=result).inc()
+
+    def delivery_latency(self, channel: str, seconds: float) -> None:
+        self.delivery_latencies.labels(channel=channel).observe(max(0.0, seconds))
+
+    def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(route=route, method=method, status=str(status)).inc()
+        self.http_duration.labels(route=route).observe(seconds)
+
+    # -- scrape time -------------------------------------------------------------------------
+
+    async def read_outbox(self, db: AsyncEngine, clock: Clock) -> bool:
+        """Refresh the outbox series from the database; ``False`` (series left out) on failure.
+
+        Bounded by :attr:`outbox_read_seconds`, so a slow database cannot hang the scrape.
+        """
+        try:
+            async with asyncio.timeout(self.outbox_read_seconds):
+                async with UnitOfWork(db, clock, readonly=True) as uow:
+                    rows = (await uow.session.execute(
+                        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                    )).all()
+                    now = uow.clock.now()
+                    oldest = await uow.session.scalar(
+                        select(func.min(OutboxMessage.not_before)).where(
+                            OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+                    )
+        except Exception as exc:
+            log.warning("metrics: the outbox could not be read (%s)", type(exc).__name__)
+            self.outbox.counts = None
+            self.outbox_read_errors.inc()
+            return False
+        counts = {status: 0 for status in STATUSES}
+        counts.update({str(status): int(n) for status, n in rows})
+        self.outbox.counts = counts
+        self.outbox.oldest_due = 0.0 if oldest is None else (now - oldest).total_seconds()
+        return True
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus' text format (version 0.0.4)."""
+        return generate_latest(self.registry)
+
+
+class OutboxSnapshot:
+    """A collector of the outbox as last read at scrape time; nothing when the read failed."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] | None = None
+        self.oldest_due = 0.0
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families({}, 0.0)
+
+    def collect(self) -> Iterator[Metric]:
+        if self.counts is not None:
+            yield from self._families(self.counts, self.oldest_due)
+
+    @staticmethod
+    def _families(counts: dict[str, int], oldest_due: float) -> Iterator[Metric]:
+        by_status = GaugeMetricFamily(
+            "clinicbot_outbox_messages", "Outbox rows by status (the whole database).",
+            labels=["status"],
+        )
+        for status, n in counts.items():
+            by_status.add_metric([status], n)
+        yield by_status
+        yield GaugeMetricFamily(
+            "clinicbot_outbox_oldest_due_seconds",
+            "How long the oldest due, still pending outbox row has waited (0 when none).",
+            value=oldest_due,
+        )

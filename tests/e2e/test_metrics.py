@@ -1,0 +1,220 @@
+"""``GET /metrics``: requests by route template, dialog turns, the outbox, deliveries, and serve.
+
+The in-process tests run ``create_app`` under uvicorn on a loopback port (SQLite, and
+PostgreSQL when configured) with the example clinic loaded, Twilio configured and no background
+services, and read the exposition the way Prometheus does (``prometheus_client.parser``). The
+last test runs ``clinicbot serve`` itself with JSON logs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from bot.delivery.channels import Channels
+from bot.delivery.errors import TransientError
+from bot.delivery.sender import Deliverer, DeliveryCounts
+from bot.observability.metrics import Metrics
+from bot.server import create_app
+from bot.services import reminders
+from bot.storage.models import OutboxMessage
+from tests.conftest import EXAMPLE_FILE
+from tests.dialogs.conftest import MAYA
+from tests.e2e.sms_harness import SmsPatient, Twilio, sms_settings
+from tests.e2e.test_sms_serve import _free_port, _text, _twilio_env, _wait_until_healthy
+from tests.e2e.twilio_standin import LiveServer, loopback_socket
+from tests.integration.test_outbox_support import FakeChannel
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(exposition: str) -> Samples:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(exposition) for s in family.samples}
+
+
+def value(samples: Samples, name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+async def scrape(http: httpx.AsyncClient) -> Samples:
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return parse(response.text)
+
+
+@pytest.fixture
+async def twilio(clinic, database_url, clock) -> AsyncIterator[Twilio]:
+    """The server with SMS and no background services (nothing delivers behind the test)."""
+    sock = loopback_socket()
+    settings = sms_settings(database_url, sock.getsockname()[1])
+    async with (
+        LiveServer(create_app(settings, clock=clock, services=[]), sock) as live,
+        httpx.AsyncClient(base_url=live.url, timeout=60) as http,
+    ):
+        yield Twilio(http, settings)
+
+
+@pytest.fixture
+def clinic_file_loaded(tmp_path) -> dict[str, str]:
+    """The environment of a serve process with Twilio on and the example clinic loaded."""
+    env = _twilio_env(tmp_path, _free_port())
+    loaded = subprocess.run([sys.executable, "-m", "bot", "load", str(EXAMPLE_FILE)], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    return env
+
+
+async def queue_unpaid(make_uow) -> None:
+    """Leo's late installment: a reminder to Maya and an alert to the desk, both due now."""
+    async with make_uow() as uow:
+        assert await reminders.unpaid_reminders(uow) == 2
+        await uow.commit()
+
+
+async def test_requests_are_counted_by_route_template_and_turns_by_outcome(twilio):
+    maya = SmsPatient(twilio, MAYA)
+    await maya.say("hi")
+    await maya.say("HELP")
+    await maya.say("STOP")
+    params = twilio.inbound_params(MAYA, "hi")
+    assert (await twilio.post("/sms/inbound", params, signature="forged")).status_code == 403
+    assert (await twilio.http.get(f"/sms/inbound?From={MAYA}")).status_code == 405
+    assert (await twilio.http.get("/wp-login.php?user=admin")).status_code == 404
+
+    samples = await scrape(twilio.http)
+    requests = "clinicbot_http_requests_total"
+    assert value(samples, requests, route="/sms/inbound", method="POST", status="200") == 3
+    assert value(samples, requests, route="/sms/inbound", method="POST", status="403") == 1
+    assert value(samples, requests, route="/sms/inbound", method="GET", status="405") == 1
+    assert value(samples, requests, route="other", method="GET", status="404") == 1
+    assert value(samples, "clinicbot_http_request_duration_seconds_count",
+                 route="/sms/inbound") == 5
+    labels = {v for _, pairs in samples for _, v in pairs}
+    assert not [v for v in labels if "wp-login" in v or MAYA in v], "no raw paths, no phones"
+    turns = "clinicbot_dialog_turns_total"
+    assert value(samples, turns, channel="sms", outcome="answered") == 2
+    assert value(samples, turns, channel="sms", outcome="opted_out") == 1
+    assert value(samples, "clinicbot_dialog_turn_duration_seconds_count", channel="sms") == 3
+    assert value(samples, requests, route="/metrics", method="GET", status="200") is None
+    again = await scrape(twilio.http)
+    assert value(again, requests, route="/metrics", method="GET", status="200") == 1
+
+
+async def test_the_outbox_is_read_from_the_database_at_scrape_time(twilio, clock, make_uow):
+    samples = await scrape(twilio.http)
+    assert {s: value(samples, "clinicbot_outbox_messages", status=s)
+            for s in ("pending", "claimed", "sent", "failed", "skipped")} == dict.fromkeys(
+        ("pending", "claimed", "sent", "failed", "skipped"), 0)
+    await queue_unpaid(make_uow)
+    async with make_uow() as uow:
+        by_status = dict((await uow.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all())
+        oldest = await uow.session.scalar(select(func.min(OutboxMessage.not_before)))
+    assert by_status == {"pending": 2}
+    clock.set(oldest + timedelta(seconds=90))
+    samples = await scrape(twilio.http)
+    assert value(samples, "clinicbot_outbox_messages", status="pending") == 2
+    assert value(samples, "clinicbot_outbox_oldest_due_seconds") == 90
+    assert value(samples, "clinicbot_outbox_read_errors_total") == 0
+
+
+async def test_a_slow_database_leaves_the_outbox_out_of_a_prompt_scrape(twilio, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite (WAL) never makes a reader wait for a writer")
+    locker = await asyncpg.connect(database_url)
+    try:
+        async with locker.transaction():
+            await locker.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            samples = await scrape(twilio.http)
+            assert time.monotonic() - started < 5, "bounded by the 2 s outbox read"
+            assert not [name for name, _ in samples if name.startswith("clinicbot_outbox_mess")]
+            assert value(samples, "clinicbot_outbox_read_errors_total") == 1
+            assert value(samples, "clinicbot_http_requests_total", route="/metrics",
+                         method="GET", status="200") is None, "the rest is served as usual"
+    finally:
+        await locker.close()
+    samples = await scrape(twilio.http)
+    assert value(samples, "clinicbot_outbox_messages", status="pending") == 0, "back again"
+
+
+async def test_deliveries_are_counted_by_channel_and_result_with_their_latency(
+    clinic, engine, clock, make_uow
+):
+    await queue_unpaid(make_uow)
+    metrics = Metrics()
+    sms = FakeChannel("sms", clock, fail=[TransientError("Twilio is busy")])
+    sender = Deliverer(engine, clock, Channels([sms]), observer=metrics)
+    assert (await sender.run_once()).retried == 1, "the desk's alert waits: no Telegram"
+    async with make_uow() as uow:
+        retry_at = await uow.session.scalar(
+            select(OutboxMessage.not_before).where(OutboxMessage.patient_id.is_not(None)))
+    clock.set(retry_at + timedelta(seconds=45))
+    assert (await sender.run_once()).sent == 1
+
+    samples = parse(metrics.exposition().decode())
+    deliveries = "clinicbot_outbox_deliveries_total"
+    assert value(samples, deliveries, channel="sms", result="retried") == 1
+    assert value(samples, deliveries, channel="sms", result="sent") == 1
+    latency = "clinicbot_outbox_delivery_latency_seconds"
+    assert value(samples, f"{latency}_count", channel="sms") == 1
+    assert value(samples, f"{latency}_sum", channel="sms") == 45
+    assert value(samples, f"{latency}_bucket", channel="sms", le="30.0") == 0
+    assert value(samples, f"{latency}_bucket", channel="sms", le="60.0") == 1
+
+
+def test_one_row_moves_one_count():
+    before = DeliveryCounts(sent=2)
+    assert DeliveryCounts(sent=2, held=1).result_since(before) == "held"
+    assert DeliveryCounts(sent=2).result_since(before) is None
+
+
+def test_serve_logs_json_lines_and_serves_metrics(tmp_path, clinic_file_loaded):
+    env = {**clinic_file_loaded, "CLINICBOT_LOG_FORMAT": "json"}
+    url = f"http://127.0.0.1:{env['CLINICBOT_PORT']}"
+    with subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            _wait_until_healthy(url, server)
+            assert _text(url, "Good morning, clinic").status_code == 200
+            response = httpx.get(f"{url}/metrics", timeout=10)
+            server.send_signal(signal.SIGTERM)
+            _, log = server.communicate(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert server.returncode == 0, log
+    samples = parse(response.text)
+    assert value(samples, "clinicbot_dialog_turns_total", channel="sms", outcome="answered") == 1
+    assert value(samples, "clinicbot_outbox_messages", status="failed") == 0
+    records = [json.loads(line) for line in log.splitlines()]
+    loggers = {record["logger"] for record in records}
+    assert {"bot.server", "bot.http", "uvicorn.error"} <= loggers
+    assert "uvicorn.access" not in loggers
+    [request] = [r for r in records if r["logger"] == "bot.http"]
+    assert (request["method"], request["route"], request["status"]) == ("POST", "/sms/inbound",
+                                                                        200)
+    for private in (MAYA, "Good morning", "Maya"):
+        assert private not in log
+
+
+def test_metrics_are_kept_per_app():
+    first, second = Metrics(), Metrics()
+    first.dialog_turn("sms", "answered", 0.01)
+    assert value(parse(first.exposition().decode()), "clinicbot_dialog_turns_total",
+                 channel="sms", outcome="answered") == 1
+    assert value(parse(second.exposition().decode()), "clinicbot_dialog_turns_total",
+                 channel="sms", outcome="answered") is None
