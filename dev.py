@@ -5,6 +5,8 @@
     python3 dev.py test        # create .venv, install with dev tools, run ruff, mypy and pytest
     python3 dev.py test -k booking   # extra arguments go to pytest
     python3 dev.py translations      # extract strings, update es/fr catalogs, compile them
+    python3 dev.py bench [args]      # build the large clinic, run the benchmarks, print a table
+                                     # (`python -m benchmarks`; see benchmarks/README.md)
 
 The virtualenv lives in .venv and is (re)installed only when pyproject.toml changes. The
 PostgreSQL tests run when CLINICBOT_TEST_POSTGRES_URL is set (.ci/run sets it).
@@ -54,7 +56,7 @@ def run(*command: str) -> int:
 def test(extra: list[str]) -> int:
     """Lint, type-check and run the whole test suite; the first failure's status is returned."""
     for step in (
-        [str(BIN / "ruff"), "check", "bot", "tests", "dev.py"],
+        [str(BIN / "ruff"), "check", "bot", "tests", "benchmarks", "dev.py"],
         [str(BIN / "mypy")],
     ):
         if extra:
@@ -81,7 +83,7 @@ def translations() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "setup", "translations"}:
+    if not argv or argv[0] not in {"demo", "test", "setup", "translations", "bench"}:
         print(__doc__)
         return 2
     ensure_venv()
@@ -91,6 +93,8 @@ def main(argv: list[str]) -> int:
         return test(argv[1:])
     if argv[0] == "translations":
         return translations()
+    if argv[0] == "bench":
+        return run(str(BIN / "python"), "-m", "benchmarks", *argv[1:])
     return 0
 
 

@@ -20,6 +20,7 @@ from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
+KEEP_ANSWERED = timedelta(days=7)  # Twilio retries within hours, Telegram keeps updates a day
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,9 @@ async def forget_before(uow: UnitOfWork, moment: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+async def forget_old(uow: UnitOfWork) -> int:
+    """The scheduler's housekeeping sweep: forget answered messages older than
+    :data:`KEEP_ANSWERED` (no provider delivers them again by then)."""
+    return await forget_before(uow, uow.clock.now() - KEEP_ANSWERED)

@@ -16,7 +16,7 @@ from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import period_start
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore
+from bot.storage.upsert import insert_ignore_many
 
 
 async def get_plan(uow: UnitOfWork, ref: str | int) -> MembershipPlan:
@@ -129,12 +129,13 @@ async def invoice_due_periods(
         stmt = stmt.where(Membership.id.in_(membership_ids))
     rows = (await uow.session.execute(stmt)).tuples().all()
     invoiced = await _invoiced_periods(uow, [membership.id for membership, _ in rows])
-    created = 0
-    for membership, plan in rows:
-        for index, start in _started(membership, plan, as_of):
-            if (membership.id, start) not in invoiced:
-                created += await _insert_period_invoice(uow, membership, plan, index, start)
-    return created
+    missing = [
+        _period_invoice(uow, membership, plan, index, start)
+        for membership, plan in rows
+        for index, start in _started(membership, plan, as_of)
+        if (membership.id, start) not in invoiced
+    ]
+    return await insert_ignore_many(uow, Invoice, missing, ["membership_id", "period_start"])
 
 
 async def _invoiced_periods(uow: UnitOfWork, membership_ids: list[int]) -> set[tuple[int, date]]:
@@ -150,11 +151,12 @@ async def _invoiced_periods(uow: UnitOfWork, membership_ids: list[int]) -> set[t
     return {(m, start) for m, start in rows.tuples() if m is not None and start is not None}
 
 
-async def _insert_period_invoice(
+def _period_invoice(
     uow: UnitOfWork, membership: Membership, plan: MembershipPlan, index: int, start: date
-) -> int:
+) -> dict[str, object]:
+    """The invoice row of one period (inserted unless it exists: ON CONFLICT DO NOTHING)."""
     end = period_start(membership.start, plan.period, index + 1)
-    values = {
+    return {
         "patient_id": membership.patient_id,
         "kind": "membership",
         "description": f"{plan.name} {start.isoformat()}",
@@ -168,8 +170,6 @@ async def _insert_period_invoice(
         "period_end": end,
         "created_at": uow.clock.now(),
     }
-    new_id = await insert_ignore(uow, Invoice, values, ["membership_id", "period_start"])
-    return 0 if new_id is None else 1
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.storage.models import OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore
+from bot.storage.upsert import insert_ignore, insert_ignore_many
 
 
 async def enqueue(
@@ -39,6 +39,32 @@ async def enqueue(
         "created_at": now,
     }
     return await insert_ignore(uow, OutboxMessage, values, ["purpose"]) is not None
+
+
+async def enqueue_many(uow: UnitOfWork, messages: list[dict[str, object]]) -> int:
+    """:func:`enqueue` for many messages at once (each: ``purpose``, ``kind``, ``params`` and
+    ``patient_id`` or ``staff_id``); how many were created."""
+    now = uow.clock.now()
+    rows = [
+        {"patient_id": None, "staff_id": None, **message, "status": "pending",
+         "not_before": now, "attempts": 0, "created_at": now}
+        for message in messages
+    ]
+    return await insert_ignore_many(uow, OutboxMessage, rows, ["purpose"])
+
+
+async def alert_staff_many(
+    uow: UnitOfWork, *, alert: str, alerts: list[tuple[str, dict[str, object]]]
+) -> int:
+    """:func:`alert_staff` for many (purpose, params) at once; how many rows were created."""
+    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    told = [member.id for member in staff if alert in (member.alerts or [])]
+    return await enqueue_many(uow, [
+        {"purpose": f"{purpose}:staff:{member}", "kind": alert, "params": params,
+         "staff_id": member}
+        for purpose, params in alerts
+        for member in told
+    ])
 
 
 async def alert_staff(

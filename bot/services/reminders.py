@@ -17,6 +17,8 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`package_expiry_warnings` -- ``package:{id}:expiry:{date}`` from
   ``package_expiry_days_before`` the expiry of a paid package with uses available.
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
+* housekeeping: ``inbound.forget_old`` forgets answered inbound messages after a week (the
+  count reported is of rows deleted).
 
 Patient messages carry ids only and go to :func:`recipient_for` (the patient, or the guardian
 who manages them when the patient has no phone or Telegram); nothing is queued for a patient who
@@ -32,7 +34,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 
-from bot.services import accounts, memberships, noshows, outbox
+from bot.services import accounts, inbound, memberships, noshows, outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import WrongState
 from bot.storage.models import (
@@ -111,15 +113,18 @@ async def _enqueue_for_patients(uow: UnitOfWork, wanted: list[Wanted]) -> int:
     """Queue each wanted message not queued yet, unless its patient cannot be reached or opted
     out; how many were created (a racing sweep's copy is settled by the unique key)."""
     existing = await _existing(uow, [w.purpose for w in wanted])
-    created = 0
-    for item in wanted:
-        if item.purpose in existing or await recipient_for(uow, item.patient_id) is None:
-            continue
-        created += await outbox.enqueue(
-            uow, purpose=item.purpose, kind=item.kind, params=item.params,
-            patient_id=item.patient_id,
-        )
-    return created
+    wanted = [item for item in wanted if item.purpose not in existing]
+    ids = sorted({item.patient_id for item in wanted})
+    loaded: list[Patient] = []  # held, so recipient_for finds them (and guardians) in the session
+    for start in range(0, len(ids), 500):
+        loaded.extend(await uow.session.scalars(
+            select(Patient).where(Patient.id.in_(ids[start : start + 500]))))
+    return await outbox.enqueue_many(uow, [
+        {"purpose": item.purpose, "kind": item.kind, "params": item.params,
+         "patient_id": item.patient_id}
+        for item in wanted
+        if await recipient_for(uow, item.patient_id) is not None
+    ])
 
 
 # -- the sweeps -------------------------------------------------------------------------------
@@ -192,13 +197,12 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
     alerts = {invoice.id: [f"invoice:{invoice.id}:overdue:staff:{s}" for s in told]
               for invoice in invoices}
     existing = await _existing(uow, [p for purposes in alerts.values() for p in purposes])
-    for invoice in invoices:
-        if not set(alerts[invoice.id]) <= existing:
-            created += await outbox.alert_staff(
-                uow, alert="unpaid", purpose=f"invoice:{invoice.id}:overdue",
-                params={"invoice_id": invoice.id, "patient_id": invoice.patient_id},
-            )
-    return created
+    return created + await outbox.alert_staff_many(uow, alert="unpaid", alerts=[
+        (f"invoice:{invoice.id}:overdue",
+         {"invoice_id": invoice.id, "patient_id": invoice.patient_id})
+        for invoice in invoices
+        if not set(alerts[invoice.id]) <= existing
+    ])
 
 
 async def appointment_reminders(uow: UnitOfWork) -> int:
@@ -276,6 +280,7 @@ SWEEPS: dict[str, Sweep] = {
     "renewal reminders": renewal_reminders,
     "unpaid reminders": unpaid_reminders,
     "package expiry warnings": package_expiry_warnings,
+    "old inbound messages forgotten": inbound.forget_old,
 }
 
 

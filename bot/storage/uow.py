@@ -3,15 +3,72 @@
 Services take a :class:`UnitOfWork` and do everything inside ``async with uow:``; they call
 ``await uow.commit()`` when the change is complete. Leaving the block without committing (or
 with an exception) rolls everything back, so nothing is ever half-written.
+
+On SQLite, the write units of work of one process take turns (:class:`WriterQueue`) before
+SQLite's own write lock: otherwise every waiting writer polls SQLite's busy handler, which sleeps
+up to 100 ms between tries, and under load (50 conversations at once) writers wait seconds and
+some time out. Other processes are still kept out by ``BEGIN IMMEDIATE`` and the busy timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
+
+WRITER_WAIT_SECONDS = 10.0
+
+
+class WriterQueue:
+    """SQLite's writers in this process and event loop, one at a time, first come first served.
+
+    Held from entering a write unit of work until its commit, rollback or end. The task that
+    holds it passes again freely (a unit of work nested in the same task behaves as before).
+    A writer that waited :data:`WRITER_WAIT_SECONDS` goes ahead and SQLite's busy timeout
+    decides, so a unit of work kept open for long slows the others but cannot deadlock them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    async def enter(self) -> bool:
+        """Wait for this writer's turn; whether it was taken (and must be left)."""
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            return False
+        try:
+            async with asyncio.timeout(WRITER_WAIT_SECONDS):
+                await self._lock.acquire()
+        except TimeoutError:
+            return False
+        self._owner = task
+        return True
+
+    def leave(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+
+_QUEUES: weakref.WeakKeyDictionary[Engine, tuple[asyncio.AbstractEventLoop, WriterQueue]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def writer_queue(engine: AsyncEngine) -> WriterQueue:
+    """The queue of ``engine``'s writers on the running event loop."""
+    loop = asyncio.get_running_loop()
+    found = _QUEUES.get(engine.sync_engine)
+    if found is None or found[0] is not loop:
+        found = (loop, WriterQueue())
+        _QUEUES[engine.sync_engine] = found
+    return found[1]
 
 
 class UnitOfWork:
@@ -32,6 +89,7 @@ class UnitOfWork:
         self.readonly = readonly
         self._factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
         self._session: AsyncSession | None = None
+        self._queue: WriterQueue | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -46,6 +104,9 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         if self._session is not None:
             raise RuntimeError("this unit of work is already open")
+        if self.dialect == "sqlite" and not self.readonly:
+            queue = writer_queue(self.engine)
+            self._queue = queue if await queue.enter() else None
         self._session = self._factory()
         if self.readonly and self.dialect == "sqlite":
             await self._session.connection(execution_options={"sqlite_begin": "DEFERRED"})
@@ -61,13 +122,27 @@ class UnitOfWork:
         try:
             await session.rollback()
         finally:
-            await session.close()
+            try:
+                await session.close()
+            finally:
+                self._leave_queue()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        finally:
+            self._leave_queue()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        try:
+            await self.session.rollback()
+        finally:
+            self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.leave()
 
     def fresh(self, *, readonly: bool = False) -> UnitOfWork:
         """A new unit of work on the same engine and clock (for a separate transaction)."""

@@ -33,3 +33,27 @@ async def insert_ignore(
     )
     row = (await uow.session.execute(stmt)).first()
     return None if row is None else int(row[0])
+
+
+async def insert_ignore_many(
+    uow: UnitOfWork,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    conflict_columns: Sequence[str],
+    *,
+    chunk: int = 500,
+) -> int:
+    """:func:`insert_ignore` for many rows (all with the same keys), a few hundred per statement;
+    how many were inserted."""
+    table = cast(Table, model.__table__)
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    created = 0
+    for start in range(0, len(rows), chunk):
+        stmt = (
+            insert(table)
+            .values([dict(row) for row in rows[start : start + chunk]])
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+            .returning(table.c.id)
+        )
+        created += len((await uow.session.execute(stmt)).all())
+    return created

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.scheduler.jobs import run_sweeps
 from bot.services import inbound
 from bot.storage.models import InboundMessage
 
@@ -79,3 +80,20 @@ async def test_old_answered_messages_are_forgotten(make_uow, clock):
     async with make_uow() as uow:
         left = (await uow.session.scalars(select(InboundMessage.external_id))).all()
         assert sorted(left) == ["SM" + "2" * 32, "SM" + "3" * 32]
+
+
+async def test_the_scheduler_forgets_answered_messages_after_a_week(
+    make_uow, engine, clock, clinic
+):
+    for n in "45":
+        await _claim(make_uow, "SM" + n * 32)
+        async with make_uow() as uow:
+            await inbound.remember_reply(uow, "sms", "SM" + n * 32, "<Response/>")
+            await uow.commit()
+        clock.advance(timedelta(days=1))
+    clock.advance(timedelta(days=6))  # the first answered 7 days ago, the second 6
+    report = await run_sweeps(engine, clock)
+    assert report.sweeps["old inbound messages forgotten"] == 1
+    async with make_uow() as uow:
+        left = (await uow.session.scalars(select(InboundMessage.external_id))).all()
+        assert left == ["SM" + "5" * 32]

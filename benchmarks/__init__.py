@@ -1,0 +1,1 @@
+"""Benchmarks of clinic-booking-bot on a large clinic: ``python -m benchmarks`` (see README.md)."""

@@ -1,0 +1,91 @@
+"""What every measurement shares: the database it runs on, loop sizes, and figures.
+
+A measurement is a module with ``async def measure(bench: Bench) -> list[Figure]``; the runner
+(:mod:`benchmarks.__main__`) calls it once per database and prints its figures as a table.
+Every loop a measurement runs is bounded by :class:`Sizes` (fixed counts) or a deadline.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import FixedClock
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each measurement does (the defaults are the documented run)."""
+
+    conversations: int = 50
+    turns_per_conversation: int = 40
+    webhook_requests: int = 1000
+    webhook_concurrency: int = 20
+    availability_runs: int = 50
+    delivery_messages: int = 2000
+    delivery_seconds: float = 60.0
+    memory_requests: int = 1000
+
+    @classmethod
+    def tiny(cls) -> Sizes:
+        """A few of everything: for the smoke test."""
+        return cls(conversations=3, turns_per_conversation=8, webhook_requests=12,
+                   webhook_concurrency=3, availability_runs=3, delivery_messages=20,
+                   delivery_seconds=30.0, memory_requests=10)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One database to measure: ``kind`` sqlite | postgresql, its URL, and the clinic's now."""
+
+    kind: str
+    url: str
+    anchor: datetime
+    sizes: Sizes = field(default_factory=Sizes)
+
+    def clock(self) -> FixedClock:
+        return FixedClock(self.anchor)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured number. ``target`` is checked by ``meets`` (None: no target).
+
+    ``counts`` are sanity numbers (requests answered, rows created...) for the smoke test.
+    """
+
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    meets: Callable[[float], bool] | None = None
+    detail: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.meets is None else self.meets(self.value)
+
+
+def percentile(samples: Sequence[float], pct: float) -> float:
+    """The nearest-rank percentile (``pct`` in 0-100) of ``samples``."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+class Stopwatch:
+    """``with Stopwatch() as watch: ...`` then ``watch.seconds``."""
+
+    def __enter__(self) -> Stopwatch:
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.seconds = time.perf_counter() - self.started

@@ -1,0 +1,152 @@
+"""Dialog turns per second and latency, in process, with concurrent SMS conversations.
+
+``Sizes.conversations`` known patients (each with a usable package) talk to one
+:class:`bot.dialogs.engine.Engine` at once, as the SMS handler would call it. Each repeats a
+round of turns: ``MENU`` (menu), "My packages" (packages), ``MENU``, "Book an appointment"
+(book), then answers the booking questions -- package, treatment, practitioner and place, day,
+time (the answers whose reply lists days or times count as *availability* turns), and finally
+``Confirm`` (a *booking* turn, which books the appointment and reserves a package use). The
+choice at each question is random (seeded), so the conversations spread over practitioners,
+days and times as patients do; a time taken meanwhile is answered with fresh times, as in
+production. Latency is measured around ``Engine.handle``; turns per second is all turns over
+the wall time of the whole run. An apology (an unexpected error in a turn) is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from benchmarks.common import Bench, Figure, Stopwatch, percentile
+from bot.app import build_engine
+from bot.dialogs.engine import Engine
+from bot.dialogs.types import Inbound, Outcome
+from bot.settings import Settings
+from bot.storage.db import create_engine
+from bot.storage.models import Clinic, Patient, PatientPackage
+
+APOLOGY = "something went wrong"
+PICKED = ("pk", "f", "a", "d", "t", "yes")
+BOOKING_ANSWERS = 6
+
+
+async def patients_with_packages(db: AsyncEngine, bench: Bench, count: int) -> list[str]:
+    """Phones of ``count`` reachable patients who own a usable package (lowest ids first)."""
+    async with db.connect() as conn:
+        assert await conn.scalar(select(Clinic.id)) is not None, "the clinic is not built"
+        today = bench.anchor.date()
+        rows = await conn.execute(
+            select(Patient.phone)
+            .join(PatientPackage, PatientPackage.patient_id == Patient.id)
+            .where(
+                Patient.opted_out.is_(False), Patient.phone.is_not(None),
+                PatientPackage.available > 0, PatientPackage.paid_enough.is_(True),
+                PatientPackage.expires_on > today,
+            )
+            .group_by(Patient.id, Patient.phone)
+            .order_by(Patient.id)
+            .limit(count)
+        )
+        return [str(row.phone) for row in rows]
+
+
+class Conversation:
+    """One patient texting the clinic: plays rounds of turns and records their latencies."""
+
+    def __init__(self, engine: Engine, phone: str, seed: int,
+                 samples: dict[str, list[float]]) -> None:
+        self.engine = engine
+        self.phone = phone
+        self.rng = random.Random(seed)
+        self.samples = samples
+        self.last: Outcome = Outcome()
+        self.apologies = 0
+        self.booked = 0
+
+    async def say(self, text: str, kind: str) -> Outcome:
+        inbound = Inbound(channel="sms", address=self.phone, text=text, phone=self.phone)
+        started = time.perf_counter()
+        outcome = await self.engine.handle(inbound)
+        elapsed = time.perf_counter() - started
+        if outcome.replies and APOLOGY in outcome.replies[-1].text:
+            self.apologies += 1
+        keys = [o.key for o in outcome.replies[-1].options] if outcome.replies else []
+        if kind == "book" and any(k.startswith(("d", "t")) and k != "day" for k in keys):
+            kind = "availability"
+        self.samples[kind].append(elapsed)
+        self.last = outcome
+        return outcome
+
+    def number_of(self, *prefixes: str) -> str | None:
+        """The number of a random shown option whose key starts with one of ``prefixes``."""
+        options = self.last.replies[-1].options if self.last.replies else ()
+        found = [n for n, o in enumerate(options, 1)
+                 if o.key.startswith(prefixes) and o.key not in ("day", "talk", "other")]
+        return str(self.rng.choice(found)) if found else None
+
+    async def play(self, turns: int) -> None:
+        """Rounds of menu / my packages / book until ``turns`` turns were taken."""
+        taken = 0
+        while taken < turns:
+            plan = ["menu", "packages", "menu", "book"]
+            for step in plan:
+                if taken >= turns:
+                    return
+                if step == "menu":
+                    await self.say("MENU", "menu")
+                else:
+                    number = self.number_of(step)
+                    await self.say(number or "MENU", step if number else "menu")
+                taken += 1
+            for _ in range(BOOKING_ANSWERS):
+                number = self.number_of(*PICKED)
+                if taken >= turns or number is None:
+                    break
+                confirming = self.last.replies[-1].options[int(number) - 1].key == "yes"
+                await self.say(number, "booking" if confirming else "book")
+                taken += 1
+                if confirming:
+                    self.booked += 1
+                    break
+
+
+async def measure(bench: Bench) -> list[Figure]:
+    """Run the conversations; turns/s, p50 and p99 overall, and p99 per kind of turn."""
+    sizes = bench.sizes
+    db = create_engine(bench.url)
+    try:
+        settings = Settings(_env_file=None, DATABASE_URL=bench.url)  # type: ignore[call-arg]
+        engine = build_engine(settings, db, bench.clock())
+        phones = await patients_with_packages(db, bench, sizes.conversations)
+        samples: dict[str, list[float]] = defaultdict(list)
+        talks = [Conversation(engine, phone, seed, samples) for seed, phone in enumerate(phones)]
+        await asyncio.gather(*(talk.say("MENU", "warm-up") for talk in talks))
+        samples.clear()
+        with Stopwatch() as watch:
+            await asyncio.gather(*(talk.play(sizes.turns_per_conversation) for talk in talks))
+    finally:
+        await db.dispose()
+    everything = [s for kind in samples.values() for s in kind]
+    sqlite = bench.kind == "sqlite"
+    apologies = sum(t.apologies for t in talks)
+    booked = sum(t.booked for t in talks)
+    kinds = ", ".join(
+        f"{kind} {len(s)}: p99 {percentile(s, 99) * 1000:.0f} ms"
+        for kind, s in sorted(samples.items())
+    )
+    return [
+        Figure("dialog turns/s", len(everything) / watch.seconds, "turns/s", ">= 500 (SQLite)",
+               (lambda v: v >= 500) if sqlite else None,
+               f"{len(talks)} conversations, {len(everything)} turns, {booked} bookings, "
+               f"{apologies} apologies; {kinds}",
+               {"conversations": len(talks), "turns": len(everything), "booked": booked}),
+        Figure("dialog turn p50", percentile(everything, 50) * 1000, "ms"),
+        Figure("dialog turn p99", percentile(everything, 99) * 1000, "ms", "< 50 ms (SQLite)",
+               (lambda v: v < 50) if sqlite else None),
+        Figure("dialog apologies", apologies, "turns", "0", lambda v: v == 0),
+    ]

@@ -1,0 +1,74 @@
+"""A full scheduler pass over the whole clinic, then the outbox delivery rate.
+
+``bot.scheduler.jobs.run_sweeps`` at the clinic's "now", when the membership periods of the last
+few days are not invoiced yet, a quarter of recent invoices are unpaid, appointments of the next
+day want reminders and packages near expiry want warnings (see :mod:`benchmarks.build`): the
+figure is the wall time of the pass, every sweep included. Then the delivery pass
+(``Deliverer.run_once``, repeated until nothing is due, at most ``Sizes.delivery_messages``
+messages or ``Sizes.delivery_seconds``) sends the queued patient messages by SMS through the
+real Twilio client to the local Twilio stand-in (``tests/e2e/twilio_standin.py``); the figure is
+messages sent per second. Staff alerts go to Telegram only, so they stay queued here.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select
+
+from benchmarks.common import Bench, Figure, Stopwatch
+from bot.delivery.channels import Channels, SmsChannel
+from bot.delivery.sender import Deliverer, DeliveryCounts, DeliveryPolicy
+from bot.handlers.sms_sender import TwilioSender
+from bot.scheduler.jobs import run_sweeps
+from bot.storage.db import create_engine
+from bot.storage.models import Membership, OutboxMessage
+from tests.e2e.sms_harness import sms_settings
+from tests.e2e.twilio_standin import LiveServer, TwilioStandin
+
+
+async def measure(bench: Bench) -> list[Figure]:
+    sizes = bench.sizes
+    db = create_engine(bench.url)
+    clock = bench.clock()
+    try:
+        async with db.connect() as conn:
+            members = int(await conn.scalar(select(func.count()).select_from(Membership)) or 0)
+        with Stopwatch() as sweep:
+            report = await run_sweeps(db, clock)
+        async with db.connect() as conn:
+            queued = int(await conn.scalar(
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending")) or 0)
+        standin = TwilioStandin()
+        total = DeliveryCounts()
+        async with LiveServer(standin.app()) as server:
+            settings = sms_settings(bench.url, 8080, TWILIO_API_BASE_URL=server.url)
+            async with TwilioSender.from_settings(settings, timeout=10) as sender:
+                deadline = time.monotonic() + sizes.delivery_seconds
+                with Stopwatch() as delivery:
+                    while total.sent < sizes.delivery_messages and time.monotonic() < deadline:
+                        policy = DeliveryPolicy(
+                            max_messages=min(1000, sizes.delivery_messages - total.sent))
+                        counts = await Deliverer(
+                            db, clock, Channels([SmsChannel(sender)]), policy).run_once()
+                        for name in ("sent", "held", "skipped", "retried", "failed"):
+                            setattr(total, name, getattr(total, name) + getattr(counts, name))
+                        if counts.sent + counts.skipped + counts.held + counts.failed == 0:
+                            break
+    finally:
+        await db.dispose()
+    sweeps = ", ".join(f"{name} {count}" for name, count in report.sweeps.items())
+    return [
+        Figure("scheduler pass", sweep.seconds, "s", "< 10 s", lambda v: v < 10,
+               f"{members:,} memberships; created: {sweeps}; {queued:,} messages pending",
+               {"memberships": members, "pending": queued,
+                **{name: count or 0 for name, count in report.sweeps.items()}}),
+        Figure("scheduler sweeps failed", sum(n is None for n in report.sweeps.values()),
+               "sweeps", "0", lambda v: v == 0),
+        Figure("outbox delivery", total.sent / delivery.seconds if delivery.seconds else 0.0,
+               "msg/s",
+               detail=f"{total} in {delivery.seconds:.1f} s; the stand-in accepted "
+                      f"{len(standin.sent)}",
+               counts={"sent": total.sent, "accepted": len(standin.sent)}),
+    ]

@@ -1,0 +1,99 @@
+"""The benchmarks cannot rot: the builder at a tiny scale, and every measurement once.
+
+On SQLite and PostgreSQL. Only counts and sanity are asserted, never timings (the machine is
+shared; timings belong in benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from benchmarks import availability, dialogs, memory, scheduler, webhook
+from benchmarks.__main__ import table
+from benchmarks.build import Scale, anchor_for, build
+from benchmarks.common import Bench, Figure, Sizes
+from benchmarks.databases import Cache
+from bot.storage.models import Appointment, Invoice, Membership, Patient, PatientPackage
+
+SCALE = Scale(0.003)
+
+
+def by_name(figures: list[Figure]) -> dict[str, Figure]:
+    return {figure.name: figure for figure in figures}
+
+
+async def test_the_builder_keeps_the_clinic_consistent(engine: AsyncEngine) -> None:
+    built = await build(engine, SCALE, anchor_for(date(2026, 11, 2)))
+    async with engine.connect() as conn:
+        for model, name in ((Patient, "patients"), (Appointment, "appointments"),
+                            (PatientPackage, "packages"), (Membership, "memberships")):
+            rows = await conn.scalar(select(func.count()).select_from(model))
+            assert rows == built.counts[name]
+        assert built.counts["appointments"] == 600 and built.counts["patients"] == 60
+        overlapping = await conn.scalar(text(
+            "SELECT count(*) FROM appointment a JOIN appointment b "
+            "ON a.practitioner_id = b.practitioner_id AND a.id < b.id "
+            "AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"))
+        assert overlapping == 0
+        periods = await conn.scalar(select(func.count()).select_from(Invoice)
+                                    .where(Invoice.membership_id.is_not(None)))
+        assert periods == built.counts["membership invoices"] > 0
+
+
+async def test_every_measurement_runs_once(engine: AsyncEngine, database_url: str) -> None:
+    anchor = anchor_for(date(2026, 11, 2))
+    await build(engine, SCALE, anchor)
+    kind = engine.dialect.name
+    bench = Bench(kind, database_url, anchor, Sizes.tiny())
+
+    found = by_name(await availability.measure(bench))
+    assert found["availability 14 days (median)"].counts["slots"] > 0
+
+    found = by_name(await dialogs.measure(bench))
+    counts = found["dialog turns/s"].counts
+    assert counts["conversations"] == 3 and counts["turns"] == 24 and counts["booked"] <= 3
+    assert found["dialog apologies"].value == 0
+
+    found = by_name(await webhook.measure(bench))
+    assert found["SMS webhook requests/s"].counts == {"requests": 12, "answered": 12}
+
+    results = await scheduler.measure(bench)
+    found = by_name(results)
+    pass_counts = found["scheduler pass"].counts
+    assert found["scheduler sweeps failed"].value == 0
+    assert pass_counts["membership invoices"] > 0 and pass_counts["unpaid reminders"] > 0
+    assert found["outbox delivery"].counts["sent"] == found["outbox delivery"].counts["accepted"]
+    assert 0 < found["outbox delivery"].counts["sent"] <= min(20, pass_counts["pending"])
+
+    found = by_name(await memory.measure(bench))
+    assert found["serve peak memory"].counts == {"requests": 10, "answered": 10, "exit_status": 0}
+    assert found["serve peak memory"].value > 0
+
+    printed, _ = table({kind: results})
+    assert "scheduler pass" in printed and kind in printed
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_the_built_clinic_is_cached(kind: str, tmp_path: Path) -> None:
+    admin = os.environ.get("CLINICBOT_TEST_POSTGRES_URL")
+    if kind == "postgresql" and not admin:
+        pytest.skip("set CLINICBOT_TEST_POSTGRES_URL to run the PostgreSQL cases")
+    prefix = f"cbt_bench_{uuid.uuid4().hex[:8]}"
+    cache = Cache(tmp_path, postgres_admin=admin, postgres_prefix=prefix)
+    try:
+        first = await cache.prepare(kind, SCALE)
+        assert first.build_seconds is not None and first.counts["patients"] == 60
+        await cache.discard(first)
+        second = await cache.prepare(kind, SCALE)
+        assert second.build_seconds is None and second.counts == first.counts
+        await cache.discard(second)
+    finally:
+        if kind == "postgresql":
+            await cache.forget(kind, SCALE)
