@@ -2,9 +2,12 @@
 
 The same jobs ``clinicbot serve`` runs on its scheduler (:mod:`bot.scheduler`), run once as of
 ``--now`` (default: the current time) and printed as counts. ``--now`` without a UTC offset is
-the clinic's local time. Messages are delivered on the channels configured (SMS with the
-``TWILIO_*`` settings); without any, they stay queued for the next run. Running it again, or
-beside a running server, creates nothing twice.
+the clinic's local time. Messages are delivered on the channels configured (Telegram with
+``TELEGRAM_BOT_TOKEN``, SMS with the ``TWILIO_*`` settings); what no configured channel reaches
+stays queued for the next run. Running it again, or beside a running server, creates nothing
+twice.
+
+Problems are logged on stderr (as JSON lines with ``CLINICBOT_LOG_FORMAT=json``, like serve's).
 
 Exit status: 0 done; 1 a sweep or the delivery pass failed (logged); 2 bad ``--now`` or no clinic.
 """
@@ -49,8 +52,8 @@ def report_lines(
     if report.delivery_failed:
         rows.append(("delivery", "failed (see the log)"))
     elif not channels.names:
-        rows.append(("delivery", "no channel is configured (set TWILIO_* for SMS); "
-                                 "messages stay queued"))
+        rows.append(("delivery", "no channel is configured (set TELEGRAM_BOT_TOKEN or "
+                                 "TWILIO_*); messages stay queued"))
     elif report.delivery is not None:
         rows.append((f"delivery ({', '.join(channels.names)})", str(report.delivery)))
     width = max(len(name) for name, _ in rows)
@@ -81,7 +84,11 @@ def run_command(now_text: str | None) -> None:
         from bot.delivery.channels import Channels, SmsChannel
         from bot.delivery.sender import Deliverer
         from bot.handlers.sms_sender import TwilioSender
+        from bot.handlers.telegram_channel import outbox_channel
+        from bot.observability.logs import configure_logging
         from bot.scheduler.jobs import run_all_once
+
+        configure_logging("warning", ctx.settings.log_format)  # problems only, as serve's lines
 
         async with ctx.uow(readonly=True) as uow:
             zone = ZoneInfo((await get_clinic(uow)).timezone)
@@ -91,6 +98,10 @@ def run_command(now_text: str | None) -> None:
         clock = FixedClock(moment)
         async with contextlib.AsyncExitStack() as stack:
             found: list[Channel] = []
+            token = ctx.settings.telegram_bot_token
+            if token is not None:
+                found.append(await stack.enter_async_context(outbox_channel(
+                    token.get_secret_value(), ctx.settings.telegram_api_base_url)))
             if ctx.settings.sms_enabled:
                 sender = TwilioSender.from_settings(ctx.settings)
                 stack.push_async_callback(sender.close)

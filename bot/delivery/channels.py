@@ -15,9 +15,9 @@ An adapter owns its provider's rate limits (Telegram: ~30 messages/s overall, 1/
 per minute per group; SMS: per sender number): it waits (e.g. with :class:`Pacer`) or raises
 ``TransientError(retry_after=...)``. The delivery loop sends one message at a time per process.
 
-:class:`Channels` is what a deployment has: :class:`SmsChannel` when Twilio is configured, and the
-Telegram adapter once the Telegram channel is (add it where the channels are built:
-``bot.scheduler.service.build_channels`` and ``bot.cli.jobs``). Patients are reached on
+:class:`Channels` is what a deployment has: :class:`SmsChannel` when Twilio is configured, and
+:class:`bot.handlers.telegram_channel.TelegramChannel` when the bot's token is (they are built
+in ``bot.scheduler.service.build_channels`` and ``bot.cli.jobs``). Patients are reached on
 Telegram when linked, else by SMS; staff chats only on Telegram, so without it staff alerts
 stay queued.
 """

@@ -5,8 +5,16 @@
 ``clinicbot serve``: long polling when ``TELEGRAM_WEBHOOK_SECRET`` is unset, otherwise no
 updater at all -- ``POST /telegram/webhook`` (:func:`webhook`) checks the secret header in
 constant time (403 otherwise, nothing read) and queues the update, and the webhook is
-registered with ``setWebhook`` (with that secret) on start. Every update is acted on once by
-``update_id`` (:mod:`bot.services.inbound`), whichever way it came and however often.
+registered with ``setWebhook`` (with that secret) on start.
+
+Every update is acted on once by ``update_id`` (:mod:`bot.services.inbound`), whichever way it
+came, however often and on whichever instance: :func:`act_once` claims it before any handler
+runs, the handlers record it as acted on (:func:`bot.handlers.telegram_context.acted`, as soon
+as a dialog turn has committed; :func:`done` after the others), and :func:`on_error` gives up
+the claim of an update whose handling failed before that, so that a redelivery acts. A webhook
+update is handled before its request is answered: a failure answers 500 and Telegram delivers
+it again. (A long-polled update is confirmed to Telegram when the next batch is fetched; one
+whose handling failed is logged, not fetched again.)
 
 Outbound calls go through ``AIORateLimiter`` (30/s overall, 20/min per group, ``RetryAfter``
 retried); the outbox uses :attr:`TelegramBot.channel`. The httpx and telegram loggers are kept
@@ -18,7 +26,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +35,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationBuilder, ApplicationHandlerStop, TypeHandler
 
 from bot.clock import Clock
 from bot.dialogs.engine import Engine
 from bot.handlers import telegram_alerts, telegram_patients, telegram_payments, telegram_staff
-from bot.handlers.telegram_channel import TelegramChannel
-from bot.handlers.telegram_context import CHANNEL, DEPS_KEY, App, Context, TelegramDeps, deps
+from bot.handlers.telegram_channel import TelegramChannel, quiet_library_logs, rate_limiter
+from bot.handlers.telegram_context import (
+    CHANNEL,
+    DEPS_KEY,
+    HANDLED,
+    App,
+    Context,
+    TelegramDeps,
+    acted,
+    deps,
+)
 from bot.services import inbound
 from bot.settings import Settings
 
@@ -45,19 +61,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1024 * 1024
-MAX_RETRIES = 3
 POLL_TIMEOUT_SECONDS = 10
-
-
-def quiet_library_logs() -> None:
-    """Keep token-bearing URLs out of the logs; opt in to PTB's timedelta time periods.
-
-    (PTB 22 warns on every ``RetryAfter`` unless ``PTB_TIMEDELTA`` is set; v23 makes it the
-    default, and :class:`TelegramChannel` reads both forms.)
-    """
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
-    for name in ("httpx", "httpcore", "telegram", "telegram.ext"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+DONE_GROUP = 1000  # after every handler group
 
 
 class TelegramBot:
@@ -78,13 +83,14 @@ class TelegramBot:
             ApplicationBuilder()
             .token(token.get_secret_value())
             .base_url(settings.telegram_api_base_url)
-            .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+            .rate_limiter(rate_limiter())
         )
         if self.webhook_mode:
             builder = builder.updater(None)
         self.app: App = builder.build()  # type: ignore[assignment]
         self.app.bot_data[DEPS_KEY] = TelegramDeps(settings, db, clock, engine)
         self.app.add_handler(TypeHandler(Update, act_once), group=-1)
+        self.app.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
         for handler in [
             *telegram_payments.handlers(),
             *telegram_staff.handlers(),
@@ -128,32 +134,45 @@ class TelegramBot:
             await self.app.stop()
         await self.app.shutdown()
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Queue one update received by webhook."""
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """Handle one update received by webhook; False if it must be delivered again."""
         update = Update.de_json(data, self.app.bot)
-        await self.app.update_queue.put(update)
+        await self.app.process_update(update)
+        found: TelegramDeps = self.app.bot_data[DEPS_KEY]
+        async with found.uow(readonly=True) as uow:
+            return await inbound.earlier_reply(uow, CHANNEL, str(update.update_id)) == HANDLED
 
 
 async def act_once(update: Update, context: Context) -> None:
-    """Stop an update already acted on (same ``update_id``) before any handler sees it."""
-    found = deps(context)
-    key = str(update.update_id)
-    async with found.uow() as uow:
-        claim = await inbound.claim(uow, CHANNEL, key)
-        if claim.owned:
-            await inbound.remember_reply(uow, CHANNEL, key, "handled")
+    """Stop an update already acted on, or being acted on (same ``update_id``), before any
+    handler sees it; otherwise claim it."""
+    async with deps(context).uow() as uow:
+        claim = await inbound.claim(uow, CHANNEL, str(update.update_id))
         await uow.commit()
     if not claim.owned:
         log.info("telegram: update delivered again; not acted on again")
         raise ApplicationHandlerStop
 
 
+async def done(update: Update, context: Context) -> None:
+    """After the handlers: the update was acted on (a no-op when its claim was given up)."""
+    await acted(update, context)
+
+
 async def on_error(update: object, context: Context) -> None:
-    del update
+    """Log the failure (its type and place, never its message) and give up the claim."""
     error = context.error
     where = "".join(traceback.format_tb(error.__traceback__)).rstrip() if error else ""
     log.error("telegram: handling an update failed with %s\n%s",
               type(error).__name__ if error else "an unknown error", where)
+    if not isinstance(update, Update):
+        return
+    try:
+        async with deps(context).uow() as uow:
+            await inbound.release(uow, CHANNEL, str(update.update_id))
+            await uow.commit()
+    except Exception as exc:  # the claim times out anyway
+        log.error("telegram: could not give up an update's claim (%s)", type(exc).__name__)
 
 
 def routes() -> list[Route]:
@@ -185,7 +204,9 @@ async def webhook(request: Request) -> Response:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise HTTPException(400, "The update has no update_id")
     try:
-        await bot.feed(data)
+        handled = await bot.feed(data)
     except (KeyError, TypeError, ValueError):
         raise HTTPException(400, "The update is malformed") from None
+    if not handled:  # failed, or another delivery of it is still being handled: come back
+        return Response(status_code=500)
     return Response(status_code=200)

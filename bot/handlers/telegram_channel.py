@@ -7,16 +7,24 @@ overall and 20/min per group in the bot's ``AIORateLimiter``, which also retries
 ``RetryAfter``/network -> TransientError, a blocked bot -> OptedOut, a bad request ->
 PermanentError. The provider message id is ``<chat id>:<message id>``, so a staff member's
 Telegram reply to an alert can be traced back to it.
+
+``clinicbot serve`` uses the running Application's bot (:attr:`TelegramBot.channel`);
+``clinicbot jobs run`` and other one-shot deliverers open their own with :func:`outbox_channel`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.channels import Pacer
@@ -26,6 +34,33 @@ from bot.handlers.telegram_render import clip, keyboard
 
 PER_CHAT_INTERVAL = 1.0
 MAX_PACED_CHATS = 10_000
+MAX_RETRIES = 3
+
+
+def quiet_library_logs() -> None:
+    """Keep token-bearing URLs out of the logs; opt in to PTB's timedelta time periods.
+
+    (PTB 22 warns on every ``RetryAfter`` unless ``PTB_TIMEDELTA`` is set; v23 makes it the
+    default, and :class:`TelegramChannel` reads both forms.)
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    for name in ("httpx", "httpcore", "telegram", "telegram.ext"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def rate_limiter() -> AIORateLimiter:
+    """Telegram's limits on outbound calls (30/s overall, 20/min per group), retrying
+    ``RetryAfter`` up to :data:`MAX_RETRIES` times."""
+    return AIORateLimiter(max_retries=MAX_RETRIES)
+
+
+@contextlib.asynccontextmanager
+async def outbox_channel(token: str, base_url: str) -> AsyncIterator[TelegramChannel]:
+    """A Telegram channel with its own bot, open for the ``async with`` block (not polling)."""
+    quiet_library_logs()
+    bot: ExtBot[Any] = ExtBot(token, base_url=base_url, rate_limiter=rate_limiter())
+    async with bot:
+        yield TelegramChannel(bot)
 
 
 def provider_id(chat_id: int, message_id: int) -> str:

@@ -1,31 +1,43 @@
-"""What the Telegram handlers share: the engine, the database, the settings (set at build)."""
+"""What the Telegram handlers share: the engine, the database, the settings (set at build), and
+:func:`acted`, which records that an update's action is done (see :mod:`bot.handlers.telegram`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.dialogs.engine import Engine
+from bot.services import inbound
 from bot.settings import Settings
 from bot.storage.uow import UnitOfWork
 
 CHANNEL = "telegram"
 DEPS_KEY = "clinicbot"
+HANDLED = "handled"
+ANSWER_TRIES = 4
+ANSWER_BACKOFF_SECONDS = 0.5
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
 class TelegramDeps:
-    """The parts handlers use; ``code_chats`` are chats that gave the staff code (this run)."""
+    """The parts handlers use."""
 
     settings: Settings
     db: AsyncEngine
     clock: Clock
     engine: Engine
-    code_chats: set[int] = field(default_factory=set)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, readonly=readonly)
@@ -44,3 +56,30 @@ def deps(context: Context) -> TelegramDeps:
     found = context.application.bot_data[DEPS_KEY]
     assert isinstance(found, TelegramDeps)
     return found
+
+
+async def acted(update: object, context: Context) -> None:
+    """Record that ``update`` was acted on: a redelivery of it is ignored from now on, even if
+    answering it fails (acting twice is worse than an answer that did not arrive)."""
+    if not isinstance(update, Update):
+        return
+    async with deps(context).uow() as uow:
+        await inbound.remember_reply(uow, CHANNEL, str(update.update_id), HANDLED)
+        await uow.commit()
+
+
+async def answer_surely(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call that answers an acted-on update, retrying network failures and
+    timeouts (``ANSWER_TRIES`` times, backing off): the update will not be delivered again, so
+    an answer lost here would leave the patient without one. (A timeout may hide a message that
+    did arrive; a second copy is better than none.) ``RetryAfter`` is retried by the rate
+    limiter; a bad request is not retried."""
+    for attempt in range(1, ANSWER_TRIES + 1):
+        try:
+            return await call()
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest) or attempt == ANSWER_TRIES:
+                raise
+            log.warning("telegram: an answer failed (%s); trying again", type(exc).__name__)
+            await asyncio.sleep(ANSWER_BACKOFF_SECONDS * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")

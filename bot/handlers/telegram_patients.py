@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.dialogs.types import Inbound, Outcome, Reply
 from bot.handlers import telegram_payments
-from bot.handlers.telegram_context import CHANNEL, Context, deps
+from bot.handlers.telegram_context import CHANNEL, Context, acted, answer_surely, deps
 from bot.handlers.telegram_render import clip, keyboard, markup
 from bot.i18n import Translator, negotiate, translator
 from bot.services.clinic import get_clinic
@@ -126,7 +126,11 @@ async def on_button(update: Update, context: Context) -> None:
 async def send_outcome(
     update: Update, context: Context, outcome: Outcome, *, edit: bool = False
 ) -> None:
-    """Send the replies (the first edits the pressed message when ``edit``) and effects."""
+    """Send the replies (the first edits the pressed message when ``edit``) and effects.
+
+    The turn is done (committed) by now, so the update is first recorded as acted on.
+    """
+    await acted(update, context)
     chat = update.effective_chat
     assert chat is not None
     t = await _translator(context, update)
@@ -135,10 +139,12 @@ async def send_outcome(
     if edit and replies and query is not None and isinstance(query.message, Message) and (
         not replies[0].request_contact
     ):
-        first = replies.pop(0)
-        await query.message.edit_text(clip(first.text), reply_markup=keyboard(first.options))
+        first, pressed = replies.pop(0), query.message
+        await answer_surely(lambda: pressed.edit_text(
+            clip(first.text), reply_markup=keyboard(first.options)))
     for reply in replies:
-        await context.bot.send_message(chat.id, clip(reply.text), reply_markup=markup(reply, t))
+        await answer_surely(lambda reply=reply: context.bot.send_message(  # type: ignore[misc]
+            chat.id, clip(reply.text), reply_markup=markup(reply, t)))
     for effect in outcome.effects:
         if getattr(effect, "kind", None) == "telegram_invoice":
             await telegram_payments.send_invoice(context, chat.id, int(effect.params["invoice_id"]))

@@ -1,8 +1,12 @@
 """Staff on Telegram: ``/staff CODE`` registration and the no-show buttons (RULES.md 8).
 
 ``/staff CODE`` (compared with ``CLINICBOT_STAFF_CODE`` in constant time) lets the chat pick
-which staff member it is; chats given in the set-up file are registered already. Only a
-registered staff chat may press staff buttons; anyone else is refused and nothing changes.
+which staff member it is; chats given in the set-up file are registered already. The choice
+buttons carry ``staffreg:<staff id>:<minute>:<mac>``, a MAC keyed with the staff code over the
+chat, the staff member and the minute the code was given: nothing is kept in memory, so the
+choice survives a restart and may be pressed on any instance, but only in the chat that gave
+the code, within :data:`CHOICE_VALID`, and not after the code changes. Only a registered staff
+chat may press staff buttons; anyone else is refused and nothing changes.
 
 No-show buttons carry ``noshow:<id>:redeem`` or ``noshow:<id>:fee:<key>`` (from the alert) and
 ``noshow:<id>:undo:<version>`` (after a choice). :func:`bot.services.noshows.resolve` and
@@ -12,8 +16,11 @@ pressed message is edited to show the outcome, who chose it and an ``Undo`` butt
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
+from datetime import datetime, timedelta
 
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
@@ -31,12 +38,39 @@ from bot.storage.models import NoShow, NoShowFee, OutboxMessage
 from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+CHOICE_VALID = timedelta(hours=24)
+MAC_BYTES = 12
+
+
+def staff_choice(code: str, chat_id: int, staff_id: int, now: datetime) -> str:
+    """The callback data of the button by which ``chat_id`` says it is ``staff_id``."""
+    minute = int(now.timestamp() // 60)
+    return f"staffreg:{staff_id}:{minute}:{_mac(code, chat_id, staff_id, minute)}"
+
+
+def chosen_staff(code: str, chat_id: int, data: str, now: datetime) -> int | None:
+    """The staff id of a genuine, unexpired choice pressed in ``chat_id``; else None."""
+    parts = data.split(":")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    staff_id, minute = int(parts[1]), int(parts[2])
+    age = now.timestamp() / 60 - minute
+    if not 0 <= age <= CHOICE_VALID.total_seconds() / 60:
+        return None
+    expected = _mac(code, chat_id, staff_id, minute)
+    return staff_id if hmac.compare_digest(parts[3].encode(), expected.encode()) else None
+
+
+def _mac(code: str, chat_id: int, staff_id: int, minute: int) -> str:
+    digest = hmac.new(code.encode(), f"staffreg:{chat_id}:{staff_id}:{minute}".encode(),
+                      hashlib.sha256).digest()[:MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("staff", on_staff_command),
-        CallbackQueryHandler(on_staff_register, pattern=r"^staffreg:\d+$"),
+        CallbackQueryHandler(on_staff_register, pattern=r"^staffreg:"),
         CallbackQueryHandler(on_no_show_button, pattern=r"^noshow:"),
     ]
 
@@ -54,14 +88,16 @@ async def on_staff_command(update: Update, context: Context) -> None:
     given = (context.args or [""])[0] if context.args else ""
     async with found.uow(readonly=True) as uow:
         t = await _t(uow)
-        options = [Option(f"staffreg:{m.id}", m.name) for m in await staff.all_staff(uow)]
+        members = [(m.id, m.name) for m in await staff.all_staff(uow)]
     if expected is None or not hmac.compare_digest(
         given.encode(), expected.get_secret_value().encode()
     ):
         log.info("telegram: refused a /staff registration with a wrong code")
         await message.reply_text(t.gettext("That staff code is not right."))
         return
-    found.code_chats.add(chat.id)
+    now = found.clock.now()
+    code = expected.get_secret_value()
+    options = [Option(staff_choice(code, chat.id, key, now), name) for key, name in members]
     await message.reply_text(
         t.gettext("Which staff member are you?"), reply_markup=keyboard(options)
     )
@@ -72,15 +108,22 @@ async def on_staff_register(update: Update, context: Context) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and query.data is not None and chat is not None
     found = deps(context)
+    code = found.settings.staff_code
     async with found.uow() as uow:
         t = await _t(uow)
-        if chat.id not in found.code_chats:
+        staff_id = None if code is None else chosen_staff(
+            code.get_secret_value(), chat.id, query.data, uow.clock.now())
+        if staff_id is None:
+            log.info("telegram: refused a staff choice not given to this chat (or expired)")
             await query.answer(t.gettext("Only staff can do this."), show_alert=True)
             return
-        member = await staff.register_chat(uow, int(query.data.split(":")[1]), chat.id)
+        try:
+            member = await staff.register_chat(uow, staff_id, chat.id)
+        except DomainError as exc:
+            await query.answer(exc.message[:200], show_alert=True)
+            return
         name = member.name
         await uow.commit()
-    found.code_chats.discard(chat.id)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(

@@ -65,6 +65,7 @@ class TelegramStandin:
         self._new_update = asyncio.Event()
         self._message_ids = itertools.count(1000)
         self._throttle: list[float] = []
+        self._failures: list[int] = []
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._handle,
                                            methods=["POST", "GET"])])
 
@@ -77,6 +78,10 @@ class TelegramStandin:
         """Answer the next ``times`` message calls with 429 and ``retry_after``."""
         self._throttle.extend([retry_after] * times)
 
+    def fail_next(self, status: int = 502, times: int = 1) -> None:
+        """Answer the next ``times`` message calls with HTTP ``status`` (a Bot API outage)."""
+        self._failures.extend([status] * times)
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -88,6 +93,10 @@ class TelegramStandin:
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
         self.calls.append(Call(method, params))
+        if method in MESSAGE_METHODS and self._failures:
+            status = self._failures.pop(0)
+            return JSONResponse({"ok": False, "error_code": status,
+                                 "description": "Bad Gateway"}, status_code=status)
         if method in MESSAGE_METHODS and self._throttle:
             wait = self._throttle.pop(0)
             return JSONResponse({"ok": False, "error_code": 429,

@@ -11,17 +11,25 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from bot.services import accounts
+from tests.booking_support import load_ids
 from tests.e2e.sms_harness import ACCOUNT_SID, FROM_NUMBER, PUBLIC_URL, TOKEN
+from tests.e2e.telegram_standin import TOKEN as BOT_TOKEN
+from tests.e2e.telegram_standin import TelegramStandin
 from tests.e2e.test_scheduler_processes import standin
+from tests.e2e.twilio_standin import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MAYA = "+14165550101"
+DESK_CHAT = -1001234567890
+MAYA_TELEGRAM = 5550101
 
 
 def environment(database_url: str, twilio_url: str | None = None) -> dict[str, str]:
@@ -67,6 +75,7 @@ async def test_jobs_run_sweeps_and_delivers_once(database_url, tmp_path):
         assert counts(out) == {
             "membership invoices": "0", "no-shows": "0", "appointment reminders": "0",
             "renewal reminders": "0", "unpaid reminders": "2", "package expiry warnings": "0",
+            "old inbound messages forgotten": "0",
             "delivery (sms)": "sent 1, held 0, skipped 0, retried 0, failed 0",
         }
         again = await clinicbot(env, tmp_path, "jobs", "run", "--now", "2026-11-02T09:05")
@@ -85,6 +94,49 @@ async def test_jobs_run_sweeps_and_delivers_once(database_url, tmp_path):
     assert code == 0 and table.splitlines()[0] == "Outbox (all):"
     [desk] = [line for line in table.splitlines() if "invoice:3:overdue:staff:1" in line]
     assert "pending" in desk.split()
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_jobs_run_delivers_on_telegram_when_the_bot_is_configured(
+    database_url, tmp_path, make_uow
+):
+    """Maya linked her Telegram account: her reminder goes there, and the desk's alert goes to
+    the desk's group chat (the set-up file's ``telegram_chat_id``)."""
+    async with make_uow() as uow:
+        await accounts.link_telegram(uow, (await load_ids(uow)).maya, MAYA_TELEGRAM)
+        await uow.commit()
+    telegram = TelegramStandin()
+    async with standin() as (twilio, url), LiveServer(telegram.app) as api:
+        env = {**environment(database_url, url), "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+               "TELEGRAM_API_BASE_URL": api.url + "/bot"}
+        code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now",
+                                         "2026-11-02T09:00")
+        assert code == 0, err
+        assert counts(out).get("delivery (sms, telegram)") == (
+            "sent 2, held 0, skipped 0, retried 0, failed 0")
+        again = await clinicbot(env, tmp_path, "jobs", "run", "--now", "2026-11-02T09:05")
+        assert again[0] == 0
+        assert counts(again[1])["delivery (sms, telegram)"].startswith("sent 0,")
+    assert twilio.received == []
+    sent = {call.chat_id: call for call in telegram.of("sendMessage")}
+    assert len(telegram.of("sendMessage")) == 2 and set(sent) == {MAYA_TELEGRAM, DESK_CHAT}
+    assert "Leo" in sent[MAYA_TELEGRAM].text and "Leo" in sent[DESK_CHAT].text
+    assert BOT_TOKEN not in out + err
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_jobs_run_logs_problems_as_json_lines_without_patient_data(database_url, tmp_path):
+    async with standin() as (twilio, url):
+        twilio.fail_next(400, code=21211)  # Twilio refuses the number: a permanent failure
+        env = {**environment(database_url, url), "CLINICBOT_LOG_FORMAT": "json"}
+        code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now",
+                                         "2026-11-02T09:00")
+    assert code == 0 and "failed 1" in counts(out)["delivery (sms)"]
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert [(line["level"], line["logger"]) for line in lines] == [
+        ("WARNING", "bot.handlers.sms_sender"), ("WARNING", "bot.delivery.sender")]
+    assert "Twilio refused the message" in lines[-1]["message"]
+    assert MAYA not in err and "Leo" not in err and "Maya" not in err
 
 
 @pytest.mark.usefixtures("clinic")

@@ -3,11 +3,13 @@
 Each scheduler is a real OS process (this module run as a script, see :func:`worker`): its own
 engine, a FixedClock, every sweep and one delivery pass per tick (``run_all_once``, what
 ``clinicbot serve`` and ``clinicbot jobs run`` run), SMS through twilio's client to the local
-Twilio stand-in. The test moves both processes' clocks together, one tick at a time (so their
-leases mean the same thing), and they do each tick's work at the same moment.
+Twilio stand-in and Telegram through python-telegram-bot to the local Bot API stand-in. The test
+moves both processes' clocks together, one tick at a time (so their leases mean the same
+thing), and they do each tick's work at the same moment.
 
-* Two processes walk the example clinic through November: every expected SMS reaches the
-  stand-in exactly once, on PostgreSQL and on SQLite.
+* Two processes walk the example clinic through November: every expected message reaches the
+  stand-ins exactly once -- Maya's by SMS, Sofía's on Telegram (she linked her account), the
+  desk's alerts in the desk's Telegram group -- on PostgreSQL and on SQLite.
 * A process killed (SIGKILL) while the stand-in holds its third send loses nothing: once its
   claims expire, a new process sends the rest. The message in flight at the kill may be sent
   twice (the documented crash window of bot/delivery/sender.py); no other.
@@ -30,20 +32,25 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.delivery.channels import Channels, SmsChannel
+from bot.delivery.channels import Channel, Channels, SmsChannel
 from bot.delivery.sender import Deliverer
 from bot.handlers.sms_sender import TwilioSender
+from bot.handlers.telegram_channel import outbox_channel
 from bot.scheduler.jobs import run_all_once
-from bot.services import appointments, outbox
+from bot.services import accounts, appointments, outbox
 from bot.storage.db import create_engine
 from bot.storage.models import Invoice, Membership, OutboxMessage
 from tests.booking_support import at, load_ids
 from tests.conftest import START
 from tests.e2e.sms_harness import ACCOUNT_SID, FROM_NUMBER, TOKEN
+from tests.e2e.telegram_standin import TOKEN as BOT_TOKEN
+from tests.e2e.telegram_standin import TelegramStandin
 from tests.e2e.twilio_standin import LiveServer, TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 MAYA, SOFIA = "+14165550101", "+14165550102"
+SOFIA_TELEGRAM, DESK_CHAT = 5550102, -1001234567890
+NO_TELEGRAM = "-"
 ANSWER_SECONDS = 120
 
 pytestmark = pytest.mark.usefixtures("clinic")
@@ -52,14 +59,20 @@ pytestmark = pytest.mark.usefixtures("clinic")
 # -- the scheduler process ---------------------------------------------------------------------
 
 
-async def worker(database_url: str, twilio_url: str) -> None:
+async def worker(database_url: str, twilio_url: str, telegram_url: str) -> None:
     """Read ``tick ISO`` lines; run everything as of that moment; answer one JSON line each."""
     engine = create_engine(database_url)
     clock = FixedClock(datetime(2026, 1, 1))
     sender = TwilioSender(ACCOUNT_SID, TOKEN, api_base_url=twilio_url, from_number=FROM_NUMBER,
                           timeout=60)
-    deliverer = Deliverer(engine, clock, Channels([SmsChannel(sender)]))
-    try:
+    found: list[Channel] = [SmsChannel(sender)]
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(sender.close)
+        if telegram_url != NO_TELEGRAM:
+            found.append(await stack.enter_async_context(
+                outbox_channel(BOT_TOKEN, telegram_url + "/bot")))
+        deliverer = Deliverer(engine, clock, Channels(found))
         print("ready", flush=True)
         while line := await asyncio.to_thread(sys.stdin.readline):
             command, _, moment = line.strip().partition(" ")
@@ -69,9 +82,6 @@ async def worker(database_url: str, twilio_url: str) -> None:
             report = await run_all_once(engine, clock, deliverer)
             delivered = report.delivery.sent if report.delivery else None
             print(json.dumps({"ok": report.ok, "sent": delivered}), flush=True)
-    finally:
-        await sender.close()
-        await engine.dispose()
 
 
 class Scheduler:
@@ -81,9 +91,11 @@ class Scheduler:
         self.process = process
 
     @classmethod
-    async def start(cls, database_url: str, twilio_url: str) -> Scheduler:
+    async def start(cls, database_url: str, twilio_url: str, telegram_url: str = NO_TELEGRAM
+                    ) -> Scheduler:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.e2e.test_scheduler_processes", database_url, twilio_url,
+            telegram_url,
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
@@ -140,6 +152,7 @@ async def test_two_schedulers_deliver_a_month_exactly_once(database_url, make_uo
             select(Membership.id).where(Membership.patient_id == ids.sofia))
         invoices = {(row.package_id, row.installment_no, row.period_start): row.id
                     for row in await uow.session.scalars(select(Invoice))}
+        await accounts.link_telegram(uow, ids.sofia, SOFIA_TELEGRAM)
         booked = {}
         for name, who, where, fee, when in (
             ("maya", ids.maya, (ids.ana, ids.downtown), ids.physio_follow, at("2026-11-10", 10)),
@@ -154,17 +167,21 @@ async def test_two_schedulers_deliver_a_month_exactly_once(database_url, make_uo
     leo_2nd = invoices[(ids.leo_pack, 2, None)]
     leo_3rd = invoices[(ids.leo_pack, 3, None)]
     sofia_nov = invoices[(None, None, date(2026, 11, 1))]
-    expected = {
+    by_sms = {
         (MAYA, f"invoice:{leo_2nd}:unpaid:10d"), (MAYA, f"invoice:{leo_2nd}:unpaid:24d"),
         (MAYA, booked["maya"]), (MAYA, booked["leo"]),
         (MAYA, f"invoice:{leo_3rd}:unpaid:3d"), (MAYA, f"invoice:{leo_3rd}:unpaid:10d"),
-        (SOFIA, f"invoice:{sofia_nov}:unpaid:3d"), (SOFIA, f"invoice:{sofia_nov}:unpaid:10d"),
-        (SOFIA, f"invoice:{sofia_nov}:unpaid:24d"), (SOFIA, booked["sofia"]),
-        (SOFIA, f"membership:{membership}:renewal:2026-12-01"),
+    }
+    on_telegram = {
+        (SOFIA_TELEGRAM, f"invoice:{sofia_nov}:unpaid:3d"),
+        (SOFIA_TELEGRAM, f"invoice:{sofia_nov}:unpaid:10d"),
+        (SOFIA_TELEGRAM, f"invoice:{sofia_nov}:unpaid:24d"), (SOFIA_TELEGRAM, booked["sofia"]),
+        (SOFIA_TELEGRAM, f"membership:{membership}:renewal:2026-12-01"),
     }
 
-    async with standin() as (twilio, url):
-        schedulers = [await Scheduler.start(database_url, url) for _ in range(2)]
+    telegram = TelegramStandin()
+    async with standin() as (twilio, url), LiveServer(telegram.app) as api:
+        schedulers = [await Scheduler.start(database_url, url, api.url) for _ in range(2)]
         try:
             day = date(2026, 11, 2)
             while day <= date(2026, 12, 2):
@@ -179,15 +196,26 @@ async def test_two_schedulers_deliver_a_month_exactly_once(database_url, make_uo
             for scheduler in schedulers:
                 await scheduler.stop()
 
-    rows = await sent_rows(database_url)
-    by_sid = {row.provider_message_id: row for row in rows if row.status == "sent"}
-    at_standin = Counter(by_sid[m.sid].purpose for m in twilio.sent)
-    assert set(at_standin.values()) == {1}, at_standin
-    assert len(twilio.sent) == len(by_sid) == len(expected)
-    assert {(m.params["To"], by_sid[m.sid].purpose) for m in twilio.sent} == expected
-    assert {row.status for row in rows if row.patient_id is not None} == {"sent"}
-    assert {row.status for row in rows if row.staff_id is not None} == {"pending"}, (
-        "staff alerts wait for a Telegram channel")
+    everything = await sent_rows(database_url)
+    unsent = [row for row in everything if row.status != "sent"]
+    assert {(row.status, row.last_error) for row in unsent} == {
+        ("skipped", "the staff member has no Telegram chat")}, "Ana's no-show alerts"
+    assert all(row.staff_id is not None for row in unsent)
+    rows = [row for row in everything if row.status == "sent"]
+    by_id = {row.provider_message_id: row for row in rows}
+    texts = twilio.sent
+    chats = telegram.of("sendMessage")
+    delivered = [by_id[m.sid].purpose for m in texts] + [
+        by_id[f"{c.chat_id}:{c.params['_message_id']}"].purpose for c in chats]
+    assert len(delivered) == len(rows) == len(set(delivered)), Counter(delivered)
+    assert {(m.params["To"], by_id[m.sid].purpose) for m in texts} == by_sms
+    to_sofia = {(c.chat_id, by_id[f"{c.chat_id}:{c.params['_message_id']}"].purpose)
+                for c in chats if c.chat_id == SOFIA_TELEGRAM}
+    assert to_sofia == on_telegram
+    staff_rows = {row.purpose for row in rows if row.staff_id is not None}
+    assert staff_rows and {c.chat_id for c in chats} == {SOFIA_TELEGRAM, DESK_CHAT}
+    assert {by_id[f"{c.chat_id}:{c.params['_message_id']}"].purpose for c in chats
+            if c.chat_id == DESK_CHAT} == staff_rows
 
 
 async def test_a_scheduler_killed_mid_batch_loses_nothing(database_url, make_uow, clock):
@@ -235,4 +263,4 @@ async def test_a_scheduler_killed_mid_batch_loses_nothing(database_url, make_uow
 
 
 if __name__ == "__main__":
-    asyncio.run(worker(sys.argv[1], sys.argv[2]))
+    asyncio.run(worker(sys.argv[1], sys.argv[2], sys.argv[3]))

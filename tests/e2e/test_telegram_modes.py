@@ -1,12 +1,70 @@
 """Telegram modes and limits: webhook secret (403, nothing touched), setWebhook on start,
-polling without a webhook, and a 429 from the Bot API retried."""
+polling without a webhook, a 429 from the Bot API retried, and an update whose handling failed
+acted on when Telegram delivers it again (and only then)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.dialogs.engine import Engine
 from bot.storage.models import Conversation, InboundMessage
 from tests.e2e.telegram_harness import SECRET, TgUser, telegram_server
+
+
+def fail_first_turn(monkeypatch) -> list[str]:
+    """The engine fails (as if the database went away) on the first turn only."""
+    turns: list[str] = []
+    handle = Engine.handle
+
+    async def flaky(self, inbound):
+        turns.append(inbound.text)
+        if len(turns) == 1:
+            raise ConnectionError("the database went away")
+        return await handle(self, inbound)
+
+    monkeypatch.setattr(Engine, "handle", flaky)
+    return turns
+
+
+async def inbound_rows(make_uow) -> list[tuple[str, str | None]]:
+    async with make_uow(readonly=True) as uow:
+        rows = await uow.session.execute(select(InboundMessage.external_id, InboundMessage.reply))
+        return list(rows.tuples().all())
+
+
+async def test_a_webhook_update_that_failed_is_acted_on_when_delivered_again(
+    clinic, database_url, clock, make_uow, monkeypatch
+):
+    turns = fail_first_turn(monkeypatch)
+    async with telegram_server(database_url, clock, mode="webhook") as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        update = maya.update(message=maya.message(text="hello"))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        failed = await tg.http.post("/telegram/webhook", json=update, headers=headers)
+        assert failed.status_code == 500, "Telegram will deliver it again"
+        assert await inbound_rows(make_uow) == [], "the failed update's claim was given up"
+        assert tg.standin.of("sendMessage") == []
+        assert "share your phone" in await maya.send(update)  # Telegram's retry: 200
+        again = await tg.http.post("/telegram/webhook", json=update, headers=headers)
+        assert again.status_code == 200
+        await tg.settle()
+    assert turns == ["hello", "hello"], "acted on once after the failure, not a third time"
+    assert len(tg.standin.of("sendMessage")) == 1
+    assert await inbound_rows(make_uow) == [(str(update["update_id"]), "handled")]
+
+
+async def test_a_polled_update_that_failed_gives_up_its_claim(
+    clinic, database_url, clock, make_uow, monkeypatch
+):
+    turns = fail_first_turn(monkeypatch)
+    async with telegram_server(database_url, clock, mode="polling") as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        first = maya.update(message=maya.message(text="hello"))
+        tg.standin.push(first)
+        assert "share your phone" in await maya.say("hello again")
+    assert turns == ["hello", "hello again"]
+    rows = dict(await inbound_rows(make_uow))
+    assert str(first["update_id"]) not in rows and set(rows.values()) == {"handled"}
 
 
 async def test_webhook_mode_registers_the_webhook_and_checks_the_secret(
@@ -53,4 +111,17 @@ async def test_a_429_from_the_bot_api_is_retried(clinic, database_url, clock):
         assert len(sends) == 2 and sends[0].text == sends[1].text
         assert "_message_id" not in sends[0].params  # the first was answered 429
         assert sends[1].at - sends[0].at >= 0.9
+        assert "share your phone" in reply
+
+
+async def test_an_answer_the_bot_api_failed_to_take_is_sent_again(clinic, database_url, clock):
+    async with telegram_server(database_url, clock, mode="webhook") as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        tg.standin.fail_next(502, times=2)
+        reply = await maya.say("/start")
+        await tg.wait_for(lambda c: c.method == "sendMessage" and "_message_id" in c.params)
+        await tg.settle()
+        sends = tg.standin.of("sendMessage")
+        assert len(sends) == 3 and len({c.text for c in sends}) == 1
+        assert [("_message_id" in c.params) for c in sends] == [False, False, True]
         assert "share your phone" in reply

@@ -79,6 +79,28 @@ async def test_staff_register_with_the_code_and_a_wrong_code_changes_nothing(tg,
         assert staff.telegram_chat_id == 8002
 
 
+async def test_the_staff_choice_survives_a_restart_but_not_a_day(
+    clinic, database_url, clock, make_uow
+):
+    async with telegram_server(database_url, clock) as tg:
+        ana = TgUser(tg, 8002, "Ana")
+        await ana.say(f"/staff {STAFF_CODE}")
+        choice = ana.keyboard_call()
+    async with telegram_server(database_url, clock) as tg:  # a restart, or another instance
+        ana = TgUser(tg, 8002, "Ana")
+        assert "Ana Silva" in await ana.press("Ana Silva", call=choice)
+        ben = TgUser(tg, 8004, "Ben")
+        await ben.say(f"/staff {STAFF_CODE}")
+        late = ben.keyboard_call()
+        clock.set(clock.now() + timedelta(hours=25))
+        await ben.press("Front desk", call=late)
+        assert any(c.method == "answerCallbackQuery" and "Only staff" in str(
+            c.params.get("text")) for c in tg.standin.calls)
+    async with make_uow() as uow:
+        chats = dict((await uow.session.execute(select(Staff.key, Staff.telegram_chat_id))).all())
+    assert chats == {"desk": DESK_CHAT, "ana": 8002}
+
+
 async def test_desk_redeems_then_undoes_then_charges_a_fee(tg, make_uow, engine, clock):
     no_show_id, alert = await no_show_alert(tg, make_uow, engine, clock)
     assert "Maya Chen" in alert.text and "Physio 5-pack" in alert.text

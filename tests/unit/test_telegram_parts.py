@@ -3,7 +3,7 @@ invoice payloads, command mapping, and how Bot API errors map onto delivery erro
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,6 +15,7 @@ from bot.handlers.telegram_channel import TelegramChannel
 from bot.handlers.telegram_patients import MENU_COMMANDS, PATIENT_COMMANDS
 from bot.handlers.telegram_payments import from_minor_units, invoice_id_of, minor_units
 from bot.handlers.telegram_render import callback_data, keyboard, markup
+from bot.handlers.telegram_staff import CHOICE_VALID, chosen_staff, staff_choice
 from bot.i18n import translator
 
 
@@ -111,3 +112,20 @@ async def test_the_channel_sends_at_most_one_message_per_second_per_chat():
     await channel.send("5", "two")
     (_, first), (_, other), (_, second) = bot.sent
     assert other - first < 0.2 and second - first >= 0.29
+
+
+def test_a_staff_choice_is_bound_to_the_chat_the_code_and_a_day():
+    given = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+    data = staff_choice("desk-code", -100123, 7, given)
+    assert data.startswith("staffreg:7:") and len(data.encode()) <= 64
+    callback_data(data)  # fits a button
+    assert chosen_staff("desk-code", -100123, data, given + timedelta(minutes=5)) == 7
+    assert chosen_staff("desk-code", -100123, data, given + CHOICE_VALID) == 7
+    assert chosen_staff("desk-code", -100123, data, given + CHOICE_VALID + timedelta(minutes=2)
+                        ) is None, "expired"
+    assert chosen_staff("desk-code", 555, data, given) is None, "another chat"
+    assert chosen_staff("new-code", -100123, data, given) is None, "the code changed"
+    forged = data.replace("staffreg:7:", "staffreg:8:")
+    assert chosen_staff("desk-code", -100123, forged, given) is None, "another staff member"
+    for broken in ("staffreg:7", "staffreg:x:1:abc", "staffreg:7:1:", "staffreg:7:1:a:b"):
+        assert chosen_staff("desk-code", -100123, broken, given) is None
