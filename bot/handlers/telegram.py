@@ -10,7 +10,7 @@ registered with ``setWebhook`` (with that secret) on start.
 Every update is acted on once by ``update_id`` (:mod:`bot.services.inbound`), whichever way it
 came, however often and on whichever instance: :func:`act_once` claims it before any handler
 runs, the handlers record it as acted on (:func:`bot.handlers.telegram_context.acted`, as soon
-as a dialog turn has committed; :func:`done` after the others), and :func:`on_error` gives up
+as a dialog turn has committed; ``finish_update`` after the others), and :func:`on_error` gives up
 the claim of an update whose handling failed before that, so that a redelivery acts. A webhook
 update is handled before its request is answered: a failure answers 500 and Telegram delivers
 it again. (A long-polled update is confirmed to Telegram when the next batch is fetched; one
@@ -48,8 +48,9 @@ from bot.handlers.telegram_context import (
     App,
     Context,
     TelegramDeps,
-    acted,
     deps,
+    finish_update,
+    settled,
 )
 from bot.services import inbound
 from bot.settings import Settings
@@ -90,7 +91,7 @@ class TelegramBot:
         self.app: App = builder.build()  # type: ignore[assignment]
         self.app.bot_data[DEPS_KEY] = TelegramDeps(settings, db, clock, engine)
         self.app.add_handler(TypeHandler(Update, act_once), group=-1)
-        self.app.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
+        self.app.add_handler(TypeHandler(Update, finish_update), group=DONE_GROUP)
         for handler in [
             *telegram_payments.handlers(),
             *telegram_staff.handlers(),
@@ -154,11 +155,6 @@ async def act_once(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
 
 
-async def done(update: Update, context: Context) -> None:
-    """After the handlers: the update was acted on (a no-op when its claim was given up)."""
-    await acted(update, context)
-
-
 async def on_error(update: object, context: Context) -> None:
     """Log the failure (its type and place, never its message) and give up the claim."""
     error = context.error
@@ -167,6 +163,7 @@ async def on_error(update: object, context: Context) -> None:
               type(error).__name__ if error else "an unknown error", where)
     if not isinstance(update, Update):
         return
+    settled(update, context)  # not "acted on": finish_update must not record it so
     try:
         async with deps(context).uow() as uow:
             await inbound.release(uow, CHANNEL, str(update.update_id))

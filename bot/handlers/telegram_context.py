@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +24,7 @@ from bot.storage.uow import UnitOfWork
 CHANNEL = "telegram"
 DEPS_KEY = "clinicbot"
 HANDLED = "handled"
+MAX_SETTLED_IN_FLIGHT = 10_000
 ANSWER_TRIES = 4
 ANSWER_BACKOFF_SECONDS = 0.5
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class TelegramDeps:
     db: AsyncEngine
     clock: Clock
     engine: Engine
+    # Updates whose claim this process settled (acted on, or given up after a failure) and that
+    # have not reached ``finish_update`` yet.
+    settled_updates: set[int] = field(default_factory=set)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, readonly=readonly)
@@ -63,9 +67,32 @@ async def acted(update: object, context: Context) -> None:
     answering it fails (acting twice is worse than an answer that did not arrive)."""
     if not isinstance(update, Update):
         return
-    async with deps(context).uow() as uow:
+    found = deps(context)
+    async with found.uow() as uow:
         await inbound.remember_reply(uow, CHANNEL, str(update.update_id), HANDLED)
         await uow.commit()
+    settled(update, context)
+
+
+def settled(update: Update, context: Context) -> None:
+    """Note that this update's claim is settled: :func:`finish_update` leaves it alone."""
+    found = deps(context).settled_updates
+    if len(found) > MAX_SETTLED_IN_FLIGHT:
+        found.clear()  # a guard only: each update leaves the set in finish_update
+    found.add(update.update_id)
+
+
+async def finish_update(update: object, context: Context) -> None:
+    """After every handler: record the update as acted on, unless its claim was settled
+    already (by :func:`acted`, or given up after a failure so that a redelivery may act)."""
+    if not isinstance(update, Update):
+        return
+    found = deps(context).settled_updates
+    if update.update_id in found:
+        found.discard(update.update_id)
+        return
+    await acted(update, context)
+    found.discard(update.update_id)
 
 
 async def answer_surely(call: Callable[[], Awaitable[T]]) -> T:

@@ -10,6 +10,7 @@ the current step is sent again. Nothing here logs texts, names or phones.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from sqlalchemy import select
 from telegram import Message, Update
@@ -140,11 +141,11 @@ async def send_outcome(
         not replies[0].request_contact
     ):
         first, pressed = replies.pop(0), query.message
-        await answer_surely(lambda: pressed.edit_text(
-            clip(first.text), reply_markup=keyboard(first.options)))
+        await answer_surely(partial(
+            pressed.edit_text, clip(first.text), reply_markup=keyboard(first.options)))
     for reply in replies:
-        await answer_surely(lambda reply=reply: context.bot.send_message(  # type: ignore[misc]
-            chat.id, clip(reply.text), reply_markup=markup(reply, t)))
+        await answer_surely(partial(
+            context.bot.send_message, chat.id, clip(reply.text), reply_markup=markup(reply, t)))
     for effect in outcome.effects:
         if getattr(effect, "kind", None) == "telegram_invoice":
             await telegram_payments.send_invoice(context, chat.id, int(effect.params["invoice_id"]))
