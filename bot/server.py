@@ -32,7 +32,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -51,9 +50,8 @@ from bot.observability.http import METRICS_PATH, RequestMetrics, metrics_endpoin
 from bot.observability.metrics import Metrics
 from bot.scheduler.service import SchedulerService
 from bot.settings import Settings
-from bot.storage.db import create_engine
+from bot.storage.db import check_database, create_engine
 from bot.storage.migrate import upgrade
-from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 5.0
@@ -169,8 +167,7 @@ async def healthz(request: Request) -> Response:
     runtime: Runtime = request.state.runtime
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
-            async with UnitOfWork(runtime.db, runtime.clock, readonly=True) as uow:
-                await uow.session.execute(text("SELECT 1"))
+            await check_database(runtime.db)
     except Exception as exc:
         log.warning("health check: the database did not answer (%s)", type(exc).__name__)
         return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
