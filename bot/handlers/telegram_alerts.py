@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -33,7 +34,14 @@ from bot.i18n import Translator, negotiate, translator
 from bot.services import appointments, merging, noshows, outbox, staff
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
-from bot.storage.models import Appointment, OutboxMessage, Patient, Practitioner, Staff
+from bot.storage.models import (
+    Appointment,
+    Clinic,
+    OutboxMessage,
+    Patient,
+    Practitioner,
+    Staff,
+)
 from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -88,8 +96,14 @@ async def on_reply(update: Update, context: Context) -> None:
     await message.reply_text(t.gettext("Your reply will be sent to the patient."))
 
 
-async def on_today(update: Update, context: Context) -> None:
-    """Today's appointments with Arrived / No-show buttons (staff chats only)."""
+Listed = list[tuple[str, list[Option]]]
+Lister = Callable[[UnitOfWork, Translator, Clinic], Awaitable[Listed]]
+
+
+async def _staff_list(
+    update: Update, context: Context, lister: Lister, nothing: Callable[[Translator], str]
+) -> None:
+    """Answer a staff command with one message per listed item (staff chats only)."""
     message = update.message
     assert message is not None
     async with deps(context).uow(readonly=True) as uow:
@@ -97,42 +111,42 @@ async def on_today(update: Update, context: Context) -> None:
         if member is None:
             await message.reply_text(t.gettext("Only staff can do this."))
             return
-        clinic = await get_clinic(uow)
-        listed = (await staff.appointments_today(uow))[:MAX_LISTED]
-        lines = [(a.id, a.status == "booked", await _appointment_line(uow, t, clinic.timezone, a))
-                 for a in listed]
-    if not lines:
-        await message.reply_text(t.gettext("No appointments today."))
+        listed = await lister(uow, t, await get_clinic(uow))
+    if not listed:
+        await message.reply_text(nothing(t))
         return
-    for appointment_id, booked, line in lines:
-        options = []
-        if booked:
-            options = notifications.arrival_options(t, appointment_id)
-        await message.reply_text(clip(line), reply_markup=keyboard(options))
+    for text, options in listed:
+        await message.reply_text(clip(text), reply_markup=keyboard(options))
+
+
+async def on_today(update: Update, context: Context) -> None:
+    """Today's appointments with Arrived / No-show buttons (staff chats only)."""
+
+    async def today(uow: UnitOfWork, t: Translator, clinic: Clinic) -> Listed:
+        return [
+            (await _appointment_line(uow, t, clinic.timezone, appointment),
+             notifications.arrival_options(t, appointment.id)
+             if appointment.status == "booked" else [])
+            for appointment in (await staff.appointments_today(uow))[:MAX_LISTED]
+        ]
+
+    await _staff_list(update, context, today, lambda t: t.gettext("No appointments today."))
 
 
 async def on_noshows(update: Update, context: Context) -> None:
     """The unresolved no-shows, each with its choices (staff chats only)."""
-    message = update.message
-    assert message is not None
-    async with deps(context).uow(readonly=True) as uow:
-        member, t = await _staff(uow, update)
-        if member is None:
-            await message.reply_text(t.gettext("Only staff can do this."))
-            return
-        clinic = await get_clinic(uow)
-        notices = []
+
+    async def open_ones(uow: UnitOfWork, t: Translator, clinic: Clinic) -> Listed:
+        listed: Listed = []
         for no_show in (await noshows.open_no_shows(uow))[:MAX_LISTED]:
             row = OutboxMessage(kind="no_show", params={
                 "no_show_id": no_show.id, "appointment_id": no_show.appointment_id})
             notice = await notifications.no_show(Rendering(uow, clinic, row, t))
             if notice is not None:
-                notices.append(notice)
-    if not notices:
-        await message.reply_text(t.gettext("No open no-shows."))
-        return
-    for notice in notices:
-        await message.reply_text(clip(notice.text), reply_markup=keyboard(notice.options))
+                listed.append((notice.text, list(notice.options)))
+        return listed
+
+    await _staff_list(update, context, open_ones, lambda t: t.gettext("No open no-shows."))
 
 
 async def on_appointment_button(update: Update, context: Context) -> None:
