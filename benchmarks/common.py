@@ -22,6 +22,7 @@ class Sizes:
 
     conversations: int = 50
     turns_per_conversation: int = 40
+    paced_rate: int = 500
     webhook_requests: int = 1000
     webhook_concurrency: int = 20
     availability_runs: int = 50
@@ -32,9 +33,9 @@ class Sizes:
     @classmethod
     def tiny(cls) -> Sizes:
         """A few of everything: for the smoke test."""
-        return cls(conversations=3, turns_per_conversation=8, webhook_requests=12,
-                   webhook_concurrency=3, availability_runs=3, delivery_messages=20,
-                   delivery_seconds=30.0, memory_requests=10)
+        return cls(conversations=3, turns_per_conversation=8, paced_rate=30,
+                   webhook_requests=12, webhook_concurrency=3, availability_runs=3,
+                   delivery_messages=20, delivery_seconds=30.0, memory_requests=10)
 
 
 @dataclass(frozen=True)

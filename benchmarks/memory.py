@@ -52,7 +52,10 @@ async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=5) as http:
         while loop.time() < deadline:  # bounded by START_SECONDS
             if process.returncode is not None:
-                raise RuntimeError(f"clinicbot serve exited with status {process.returncode}")
+                said = (await process.stderr.read()).decode(errors="replace") \
+                    if process.stderr else ""
+                raise RuntimeError(f"clinicbot serve exited with status {process.returncode}; "
+                                   f"its last words: {said[-2000:]}")
             try:
                 if (await http.get("/healthz")).status_code == 200:
                     return

@@ -59,6 +59,7 @@ async def test_every_measurement_runs_once(engine: AsyncEngine, database_url: st
     found = by_name(await dialogs.measure(bench))
     counts = found["dialog turns/s"].counts
     assert counts["conversations"] == 3 and counts["turns"] == 24 and counts["booked"] <= 3
+    assert found["dialog turn p50"].counts == {"turns": 24}  # the paced run
     assert found["dialog apologies"].value == 0
 
     found = by_name(await webhook.measure(bench))
