@@ -1,8 +1,10 @@
 """The database engine: which driver a ``DATABASE_URL`` gets, and how each database behaves.
 
-* ``sqlite:///path.db`` -> aiosqlite, WAL journal, foreign keys on, a busy timeout, and every
-  write transaction opened with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented aiosqlite recipe), so
-  a check-then-write inside one transaction cannot race another process. Read-only units of work
+* ``sqlite:///path.db`` -> SQLAlchemy's aiosqlite dialect over :mod:`bot.storage.sqlite_inline`
+  (sqlite3 called on the event loop; a wait for another process's lock, up to the busy timeout,
+  in a worker thread), WAL journal, foreign keys on, and every write transaction opened with
+  ``BEGIN IMMEDIATE`` (SQLAlchemy's documented aiosqlite recipe), so a check-then-write inside
+  one transaction cannot race another process. Read-only units of work
   use ``BEGIN DEFERRED`` and never block writers. Connections are pooled: a fresh one would
   parse the schema and warm SQLite's page cache again for every unit of work (about half of a
   short dialog turn). A pooled connection keeps working on a file that was replaced or ruined
@@ -21,6 +23,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.storage import sqlite_inline
 
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -57,7 +61,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs,
+            async_creator=sqlite_inline.creator(url.database or "", SQLITE_BUSY_TIMEOUT_MS),
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine
@@ -77,7 +82,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
