@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -43,6 +43,13 @@ from bot.storage.upsert import insert_ignore
 log = logging.getLogger(__name__)
 HISTORY_LIMIT = 20
 MENU = "menu"
+# Built once: building and keying a statement costs more than SQLite takes to run it.
+CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.channel == bindparam("channel"),
+           Conversation.address == bindparam("address"))
+    .with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class Engine:
         return outcome
 
     async def _handle(self, inbound: Inbound) -> Outcome:
-        async with UnitOfWork(self.db, self.clock) as uow:
+        async with UnitOfWork(self.db, self.clock, keep_loaded=True) as uow:
             clinic = await get_clinic(uow)
             conversation = await self._conversation(uow, inbound)
             account = await identify(uow, conversation, inbound)
@@ -104,12 +111,8 @@ class Engine:
             return outcome
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound) -> Conversation:
-        stmt = (
-            select(Conversation)
-            .where(Conversation.channel == inbound.channel, Conversation.address == inbound.address)
-            .with_for_update()
-        )
-        conversation = await uow.session.scalar(stmt)
+        which = {"channel": inbound.channel, "address": inbound.address}
+        conversation = await uow.session.scalar(CONVERSATION, which)
         if conversation is None:
             values = {
                 "channel": inbound.channel,
@@ -118,7 +121,7 @@ class Engine:
                 "updated_at": uow.clock.now(),
             }
             await insert_ignore(uow, Conversation, values, ["channel", "address"])
-            conversation = await uow.session.scalar(stmt)
+            conversation = await uow.session.scalar(CONVERSATION, which)
             assert conversation is not None
         if conversation.state is None:
             conversation.state = {}

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
@@ -71,15 +70,14 @@ async def find_by_phone(uow: UnitOfWork, phone_e164: str) -> list[Patient]:
             found.append(patient.id)
     if not found:
         return []
-    # Self-referential relationships are not loaded by default; callers compare families.
-    loaded = await uow.session.scalars(
-        select(Patient)
-        .where(Patient.id.in_(found))
-        .options(selectinload(Patient.guardians), selectinload(Patient.wards))
-        .execution_options(populate_existing=True)
-    )
-    by_id = {patient.id: patient for patient in loaded}
-    return [by_id[patient_id] for patient_id in found]
+    # The family is not loaded with a patient (lazy="raise"); callers compare families. One
+    # profile at a time: a profile loaded as another's ward would keep its own family unloaded.
+    profiles = []
+    for patient_id in found:
+        patient = await get_patient(uow, patient_id)
+        await uow.session.refresh(patient, ["guardians", "wards"])
+        profiles.append(patient)
+    return profiles
 
 
 async def find_by_telegram(uow: UnitOfWork, user_id: int) -> Patient | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from bot.services.clinic import get_clinic, local_midnight_utc, zone
 from bot.services.errors import InvalidInput, NotFound
@@ -46,6 +46,25 @@ Interval = tuple[datetime, datetime]
 # Busy appointments are fetched by the (practitioner_id, starts_at) index, so a range query
 # needs a lower bound on starts_at: no appointment is assumed to last longer than this.
 LONGEST_APPOINTMENT = timedelta(days=1)
+
+# Built once (building and keying a statement costs more than running it): the practitioner's
+# live appointments overlapping [start, end), optionally but one; a fee and whether they give it.
+BUSY = select(Appointment.starts_at, Appointment.ends_at).where(
+    Appointment.practitioner_id == bindparam("practitioner_id"),
+    Appointment.starts_at >= bindparam("since"),
+    Appointment.starts_at < bindparam("end"),
+    Appointment.ends_at > bindparam("start"),
+    Appointment.status != "cancelled",
+)
+BUSY_EXCEPT = BUSY.where(Appointment.id != bindparam("excluded"))
+FEE_OFFERED = (
+    select(Fee.name, Fee.minutes, fee_practitioner.c.practitioner_id)
+    .outerjoin(fee_practitioner, and_(
+        fee_practitioner.c.fee_id == Fee.id,
+        fee_practitioner.c.practitioner_id == bindparam("practitioner_id"),
+    ))
+    .where(Fee.id == bindparam("fee_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,16 +215,11 @@ async def busy_intervals(
     exclude_appointment_id: int | None = None,
 ) -> list[Interval]:
     """The practitioner's live appointments (any location) that overlap ``[start, end)``."""
-    stmt = select(Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.practitioner_id == practitioner_id,
-        Appointment.starts_at >= start - LONGEST_APPOINTMENT,
-        Appointment.starts_at < end,
-        Appointment.ends_at > start,
-        Appointment.status != "cancelled",
-    )
-    if exclude_appointment_id is not None:
-        stmt = stmt.where(Appointment.id != exclude_appointment_id)
-    rows = (await uow.session.execute(stmt)).all()
+    stmt = BUSY if exclude_appointment_id is None else BUSY_EXCEPT
+    rows = await uow.session.execute(stmt, {
+        "practitioner_id": practitioner_id, "since": start - LONGEST_APPOINTMENT,
+        "start": start, "end": end, "excluded": exclude_appointment_id,
+    })
     return [(row.starts_at, row.ends_at) for row in rows]
 
 
@@ -213,13 +227,31 @@ async def weekly_hours(
     uow: UnitOfWork, practitioner_id: int, location_id: int
 ) -> list[WeeklyHours]:
     """The practitioner's weekly blocks at one location."""
-    rows = await uow.session.execute(
-        select(WorkingHours.weekday, WorkingHours.start, WorkingHours.end).where(
-            WorkingHours.practitioner_id == practitioner_id,
-            WorkingHours.location_id == location_id,
+    return (await clinic_week(uow)).get((practitioner_id, location_id), [])
+
+
+async def clinic_week(uow: UnitOfWork) -> dict[tuple[int, int], list[WeeklyHours]]:
+    """Everyone's weekly blocks by (practitioner, location): read once per transaction."""
+
+    async def lookup() -> dict[tuple[int, int], list[WeeklyHours]]:
+        rows = await uow.session.execute(
+            select(WorkingHours.practitioner_id, WorkingHours.location_id, WorkingHours.weekday,
+                   WorkingHours.start, WorkingHours.end)
         )
-    )
-    return [WeeklyHours(row.weekday, row.start, row.end) for row in rows]
+        week: dict[tuple[int, int], list[WeeklyHours]] = {}
+        for row in rows:
+            week.setdefault((row.practitioner_id, row.location_id), []).append(
+                WeeklyHours(row.weekday, row.start, row.end))
+        return week
+
+    return await uow.remember("clinic week", lookup)
+
+
+async def _locations(uow: UnitOfWork) -> dict[int, Location]:
+    async def lookup() -> dict[int, Location]:
+        return {loc.id: loc for loc in await uow.session.scalars(select(Location))}
+
+    return await uow.remember("locations", lookup)
 
 
 async def offered_slots(
@@ -239,17 +271,8 @@ async def offered_slots(
     the past are never offered). ``exclude_appointment_id``: the appointment being moved.
     """
     clinic = await get_clinic(uow)
-    offers = fee_practitioner.c
-    fee = (
-        await uow.session.execute(
-            select(Fee.name, Fee.minutes, offers.practitioner_id)
-            .outerjoin(
-                fee_practitioner,
-                and_(offers.fee_id == Fee.id, offers.practitioner_id == practitioner_id),
-            )
-            .where(Fee.id == fee_id)
-        )
-    ).first()
+    offer = {"fee_id": fee_id, "practitioner_id": practitioner_id}
+    fee = (await uow.session.execute(FEE_OFFERED, offer)).first()
     if fee is None:
         raise NotFound(f"there is no fee {fee_id}")
     if fee.practitioner_id is None:
@@ -290,20 +313,19 @@ async def allowed_pairs(
         return []
     allowed_practitioners = {p.id for p in package.practitioners} if package else set()
     allowed_locations = {loc.id for loc in package.locations} if package else set()
-    wanted = {
-        (practitioner.id, block.location_id): practitioner
+    giving = {
+        practitioner.id: practitioner
         for practitioner in fee.practitioners
-        for block in practitioner.hours
         if not allowed_practitioners or practitioner.id in allowed_practitioners
-        if not allowed_locations or block.location_id in allowed_locations
+    }
+    wanted = {
+        (practitioner_id, location_id): giving[practitioner_id]
+        for practitioner_id, location_id in await clinic_week(uow)
+        if practitioner_id in giving
+        if not allowed_locations or location_id in allowed_locations
     }
     if not wanted:
         return []
-    locations = {
-        loc.id: loc
-        for loc in await uow.session.scalars(
-            select(Location).where(Location.id.in_({key[1] for key in wanted}))
-        )
-    }
+    locations = await _locations(uow)
     pairs = [(practitioner, locations[key[1]]) for key, practitioner in wanted.items()]
     return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name, pair[0].id, pair[1].id))

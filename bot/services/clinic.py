@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.services.errors import NotFound
 from bot.storage.models import Clinic
 from bot.storage.uow import UnitOfWork
@@ -14,7 +12,7 @@ from bot.storage.uow import UnitOfWork
 
 async def get_clinic(uow: UnitOfWork) -> Clinic:
     """The clinic row; a clear error when no set-up file was loaded yet."""
-    clinic = await uow.session.scalar(select(Clinic).where(Clinic.id == 1))
+    clinic = await uow.session.get(Clinic, 1)  # once per unit of work: then from its session
     if clinic is None:
         raise NotFound("no clinic is set up yet; run 'clinicbot load FILE.toml' first")
     return clinic

@@ -68,11 +68,13 @@ async def package_invoices(uow: UnitOfWork, package_id: int) -> list[Invoice]:
 
 
 async def get_package(uow: UnitOfWork, package_id: int, *, lock: bool = False) -> PatientPackage:
-    stmt = select(PatientPackage).where(PatientPackage.id == package_id)
     if lock:
         # Re-read the locked row: an object already in the session may hold older values.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    package = await uow.session.scalar(stmt)
+        stmt = (select(PatientPackage).where(PatientPackage.id == package_id)
+                .with_for_update().execution_options(populate_existing=True))
+        package = await uow.session.scalar(stmt)
+    else:  # a package already read in this unit of work comes from its session
+        package = await uow.session.get(PatientPackage, package_id)
     if package is None:
         raise NotFound(f"there is no package {package_id}")
     return package

@@ -72,6 +72,7 @@ async def recipient_for(uow: UnitOfWork, patient_id: int) -> Patient | None:
         return None
     if _reachable(patient):
         return patient
+    await uow.session.refresh(patient, ["guardians"])
     for guardian in sorted(patient.guardians, key=lambda g: g.id):
         if guardian.merged_into_id is None and _reachable(guardian):
             return None if guardian.opted_out else guardian

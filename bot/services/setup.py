@@ -11,11 +11,14 @@ nothing is committed here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from bot.clinicfile.schema import (
     ClinicSpec,
@@ -118,10 +121,11 @@ def _assign(row: object, values: dict[str, Any]) -> bool:
 
 
 async def _upsert(
-    uow: UnitOfWork, model: type[Keyed], key: str, values: dict[str, Any], **new: Any
+    uow: UnitOfWork, model: type[Keyed], key: str, values: dict[str, Any],
+    options: Sequence[ExecutableOption] = (), **new: Any
 ) -> tuple[Keyed, bool, bool]:
     """The row with ``key`` set to ``values``: (row, created, changed)."""
-    row = await uow.session.scalar(select(model).where(model.key == key))
+    row = await uow.session.scalar(select(model).where(model.key == key).options(*options))
     if row is None:
         row = model(key=key, **values, **new)
         uow.session.add(row)
@@ -245,7 +249,9 @@ async def _practitioners(
     rows: dict[str, Practitioner] = {}
     for item in spec.practitioners:
         values = {"name": item.name, "title": item.title}
-        row, created, changed = await _upsert(uow, Practitioner, item.key, values, hours=[])
+        row, created, changed = await _upsert(
+            uow, Practitioner, item.key, values, [selectinload(Practitioner.hours)], hours=[]
+        )
         wanted = {
             (locations[block.location].id, DAYS.index(day), block.start, block.end)
             for block in item.hours

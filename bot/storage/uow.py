@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable, Hashable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock, SystemClock
 
 WRITER_WAIT_SECONDS = 10.0
+T = TypeVar("T")
 
 
 class WriterQueue:
@@ -71,10 +75,26 @@ def writer_queue(engine: AsyncEngine) -> WriterQueue:
     return found[1]
 
 
+KEPT = "kept"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    kept = session.info.get(KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
 class UnitOfWork:
     """Extension point: a transaction over the clinic's data, with the clock services use.
 
     ``readonly=True`` opens SQLite's transaction DEFERRED so views never queue behind writers.
+    ``keep_loaded=True`` keeps every row it loaded until it ends (the session's identity map
+    holds rows only while something refers to them), so a short unit of work that looks the
+    same row up several times (a dialog turn: its answer, then its next question) reads it once;
+    not for units of work that walk over many rows.
+    :meth:`remember` keeps a lookup's answer until the transaction ends (for set-up data a
+    dialog turn consults many times, e.g. working hours).
     """
 
     def __init__(
@@ -83,13 +103,16 @@ class UnitOfWork:
         clock: Clock | None = None,
         *,
         readonly: bool = False,
+        keep_loaded: bool = False,
     ) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self.readonly = readonly
+        self.keep_loaded = keep_loaded
         self._factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
         self._session: AsyncSession | None = None
         self._queue: WriterQueue | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -108,6 +131,8 @@ class UnitOfWork:
             queue = writer_queue(self.engine)
             self._queue = queue if await queue.enter() else None
         self._session = self._factory()
+        if self.keep_loaded:
+            self._session.sync_session.info[KEPT] = []
         if self.readonly and self.dialect == "sqlite":
             await self._session.connection(execution_options={"sqlite_begin": "DEFERRED"})
         return self
@@ -119,6 +144,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
+        self._memo.clear()
         try:
             await session.rollback()
         finally:
@@ -139,7 +165,17 @@ class UnitOfWork:
         finally:
             self._leave_queue()
 
+    async def remember(self, key: Hashable, lookup: Callable[[], Awaitable[T]]) -> T:
+        """``await lookup()``, once per transaction: later calls with ``key`` get its answer.
+
+        Only for data that nothing in the same transaction changes (the clinic's set-up).
+        """
+        if key not in self._memo:
+            self._memo[key] = await lookup()
+        return cast(T, self._memo[key])
+
     def _leave_queue(self) -> None:
+        self._memo.clear()
         queue, self._queue = self._queue, None
         if queue is not None:
             queue.leave()

@@ -90,6 +90,7 @@ async def test_the_example_clinic_is_written_to_its_columns(clinic, make_uow):
         east = await by_key(uow, Location, "east")
         assert east.address == "900 Danforth Ave, Toronto"
         ana = await by_key(uow, Practitioner, "ana")
+        await uow.session.refresh(ana, ["hours"])
         hours = sorted((h.weekday, h.start, h.end, h.location_id) for h in ana.hours)
         downtown = (await by_key(uow, Location, "downtown")).id
         assert hours == [
@@ -217,6 +218,7 @@ async def test_an_edited_file_updates_rows_by_key(clinic, make_uow):
         massage = await by_key(uow, Fee, "massage-60")
         assert (massage.id, massage.price) == (ids["massage-60"], Decimal("115.50"))
         ben = await by_key(uow, Practitioner, "ben")
+        await uow.session.refresh(ben, ["hours"])
         assert (ben.id, ben.name) == (ben_id, "Benjamin Okafor")
         assert [(h.weekday, h.start, h.end) for h in ben.hours] == [(1, time(12), time(18))]
         physio5 = await by_key(uow, PackageTemplate, "physio-5")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.migrate import current_revision, head_revision, upgrade
@@ -79,3 +80,40 @@ async def test_foreign_keys_are_enforced(uow):
                     " '2026-01-01', '2026-01-01', '2026-01-01 00:00:00')"
                 )
             )
+
+
+async def test_a_kept_unit_of_work_reads_a_row_once_however_often_it_is_asked_for(engine, clock):
+    async with UnitOfWork(engine, clock) as uow:
+        patient_id = (await _patient(uow)).id
+        await uow.commit()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for keep, reads in ((True, 1), (False, 2)):
+            statements.clear()
+            async with UnitOfWork(engine, clock, keep_loaded=keep) as uow:
+                assert (await uow.session.get(Patient, patient_id)).first_name == "Ada"
+                gc.collect()  # nothing refers to the patient now: only a kept one stays mapped
+                assert (await uow.session.get(Patient, patient_id)).first_name == "Ada"
+            assert sum("FROM patient" in s for s in statements) == reads
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_remembered_lookups_last_until_the_transaction_ends(uow):
+    calls: list[int] = []
+
+    async def lookup() -> int:
+        calls.append(1)
+        return len(calls)
+
+    async with uow:
+        assert [await uow.remember("week", lookup) for _ in range(3)] == [1, 1, 1]
+        await uow.commit()
+        assert await uow.remember("week", lookup) == 2  # a new transaction reads again
+    async with uow.fresh() as again:
+        assert await again.remember("week", lookup) == 3

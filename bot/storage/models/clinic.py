@@ -65,8 +65,8 @@ class Practitioner(Base):
     title: Mapped[str | None] = mapped_column(String(200))
 
     hours: Mapped[list[WorkingHours]] = relationship(
-        back_populates="practitioner", cascade="all, delete-orphan", lazy="selectin"
-    )
+        back_populates="practitioner", cascade="all, delete-orphan", lazy="raise"
+    )  # loaded only where asked for: every package and fee brings its practitioners along
 
 
 class WorkingHours(Base):

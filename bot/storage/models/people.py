@@ -54,7 +54,7 @@ class Patient(Base):
         primaryjoin=lambda: Patient.id == guardianship.c.ward_id,
         secondaryjoin=lambda: Patient.id == guardianship.c.guardian_id,
         back_populates="wards",
-        lazy="selectin",
+        lazy="raise",  # loaded where asked for, not with every patient
         join_depth=1,
     )
     wards: Mapped[list[Patient]] = relationship(
@@ -62,7 +62,7 @@ class Patient(Base):
         primaryjoin=lambda: Patient.id == guardianship.c.guardian_id,
         secondaryjoin=lambda: Patient.id == guardianship.c.ward_id,
         back_populates="guardians",
-        lazy="selectin",
+        lazy="raise",  # loaded where asked for, not with every patient
         join_depth=1,
     )
 
