@@ -120,6 +120,18 @@ def first_moment_at(wall: datetime, tz: ZoneInfo) -> datetime:
     return high
 
 
+def steady_offset(day: date, tz: ZoneInfo) -> timedelta | None:
+    """The clinic's one UTC offset all ``day`` long; None on a day its clocks change.
+
+    Checked at both ends of the day, each fold: a day with two changes that cancel out would
+    look steady, and no time zone has one (changes are months apart).
+    """
+    ends = (datetime.combine(day, time(0), tz), datetime.combine(day, time(23, 59, 59), tz))
+    offsets = {moment.replace(fold=fold).utcoffset() for moment in ends for fold in (0, 1)}
+    offset = offsets.pop()
+    return offset if not offsets else None
+
+
 def grid_starts(
     day: date,
     hours: Iterable[WeeklyHours],
@@ -133,10 +145,16 @@ def grid_starts(
         raise ValueError("fee minutes and slot minutes must be positive")
     length, step = timedelta(minutes=minutes), timedelta(minutes=slot_minutes)
     starts: set[datetime] = set()
+    steady = steady_offset(day, tz)
     for block in hours:
         if block.weekday != day.weekday() or block.start >= block.end:
             continue
         wall, stop = datetime.combine(day, block.start), datetime.combine(day, block.end)
+        if steady is not None:  # the usual day: every wall time is one moment, offset apart
+            while wall + length <= stop:  # bounded: one block of one day
+                starts.add((wall - steady).replace(tzinfo=UTC))
+                wall += step
+            continue
         begin, end = first_moment_at(wall, tz), first_moment_at(stop, tz)
         while wall < stop:  # bounded: one block of one day
             for moment in wall_moments(wall, tz):

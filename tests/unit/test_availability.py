@@ -16,6 +16,7 @@ from bot.services.availability import (
     is_free,
     merge,
     offered_starts,
+    steady_offset,
     wall_moments,
 )
 
@@ -204,3 +205,31 @@ def test_two_weeks_for_one_practitioner_is_fast():
         best = min(best, timer.perf_counter() - began)
     assert len(starts) == 10 * (31 - 4)  # 10 weekdays, 31 starts each, 4 hit by the busy 45 min
     assert best < 0.020
+
+
+def test_a_steady_day_is_every_day_but_the_two_changes_of_clock():
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(365)]
+    changing = [day for day in days if steady_offset(day, TORONTO) is None]
+    assert changing == [date(2026, 3, 8), date(2026, 11, 1)]
+    assert steady_offset(MONDAY, TORONTO) == timedelta(hours=-5)
+    assert steady_offset(date(2026, 7, 1), ZoneInfo("Australia/Lord_Howe")) == timedelta(hours=10.5)
+
+
+@pytest.mark.parametrize("zone", ["America/Toronto", "Australia/Lord_Howe", "Europe/Dublin",
+                                  "America/Santiago", "UTC"])
+def test_grid_starts_match_a_wall_by_wall_reading_on_every_day_of_a_year(zone):
+    """The steady-day shortcut gives exactly what reading each wall time through the zone does."""
+    tz = ZoneInfo(zone)
+    hours = [WeeklyHours(day, time(0, 0), time(23, 30)) for day in range(7)]
+    for n in range(365):
+        day = date(2026, 1, 1) + timedelta(days=n)
+        expected: set[datetime] = set()
+        begin = first_moment_at(datetime.combine(day, time(0)), tz)
+        end = first_moment_at(datetime.combine(day, time(23, 30)), tz)
+        wall = datetime.combine(day, time(0))
+        while wall < datetime.combine(day, time(23, 30)):
+            expected.update(m for m in wall_moments(wall, tz)
+                            if m >= begin and m + timedelta(minutes=45) <= end)
+            wall += timedelta(minutes=15)
+        found = grid_starts(day, hours, minutes=45, slot_minutes=15, tz=tz)
+        assert found == sorted(expected), day
