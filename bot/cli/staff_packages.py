@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.cli.common import Context, run
 from bot.cli.output import render
 from bot.cli.staff_common import DATE, echo, money, who_text
-from bot.services import package_admin, packages
+from bot.services import package_views, packages
 from bot.services.clinic import get_clinic
 from bot.services.lookup import find_patient, find_staff
 from bot.storage.models import Invoice, Patient
@@ -114,7 +114,7 @@ def list_packages(patient: str) -> None:
         async with ctx.uow(readonly=True) as uow:
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)
-            found = await package_admin.packages_for(uow, owner.id)
+            found = await package_views.packages_for(uow, owner.id)
             rows = [
                 [
                     p.id, p.name, p.purchased_on, p.expires_on or "never",
@@ -145,7 +145,7 @@ def show_package(package_id: int) -> None:
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow(readonly=True) as uow:
             clinic = await get_clinic(uow)
-            d = await package_admin.package_details(uow, package_id)
+            d = await package_views.package_details(uow, package_id)
             owner = await owner_of(uow, d.patient_id)
             lines = [
                 f"Package {d.id}: {d.name}, {who_text(owner)}",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.types import Option, Reply
-from bot.services import accounts, package_admin
+from bot.services import accounts, package_views
 from bot.services.errors import NotAllowed
-from bot.services.package_admin import PackageDetails, SessionCovered
+from bot.services.package_views import PackageDetails, SessionCovered
 
 BOOK_DIALOG = "book"
 BUY_DIALOG = "buy"
@@ -97,7 +97,7 @@ class MyPackages(Dialog):
 
     async def ask_list(self, ctx: DialogContext) -> Reply:
         subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
-        owned = await package_admin.packages_for(ctx.uow, subject.id)
+        owned = await package_views.packages_for(ctx.uow, subject.id)
         mine = subject.id == _account_id(ctx)
         if not owned:
             text = (
@@ -121,7 +121,7 @@ class MyPackages(Dialog):
         if key is None or not key.startswith("pk") or not key[2:].isdigit():
             return Retry(ctx._("Please answer with the number of one of the packages."))
         subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
-        package = await package_admin.package_details(ctx.uow, int(key[2:]))
+        package = await package_views.package_details(ctx.uow, int(key[2:]))
         if package.patient_id != subject.id:
             raise NotAllowed("a package can be viewed only from its owner's or guardian's account")
         ctx.data["package_id"] = package.id
@@ -146,7 +146,7 @@ class MyPackages(Dialog):
 
     async def _package(self, ctx: DialogContext) -> PackageDetails:
         subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
-        package = await package_admin.package_details(ctx.uow, int(ctx.data["package_id"]))
+        package = await package_views.package_details(ctx.uow, int(ctx.data["package_id"]))
         if package.patient_id != subject.id:
             raise NotAllowed("a package can be viewed only from its owner's or guardian's account")
         return package

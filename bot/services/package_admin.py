@@ -8,18 +8,17 @@
   told), unpaid package invoices are voided, and the amount becomes the patient's credit.
 * :func:`transfer` (RULES.md 10): available uses move to a family member's new package with the
   same terms; the two packages' uses add up to what the source had.
-* :func:`package_details` / :func:`packages_for` (RULES.md 11): what a package is and covered.
+
+What a package is and covered (RULES.md 11) is read by :mod:`bot.services.package_views`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Literal, cast
-from zoneinfo import ZoneInfo
+from typing import cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 
 from bot.services import billing, outbox, packages
 from bot.services.clinic import get_clinic, local_today, zone
@@ -35,62 +34,20 @@ from bot.services.errors import (
     PastExpiry,
     WrongState,
 )
+from bot.services.package_views import PRICE_KINDS
 from bot.storage.models import (
     Appointment,
     CreditEntry,
-    Fee,
     Invoice,
-    PackageRedemption,
     Patient,
     PatientPackage,
-    Practitioner,
     Staff,
     guardianship,
 )
 from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
-Status = Literal["awaiting_payment", "active", "expired", "refunded"]
-PRICE_KINDS = ("package", "installment")
 STAFF_TOLD_OF_REFUNDS = ("reception", "manager")
-
-
-@dataclass(frozen=True)
-class SessionCovered:
-    """One use of a package: redeemed (``arrival``/``no_show``/``imported``) or ``booked``."""
-
-    kind: str
-    day: date | None
-    fee: str | None
-    practitioner: str | None
-    appointment_id: int | None
-
-    @property
-    def upcoming(self) -> bool:
-        """A booked session: its use is reserved, not redeemed yet."""
-        return self.kind == "booked"
-
-
-@dataclass(frozen=True)
-class PackageDetails:
-    """A package as staff and the patient see it (RULES.md 11). ``expires_on`` None: never."""
-
-    id: int
-    patient_id: int
-    name: str
-    purchased_on: date
-    price: Decimal
-    paid: Decimal
-    outstanding: Decimal
-    uses: int
-    redeemed: int
-    booked: int
-    available: int
-    expires_on: date | None
-    status: Status
-    refund_amount: Decimal | None
-    transferred_from_id: int | None
-    sessions: list[SessionCovered]
 
 
 async def change_expiry(
@@ -255,101 +212,6 @@ async def transfer(
     uow.session.add(gift)
     await uow.session.flush()
     return gift
-
-
-async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
-    """Everything RULES.md 11 promises about one package, as of the clinic's today."""
-    package = await packages.get_package(uow, package_id)
-    clinic = await get_clinic(uow)
-    today = local_today(clinic, uow.clock.now())
-    invoices = await uow.session.scalars(
-        select(Invoice).where(Invoice.package_id == package.id, Invoice.kind.in_(PRICE_KINDS))
-    )
-    outstanding = sum((invoice.outstanding for invoice in invoices.all()), billing.ZERO)
-    return PackageDetails(
-        id=package.id,
-        patient_id=package.patient_id,
-        name=package.name,
-        purchased_on=package.purchased_on,
-        price=package.price,
-        paid=await billing.package_collected(uow, package.id),
-        outstanding=outstanding,
-        uses=package.uses,
-        redeemed=package.redeemed,
-        booked=package.booked,
-        available=package.available,
-        expires_on=package.expires_on,
-        status=package_status(package, today),
-        refund_amount=package.refund_amount,
-        transferred_from_id=package.transferred_from_id,
-        sessions=await _sessions(uow, package, zone(clinic)),
-    )
-
-
-async def packages_for(uow: UnitOfWork, patient_id: int) -> list[PackageDetails]:
-    """The patient's packages, oldest purchase first, each with its details and status."""
-    ids = await uow.session.scalars(
-        select(PatientPackage.id)
-        .where(PatientPackage.patient_id == patient_id)
-        .order_by(PatientPackage.purchased_on, PatientPackage.id)
-    )
-    return [await package_details(uow, package_id) for package_id in ids.all()]
-
-
-def package_status(package: PatientPackage, today: date) -> Status:
-    """refunded, else expired (after its expiry date), else awaiting_payment, else active."""
-    if package.refunded_at is not None:
-        return "refunded"
-    if package.expires_on is not None and today > package.expires_on:
-        return "expired"
-    if not package.paid_enough:
-        return "awaiting_payment"
-    return "active"
-
-
-async def _sessions(uow: UnitOfWork, package: PatientPackage, tz: ZoneInfo) -> list[SessionCovered]:
-    """Redeemed uses (with imported ones) and reserved ones, by date."""
-    sessions: list[SessionCovered] = []
-    redemptions = await uow.session.execute(
-        select(PackageRedemption, Appointment, Fee.name, Practitioner.name)
-        .outerjoin(Appointment, Appointment.id == PackageRedemption.appointment_id)
-        .outerjoin(Fee, Fee.id == Appointment.fee_id)
-        .outerjoin(
-            Practitioner,
-            Practitioner.id
-            == func.coalesce(Appointment.practitioner_id, PackageRedemption.practitioner_id),
-        )
-        .where(PackageRedemption.package_id == package.id)
-    )
-    for redemption, appointment, fee, practitioner in redemptions.tuples():
-        moment: datetime = appointment.starts_at if appointment else redemption.redeemed_at
-        sessions.append(
-            SessionCovered(
-                kind=redemption.kind,
-                day=moment.astimezone(tz).date(),
-                fee=fee,
-                practitioner=practitioner,
-                appointment_id=appointment.id if appointment else None,
-            )
-        )
-    booked = await uow.session.execute(
-        select(Appointment, Fee.name, Practitioner.name)
-        .join(Fee, Fee.id == Appointment.fee_id)
-        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-        .where(Appointment.package_id == package.id, Appointment.package_use == "reserved")
-    )
-    for appointment, fee, practitioner in booked.tuples():
-        sessions.append(
-            SessionCovered(
-                kind="booked",
-                day=appointment.starts_at.astimezone(tz).date(),
-                fee=fee,
-                practitioner=practitioner,
-                appointment_id=appointment.id,
-            )
-        )
-    sessions.sort(key=lambda s: (s.day or date.min, s.appointment_id or 0))
-    return sessions
 
 
 async def _reserved_appointments(uow: UnitOfWork, package_id: int) -> list[Appointment]:

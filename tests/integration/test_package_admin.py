@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from bot.services import appointments, billing, package_admin, packages
+from bot.services import appointments, billing, package_admin, package_views, packages
 from bot.services.errors import (
     AmountOutOfRange,
     InvalidInput,
@@ -55,9 +55,9 @@ async def test_staff_can_extend_shorten_or_clear_the_expiry(make_uow, clock):
     async with make_uow() as uow:
         maya = await package_of(uow, "maya")
         assert maya.expires_on is None
-        assert (await package_admin.package_details(uow, maya.id)).expires_on is None
+        assert (await package_views.package_details(uow, maya.id)).expires_on is None
         await package_admin.change_expiry(uow, maya.id, date(2026, 10, 31))
-        details = await package_admin.package_details(uow, maya.id)
+        details = await package_views.package_details(uow, maya.id)
         assert (details.expires_on, details.status) == (date(2026, 10, 31), "expired")
         with pytest.raises(PackageExpired):
             await book(uow, "maya", NOV_20, package_id=maya.id)
@@ -121,7 +121,7 @@ async def test_a_refund_ends_the_package_and_becomes_credit(make_uow, clock):
             "package_id": package_id, "patient_id": maya.patient_id, "amount": "240.00",
             "appointment_ids": [first.id, second.id], "by": "desk",
         }
-        assert (await package_admin.package_details(uow, package_id)).status == "refunded"
+        assert (await package_views.package_details(uow, package_id)).status == "refunded"
         with pytest.raises(PackageEnded):
             await book(uow, "maya", local(2026, 11, 26, 12), package_id=package_id)
         with pytest.raises(PackageEnded):
@@ -266,7 +266,7 @@ async def test_details_show_money_counters_and_every_session(make_uow, clock):
         await appointments.arrive(uow, arrived.id)
         await uow.commit()
     async with make_uow() as uow:
-        details = await package_admin.package_details(uow, package_id)
+        details = await package_views.package_details(uow, package_id)
     assert (details.name, details.purchased_on, details.price) == (
         "Physio 5-pack", date(2026, 10, 1), Decimal("400.00"),
     )
@@ -287,13 +287,13 @@ async def test_details_show_money_counters_and_every_session(make_uow, clock):
 async def test_details_of_an_installment_package_and_an_unpaid_one(make_uow):
     async with make_uow() as uow:
         leo = await package_of(uow, "leo")
-        details = await package_admin.package_details(uow, leo.id)
+        details = await package_views.package_details(uow, leo.id)
         assert (details.paid, details.outstanding, details.status) == (
             Decimal("330.00"), Decimal("660.00"), "active",
         )
         sofia = await patient(uow, "sofia")
         unpaid = await packages.sell_package(uow, sofia.id, "physio-5")
-        details = await package_admin.package_details(uow, unpaid.id)
+        details = await package_views.package_details(uow, unpaid.id)
         assert (details.paid, details.outstanding, details.status) == (
             Decimal("0.00"), Decimal("400.00"), "awaiting_payment",
         )
@@ -304,12 +304,51 @@ async def test_packages_for_lists_a_patients_packages_oldest_first(make_uow):
     async with make_uow() as uow:
         leo = await patient(uow, "leo")
         gift = await package_admin.transfer(uow, package_id, leo.id, 1, by="desk")
-        listed = await package_admin.packages_for(uow, leo.id)
+        listed = await package_views.packages_for(uow, leo.id)
         massage = await package_of(uow, "leo")
         assert [(d.id, d.purchased_on, d.status) for d in listed] == [
             (massage.id, date(2026, 9, 15), "active"),
             (gift.id, date(2026, 11, 2), "active"),
         ]
         assert listed[1].transferred_from_id == package_id
-        assert await package_admin.packages_for(uow, (await patient(uow, "sofia")).id) == []
+        assert await package_views.packages_for(uow, (await patient(uow, "sofia")).id) == []
         assert (await uow.session.get(PatientPackage, package_id)).uses == 4
+
+
+async def test_packages_for_reads_many_packages_with_as_many_queries_as_one(make_uow):
+    """No query per package: five packages with sessions and payments cost what one does."""
+    async with make_uow() as uow:
+        sofia = await patient(uow, "sofia")
+        first = await packages.sell_package(uow, sofia.id, "physio-5")
+        await uow.commit()
+    statements: list[str] = []
+
+    async def listed() -> tuple[list[package_views.PackageDetails], int]:
+        statements.clear()
+        async with make_uow() as uow:
+            found = await package_views.packages_for(uow, sofia.id)
+            return found, len(statements)
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = make_uow().engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one, alone = await listed()
+        async with make_uow() as uow:
+            for _ in range(4):
+                more = await packages.sell_package(uow, sofia.id, "physio-5")
+                invoice = (await packages.package_invoices(uow, more.id))[0]
+                await billing.record_payment(uow, invoice.id, invoice.amount, method="card")
+            await book(uow, "sofia", NOV_20, package_id=more.id)
+            await uow.commit()
+        five, together = await listed()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [d.id for d in one] == [first.id] and len(five) == 5
+    assert together == alone
+    async with make_uow() as uow:
+        assert five == [await package_views.package_details(uow, d.id) for d in five]
+    assert five[-1].paid == Decimal("400.00") and five[-1].sessions[0].kind == "booked"
+    assert (five[0].paid, five[0].status) == (Decimal("0.00"), "awaiting_payment")
