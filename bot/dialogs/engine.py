@@ -7,11 +7,14 @@ chosen so far and the options shown are stored in the same transaction as whatev
 did. A rule's refusal rolls back to a savepoint and asks again; an unexpected error rolls the
 whole turn back, keeps the patient's place and apologises. Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
-none by default).
+none by default). Turns beyond the database pool's size wait their turn first come, first served
+(the pool itself lets a task that just gave a connection back take it again at once, so under
+load some conversations waited many seconds while others raced ahead).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import logging
@@ -75,12 +78,14 @@ class Engine:
         self.dialogs = dialogs
         self.config = config or EngineConfig()
         self.observer = observer or UNOBSERVED
+        self._turns = asyncio.Semaphore(_pool_size(db))
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Process one inbound message and return the replies to send."""
         started = time.perf_counter()
         try:
-            outcome = await self._handle(inbound)
+            async with self._turns:
+                outcome = await self._handle(inbound)
         except Exception:
             log.exception("dialog turn failed on %s", inbound.channel)
             self.observer.dialog_turn(inbound.channel, FAILED, time.perf_counter() - started)
@@ -314,6 +319,11 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)])
+
+
+def _pool_size(db: AsyncEngine) -> int:
+    size = getattr(db.pool, "size", None)
+    return max(1, size()) if callable(size) else 1
 
 
 def finish(*say: str) -> Finish:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
+from bot.dialogs.engine import Engine
+from bot.dialogs.types import Inbound, Outcome
 from bot.storage.models import OutboxMessage, Patient
 from tests.dialogs.conftest import SOFIA, STRANGER
 
@@ -139,3 +143,24 @@ async def test_a_registration_can_be_corrected_before_it_is_saved(make_chat, mak
     assert "start again" in reply.text and "first name" in reply.text
     async with make_uow() as uow:
         assert await uow.session.scalar(select(Patient).where(Patient.phone == STRANGER)) is None
+
+
+async def test_turns_beyond_the_pool_size_wait_first_come_first_served(engine, clock):
+    """At most the pool's size of turns run at once; the others start in the order they came."""
+    dialog_engine = Engine(engine, clock, {})
+    running, most, started = 0, 0, []
+
+    async def turn(inbound: Inbound) -> Outcome:
+        nonlocal running, most
+        started.append(inbound.address)
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return Outcome()
+
+    dialog_engine._handle = turn  # type: ignore[method-assign]
+    addresses = [f"+1416555{n:04d}" for n in range(4 * engine.pool.size())]
+    await asyncio.gather(*(dialog_engine.handle(Inbound(channel="sms", address=a, text="hi"))
+                           for a in addresses))
+    assert most == engine.pool.size() and started == addresses
