@@ -144,26 +144,25 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
-        self._memo.clear()
         try:
             await session.rollback()
         finally:
             try:
                 await session.close()
             finally:
-                self._leave_queue()
+                self._end_transaction()
 
     async def commit(self) -> None:
         try:
             await self.session.commit()
         finally:
-            self._leave_queue()
+            self._end_transaction()
 
     async def rollback(self) -> None:
         try:
             await self.session.rollback()
         finally:
-            self._leave_queue()
+            self._end_transaction()
 
     async def remember(self, key: Hashable, lookup: Callable[[], Awaitable[T]]) -> T:
         """``await lookup()``, once per transaction: later calls with ``key`` get its answer.
@@ -174,7 +173,8 @@ class UnitOfWork:
             self._memo[key] = await lookup()
         return cast(T, self._memo[key])
 
-    def _leave_queue(self) -> None:
+    def _end_transaction(self) -> None:
+        """Forget what was remembered, and let the next SQLite writer of this process go."""
         self._memo.clear()
         queue, self._queue = self._queue, None
         if queue is not None:
