@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -63,3 +64,18 @@ def run(work: Callable[[Context], Awaitable[T]], *, clock: Clock | None = None) 
     except DomainError as exc:
         fail(exc.message)
         raise  # unreachable
+    except (OperationalError, OSError) as exc:  # the database cannot be opened or reached
+        fail(unusable_database(engine, exc))
+        raise  # unreachable
+
+
+def unusable_database(engine: AsyncEngine, exc: BaseException) -> str:
+    """What to say when the database at DATABASE_URL cannot be used (no password shown)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    url = engine.url.set(drivername=engine.url.get_backend_name())
+    where = url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        hint = "check that its directory exists and that this user may write there"
+    else:
+        hint = "check that the server is running and that the URL, user and password are right"
+    return f"cannot use the database {where} ({reason}); {hint}"
