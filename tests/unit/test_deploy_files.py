@@ -49,7 +49,8 @@ def test_the_unit_runs_clinicbot_serve_on_its_instance_port():
     assert Path(argv[0]).name == console_script() and argv[1] == "serve"
     assert argv[2:] == [] or (argv[2] == "--log-level" and argv[3] in LOG_LEVELS)
     environment = dict(pair.split("=", 1) for pair in shlex.split(service["Environment"]))
-    assert environment == {"CLINICBOT_PORT": "%i", "CLINICBOT_LOG_FORMAT": "json"}
+    assert environment == {"CLINICBOT_HOST": "127.0.0.1", "CLINICBOT_PORT": "%i",
+                           "CLINICBOT_LOG_FORMAT": "json"}
     assert service["EnvironmentFile"].startswith("/etc/")
 
 
@@ -86,6 +87,17 @@ def test_the_container_copies_what_exists_and_the_context_keeps_it():
     assert all((ROOT / source).exists() for source in copied)
     kept = (DEPLOY / "Containerfile.dockerignore").read_text().splitlines()
     assert {line.strip("!/") for line in kept if line.startswith("!")} == copied
+    # Builders without BuildKit read only the context's own .dockerignore: the same rules.
+    rules = [line for line in kept if line and not line.startswith("#")]
+    root = (ROOT / ".dockerignore").read_text().splitlines()
+    assert [line for line in root if line and not line.startswith("#")] == rules
+
+
+def test_the_container_user_has_its_own_group():
+    [run] = [value for step, value in instructions() if step == "RUN"]
+    assert "groupadd --gid 10001 clinicbot" in run and "--gid clinicbot" in run
+    [user] = [value for step, value in instructions() if step == "USER"]
+    assert user == "10001:10001"
 
 
 def test_the_proxy_passes_the_webhooks_and_nothing_else():
@@ -104,3 +116,4 @@ def test_the_example_env_file_names_only_real_settings():
     given = [line.split("=", 1)[0] for line in example if line and not line.startswith("#")]
     assert given and set(given) <= names
     assert "CLINICBOT_PORT" not in given, "it would override each instance's port"
+    assert "CLINICBOT_HOST" not in given, "it would override the container's 0.0.0.0"
