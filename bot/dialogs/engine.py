@@ -321,9 +321,13 @@ class Engine:
         return Outcome(replies=[Reply(text=text)])
 
 
+UNSIZED_POOL_TURNS = 10
+
+
 def _pool_size(db: AsyncEngine) -> int:
+    """How many turns may run at once: the pool's size (a pool without one: a fixed number)."""
     size = getattr(db.pool, "size", None)
-    return max(1, size()) if callable(size) else 1
+    return max(1, size()) if callable(size) else UNSIZED_POOL_TURNS
 
 
 def finish(*say: str) -> Finish:

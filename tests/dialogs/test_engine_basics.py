@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
-from bot.dialogs.engine import Engine
+from bot.dialogs.engine import UNSIZED_POOL_TURNS, Engine, _pool_size
 from bot.dialogs.types import Inbound, Outcome
 from bot.storage.models import OutboxMessage, Patient
 from tests.dialogs.conftest import SOFIA, STRANGER
@@ -164,3 +166,11 @@ async def test_turns_beyond_the_pool_size_wait_first_come_first_served(engine, c
     await asyncio.gather(*(dialog_engine.handle(Inbound(channel="sms", address=a, text="hi"))
                            for a in addresses))
     assert most == engine.pool.size() and started == addresses
+
+
+async def test_a_pool_without_a_size_still_lets_turns_run_side_by_side(tmp_path):
+    unpooled = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db", poolclass=NullPool)
+    try:
+        assert _pool_size(unpooled) == UNSIZED_POOL_TURNS > 1
+    finally:
+        await unpooled.dispose()
