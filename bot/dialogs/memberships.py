@@ -14,13 +14,13 @@ from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Finish, Resu
 from bot.dialogs.buy import telegram_payments
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, invoices
-from bot.services.billing import ZERO
+from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import local_today
 from bot.services.invoices import MembershipState
 from bot.storage.models import Invoice
 
 MENU = "menu"
-TELEGRAM_PAYABLE = ("package", "installment")
+TELEGRAM_PAYABLE = PRICE_KINDS  # invoices a patient may pay inside Telegram
 
 
 def membership_text(ctx: DialogContext, membership: MembershipState) -> str:

@@ -13,6 +13,7 @@ from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
 ZERO = Decimal("0.00")
+PRICE_KINDS = ("package", "installment")  # the invoices for a package's price
 
 
 async def create_invoice(
@@ -120,12 +121,19 @@ async def void_invoice(uow: UnitOfWork, invoice: Invoice) -> None:
 
 async def package_collected(uow: UnitOfWork, package_id: int) -> Decimal:
     """What the clinic has collected for a package's price (its package/installment invoices)."""
-    total = await uow.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0))
+    return (await packages_collected(uow, [package_id]))[package_id]
+
+
+async def packages_collected(uow: UnitOfWork, package_ids: list[int]) -> dict[int, Decimal]:
+    """:func:`package_collected` for several packages, in one query."""
+    rows = await uow.session.execute(
+        select(Invoice.package_id, func.sum(Payment.amount))
         .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Invoice.package_id == package_id, Invoice.kind.in_(("package", "installment")))
+        .where(Invoice.package_id.in_(package_ids), Invoice.kind.in_(PRICE_KINDS))
+        .group_by(Invoice.package_id)
     )
-    return to_money(total or 0)
+    collected = {package_id: to_money(total or 0) for package_id, total in rows.tuples()}
+    return {package_id: collected.get(package_id, ZERO) for package_id in package_ids}
 
 
 async def open_invoices_for_appointment(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:

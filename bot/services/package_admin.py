@@ -34,7 +34,6 @@ from bot.services.errors import (
     PastExpiry,
     WrongState,
 )
-from bot.services.package_views import PRICE_KINDS
 from bot.storage.models import (
     Appointment,
     CreditEntry,
@@ -123,7 +122,7 @@ async def refund(
     unpaid = await uow.session.scalars(
         select(Invoice).where(
             Invoice.package_id == package.id,
-            Invoice.kind.in_(PRICE_KINDS),
+            Invoice.kind.in_(billing.PRICE_KINDS),
             Invoice.status == "open",
             Invoice.paid == 0,
         )

@@ -25,14 +25,11 @@ from bot.storage.models import (
     Invoice,
     PackageRedemption,
     PatientPackage,
-    Payment,
     Practitioner,
 )
-from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
 Status = Literal["awaiting_payment", "active", "expired", "refunded"]
-PRICE_KINDS = ("package", "installment")
 
 
 @dataclass(frozen=True)
@@ -108,12 +105,12 @@ async def _details(uow: UnitOfWork, owned: Sequence[PatientPackage]) -> list[Pac
     ids = [package.id for package in owned]
     outstanding: dict[int, Decimal] = defaultdict(lambda: billing.ZERO)
     invoices = await uow.session.scalars(
-        select(Invoice).where(Invoice.package_id.in_(ids), Invoice.kind.in_(PRICE_KINDS))
+        select(Invoice).where(Invoice.package_id.in_(ids), Invoice.kind.in_(billing.PRICE_KINDS))
     )
     for invoice in invoices.all():
         assert invoice.package_id is not None
         outstanding[invoice.package_id] += invoice.outstanding
-    paid = await _collected(uow, ids)
+    paid = await billing.packages_collected(uow, ids)
     sessions = await _sessions(uow, ids, zone(clinic))
     return [
         PackageDetails(
@@ -122,7 +119,7 @@ async def _details(uow: UnitOfWork, owned: Sequence[PatientPackage]) -> list[Pac
             name=package.name,
             purchased_on=package.purchased_on,
             price=package.price,
-            paid=paid.get(package.id, billing.ZERO),
+            paid=paid[package.id],
             outstanding=outstanding[package.id],
             uses=package.uses,
             redeemed=package.redeemed,
@@ -136,18 +133,6 @@ async def _details(uow: UnitOfWork, owned: Sequence[PatientPackage]) -> list[Pac
         )
         for package in owned
     ]
-
-
-async def _collected(uow: UnitOfWork, ids: list[int]) -> dict[int, Decimal]:
-    """What was collected for each package's price (as ``billing.package_collected``)."""
-    rows = await uow.session.execute(
-        select(Invoice.package_id, func.sum(Payment.amount))
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Invoice.package_id.in_(ids), Invoice.kind.in_(PRICE_KINDS))
-        .group_by(Invoice.package_id)
-    )
-    return {package_id: to_money(total or 0) for package_id, total in rows.tuples()
-            if package_id is not None}
 
 
 async def _sessions(

@@ -61,7 +61,7 @@ async def package_invoices(uow: UnitOfWork, package_id: int) -> list[Invoice]:
     """The invoices for a package's price (one, or one per installment), first due first."""
     stmt = (
         select(Invoice)
-        .where(Invoice.package_id == package_id, Invoice.kind.in_(("package", "installment")))
+        .where(Invoice.package_id == package_id, Invoice.kind.in_(billing.PRICE_KINDS))
         .order_by(Invoice.due_on, Invoice.installment_no, Invoice.id)
     )
     return list((await uow.session.scalars(stmt)).all())

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, type_coerce
 
+from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today, zone
 from bot.services.errors import InvalidInput
 from bot.storage.models import (
@@ -45,8 +46,6 @@ from bot.storage.types import Money
 from bot.storage.uow import UnitOfWork
 
 UNASSIGNED = "unassigned"
-PRICE_KINDS = ("package", "installment")
-ZERO = Decimal("0.00")
 
 
 def _money(expr: Any) -> ColumnElement[Decimal]:
