@@ -18,7 +18,7 @@ twice (the autumn DST change) is shown with its zone abbreviation.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.talk import Talk
@@ -27,6 +27,9 @@ from bot.dialogs.when import Part, Wanted, parse_wanted, part_of_day
 from bot.services import availability
 
 SHOWN_DAYS = 6
+# The day step looks this many days ahead first, and further only when fewer than SHOWN_DAYS
+# of them have free times (each day computed costs; most weeks fill the list at once).
+FIRST_LOOK_DAYS = 2 * SHOWN_DAYS
 OTHER_DAY, TALK = "day", "talk"
 KEY_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -59,17 +62,29 @@ def slot_from_key(key: str) -> datetime | None:
         return None
 
 
-async def free_slots(ctx: DialogContext, day: date | None = None) -> list[datetime]:
-    """Free start times for what ``ctx.data`` describes: on ``day``, or over the horizon."""
+def horizon_days(ctx: DialogContext) -> int:
+    """How many days from today (today included) patients may book."""
+    return ctx.clinic.booking_horizon_days + 1
+
+
+async def free_slots(
+    ctx: DialogContext, day: date | None = None, days: int | None = None
+) -> list[datetime]:
+    """Free start times for what ``ctx.data`` describes: over ``days`` days from ``day``.
+
+    Defaults: from today; one day when ``day`` is given, else the whole horizon.
+    """
     data = ctx.data
     exclude = data.get("exclude_id")
+    if days is None:
+        days = 1 if day else horizon_days(ctx)
     slots = await availability.offered_slots(
         ctx.uow,
         int(data["practitioner_id"]),
         int(data["location_id"]),
         int(data["fee_id"]),
         day or local_today(ctx),
-        1 if day else ctx.clinic.booking_horizon_days + 1,
+        days,
         exclude_appointment_id=int(exclude) if exclude is not None else None,
     )
     until = date.fromisoformat(str(data["until"])) if data.get("until") else None
@@ -84,6 +99,21 @@ async def slot_still_free(ctx: DialogContext) -> bool:
     """Whether the chosen time is still offered (nobody took it since it was shown)."""
     moment = chosen_slot(ctx)
     return moment in await free_slots(ctx, local_day(ctx, moment))
+
+
+async def first_free_days(ctx: DialogContext, count: int) -> list[date]:
+    """The first ``count`` days with free times, looking :data:`FIRST_LOOK_DAYS` days ahead
+    first and the rest of the horizon only when those are not enough."""
+    today, total = local_today(ctx), horizon_days(ctx)
+    found: list[date] = []
+    looked = 0
+    while looked < total and len(found) < count:  # bounded: at most two looks
+        span = FIRST_LOOK_DAYS if looked == 0 else total - looked
+        span = min(span, total - looked)
+        slots = await free_slots(ctx, today + timedelta(days=looked), span)
+        found.extend(dict.fromkeys(local_day(ctx, s) for s in slots))
+        looked += span
+    return found[:count]
 
 
 def time_labels(ctx: DialogContext, slots: list[datetime]) -> list[str]:
@@ -114,7 +144,7 @@ class SlotPicker(Dialog):
     after_time = "confirm"
 
     async def ask_day(self, ctx: DialogContext) -> Reply:
-        days = list(dict.fromkeys(local_day(ctx, s) for s in await free_slots(ctx)))
+        days = await first_free_days(ctx, SHOWN_DAYS)
         if not days:
             text = ctx._(
                 "Sorry, there are no free times to book online in the coming days. "
@@ -122,7 +152,7 @@ class SlotPicker(Dialog):
             )
             return Reply(text, (Option(TALK, ctx._("Send a message to the clinic")),))
         options = tuple(
-            Option(f"d{day.isoformat()}", ctx.t.weekday_text(day)) for day in days[:SHOWN_DAYS]
+            Option(f"d{day.isoformat()}", ctx.t.weekday_text(day)) for day in days
         )
         text = ctx._(
             "Which day? Choose one, or type a day or time, for example: tomorrow, "
@@ -204,18 +234,21 @@ class SlotPicker(Dialog):
         day alone applies to it. At the day step a time alone means today, and a part of the
         day alone the first day with free times in it.
         """
-        slots = await free_slots(ctx)
         if wanted.day is None and wanted.time is None and default_day is None:
+            slots = await free_slots(ctx)
             first = next((s for s in slots if in_part(ctx, s, wanted.part)), None)
             if first is None:
                 return Retry(self.no_part_soon(ctx, wanted.part))
             day = local_day(ctx, first)
+            on_day = [s for s in slots if local_day(ctx, s) == day]
         else:
             day = wanted.day or default_day or local_today(ctx)
-        problem = self.day_problem(ctx, day, slots)
-        if problem is not None:
-            return Retry(problem)
-        on_day = [s for s in slots if local_day(ctx, s) == day]
+            problem = self.out_of_reach(ctx, day)
+            if problem is not None:
+                return Retry(problem)
+            on_day = await free_slots(ctx, day)
+            if not on_day:  # only now is the rest of the horizon needed: for the next free day
+                return Retry(self.day_full(ctx, day, await free_slots(ctx)))
         part = wanted.part if wanted.time is None else None
         if part is not None and not any(in_part(ctx, s, part) for s in on_day):
             return Retry(self.no_part_on(ctx, part, ctx.t.weekday_text(day)))
@@ -240,8 +273,8 @@ class SlotPicker(Dialog):
         )])
 
     @staticmethod
-    def day_problem(ctx: DialogContext, day: date, slots: list[datetime]) -> str | None:
-        """Why ``day`` cannot be booked (passed, beyond the horizon or expiry, full), or None."""
+    def out_of_reach(ctx: DialogContext, day: date) -> str | None:
+        """Why ``day`` cannot be booked (passed, beyond the horizon or expiry), or None."""
         today = local_today(ctx)
         if day < today:
             return ctx._("That day has already passed. Please choose a day from today on.")
@@ -257,8 +290,11 @@ class SlotPicker(Dialog):
                 "Your package can be used until {day}. Please choose a day on or before it.",
                 day=ctx.t.date_text(date.fromisoformat(str(until))),
             )
-        if any(local_day(ctx, s) == day for s in slots):
-            return None
+        return None
+
+    @staticmethod
+    def day_full(ctx: DialogContext, day: date, slots: list[datetime]) -> str:
+        """``day`` has no free times: say so, and which later day of ``slots`` has."""
         later = next((local_day(ctx, s) for s in slots if local_day(ctx, s) > day), None)
         if later is None:
             return ctx._(

@@ -214,12 +214,17 @@ def offered_starts(
         last_day = last_bookable_day(now, tz, booking_horizon_days)
     length = timedelta(minutes=minutes)
     offered: list[datetime] = []
+    ahead = 0  # merged[ahead:] may still overlap a start from here on (starts only grow)
     for offset in range(max(days, 0)):
         day = first_day + timedelta(days=offset)
         if last_day is not None and day > last_day:
             break
         for start in grid_starts(day, hours, minutes=minutes, slot_minutes=slot_minutes, tz=tz):
-            if start >= earliest and is_free(start, start + length, merged):
+            if start < earliest:
+                continue
+            while ahead < len(merged) and merged[ahead][1] <= start:
+                ahead += 1
+            if ahead == len(merged) or merged[ahead][0] >= start + length:
                 offered.append(start)
     return offered
 
