@@ -283,7 +283,12 @@ class Engine:
         assert ctx.conversation.dialog is not None
         dialog = self.dialogs[ctx.conversation.dialog]
         step = ctx.conversation.step or dialog.first_step
-        question = await dialog.ask(ctx, step)
+        session = ctx.uow.session
+        if session.new or session.deleted or any(o is not ctx.conversation for o in session.dirty):
+            question = await dialog.ask(ctx, step)
+        else:  # only where the conversation stands is pending: written once, at the end
+            with session.no_autoflush:
+                question = await dialog.ask(ctx, step)
         state = ctx.conversation.state
         page, shown = page_options(ctx, question, int(state.get("page", 0)))
         state["page"] = page

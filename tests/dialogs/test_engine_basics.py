@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -174,3 +174,36 @@ async def test_a_pool_without_a_size_still_lets_turns_run_side_by_side(tmp_path)
         assert _pool_size(unpooled) == UNSIZED_POOL_TURNS > 1
     finally:
         await unpooled.dispose()
+
+
+async def test_a_turn_writes_the_conversation_once(make_chat, engine):
+    """Moving to another step used to flush the conversation before the question (which reads
+    the database) and again at the end; when only the conversation is pending, it is written
+    once."""
+    sofia = make_chat(SOFIA)  # no family: "My packages" lists her packages at once
+    await sofia.say("hola")
+    updates: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CONVERSATION"):
+            updates.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await sofia.say("2")  # My packages: a new dialog and step, whose question reads them
+        assert sofia.labels and len(updates) == 1
+        updates.clear()
+        await sofia.say("MENU")
+        assert len(sofia.labels) == len(MENU) and len(updates) == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_a_question_sees_what_the_turn_changed(chat, make_uow):
+    """Opting back in changes the patient before the menu is asked: that is flushed first."""
+    await chat.say("STOP")
+    reply = await chat.say("START")
+    assert "You will get our messages again." in reply.text and chat.labels == MENU
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.phone == chat.phone))
+        assert maya is not None and maya.opted_out is False
