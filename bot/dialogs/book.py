@@ -19,8 +19,9 @@ from bot.dialogs.errors import explain
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, appointments, availability, catalog, packages
+from bot.services.clinic_setup import FeeFacts
 from bot.services.errors import NotAllowed, PackageNotUsable, SlotTaken
-from bot.storage.models import Fee, PatientPackage
+from bot.storage.models import PatientPackage
 
 NO_PACKAGE, CONFIRM, OTHER_TIME = "none", "yes", "other"
 
@@ -101,7 +102,9 @@ class Book(SlotPicker):
             return None
         return await packages.get_package(ctx.uow, int(package_id))
 
-    async def bookable_fees(self, ctx: DialogContext, package: PatientPackage | None) -> list[Fee]:
+    async def bookable_fees(
+        self, ctx: DialogContext, package: PatientPackage | None
+    ) -> list[FeeFacts]:
         """The fees that can be booked (with the package: those it covers), in clinic order."""
         wanted = await catalog.fees(ctx.uow)
         if package is not None:
@@ -121,7 +124,7 @@ class Book(SlotPicker):
             return Retry(ctx._("Please answer with the number of one of the treatments."))
         return await self.choose_fee(ctx, fee)
 
-    async def choose_fee(self, ctx: DialogContext, fee: Fee) -> Result:
+    async def choose_fee(self, ctx: DialogContext, fee: FeeFacts) -> Result:
         ctx.data["fee_id"] = fee.id
         pairs = await availability.allowed_pairs(ctx.uow, fee.id, await self.package(ctx))
         if len(pairs) == 1:

@@ -44,6 +44,7 @@ from bot.storage.models import (
     Patient,
     PatientPackage,
     Practitioner,
+    fee_practitioner,
     guardianship,
 )
 from bot.storage.uow import UnitOfWork
@@ -115,7 +116,11 @@ async def _check_slot(
     booked_by: BookedBy,
 ) -> None:
     """Raise unless ``starts_at`` is a time this practitioner can be booked for ``fee``."""
-    if practitioner.id not in {p.id for p in fee.practitioners}:
+    gives = select(fee_practitioner.c.fee_id).where(
+        fee_practitioner.c.fee_id == fee.id,
+        fee_practitioner.c.practitioner_id == practitioner.id,
+    )
+    if await uow.session.scalar(gives) is None:
         raise InvalidInput(f"{practitioner.name} does not offer {fee.name}")
     location = await uow.session.get(Location, location_id)
     if location is None:

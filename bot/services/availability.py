@@ -23,24 +23,18 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 
 from bot.services.clinic import get_clinic, local_midnight_utc, zone
-from bot.services.errors import InvalidInput, NotFound
-from bot.storage.models import (
-    Appointment,
-    Fee,
-    Location,
-    PatientPackage,
-    Practitioner,
-    WorkingHours,
-    fee_practitioner,
-)
+from bot.services.clinic_setup import PlaceFacts, PractitionerFacts, WeeklyHours, clinic_setup
+from bot.services.errors import InvalidInput
+from bot.storage.models import Appointment, PatientPackage
 from bot.storage.uow import UnitOfWork
+
+__all__ = ["WeeklyHours"]  # re-exported: the pure functions below take it
 
 Interval = tuple[datetime, datetime]
 # Busy appointments are fetched by the (practitioner_id, starts_at) index, so a range query
@@ -48,7 +42,7 @@ Interval = tuple[datetime, datetime]
 LONGEST_APPOINTMENT = timedelta(days=1)
 
 # Built once (building and keying a statement costs more than running it): the practitioner's
-# live appointments overlapping [start, end), optionally but one; a fee and whether they give it.
+# live appointments overlapping [start, end), optionally but one.
 BUSY = select(Appointment.starts_at, Appointment.ends_at).where(
     Appointment.practitioner_id == bindparam("practitioner_id"),
     Appointment.starts_at >= bindparam("since"),
@@ -57,23 +51,6 @@ BUSY = select(Appointment.starts_at, Appointment.ends_at).where(
     Appointment.status != "cancelled",
 )
 BUSY_EXCEPT = BUSY.where(Appointment.id != bindparam("excluded"))
-FEE_OFFERED = (
-    select(Fee.name, Fee.minutes, fee_practitioner.c.practitioner_id)
-    .outerjoin(fee_practitioner, and_(
-        fee_practitioner.c.fee_id == Fee.id,
-        fee_practitioner.c.practitioner_id == bindparam("practitioner_id"),
-    ))
-    .where(Fee.id == bindparam("fee_id"))
-)
-
-
-@dataclass(frozen=True, slots=True)
-class WeeklyHours:
-    """One weekly block at one location: ``weekday`` 0 = Monday, local ``start`` < ``end``."""
-
-    weekday: int
-    start: time
-    end: time
 
 
 def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -250,31 +227,7 @@ async def weekly_hours(
     uow: UnitOfWork, practitioner_id: int, location_id: int
 ) -> list[WeeklyHours]:
     """The practitioner's weekly blocks at one location."""
-    return (await clinic_week(uow)).get((practitioner_id, location_id), [])
-
-
-async def clinic_week(uow: UnitOfWork) -> dict[tuple[int, int], list[WeeklyHours]]:
-    """Everyone's weekly blocks by (practitioner, location): read once per transaction."""
-
-    async def lookup() -> dict[tuple[int, int], list[WeeklyHours]]:
-        rows = await uow.session.execute(
-            select(WorkingHours.practitioner_id, WorkingHours.location_id, WorkingHours.weekday,
-                   WorkingHours.start, WorkingHours.end)
-        )
-        week: dict[tuple[int, int], list[WeeklyHours]] = {}
-        for row in rows:
-            week.setdefault((row.practitioner_id, row.location_id), []).append(
-                WeeklyHours(row.weekday, row.start, row.end))
-        return week
-
-    return await uow.remember("clinic week", lookup)
-
-
-async def _locations(uow: UnitOfWork) -> dict[int, Location]:
-    async def lookup() -> dict[int, Location]:
-        return {loc.id: loc for loc in await uow.session.scalars(select(Location))}
-
-    return await uow.remember("locations", lookup)
+    return (await clinic_setup(uow)).week.get((practitioner_id, location_id), [])
 
 
 async def offered_slots(
@@ -294,11 +247,9 @@ async def offered_slots(
     the past are never offered). ``exclude_appointment_id``: the appointment being moved.
     """
     clinic = await get_clinic(uow)
-    offer = {"fee_id": fee_id, "practitioner_id": practitioner_id}
-    fee = (await uow.session.execute(FEE_OFFERED, offer)).first()
-    if fee is None:
-        raise NotFound(f"there is no fee {fee_id}")
-    if fee.practitioner_id is None:
+    setup = await clinic_setup(uow)
+    fee = setup.fee(fee_id)
+    if practitioner_id not in fee.practitioner_ids:
         raise InvalidInput(f"practitioner {practitioner_id} does not offer {fee.name}")
     tz = zone(clinic)
     start = local_midnight_utc(clinic, from_day)
@@ -308,7 +259,7 @@ async def offered_slots(
     )
     patient = booked_by == "patient"
     return offered_starts(
-        await weekly_hours(uow, practitioner_id, location_id),
+        setup.week.get((practitioner_id, location_id), []),
         busy,
         minutes=fee.minutes,
         slot_minutes=clinic.slot_minutes,
@@ -323,32 +274,23 @@ async def offered_slots(
 
 async def allowed_pairs(
     uow: UnitOfWork, fee_id: int, package: PatientPackage | None = None
-) -> list[tuple[Practitioner, Location]]:
+) -> list[tuple[PractitionerFacts, PlaceFacts]]:
     """Where ``fee_id`` can be booked: (practitioner, location) pairs with hours there.
 
     With a ``package``, only its practitioners and locations (empty = any), and nothing for a
     fee the package does not cover.
     """
-    fee = await uow.session.get(Fee, fee_id)
-    if fee is None:
-        raise NotFound(f"there is no fee {fee_id}")
+    setup = await clinic_setup(uow)
+    fee = setup.fee(fee_id)
     if package is not None and fee.id not in {f.id for f in package.fees}:
         return []
     allowed_practitioners = {p.id for p in package.practitioners} if package else set()
     allowed_locations = {loc.id for loc in package.locations} if package else set()
-    giving = {
-        practitioner.id: practitioner
-        for practitioner in fee.practitioners
-        if not allowed_practitioners or practitioner.id in allowed_practitioners
-    }
-    wanted = {
-        (practitioner_id, location_id): giving[practitioner_id]
-        for practitioner_id, location_id in await clinic_week(uow)
-        if practitioner_id in giving
+    pairs = [
+        (setup.practitioners[practitioner_id], setup.locations[location_id])
+        for practitioner_id, location_id in setup.week
+        if practitioner_id in fee.practitioner_ids
+        if not allowed_practitioners or practitioner_id in allowed_practitioners
         if not allowed_locations or location_id in allowed_locations
-    }
-    if not wanted:
-        return []
-    locations = await _locations(uow)
-    pairs = [(practitioner, locations[key[1]]) for key, practitioner in wanted.items()]
+    ]
     return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name, pair[0].id, pair[1].id))

@@ -1,8 +1,9 @@
 """What a patient can book: the clinic's fees, practitioners and locations, and the packages a
 patient can book with today (RULES.md 3, 4).
 
-Small read-only queries for the booking dialogs; the rules themselves (what a package covers,
-which times are free) stay in :mod:`bot.services.packages` and :mod:`bot.services.availability`.
+Read-only lookups for the booking dialogs, the set-up from the shared copy
+(:mod:`bot.services.clinic_setup`); the rules themselves (what a package covers, which times are
+free) stay in :mod:`bot.services.packages` and :mod:`bot.services.availability`.
 """
 
 from __future__ import annotations
@@ -10,38 +11,29 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from bot.services.clinic import get_clinic, local_today
-from bot.services.errors import NotFound
-from bot.storage.models import Fee, Location, PatientPackage, Practitioner
+from bot.services.clinic_setup import FeeFacts, PlaceFacts, PractitionerFacts, clinic_setup
+from bot.storage.models import PatientPackage
 from bot.storage.uow import UnitOfWork
 
 
-async def fees(uow: UnitOfWork) -> list[Fee]:
+async def fees(uow: UnitOfWork) -> list[FeeFacts]:
     """Every fee (treatment type), in the order the clinic listed them."""
-    return list((await uow.session.scalars(select(Fee).order_by(Fee.id))).all())
+    return list((await clinic_setup(uow)).fees.values())
 
 
-async def get_fee(uow: UnitOfWork, fee_id: int) -> Fee:
+async def get_fee(uow: UnitOfWork, fee_id: int) -> FeeFacts:
     """A fee by id, or NotFound."""
-    fee = await uow.session.get(Fee, fee_id)
-    if fee is None:
-        raise NotFound(f"there is no fee {fee_id}")
-    return fee
+    return (await clinic_setup(uow)).fee(fee_id)
 
 
-async def get_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
+async def get_practitioner(uow: UnitOfWork, practitioner_id: int) -> PractitionerFacts:
     """A practitioner by id, or NotFound."""
-    practitioner = await uow.session.get(Practitioner, practitioner_id)
-    if practitioner is None:
-        raise NotFound(f"there is no practitioner {practitioner_id}")
-    return practitioner
+    return (await clinic_setup(uow)).practitioner(practitioner_id)
 
 
-async def get_location(uow: UnitOfWork, location_id: int) -> Location:
+async def get_location(uow: UnitOfWork, location_id: int) -> PlaceFacts:
     """A location by id, or NotFound."""
-    location = await uow.session.get(Location, location_id)
-    if location is None:
-        raise NotFound(f"there is no location {location_id}")
-    return location
+    return (await clinic_setup(uow)).location(location_id)
 
 
 async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPackage]:

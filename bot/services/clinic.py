@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.errors import NotFound
+from bot.services.clinic_setup import clinic_setup
 from bot.storage.models import Clinic
 from bot.storage.uow import UnitOfWork
 
+CLINIC_KEY = Clinic.__mapper__.identity_key_from_primary_key((1,))
+
 
 async def get_clinic(uow: UnitOfWork) -> Clinic:
-    """The clinic row; a clear error when no set-up file was loaded yet."""
-    clinic = await uow.session.get(Clinic, 1)  # once per unit of work: then from its session
-    if clinic is None:
-        raise NotFound("no clinic is set up yet; run 'clinicbot load FILE.toml' first")
-    return clinic
+    """The clinic row in this unit of work; a clear error when no set-up file was loaded yet.
+
+    Once per unit of work: from the shared copy of the set-up (:mod:`bot.services.clinic_setup`),
+    so no row is read when that copy is current; then from the session.
+    """
+    found = uow.session.sync_session.identity_map.get(CLINIC_KEY)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    template = (await clinic_setup(uow)).clinic
+    return await uow.session.merge(template, load=False)
 
 
 def zone(clinic: Clinic) -> ZoneInfo:

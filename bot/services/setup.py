@@ -155,7 +155,9 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
             "price": fee.price,
             "practitioners": [practitioners[key] for key in fee.practitioners],
         }
-        fees[fee.key], created, changed = await _upsert(uow, Fee, fee.key, values)
+        fees[fee.key], created, changed = await _upsert(
+            uow, Fee, fee.key, values, [selectinload(Fee.practitioners)]
+        )
         counts["fees"].add(created=created, changed=changed)
     for no_show in spec.no_show_fees:
         values = {"name": no_show.name, "price": no_show.price}

@@ -99,6 +99,7 @@ async def test_the_example_clinic_is_written_to_its_columns(clinic, make_uow):
         ]
         massage = await by_key(uow, Fee, "massage-60")
         assert (massage.minutes, massage.price) == (60, Decimal("110.00"))
+        await uow.session.refresh(massage, ["practitioners"])
         assert [p.key for p in massage.practitioners] == ["ben"]
         physio5 = await by_key(uow, PackageTemplate, "physio-5")
         assert [f.key for f in physio5.fees] == ["physio-follow"]

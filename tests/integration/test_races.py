@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import selectinload
 
 from bot.services import appointments, availability, packages
 from bot.services.clinic import get_clinic
@@ -108,7 +109,7 @@ async def fill_ben_but_one(make_uow, ids: Ids) -> None:
 async def more_massage_therapists(make_uow, ids: Ids, count: int) -> list[int]:
     """Practitioners who, like Ben, give the 60-minute massage at east on Mondays 08-14."""
     async with make_uow() as uow:
-        fee = await uow.session.get(Fee, ids.massage)
+        fee = await uow.session.get(Fee, ids.massage, options=[selectinload(Fee.practitioners)])
         assert fee is not None
         added = []
         for number in range(count):

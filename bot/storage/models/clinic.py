@@ -33,6 +33,10 @@ class Clinic(Base):
     unpaid_invoice_days: Mapped[list[int]] = mapped_column(JSON, default=list)
     appointment_hours_before: Mapped[int | None] = mapped_column()
     package_expiry_days_before: Mapped[int | None] = mapped_column()
+    # One more each time locations, practitioners, their hours or fees change (in the same
+    # transaction), so every process knows when its copy of the set-up is out of date
+    # (bot.services.clinic_setup).
+    setup_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Location(Base):
@@ -97,8 +101,8 @@ class Fee(Base):
     price: Mapped[Decimal] = mapped_column(Money)
 
     practitioners: Mapped[list[Practitioner]] = relationship(
-        secondary=fee_practitioner, lazy="selectin"
-    )
+        secondary=fee_practitioner, lazy="raise"
+    )  # loaded only where asked for: every package brings its fees along
 
 
 class NoShowFee(Base):
