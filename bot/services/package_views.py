@@ -1,8 +1,8 @@
 """What a package is and what it covered, as staff and the patient see it (RULES.md 11).
 
 :func:`packages_for` reads all of a patient's packages with a fixed number of queries (their
-invoices, payments and sessions in one query each), however many packages they own;
-:func:`package_details` is the same for one package.
+columns, then invoices, payments and sessions in one query each), however many packages they
+own; :func:`package_details` is the same for one package.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,6 +30,47 @@ from bot.storage.models import (
 from bot.storage.uow import UnitOfWork
 
 Status = Literal["awaiting_payment", "active", "expired", "refunded"]
+
+
+class OwnedPackage(Protocol):
+    """What the details need of a package: a :class:`PatientPackage` or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def purchased_on(self) -> date: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def uses(self) -> int: ...
+    @property
+    def redeemed(self) -> int: ...
+    @property
+    def booked(self) -> int: ...
+    @property
+    def available(self) -> int: ...
+    @property
+    def expires_on(self) -> date | None: ...
+    @property
+    def paid_enough(self) -> bool: ...
+    @property
+    def refunded_at(self) -> datetime | None: ...
+    @property
+    def refund_amount(self) -> Decimal | None: ...
+    @property
+    def transferred_from_id(self) -> int | None: ...
+
+
+# The columns those are (the list does not need the package's fees, practitioners, locations).
+OWNED_COLUMNS = tuple(getattr(PatientPackage, name) for name in (
+    "id", "patient_id", "name", "purchased_on", "price", "uses", "redeemed", "booked",
+    "available", "expires_on", "paid_enough", "refunded_at", "refund_amount",
+    "transferred_from_id",
+))
 
 
 @dataclass(frozen=True)
@@ -78,15 +119,15 @@ async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
 
 async def packages_for(uow: UnitOfWork, patient_id: int) -> list[PackageDetails]:
     """The patient's packages, oldest purchase first, each with its details and status."""
-    owned = await uow.session.scalars(
-        select(PatientPackage)
+    owned = await uow.session.execute(
+        select(*OWNED_COLUMNS)
         .where(PatientPackage.patient_id == patient_id)
         .order_by(PatientPackage.purchased_on, PatientPackage.id)
     )
-    return await _details(uow, list(owned.all()))
+    return await _details(uow, [cast(OwnedPackage, row) for row in owned])
 
 
-def package_status(package: PatientPackage, today: date) -> Status:
+def package_status(package: OwnedPackage, today: date) -> Status:
     """refunded, else expired (after its expiry date), else awaiting_payment, else active."""
     if package.refunded_at is not None:
         return "refunded"
@@ -97,7 +138,7 @@ def package_status(package: PatientPackage, today: date) -> Status:
     return "active"
 
 
-async def _details(uow: UnitOfWork, owned: Sequence[PatientPackage]) -> list[PackageDetails]:
+async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[PackageDetails]:
     if not owned:
         return []
     clinic = await get_clinic(uow)

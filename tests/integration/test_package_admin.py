@@ -348,6 +348,8 @@ async def test_packages_for_reads_many_packages_with_as_many_queries_as_one(make
         event.remove(engine, "before_cursor_execute", count)
     assert [d.id for d in one] == [first.id] and len(five) == 5
     assert together == alone
+    # the packages' fees, practitioners and locations are not read for the list
+    assert not [s for s in statements if "package_fee" in s or "package_location" in s]
     async with make_uow() as uow:
         assert five == [await package_views.package_details(uow, d.id) for d in five]
     assert five[-1].paid == Decimal("400.00") and five[-1].sessions[0].kind == "booked"
