@@ -30,7 +30,7 @@ USE_LABELS = {
 
 
 def _template_ref(text: str) -> str | int:
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdecimal() else text
 
 
 async def owner_of(uow: UnitOfWork, patient_id: int) -> Patient:

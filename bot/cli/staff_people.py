@@ -90,7 +90,7 @@ def duplicates() -> None:
 
 async def _patient_id(uow: UnitOfWork, ref: str) -> int:
     # An id is taken as it is (so a profile merged already is named as such by the merge).
-    return int(ref) if ref.strip().isdigit() else (await find_patient(uow, ref)).id
+    return int(ref) if ref.strip().isdecimal() else (await find_patient(uow, ref)).id
 
 
 @click.command("merge")

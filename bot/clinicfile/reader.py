@@ -92,7 +92,7 @@ def _syntax(exc: tomllib.TOMLDecodeError, source: str) -> Located:
     if "(at line " in message:
         head, _, tail = message.rpartition(" (at line ")
         number, _, column = tail.rstrip(")").partition(", column ")
-        if number.isdigit():
+        if number.isdecimal():
             line = int(number)
             message = f"{head} (column {column})" if column else head
     elif message.endswith("(at end of document)"):

@@ -67,7 +67,7 @@ class Rendering:
 
     def param(self, name: str) -> int:
         value = (self.message.params or {}).get(name)
-        return int(value) if isinstance(value, int | str) and str(value).isdigit() else -1
+        return int(value) if isinstance(value, int | str) and str(value).isdecimal() else -1
 
     def money(self, amount: Decimal) -> str:
         return self.t.money(amount, self.clinic.currency)

@@ -91,7 +91,7 @@ class MyAppointments(SlotPicker):
         if answer.key == MENU:
             return Finish([])
         key = answer.key or ""
-        if key.startswith("ap") and key[2:].isdigit():
+        if key.startswith("ap") and key[2:].isdecimal():
             ctx.data["appointment_id"] = int(key[2:])
             if await self.appointment(ctx) is not None:
                 return Goto("detail")

@@ -34,7 +34,7 @@ def package_label(ctx: DialogContext, package: PatientPackage) -> str:
 
 
 def _id(key: str | None, prefix: str) -> int | None:
-    if key is None or not key.startswith(prefix) or not key[len(prefix) :].isdigit():
+    if key is None or not key.startswith(prefix) or not key[len(prefix) :].isdecimal():
         return None
     return int(key[len(prefix) :])
 

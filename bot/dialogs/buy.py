@@ -96,7 +96,7 @@ class Buy(Dialog):
         key = answer.key
         if key == MENU:
             return Finish()
-        if key is None or not key.startswith("t") or not key[1:].isdigit():
+        if key is None or not key.startswith("t") or not key[1:].isdecimal():
             return Retry(ctx._("Please answer with the number of one of the packages."))
         ctx.data["template_id"] = int(key[1:])
         return Goto("details")

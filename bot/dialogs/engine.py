@@ -199,12 +199,12 @@ class Engine:
                 return await self._ask(ctx, [note])
         else:
             option = match_option(text, shown) or (
-                None if text.strip().isdigit() else match_option(text, everything)
+                None if text.strip().isdecimal() else match_option(text, everything)
             )
         if option is not None and option.key == MORE_KEY:
             state["page"] = int(state.get("page", 0)) + 1
             return await self._ask(ctx, [])
-        if option is None and shown and text.strip().isdigit():
+        if option is None and shown and text.strip().isdecimal():
             note = ctx._("{number} is not one of the choices.", number=text.strip())
             return await self._ask(ctx, [note])
         assert ctx.conversation.dialog is not None

@@ -35,7 +35,7 @@ def match_option(answer: str, options: Sequence[Option]) -> Option | None:
     if not answer or not options:
         return None
     stripped = answer.strip().rstrip(").")
-    if stripped.isdigit():
+    if stripped.isdecimal():
         index = int(stripped)
         return options[index - 1] if 1 <= index <= len(options) else None
     for option in options:

@@ -107,7 +107,7 @@ class Memberships(Dialog):
         key = answer.key
         if key == MENU:
             return Finish()
-        if key is not None and key.startswith("pay") and key[3:].isdigit() \
+        if key is not None and key.startswith("pay") and key[3:].isdecimal() \
                 and telegram_payments(ctx):
             subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
             today = local_today(ctx.clinic, ctx.now)

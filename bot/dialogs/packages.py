@@ -118,7 +118,7 @@ class MyPackages(Dialog):
             step = first_step(BUY_DIALOG)
             if step is not None:
                 return Goto(step, dialog=BUY_DIALOG)
-        if key is None or not key.startswith("pk") or not key[2:].isdigit():
+        if key is None or not key.startswith("pk") or not key[2:].isdecimal():
             return Retry(ctx._("Please answer with the number of one of the packages."))
         subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
         package = await package_views.package_details(ctx.uow, int(key[2:]))

@@ -112,7 +112,7 @@ def parse_wanted(text: str, language: str, now: datetime) -> Wanted | None:
     rest = _rewrite(rest)
     if not rest:
         return Wanted(None, None, part) if part else None
-    if rest.isdigit():
+    if rest.isdecimal():
         return None
     languages = list(dict.fromkeys([language, "en"]))
     parsed = _parse(rest, languages, now)

@@ -168,7 +168,7 @@ def _field(form: Form, name: str, *, strip: bool = True) -> str:
 async def _read_form(request: Request) -> Form:
     """The url-encoded body, read up to :data:`MAX_BODY_BYTES` (else 413)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"The request is larger than {MAX_BODY_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():

@@ -213,7 +213,7 @@ class TwilioSender:
 def _classify(exc: TwilioRestException | TwilioServiceException) -> SmsError:
     status = int(getattr(exc, "status", 0) or 0)
     raw_code = getattr(exc, "code", None)
-    code = int(raw_code) if isinstance(raw_code, int | str) and str(raw_code).isdigit() else None
+    code = int(raw_code) if isinstance(raw_code, int | str) and str(raw_code).isdecimal() else None
     described = f"HTTP {status}, Twilio error {code}" if code else f"HTTP {status}"
     if code == UNSUBSCRIBED:
         return RecipientOptedOut(

@@ -189,7 +189,7 @@ async def webhook(request: Request) -> Response:
         log.warning("rejected a request to %s without the right secret", WEBHOOK_PATH)
         raise HTTPException(403, "Forbidden")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_UPDATE_BYTES:
+    if declared.isdecimal() and int(declared) > MAX_UPDATE_BYTES:
         raise HTTPException(413, "The update is too large")
     body = await request.body()
     if len(body) > MAX_UPDATE_BYTES:

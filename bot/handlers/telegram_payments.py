@@ -46,7 +46,7 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
 
 def invoice_id_of(payload: str) -> int | None:
     rest = payload.removeprefix(PAYLOAD_PREFIX)
-    return int(rest) if payload.startswith(PAYLOAD_PREFIX) and rest.isdigit() else None
+    return int(rest) if payload.startswith(PAYLOAD_PREFIX) and rest.isdecimal() else None
 
 
 async def send_invoice(context: Context, chat_id: int, invoice_id: int) -> None:

@@ -51,7 +51,7 @@ def staff_choice(code: str, chat_id: int, staff_id: int, now: datetime) -> str:
 def chosen_staff(code: str, chat_id: int, data: str, now: datetime) -> int | None:
     """The staff id of a genuine, unexpired choice pressed in ``chat_id``; else None."""
     parts = data.split(":")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 4 or not parts[1].isdecimal() or not parts[2].isdecimal():
         return None
     staff_id, minute = int(parts[1]), int(parts[2])
     age = now.timestamp() / 60 - minute
@@ -136,7 +136,7 @@ async def on_no_show_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None and chat is not None
     found = deps(context)
     parts = query.data.split(":")
-    if len(parts) < 3 or not parts[1].isdigit():
+    if len(parts) < 3 or not parts[1].isdecimal():
         await query.answer()
         return
     no_show_id, action = int(parts[1]), parts[2]
@@ -154,7 +154,7 @@ async def on_no_show_button(update: Update, context: Context) -> None:
                 await noshows.resolve(uow, no_show_id, "redeem", by=by)
             elif action == "fee" and len(parts) >= 4:
                 await noshows.resolve(uow, no_show_id, "fee", no_show_fee_key=parts[3], by=by)
-            elif action == "undo" and len(parts) >= 4 and parts[3].isdigit():
+            elif action == "undo" and len(parts) >= 4 and parts[3].isdecimal():
                 await noshows.undo(uow, no_show_id, by=by, expected_version=int(parts[3]))
             else:
                 raise ValueError("unknown no-show action")

@@ -21,7 +21,7 @@ async def find_patient(uow: UnitOfWork, ref: str) -> Patient:
         raise InvalidInput("give a patient id, key or phone number")
     if ref.startswith("+"):
         patient = await _by_phone(uow, ref)
-    elif ref.isdigit():
+    elif ref.isdecimal():
         patient = await uow.session.get(Patient, int(ref))
     else:
         patient = await uow.session.scalar(select(Patient).where(Patient.key == ref))

@@ -341,7 +341,7 @@ async def _no_show_moot(uow: UnitOfWork, params: dict[str, object]) -> str | Non
 
 def _id(params: dict[str, object], name: str) -> int:
     value = params.get(name)
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else -1
+    return int(value) if isinstance(value, int | str) and str(value).isdecimal() else -1
 
 
 async def confirm_appointment(
