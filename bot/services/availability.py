@@ -245,7 +245,31 @@ async def offered_slots(
 
     Patients get the clinic's notice and horizon; ``booked_by="staff"`` drops both (times in
     the past are never offered). ``exclude_appointment_id``: the appointment being moved.
+    Computed once per question until the transaction writes (a dialog turn checks the answer
+    against the times, then shows times for the next question).
     """
+    key = ("offered slots", practitioner_id, location_id, fee_id, from_day, days, booked_by,
+           exclude_appointment_id)
+
+    async def compute() -> list[datetime]:
+        return await _offered_slots(uow, practitioner_id, location_id, fee_id, from_day, days,
+                                    booked_by=booked_by,
+                                    exclude_appointment_id=exclude_appointment_id)
+
+    return list(await uow.remember(key, compute, until_write=True))
+
+
+async def _offered_slots(
+    uow: UnitOfWork,
+    practitioner_id: int,
+    location_id: int,
+    fee_id: int,
+    from_day: date,
+    days: int,
+    *,
+    booked_by: str,
+    exclude_appointment_id: int | None,
+) -> list[datetime]:
     clinic = await get_clinic(uow)
     setup = await clinic_setup(uow)
     fee = setup.fee(fee_id)

@@ -76,6 +76,7 @@ def writer_queue(engine: AsyncEngine) -> WriterQueue:
 
 
 KEPT = "kept"
+FLUSHES = "flushes"
 
 
 @event.listens_for(Session, "loaded_as_persistent")
@@ -83,6 +84,13 @@ def _keep_loaded(session: Session, instance: object) -> None:
     kept = session.info.get(KEPT)
     if kept is not None:
         kept.append(instance)
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flush(session: Session, flush: object) -> None:
+    """How many flushes wrote something in this session (see ``remember(until_write=True)``)."""
+    del flush
+    session.info[FLUSHES] = session.info.get(FLUSHES, 0) + 1
 
 
 class UnitOfWork:
@@ -94,7 +102,8 @@ class UnitOfWork:
     same row up several times (a dialog turn: its answer, then its next question) reads it once;
     not for units of work that walk over many rows.
     :meth:`remember` keeps a lookup's answer until the transaction ends (for set-up data a
-    dialog turn consults many times, e.g. working hours).
+    dialog turn consults many times), or until it next writes (e.g. free times, which a turn
+    computes for its answer and again for its next question).
     """
 
     def __init__(
@@ -164,11 +173,20 @@ class UnitOfWork:
         finally:
             self._end_transaction()
 
-    async def remember(self, key: Hashable, lookup: Callable[[], Awaitable[T]]) -> T:
+    async def remember(
+        self, key: Hashable, lookup: Callable[[], Awaitable[T]], *, until_write: bool = False
+    ) -> T:
         """``await lookup()``, once per transaction: later calls with ``key`` get its answer.
 
-        Only for data that nothing in the same transaction changes (the clinic's set-up).
+        Only for data that nothing in the same transaction changes (the clinic's set-up), or,
+        with ``until_write``, for as long as the transaction writes nothing: pending changes
+        are flushed first where a query would have flushed them, and the answer is not reused
+        after a flush that wrote something.
         """
+        if until_write:
+            if self.session.sync_session.autoflush:
+                await self.session.flush()
+            key = (key, self.session.sync_session.info.get(FLUSHES, 0))
         if key not in self._memo:
             self._memo[key] = await lookup()
         return cast(T, self._memo[key])

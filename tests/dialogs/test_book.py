@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.services import appointments, billing, package_admin, packages
 from bot.storage.models import Appointment, Fee, Location, Patient, PatientPackage, Practitioner
@@ -355,3 +355,25 @@ async def test_stale_and_wrong_answers_ask_again(chat, make_uow):
     assert "earlier message" in reply.text and "What would you like to do?" in reply.text
     assert len(await booked(make_uow, "maya")) == 1
     assert await counters(make_uow, "maya") == (2, 1, 2)
+
+
+async def test_a_day_or_time_turn_reads_the_busy_times_once(chat, engine):
+    """The answer is checked against the free times and the next question shows them: one read
+    of the practitioner's appointments serves both (until the turn writes)."""
+    await start_booking(chat)
+    await chat.choose("Physio 5-pack")
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "FROM appointment" in statement and "practitioner_id" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        reply = await chat.choose("Tue 3 Nov")
+        assert "Which time on Tue 3 Nov?" in reply.text and len(reads) == 1
+        reads.clear()
+        reply = await chat.choose("10:00 a.m.")
+        assert "Please check your booking" in reply.text and len(reads) == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)

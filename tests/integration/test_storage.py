@@ -117,3 +117,21 @@ async def test_remembered_lookups_last_until_the_transaction_ends(uow):
         assert await uow.remember("week", lookup) == 2  # a new transaction reads again
     async with uow.fresh() as again:
         assert await again.remember("week", lookup) == 3
+
+
+async def test_lookups_remembered_until_a_write_are_read_again_after_one(uow):
+    async def patients() -> int:
+        return len((await uow.session.scalars(select(Patient))).all())
+
+    async with uow:
+        assert await uow.remember("patients", patients, until_write=True) == 0
+        uow.session.add(Patient(first_name="Ada", last_name="Lee", created_at=uow.clock.now()))
+        # pending: flushed first, as the query would have (autoflush), and read again
+        assert await uow.remember("patients", patients, until_write=True) == 1
+        assert await uow.remember("patients", patients, until_write=True) == 1
+        with uow.session.no_autoflush:  # where autoflush is off, pending rows stay pending
+            uow.session.add(Patient(first_name="Bo", last_name="Lee",
+                                    created_at=uow.clock.now()))
+            assert await uow.remember("patients", patients, until_write=True) == 1
+        await uow.session.flush()
+        assert await uow.remember("patients", patients, until_write=True) == 2
