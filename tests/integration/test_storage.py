@@ -135,3 +135,24 @@ async def test_lookups_remembered_until_a_write_are_read_again_after_one(uow):
             assert await uow.remember("patients", patients, until_write=True) == 1
         await uow.session.flush()
         assert await uow.remember("patients", patients, until_write=True) == 2
+
+
+async def test_insert_ignore_many_counts_exactly_across_chunks_and_conflicts(uow, make_uow):
+    from bot.storage.models import Conversation
+    from bot.storage.upsert import insert_ignore_many
+
+    def rows(numbers: range) -> list[dict[str, object]]:
+        return [{"channel": "sms", "address": f"+1416555{n:04d}", "state": {},
+                 "updated_at": uow.clock.now()} for n in numbers]
+
+    async with uow:
+        assert await insert_ignore_many(uow, Conversation, rows(range(0, 300)), [
+            "channel", "address"], chunk=128) == 300
+        # 1,203 more rows, 300 of them already there, in chunks of 128
+        assert await insert_ignore_many(uow, Conversation, rows(range(0, 1203)), [
+            "channel", "address"], chunk=128) == 903
+        assert await insert_ignore_many(uow, Conversation, [], ["channel", "address"]) == 0
+        await uow.commit()
+    async with make_uow() as again:
+        stored = (await again.session.scalars(select(Conversation.address))).all()
+        assert len(stored) == len(set(stored)) == 1203
