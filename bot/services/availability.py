@@ -252,48 +252,32 @@ async def offered_slots(
            exclude_appointment_id)
 
     async def compute() -> list[datetime]:
-        return await _offered_slots(uow, practitioner_id, location_id, fee_id, from_day, days,
-                                    booked_by=booked_by,
-                                    exclude_appointment_id=exclude_appointment_id)
+        clinic = await get_clinic(uow)
+        setup = await clinic_setup(uow)
+        fee = setup.fee(fee_id)
+        if practitioner_id not in fee.practitioner_ids:
+            raise InvalidInput(f"practitioner {practitioner_id} does not offer {fee.name}")
+        tz = zone(clinic)
+        start = local_midnight_utc(clinic, from_day)
+        end = local_midnight_utc(clinic, from_day + timedelta(days=days))
+        busy = await busy_intervals(
+            uow, practitioner_id, start, end, exclude_appointment_id=exclude_appointment_id
+        )
+        patient = booked_by == "patient"
+        return offered_starts(
+            setup.week.get((practitioner_id, location_id), []),
+            busy,
+            minutes=fee.minutes,
+            slot_minutes=clinic.slot_minutes,
+            min_notice_minutes=clinic.min_notice_minutes if patient else 0,
+            booking_horizon_days=clinic.booking_horizon_days if patient else None,
+            now=uow.clock.now(),
+            tz=tz,
+            first_day=from_day,
+            days=days,
+        )
 
     return list(await uow.remember(key, compute, until_write=True))
-
-
-async def _offered_slots(
-    uow: UnitOfWork,
-    practitioner_id: int,
-    location_id: int,
-    fee_id: int,
-    from_day: date,
-    days: int,
-    *,
-    booked_by: str,
-    exclude_appointment_id: int | None,
-) -> list[datetime]:
-    clinic = await get_clinic(uow)
-    setup = await clinic_setup(uow)
-    fee = setup.fee(fee_id)
-    if practitioner_id not in fee.practitioner_ids:
-        raise InvalidInput(f"practitioner {practitioner_id} does not offer {fee.name}")
-    tz = zone(clinic)
-    start = local_midnight_utc(clinic, from_day)
-    end = local_midnight_utc(clinic, from_day + timedelta(days=days))
-    busy = await busy_intervals(
-        uow, practitioner_id, start, end, exclude_appointment_id=exclude_appointment_id
-    )
-    patient = booked_by == "patient"
-    return offered_starts(
-        setup.week.get((practitioner_id, location_id), []),
-        busy,
-        minutes=fee.minutes,
-        slot_minutes=clinic.slot_minutes,
-        min_notice_minutes=clinic.min_notice_minutes if patient else 0,
-        booking_horizon_days=clinic.booking_horizon_days if patient else None,
-        now=uow.clock.now(),
-        tz=tz,
-        first_day=from_day,
-        days=days,
-    )
 
 
 async def allowed_pairs(
