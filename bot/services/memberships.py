@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
-from bot.services.periods import period_start
+from bot.services.periods import first_period_after, period_start
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore_many
@@ -174,9 +174,8 @@ def _period_invoice(
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:
     """The first period start strictly after ``after``, unless cancelled by then."""
-    index = 0
-    while (start := period_start(membership.start, plan.period, index)) <= after:
-        index += 1
+    index = first_period_after(membership.start, plan.period, after)
+    start = period_start(membership.start, plan.period, index)
     if membership.cancelled_from is not None and start >= membership.cancelled_from:
         return None
     return start

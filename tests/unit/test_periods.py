@@ -64,3 +64,23 @@ def test_every_period_starts_on_the_start_day_or_the_months_last_day(start, inde
 )
 def test_periods_strictly_increase(start, index):
     assert period_start(start, "monthly", index) < period_start(start, "monthly", index + 1)
+
+
+@given(
+    start=st.dates(date(2000, 1, 1), date(2040, 12, 31)),
+    after=st.dates(date(1995, 1, 1), date(2045, 12, 31)),
+    period=st.sampled_from(["monthly", "annual"]),
+)
+def test_first_period_after_is_the_first_start_after_the_day(start, after, period):
+    from bot.services.periods import first_period_after
+
+    index = first_period_after(start, period, after)
+    assert period_start(start, period, index) > after
+    assert index == 0 or period_start(start, period, index - 1) <= after
+
+
+@given(day=st.dates(date(1900, 1, 1), date(2100, 12, 31)), months=st.integers(-1200, 1200))
+def test_add_months_agrees_with_the_calendar(day, months):
+    moved = add_months(day, months)
+    assert (moved.year * 12 + moved.month) - (day.year * 12 + day.month) == months
+    assert moved.day == min(day.day, calendar.monthrange(moved.year, moved.month)[1])
