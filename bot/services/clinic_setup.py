@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 from itertools import chain
-from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
@@ -141,7 +140,8 @@ async def _current(uow: UnitOfWork, changes: int) -> ClinicSetup:
 
 async def _read(uow: UnitOfWork, version: int) -> ClinicSetup:
     run = uow.session.execute
-    clinic = await uow.session.get(Clinic, 1)
+    # Read afresh (after the version): a row this session held may predate the change.
+    clinic = await uow.session.get(Clinic, 1, populate_existing=True)
     if clinic is None:
         raise NotFound(NO_CLINIC)
     template = Clinic(**{c.key: getattr(clinic, c.key) for c in Clinic.__mapper__.column_attrs})
@@ -182,15 +182,12 @@ BUMP = (
 def _note_setup_change(session: Session, flush: UOWTransaction) -> None:
     """Remember that this flush changed the set-up (new/dirty/deleted still show it here)."""
     del flush
-    changed = chain(session.new, session.dirty, session.deleted)
-    if any(isinstance(o, SETUP_MODELS) and _really(session, o) for o in changed):
+    added_or_deleted = chain(session.new, session.deleted)
+    if any(isinstance(o, SETUP_MODELS) for o in added_or_deleted) or any(
+        isinstance(o, SETUP_MODELS) and session.is_modified(o) for o in session.dirty
+    ):  # a dirty row counts only with a real change (an attribute set to its own value: none)
         session.info[CHANGED] = session.info.get(CHANGED, 0) + 1
         session.info["setup bump due"] = True
-
-
-def _really(session: Session, instance: Any) -> bool:
-    """Whether a dirty instance had a real change (new and deleted ones always have)."""
-    return instance not in session.dirty or session.is_modified(instance)
 
 
 @event.listens_for(Session, "after_flush_postexec")

@@ -121,3 +121,13 @@ async def test_loading_a_changed_file_is_seen(ids, make_uow, tmp_path):
         await uow.commit()
     async with make_uow() as uow:
         assert (await clinic_setup(uow)).fee(ids.massage).minutes == 50
+
+
+async def test_setting_a_value_to_itself_is_no_change(ids, make_uow):
+    before = await version(make_uow)
+    async with make_uow() as uow:
+        fee = await uow.session.get(Fee, ids.massage)
+        assert fee is not None
+        fee.minutes = fee.minutes
+        await uow.commit()
+    assert await version(make_uow) == before
