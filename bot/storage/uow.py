@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.clock import Clock, SystemClock
 
@@ -76,7 +76,7 @@ def writer_queue(engine: AsyncEngine) -> WriterQueue:
 
 
 KEPT = "kept"
-FLUSHES = "flushes"
+WRITES = "writes"
 
 
 @event.listens_for(Session, "loaded_as_persistent")
@@ -86,11 +86,22 @@ def _keep_loaded(session: Session, instance: object) -> None:
         kept.append(instance)
 
 
+def _wrote(session: Session) -> None:
+    """Count a write in this session: a flush that wrote, or an INSERT/UPDATE/DELETE statement
+    executed through it (see ``remember(until_write=True)``)."""
+    session.info[WRITES] = session.info.get(WRITES, 0) + 1
+
+
 @event.listens_for(Session, "after_flush")
 def _count_flush(session: Session, flush: object) -> None:
-    """How many flushes wrote something in this session (see ``remember(until_write=True)``)."""
     del flush
-    session.info[FLUSHES] = session.info.get(FLUSHES, 0) + 1
+    _wrote(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _count_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _wrote(state.session)
 
 
 class UnitOfWork:
@@ -181,12 +192,13 @@ class UnitOfWork:
         Only for data that nothing in the same transaction changes (the clinic's set-up), or,
         with ``until_write``, for as long as the transaction writes nothing: pending changes
         are flushed first where a query would have flushed them, and the answer is not reused
-        after a flush that wrote something.
+        after a flush that wrote something or an INSERT, UPDATE or DELETE statement run
+        through the session.
         """
         if until_write:
             if self.session.sync_session.autoflush:
                 await self.session.flush()
-            key = (key, self.session.sync_session.info.get(FLUSHES, 0))
+            key = (key, self.session.sync_session.info.get(WRITES, 0))
         if key not in self._memo:
             self._memo[key] = await lookup()
         return cast(T, self._memo[key])

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.migrate import current_revision, head_revision, upgrade
@@ -135,6 +135,9 @@ async def test_lookups_remembered_until_a_write_are_read_again_after_one(uow):
             assert await uow.remember("patients", patients, until_write=True) == 1
         await uow.session.flush()
         assert await uow.remember("patients", patients, until_write=True) == 2
+        # a statement that writes (not a flush) counts too
+        await uow.session.execute(delete(Patient).where(Patient.first_name == "Bo"))
+        assert await uow.remember("patients", patients, until_write=True) == 1
 
 
 async def test_insert_ignore_many_counts_exactly_across_chunks_and_conflicts(uow, make_uow):
