@@ -108,8 +108,7 @@ async def first_free_days(ctx: DialogContext, count: int) -> list[date]:
     found: list[date] = []
     looked = 0
     while looked < total and len(found) < count:  # bounded: at most two looks
-        span = FIRST_LOOK_DAYS if looked == 0 else total - looked
-        span = min(span, total - looked)
+        span = min(FIRST_LOOK_DAYS if looked == 0 else total, total - looked)
         slots = await free_slots(ctx, today + timedelta(days=looked), span)
         found.extend(dict.fromkeys(local_day(ctx, s) for s in slots))
         looked += span
