@@ -33,8 +33,8 @@ class Clinic(Base):
     unpaid_invoice_days: Mapped[list[int]] = mapped_column(JSON, default=list)
     appointment_hours_before: Mapped[int | None] = mapped_column()
     package_expiry_days_before: Mapped[int | None] = mapped_column()
-    # One more each time locations, practitioners, their hours or fees change (in the same
-    # transaction), so every process knows when its copy of the set-up is out of date
+    # One more each time this row, a location, practitioner, their hours or a fee changes (in
+    # the same transaction), so every process knows when its copy of the set-up is out of date
     # (bot.services.clinic_setup).
     setup_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
