@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services import billing, packages
-from bot.services.availability import busy_intervals, grid_starts, last_bookable_day, weekly_hours
+from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
+from bot.services.clinic_setup import clinic_setup
 from bot.services.errors import (
     InvalidInput,
     NotAllowed,
@@ -40,11 +41,9 @@ from bot.storage.models import (
     Appointment,
     Clinic,
     Fee,
-    Location,
     Patient,
     PatientPackage,
     Practitioner,
-    fee_practitioner,
     guardianship,
 )
 from bot.storage.uow import UnitOfWork
@@ -116,15 +115,10 @@ async def _check_slot(
     booked_by: BookedBy,
 ) -> None:
     """Raise unless ``starts_at`` is a time this practitioner can be booked for ``fee``."""
-    gives = select(fee_practitioner.c.fee_id).where(
-        fee_practitioner.c.fee_id == fee.id,
-        fee_practitioner.c.practitioner_id == practitioner.id,
-    )
-    if await uow.session.scalar(gives) is None:
+    setup = await clinic_setup(uow)  # what availability offers from, checked by its version
+    if practitioner.id not in setup.fee(fee.id).practitioner_ids:
         raise InvalidInput(f"{practitioner.name} does not offer {fee.name}")
-    location = await uow.session.get(Location, location_id)
-    if location is None:
-        raise NotFound(f"there is no location {location_id}")
+    location = setup.location(location_id)
     now, tz, when = uow.clock.now(), zone(clinic), _local(clinic, starts_at)
     if starts_at < now:
         raise SlotUnavailable(f"{when} has already passed; choose a later time")
@@ -141,7 +135,7 @@ async def _check_slot(
                 f"ahead (until {last_day.isoformat()}); choose an earlier date"
             )
     day = starts_at.astimezone(tz).date()
-    hours = await weekly_hours(uow, practitioner.id, location_id)
+    hours = setup.week.get((practitioner.id, location_id), [])
     starts = grid_starts(
         day, hours, minutes=fee.minutes, slot_minutes=clinic.slot_minutes, tz=tz
     )

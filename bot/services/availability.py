@@ -223,13 +223,6 @@ async def busy_intervals(
     return [(row.starts_at, row.ends_at) for row in rows]
 
 
-async def weekly_hours(
-    uow: UnitOfWork, practitioner_id: int, location_id: int
-) -> list[WeeklyHours]:
-    """The practitioner's weekly blocks at one location."""
-    return (await clinic_setup(uow)).week.get((practitioner_id, location_id), [])
-
-
 async def offered_slots(
     uow: UnitOfWork,
     practitioner_id: int,
