@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 from itertools import chain
+from typing import TypeVar
 
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
@@ -33,6 +34,7 @@ SETUP_MODELS = (Clinic, Location, Practitioner, WorkingHours, Fee)
 CHANGED = "setup changed"
 VERSION = select(Clinic.setup_version).where(Clinic.id == 1)
 NO_CLINIC = "no clinic is set up yet; run 'clinicbot load FILE.toml' first"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +91,22 @@ class ClinicSetup:
 
     def fee(self, fee_id: int) -> FeeFacts:
         """A fee by id, or NotFound."""
-        found = self.fees.get(fee_id)
-        if found is None:
-            raise NotFound(f"there is no fee {fee_id}")
-        return found
+        return _one(self.fees, fee_id, "fee")
 
     def practitioner(self, practitioner_id: int) -> PractitionerFacts:
         """A practitioner by id, or NotFound."""
-        found = self.practitioners.get(practitioner_id)
-        if found is None:
-            raise NotFound(f"there is no practitioner {practitioner_id}")
-        return found
+        return _one(self.practitioners, practitioner_id, "practitioner")
 
     def location(self, location_id: int) -> PlaceFacts:
         """A location by id, or NotFound."""
-        found = self.locations.get(location_id)
-        if found is None:
-            raise NotFound(f"there is no location {location_id}")
-        return found
+        return _one(self.locations, location_id, "location")
+
+
+def _one(rows: dict[int, T], row_id: int, what: str) -> T:
+    found = rows.get(row_id)
+    if found is None:
+        raise NotFound(f"there is no {what} {row_id}")
+    return found
 
 
 _SHARED: weakref.WeakKeyDictionary[Engine, ClinicSetup] = weakref.WeakKeyDictionary()
@@ -118,7 +118,7 @@ async def clinic_setup(uow: UnitOfWork) -> ClinicSetup:
     Checked once per transaction, and again after a flush that changed the set-up.
     """
     session = uow.session
-    if any(isinstance(o, SETUP_MODELS) for o in chain(session.new, session.dirty, session.deleted)):
+    if _changes_setup(session.sync_session):
         await session.flush()  # a change not yet flushed must count, as a query would see it
     changes = session.info.get(CHANGED, 0)
     return await uow.remember(("clinic setup", changes), lambda: _current(uow, changes))
@@ -182,12 +182,17 @@ BUMP = (
 def _note_setup_change(session: Session, flush: UOWTransaction) -> None:
     """Remember that this flush changed the set-up (new/dirty/deleted still show it here)."""
     del flush
-    added_or_deleted = chain(session.new, session.deleted)
-    if any(isinstance(o, SETUP_MODELS) for o in added_or_deleted) or any(
-        isinstance(o, SETUP_MODELS) and session.is_modified(o) for o in session.dirty
-    ):  # a dirty row counts only with a real change (an attribute set to its own value: none)
+    if _changes_setup(session):
         session.info[CHANGED] = session.info.get(CHANGED, 0) + 1
         session.info["setup bump due"] = True
+
+
+def _changes_setup(session: Session) -> bool:
+    """Whether the session's pending rows (in ``after_flush``: the ones just flushed) change
+    the set-up; a dirty row only with a real change (an attribute set to its own value: none)."""
+    if any(isinstance(o, SETUP_MODELS) for o in chain(session.new, session.deleted)):
+        return True
+    return any(isinstance(o, SETUP_MODELS) and session.is_modified(o) for o in session.dirty)
 
 
 @event.listens_for(Session, "after_flush_postexec")
