@@ -66,11 +66,10 @@ class OwnedPackage(Protocol):
 
 
 # The columns those are (the list does not need the package's fees, practitioners, locations).
-OWNED_COLUMNS = tuple(getattr(PatientPackage, name) for name in (
-    "id", "patient_id", "name", "purchased_on", "price", "uses", "redeemed", "booked",
-    "available", "expires_on", "paid_enough", "refunded_at", "refund_amount",
-    "transferred_from_id",
-))
+OWNED_COLUMNS = tuple(
+    getattr(PatientPackage, name)
+    for name, member in vars(OwnedPackage).items() if isinstance(member, property)
+)
 
 
 @dataclass(frozen=True)
