@@ -18,9 +18,10 @@ from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken
 from bot.dialogs.types import Option, Reply
-from bot.services import accounts, appointments, availability, catalog, packages
+from bot.services import accounts, appointments, availability, catalog, package_scope, packages
 from bot.services.clinic_setup import FeeFacts
 from bot.services.errors import NotAllowed, PackageNotUsable, SlotTaken
+from bot.services.package_scope import PackageScope
 from bot.storage.models import PatientPackage
 
 NO_PACKAGE, CONFIRM, OTHER_TIME = "none", "yes", "other"
@@ -72,7 +73,7 @@ class Book(SlotPicker):
             return Retry(ctx._("Please answer with the number of one of the choices."))
         ctx.data["use_package"] = package.id
         ctx.data["until"] = package.expires_on.isoformat() if package.expires_on else None
-        fees = await self.bookable_fees(ctx, package)
+        fees = await self.bookable_fees(ctx, await package_scope.scope_of(ctx.uow, package.id))
         if not fees:
             return Retry(ctx._(
                 "That package cannot be booked online. Please choose another option, "
@@ -102,23 +103,28 @@ class Book(SlotPicker):
             return None
         return await packages.get_package(ctx.uow, int(package_id))
 
-    async def bookable_fees(
-        self, ctx: DialogContext, package: PatientPackage | None
-    ) -> list[FeeFacts]:
-        """The fees that can be booked (with the package: those it covers), in clinic order."""
+    async def scope(self, ctx: DialogContext) -> PackageScope | None:
+        """What the package chosen for this booking covers (None: booking without one)."""
+        package_id = ctx.data.get("use_package")
+        if package_id is None:
+            return None
+        return await package_scope.scope_of(ctx.uow, int(package_id))
+
+    async def bookable_fees(self, ctx: DialogContext, scope: PackageScope | None) -> list[FeeFacts]:
+        """The fees that can be booked (with a package: those it covers), in clinic order."""
         wanted = await catalog.fees(ctx.uow)
-        if package is not None:
-            wanted = [fee for fee in wanted if fee.id in {f.id for f in package.fees}]
-        return [fee for fee in wanted if await availability.allowed_pairs(ctx.uow, fee.id, package)]
+        if scope is not None:
+            wanted = [fee for fee in wanted if scope.covers_fee(fee.id)]
+        return [fee for fee in wanted if await availability.allowed_pairs(ctx.uow, fee.id, scope)]
 
     async def ask_fee(self, ctx: DialogContext) -> Reply:
-        fees = await self.bookable_fees(ctx, await self.package(ctx))
+        fees = await self.bookable_fees(ctx, await self.scope(ctx))
         options = tuple(Option(f"f{fee.id}", fee.name) for fee in fees)
         return Reply(ctx._("What would you like to book?"), options)
 
     async def on_fee(self, ctx: DialogContext, answer: Answer) -> Result:
         fee_id = _id(answer.key, "f")
-        fees = await self.bookable_fees(ctx, await self.package(ctx))
+        fees = await self.bookable_fees(ctx, await self.scope(ctx))
         fee = next((f for f in fees if f.id == fee_id), None)
         if fee is None:
             return Retry(ctx._("Please answer with the number of one of the treatments."))
@@ -126,7 +132,7 @@ class Book(SlotPicker):
 
     async def choose_fee(self, ctx: DialogContext, fee: FeeFacts) -> Result:
         ctx.data["fee_id"] = fee.id
-        pairs = await availability.allowed_pairs(ctx.uow, fee.id, await self.package(ctx))
+        pairs = await availability.allowed_pairs(ctx.uow, fee.id, await self.scope(ctx))
         if len(pairs) == 1:
             practitioner, location = pairs[0]
             ctx.data.update(practitioner_id=practitioner.id, location_id=location.id)
@@ -137,7 +143,7 @@ class Book(SlotPicker):
 
     async def pairs(self, ctx: DialogContext) -> list[tuple[int, int, str]]:
         found = await availability.allowed_pairs(
-            ctx.uow, int(ctx.data["fee_id"]), await self.package(ctx)
+            ctx.uow, int(ctx.data["fee_id"]), await self.scope(ctx)
         )
         return [
             (p.id, loc.id, ctx._("{practitioner}, {location}", practitioner=p.name,

@@ -37,6 +37,7 @@ from bot.services.errors import (
     TooLateToCancel,
     WrongState,
 )
+from bot.services.package_scope import scope_of, scopes_of
 from bot.storage.models import (
     Appointment,
     Clinic,
@@ -207,11 +208,13 @@ async def applicable_packages(
             PatientPackage.refunded_at.is_(None),
         )
     )
+    found = list(candidates)
+    scopes = await scopes_of(uow, (package.id for package in found))
     usable = []
-    for package in candidates:
+    for package in found:
         try:
             packages.check_applies(
-                package, fee_id=fee_id, practitioner_id=practitioner_id,
+                package, scopes[package.id], fee_id=fee_id, practitioner_id=practitioner_id,
                 location_id=location_id, on=day,
             )
         except PackageNotUsable:
@@ -384,7 +387,8 @@ async def reschedule(
                 "appointment, or extending the package's expiry, would allow the move."
             )
         packages.check_applies(
-            package, fee_id=fee.id, practitioner_id=practitioner.id,
+            package, await scope_of(uow, package.id), fee_id=fee.id,
+            practitioner_id=practitioner.id,
             location_id=location_id, on=day,
         )
     ends_at = new_starts_at + timedelta(minutes=fee.minutes)

@@ -31,7 +31,8 @@ from sqlalchemy import bindparam, select
 from bot.services.clinic import get_clinic, local_midnight_utc, zone
 from bot.services.clinic_setup import PlaceFacts, PractitionerFacts, WeeklyHours, clinic_setup
 from bot.services.errors import InvalidInput
-from bot.storage.models import Appointment, PatientPackage
+from bot.services.package_scope import PackageScope
+from bot.storage.models import Appointment
 from bot.storage.uow import UnitOfWork
 
 __all__ = ["WeeklyHours"]  # re-exported: the pure functions below take it
@@ -274,24 +275,22 @@ async def offered_slots(
 
 
 async def allowed_pairs(
-    uow: UnitOfWork, fee_id: int, package: PatientPackage | None = None
+    uow: UnitOfWork, fee_id: int, package: PackageScope | None = None
 ) -> list[tuple[PractitionerFacts, PlaceFacts]]:
     """Where ``fee_id`` can be booked: (practitioner, location) pairs with hours there.
 
-    With a ``package``, only its practitioners and locations (empty = any), and nothing for a
-    fee the package does not cover.
+    With a ``package`` (its scope), only its practitioners and locations (empty = any), and
+    nothing for a fee the package does not cover.
     """
     setup = await clinic_setup(uow)
     fee = setup.fee(fee_id)
-    if package is not None and fee.id not in {f.id for f in package.fees}:
+    if package is not None and not package.covers_fee(fee.id):
         return []
-    allowed_practitioners = {p.id for p in package.practitioners} if package else set()
-    allowed_locations = {loc.id for loc in package.locations} if package else set()
     pairs = [
         (setup.practitioners[practitioner_id], setup.locations[location_id])
         for practitioner_id, location_id in setup.week
         if practitioner_id in fee.practitioner_ids
-        if not allowed_practitioners or practitioner_id in allowed_practitioners
-        if not allowed_locations or location_id in allowed_locations
+        if package is None or (package.covers_practitioner(practitioner_id)
+                               and package.covers_location(location_id))
     ]
     return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name, pair[0].id, pair[1].id))

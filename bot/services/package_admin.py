@@ -154,7 +154,7 @@ async def transfer(
     ``patient_pays``), costs nothing and is usable at once; the source's ``uses`` and
     ``available`` drop by ``uses``. ``by``: who transferred them.
     """
-    source = await packages.get_package(uow, package_id, lock=True)
+    source = await packages.get_package(uow, package_id, lock=True, scope_rows=True)
     if source.refunded_at is not None:
         raise PackageEnded(f"{source.name} was refunded; its uses cannot be transferred")
     if not source.paid_enough:

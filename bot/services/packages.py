@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import Table, select, update
+from sqlalchemy.orm import selectinload
 
 from bot.services import billing
 from bot.services.clinic import get_clinic, local_today, zone
@@ -25,6 +26,7 @@ from bot.services.errors import (
     PackageNotUsable,
     WrongState,
 )
+from bot.services.package_scope import PackageScope, scope_of
 from bot.services.periods import add_months
 from bot.storage.models import (
     Appointment,
@@ -67,11 +69,27 @@ async def package_invoices(uow: UnitOfWork, package_id: int) -> list[Invoice]:
     return list((await uow.session.scalars(stmt)).all())
 
 
-async def get_package(uow: UnitOfWork, package_id: int, *, lock: bool = False) -> PatientPackage:
-    if lock:
-        # Re-read the locked row: an object already in the session may hold older values.
+# The rows of what a package covers, for code that copies them (booking reads ids: package_scope).
+SCOPE_ROWS = (
+    selectinload(PatientPackage.fees),
+    selectinload(PatientPackage.practitioners),
+    selectinload(PatientPackage.locations),
+)
+
+
+async def get_package(
+    uow: UnitOfWork, package_id: int, *, lock: bool = False, scope_rows: bool = False
+) -> PatientPackage:
+    """A package by id, or NotFound. ``lock``: lock its row and re-read it; ``scope_rows``: with
+    its fees, practitioners and locations loaded (also re-read)."""
+    if lock or scope_rows:
+        # Re-read the row: an object already in the session may hold older values.
         stmt = (select(PatientPackage).where(PatientPackage.id == package_id)
-                .with_for_update().execution_options(populate_existing=True))
+                .execution_options(populate_existing=True))
+        if lock:
+            stmt = stmt.with_for_update()
+        if scope_rows:
+            stmt = stmt.options(*SCOPE_ROWS)
         package = await uow.session.scalar(stmt)
     else:  # a package already read in this unit of work comes from its session
         package = await uow.session.get(PatientPackage, package_id)
@@ -158,6 +176,7 @@ async def _invoice_package(uow: UnitOfWork, package: PatientPackage) -> None:
 
 def check_applies(
     package: PatientPackage,
+    scope: PackageScope,
     *,
     fee_id: int,
     practitioner_id: int,
@@ -174,11 +193,11 @@ def check_applies(
             f"{package.name} expires on {package.expires_on.isoformat()}, before "
             f"{on.isoformat()}"
         )
-    if fee_id not in {fee.id for fee in package.fees}:
+    if not scope.covers_fee(fee_id):
         raise PackageNotUsable(f"{package.name} does not cover this treatment")
-    if package.practitioners and practitioner_id not in {p.id for p in package.practitioners}:
+    if not scope.covers_practitioner(practitioner_id):
         raise PackageNotUsable(f"{package.name} does not cover this practitioner")
-    if package.locations and location_id not in {loc.id for loc in package.locations}:
+    if not scope.covers_location(location_id):
         raise PackageNotUsable(f"{package.name} does not cover this location")
 
 
@@ -221,6 +240,7 @@ async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: App
     clinic = await get_clinic(uow)
     check_applies(
         package,
+        await scope_of(uow, package.id),
         fee_id=appointment.fee_id,
         practitioner_id=appointment.practitioner_id,
         location_id=appointment.location_id,

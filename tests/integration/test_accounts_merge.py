@@ -61,6 +61,7 @@ async def _twin(make_uow) -> dict[str, int]:
         await billing.record_payment(uow, invoice.id, Decimal("400.00"))
         mayas = await uow.session.scalar(
             select(PatientPackage).where(PatientPackage.patient_id == ids["maya"])
+            .options(*packages.SCOPE_ROWS)
         )
         uow.session.add(
             PatientPackage(

@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import event, func, select, update
 
-from bot.services import appointments, availability, billing, packages
+from bot.services import appointments, availability, billing, package_scope, packages
 from bot.services.errors import (
     InvalidInput,
     NotAllowed,
@@ -130,12 +130,12 @@ async def test_allowed_pairs_follow_the_fee_and_the_package(ids, make_uow):
         assert names(await availability.allowed_pairs(uow, ids.physio_follow)) == [
             ("ana", "downtown"), ("ana", "east"),
         ]
-        maya_pack = await packages.get_package(uow, ids.maya_pack)
+        maya_pack = await package_scope.scope_of(uow, ids.maya_pack)
         assert names(await availability.allowed_pairs(uow, ids.physio_follow, maya_pack)) == [
             ("ana", "downtown"),
         ]
         assert await availability.allowed_pairs(uow, ids.physio_initial, maya_pack) == []
-        leo_pack = await packages.get_package(uow, ids.leo_pack)  # any practitioner, location
+        leo_pack = await package_scope.scope_of(uow, ids.leo_pack)  # any practitioner, location
         assert names(await availability.allowed_pairs(uow, ids.massage, leo_pack)) == [
             ("ben", "east"),
         ]

@@ -174,7 +174,7 @@ async def test_a_transfer_moves_uses_to_a_ward_with_the_same_terms(make_uow):
         await uow.commit()
     async with make_uow() as uow:
         source = await packages.get_package(uow, package_id)
-        gift = await packages.get_package(uow, gift.id)
+        gift = await packages.get_package(uow, gift.id, scope_rows=True)
         assert await counters(uow, package_id) == (3, 2, 0, 1)
         assert await counters(uow, gift.id) == (2, 0, 0, 2)
         assert source.uses + gift.uses == 5

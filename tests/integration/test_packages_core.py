@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import billing, packages
+from bot.services import billing, package_scope, packages
 from bot.services.errors import (
     AmountOutOfRange,
     NotAllowed,
@@ -68,7 +68,7 @@ async def test_a_sale_copies_the_terms_so_template_edits_change_nothing(make_uow
         template.fees, template.practitioners, template.locations = [massage], [ben], [east]
         await uow.commit()
     async with make_uow() as uow:
-        package = await packages.get_package(uow, package_id)
+        package = await packages.get_package(uow, package_id, scope_rows=True)
         assert (package.name, package.price, package.patient_pays) == (
             "Physio 5-pack", Decimal("400.00"), Decimal("0.00"),
         )
@@ -222,20 +222,22 @@ async def test_check_applies_to_eligible_fee_practitioner_location_and_date(make
         good = {"fee_id": ids["physio-follow"], "practitioner_id": ids["ana"],
                 "location_id": ids["downtown"]}
         assert maya.expires_on == date(2027, 3, 30)
-        packages.check_applies(maya, **good, on=maya.expires_on)
+        scope = await package_scope.scope_of(uow, maya.id)
+        packages.check_applies(maya, scope, **good, on=maya.expires_on)
         with pytest.raises(PackageExpired):
-            packages.check_applies(maya, **good, on=date(2027, 3, 31))
+            packages.check_applies(maya, scope, **good, on=date(2027, 3, 31))
         for wrong in ({"fee_id": ids["physio-initial"]}, {"practitioner_id": ids["ben"]},
                       {"location_id": ids["east"]}):
             with pytest.raises(PackageNotUsable):
-                packages.check_applies(maya, **{**good, **wrong}, on=date(2026, 11, 3))
+                packages.check_applies(maya, scope, **{**good, **wrong}, on=date(2026, 11, 3))
         leo = await package_of(uow, "leo")  # no practitioners or locations listed: any
         massage = await uow.session.scalar(select(Fee.id).where(Fee.key == "massage-60"))
-        packages.check_applies(leo, fee_id=massage, practitioner_id=ids["ana"],
-                               location_id=ids["downtown"], on=date(2026, 11, 3))
+        packages.check_applies(leo, await package_scope.scope_of(uow, leo.id), fee_id=massage,
+                               practitioner_id=ids["ana"], location_id=ids["downtown"],
+                               on=date(2026, 11, 3))
         maya.refunded_at = uow.clock.now()
         with pytest.raises(PackageEnded):
-            packages.check_applies(maya, **good, on=date(2026, 11, 3))
+            packages.check_applies(maya, scope, **good, on=date(2026, 11, 3))
 
 
 async def test_an_expired_package_cannot_be_redeemed_even_with_uses_left(make_uow):

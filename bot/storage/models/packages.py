@@ -87,11 +87,14 @@ class PatientPackage(Base):
     refund_amount: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    fees: Mapped[list[Fee]] = relationship(secondary=package_fee, lazy="selectin")
+    # What the package covers. Read as ids through bot.services.package_scope; the rows are
+    # loaded only on purpose (a selectinload option), never as a side effect of loading a
+    # package.
+    fees: Mapped[list[Fee]] = relationship(secondary=package_fee, lazy="raise")
     practitioners: Mapped[list[Practitioner]] = relationship(
-        secondary=package_practitioner, lazy="selectin"
+        secondary=package_practitioner, lazy="raise"
     )
-    locations: Mapped[list[Location]] = relationship(secondary=package_location, lazy="selectin")
+    locations: Mapped[list[Location]] = relationship(secondary=package_location, lazy="raise")
 
 
 class PackageRedemption(Base):
