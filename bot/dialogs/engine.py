@@ -46,12 +46,15 @@ from bot.storage.upsert import insert_ignore
 log = logging.getLogger(__name__)
 HISTORY_LIMIT = 20
 MENU = "menu"
-# Built once: building and keying a statement costs more than SQLite takes to run it.
+# Built once: building and keying a statement costs more than SQLite takes to run it. The
+# linked patient comes in the same row (identify() then finds it in the session), and only the
+# conversation is locked: two turns of one conversation run one after the other.
 CONVERSATION = (
-    select(Conversation)
+    select(Conversation, Patient)
+    .outerjoin(Patient, Patient.id == Conversation.patient_id)
     .where(Conversation.channel == bindparam("channel"),
            Conversation.address == bindparam("address"))
-    .with_for_update()
+    .with_for_update(of=Conversation)
 )
 
 
@@ -117,7 +120,7 @@ class Engine:
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound) -> Conversation:
         which = {"channel": inbound.channel, "address": inbound.address}
-        conversation = await uow.session.scalar(CONVERSATION, which)
+        conversation = await uow.session.scalar(CONVERSATION, which)  # the patient: in session
         if conversation is None:
             values = {
                 "channel": inbound.channel,

@@ -199,6 +199,25 @@ async def test_a_turn_writes_the_conversation_once(make_chat, engine):
         event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
+async def test_a_linked_conversation_and_its_patient_are_read_in_one_statement(chat, engine):
+    await chat.say("hola")
+    selects: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(" ".join(statement.split()).lower())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await chat.say("MENU")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert chat.labels == MENU
+    reading_patient = [s for s in selects if "from patient" in s or "join patient" in s]
+    assert len(reading_patient) == 1 and "from conversation left outer join patient" in (
+        reading_patient[0])
+
+
 async def test_a_question_sees_what_the_turn_changed(chat, make_uow):
     """Opting back in changes the patient before the menu is asked: that is flushed first."""
     await chat.say("STOP")
