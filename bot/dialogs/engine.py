@@ -4,8 +4,11 @@ Each turn runs in one unit of work: the conversation row is locked, the patient 
 what the channel proves, keywords handled (STOP, START, MENU, BACK, HELP), the answer matched
 against the options last shown and handed to the current step, and the new step, what was
 chosen so far and the options shown are stored in the same transaction as whatever the step
-did. A rule's refusal rolls back to a savepoint and asks again; an unexpected error rolls the
-whole turn back, keeps the patient's place and apologises. Nothing here knows a channel library.
+did. A rule's refusal asks again and keeps nothing the step wrote: a step that wrote nothing
+before it was refused (nearly all: most steps only read) needs no savepoint; one that did is run
+again from the start of the turn, in a fresh transaction, inside a savepoint that is rolled
+back. An unexpected error rolls the whole turn back, keeps the patient's place and apologises.
+Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
 none by default). Turns beyond the database pool's size wait their turn first come, first served
 (the pool itself lets a task that just gave a connection back take it again at once, so under
@@ -88,7 +91,10 @@ class Engine:
         started = time.perf_counter()
         try:
             async with self._turns:
-                outcome = await self._handle(inbound)
+                try:
+                    outcome = await self._handle(inbound, guarded=False)
+                except _WroteThenRefused:  # nothing of that attempt was kept
+                    outcome = await self._handle(inbound, guarded=True)
         except Exception:
             log.exception("dialog turn failed on %s", inbound.channel)
             self.observer.dialog_turn(inbound.channel, FAILED, time.perf_counter() - started)
@@ -97,7 +103,7 @@ class Engine:
                                   time.perf_counter() - started)
         return outcome
 
-    async def _handle(self, inbound: Inbound) -> Outcome:
+    async def _handle(self, inbound: Inbound, *, guarded: bool) -> Outcome:
         async with UnitOfWork(self.db, self.clock, keep_loaded=True) as uow:
             clinic = await get_clinic(uow)
             conversation = await self._conversation(uow, inbound)
@@ -111,7 +117,7 @@ class Engine:
                 channel=inbound.channel,
                 settings={"telegram_payments": self.config.telegram_payments},
             )
-            outcome = await self._turn(ctx, inbound)
+            outcome = await self._turn(ctx, inbound, guarded)
             outcome.effects.extend(ctx.effects)
             conversation.updated_at = uow.clock.now()
             flag_modified(conversation, "state")
@@ -120,7 +126,8 @@ class Engine:
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound) -> Conversation:
         which = {"channel": inbound.channel, "address": inbound.address}
-        conversation = await uow.session.scalar(CONVERSATION, which)  # the patient: in session
+        # The patient, if any, is now in the session.
+        conversation: Conversation | None = await uow.session.scalar(CONVERSATION, which)
         if conversation is None:
             values = {
                 "channel": inbound.channel,
@@ -146,7 +153,7 @@ class Engine:
 
     # -- one turn ---------------------------------------------------------------------------
 
-    async def _turn(self, ctx: DialogContext, inbound: Inbound) -> Outcome:
+    async def _turn(self, ctx: DialogContext, inbound: Inbound, guarded: bool) -> Outcome:
         text = clean(inbound.text)
         word = fold(text) if inbound.choice is None else ""
         state = ctx.conversation.state
@@ -165,7 +172,7 @@ class Engine:
             return Outcome(await self._enter(ctx, self._home(ctx), []))
         if word in keywords.BACK:
             return Outcome(await self._back(ctx))
-        return Outcome(await self._answer(ctx, inbound, text))
+        return Outcome(await self._answer(ctx, inbound, text, guarded))
 
     async def _help(self, ctx: DialogContext) -> list[Reply]:
         """HELP at any point: how to answer this step, who we are, and how to stop."""
@@ -191,7 +198,9 @@ class Engine:
         name = "link" if ctx.channel == "telegram" and "link" in self.dialogs else "register"
         return name, self.dialogs[name].first_step
 
-    async def _answer(self, ctx: DialogContext, inbound: Inbound, text: str) -> list[Reply]:
+    async def _answer(
+        self, ctx: DialogContext, inbound: Inbound, text: str, guarded: bool
+    ) -> list[Reply]:
         state = ctx.conversation.state
         shown = [Option(*pair) for pair in state.get("shown", [])]
         everything = [Option(*pair) for pair in state.get("options", [])]
@@ -213,10 +222,32 @@ class Engine:
         assert ctx.conversation.dialog is not None
         dialog = self.dialogs[ctx.conversation.dialog]
         step = ctx.conversation.step or dialog.first_step
-        result = await self._run_step(ctx, dialog, step, Answer(text=text, option=option))
+        answered = Answer(text=text, option=option)
+        if guarded:
+            result = await self._run_step_in_savepoint(ctx, dialog, step, answered)
+        else:
+            result = await self._run_step(ctx, dialog, step, answered)
         return await self._apply(ctx, result)
 
     async def _run_step(
+        self, ctx: DialogContext, dialog: Dialog, step: str, answer: Answer
+    ) -> Result:
+        """The step's result; its refusal as a Retry, unless the step wrote before it (then
+        :class:`_WroteThenRefused`: the turn is run again, guarded by a savepoint)."""
+        session = ctx.uow.session
+        if session.new or session.deleted or session.dirty:
+            await session.flush()  # what the turn did before the step is not the step's
+        writes = ctx.uow.writes
+        try:
+            return await dialog.answer(ctx, step, answer)
+        except DomainError as exc:
+            pending = session.new or session.deleted or any(
+                o is not ctx.conversation for o in session.dirty)
+            if ctx.uow.writes != writes or pending:
+                raise _WroteThenRefused from exc
+            return Retry(explain(ctx, exc))
+
+    async def _run_step_in_savepoint(
         self, ctx: DialogContext, dialog: Dialog, step: str, answer: Answer
     ) -> Result:
         savepoint = await ctx.uow.session.begin_nested()
@@ -327,6 +358,10 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)])
+
+
+class _WroteThenRefused(Exception):
+    """A step wrote something, then a rule refused: roll the turn back and run it guarded."""
 
 
 UNSIZED_POOL_TURNS = 10

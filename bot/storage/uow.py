@@ -144,6 +144,12 @@ class UnitOfWork:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def writes(self) -> int:
+        """How often this session has written so far: flushes that wrote, and INSERT, UPDATE or
+        DELETE statements run through it. Two readings differ when something in between wrote."""
+        return int(self.session.sync_session.info.get(WRITES, 0))
+
     async def __aenter__(self) -> UnitOfWork:
         if self._session is not None:
             raise RuntimeError("this unit of work is already open")
@@ -198,7 +204,7 @@ class UnitOfWork:
         if until_write:
             if self.session.sync_session.autoflush:
                 await self.session.flush()
-            key = (key, self.session.sync_session.info.get(WRITES, 0))
+            key = (key, self.writes)
         if key not in self._memo:
             self._memo[key] = await lookup()
         return cast(T, self._memo[key])
