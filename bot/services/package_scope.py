@@ -19,16 +19,14 @@ from sqlalchemy import Select, Table, bindparam, literal, select, union_all
 from bot.storage.models.packages import package_fee, package_location, package_practitioner
 from bot.storage.uow import UnitOfWork
 
-EVERYWHERE: frozenset[int] = frozenset()
-
 
 @dataclass(frozen=True, slots=True)
 class PackageScope:
     """The fees a package covers; its practitioners and locations (empty: any, RULES.md 2)."""
 
-    fee_ids: frozenset[int] = EVERYWHERE
-    practitioner_ids: frozenset[int] = EVERYWHERE
-    location_ids: frozenset[int] = EVERYWHERE
+    fee_ids: frozenset[int] = frozenset()  # none: covers nothing
+    practitioner_ids: frozenset[int] = frozenset()  # none listed: any practitioner
+    location_ids: frozenset[int] = frozenset()  # none listed: any location
 
     def covers_fee(self, fee_id: int) -> bool:
         return fee_id in self.fee_ids
