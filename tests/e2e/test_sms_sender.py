@@ -6,6 +6,7 @@ with scripted failures; the sender's waits between retries are recorded instead 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,6 +48,16 @@ class Waits:
 def _sender(url: str, waits: Waits | None = None, **settings: str | None) -> TwilioSender:
     configured = sms_settings("sqlite:///unused.db", 8080, TWILIO_API_BASE_URL=url, **settings)
     return TwilioSender.from_settings(configured, sleep=waits or Waits(), timeout=10)
+
+
+def test_the_stand_ins_connections_answer_without_waiting_for_an_ack():
+    """Local servers listen with TCP_NODELAY (accepted connections inherit it), as `clinicbot
+    serve` does: otherwise each response waited 40 ms for the client's delayed ACK."""
+    sock = loopback_socket()
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
 
 
 async def test_a_sent_sms_returns_twilios_message_id(standin):

@@ -67,9 +67,16 @@ class LiveServer:
 
 
 def loopback_socket() -> socket.socket:
-    """A socket bound to a free loopback port (uvicorn listens on it; no port race)."""
+    """A socket bound to a free loopback port (uvicorn listens on it; no port race).
+
+    With TCP_NODELAY, which the connections it accepts inherit. Connections accepted on a
+    socket handed to uvicorn came without it (while those of ``clinicbot serve``, which lets
+    uvicorn bind its host and port, have it), so every response, written in two parts, waited
+    for the client's delayed ACK: 42 ms a request instead of 0.2 ms, measured here.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
 
