@@ -13,7 +13,8 @@ Extension point -- a channel adapter is any object with
 
 An adapter owns its provider's rate limits (Telegram: ~30 messages/s overall, 1/s per chat, 20
 per minute per group; SMS: per sender number): it waits (e.g. with :class:`Pacer`) or raises
-``TransientError(retry_after=...)``. The delivery loop sends one message at a time per process.
+``TransientError(retry_after=...)``. The delivery loop sends a claimed batch at once (one
+recipient's messages one after the other), so ``send`` may be called concurrently.
 
 :class:`Channels` is what a deployment has: :class:`SmsChannel` when Twilio is configured, and
 :class:`bot.handlers.telegram_channel.TelegramChannel` when the bot's token is (they are built

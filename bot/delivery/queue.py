@@ -16,7 +16,7 @@ are claimable again once their lease expires: nothing is lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,10 +30,12 @@ STATUSES = ("pending", "claimed", "sent", "failed", "skipped")
 
 @dataclass(frozen=True)
 class Claim:
-    """A row this sender holds until ``token`` (its ``claimed_until``)."""
+    """A row this sender holds until ``token`` (its ``claimed_until``); ``recipient``: the
+    row's (patient id, staff id), so one recipient's messages can be kept in order."""
 
     message_id: int
     token: datetime
+    recipient: tuple[int | None, int | None] = (None, None)
 
 
 async def claim_due(
@@ -52,7 +54,7 @@ async def claim_due(
         and_(OutboxMessage.status == "claimed", OutboxMessage.claimed_until <= now),
     )
     stmt = (
-        select(OutboxMessage.id)
+        select(OutboxMessage.id, OutboxMessage.patient_id, OutboxMessage.staff_id)
         .where(due)
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
@@ -63,9 +65,10 @@ async def claim_due(
         stmt = stmt.where(OutboxMessage.staff_id.is_(None))
     if uow.dialect == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    ids = list((await uow.session.scalars(stmt)).all())
-    if not ids:
+    rows = (await uow.session.execute(stmt)).all()
+    if not rows:
         return []
+    ids = [row.id for row in rows]
     token = now + lease
     await uow.session.execute(
         update(OutboxMessage)
@@ -73,7 +76,7 @@ async def claim_due(
         .values(status="claimed", claimed_until=token)
         .execution_options(synchronize_session=False)
     )
-    return [Claim(message_id, token) for message_id in ids]
+    return [Claim(row.id, token, (row.patient_id, row.staff_id)) for row in rows]
 
 
 async def renew(uow: UnitOfWork, claim: Claim, lease: timedelta) -> Claim | None:
@@ -83,7 +86,7 @@ async def renew(uow: UnitOfWork, claim: Claim, lease: timedelta) -> Claim | None
         token = claim.token + timedelta(microseconds=1)
     if not await settle(uow, claim, claimed_until=token):
         return None
-    return Claim(claim.message_id, token)
+    return replace(claim, token=token)
 
 
 async def settle(uow: UnitOfWork, claim: Claim, **values: Any) -> bool:

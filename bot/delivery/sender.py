@@ -1,7 +1,10 @@
 """The delivery pass: claim due outbox rows, decide, send, record (DESIGN.md outbox; RULES.md 14).
 
 :meth:`Deliverer.run_once` claims small batches (:mod:`bot.delivery.queue`) until nothing is
-due or :attr:`DeliveryPolicy.max_messages` were handled. For each claimed row, in a short
+due or :attr:`DeliveryPolicy.max_messages` were handled. The rows of a batch are delivered at
+once, except that one recipient's rows go one after the other, in the order they were due (so a
+provider's round trip does not limit the pass to one message per round trip; channel adapters
+pace themselves, see :mod:`bot.delivery.channels`). For each claimed row, in a short
 transaction: the claim is renewed (so a slow batch is not taken over), and the row is
 
 * **skipped** when it no longer matters (``reminders.why_not_send``: invoice paid, appointment
@@ -30,8 +33,9 @@ a sweep run twice, two senders at once -- sends each message once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -87,10 +91,14 @@ class DeliveryCounts:
         return (f"sent {self.sent}, held {self.held}, skipped {self.skipped}, "
                 f"retried {self.retried}, failed {self.failed}")
 
-    def result_since(self, before: DeliveryCounts) -> str | None:
-        """Which count moved since ``before`` (one row handled), if any."""
-        moved = [f.name for f in fields(self) if getattr(self, f.name) != getattr(before, f.name)]
+    def result(self) -> str | None:
+        """What became of the one row these counts are about (None: nothing, e.g. lost)."""
+        moved = [f.name for f in fields(self) if getattr(self, f.name)]
         return moved[0] if moved else None
+
+    def add(self, other: DeliveryCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass
@@ -136,13 +144,27 @@ class Deliverer:
             if not claims:
                 break
             handled += len(claims)
+            in_order: dict[tuple[int | None, int | None], list[queue.Claim]] = {}
             for claim in claims:
-                before = replace(counts)
-                channel = await self._deliver(claim, counts)
-                result = counts.result_since(before)
-                if result is not None:
-                    self.observer.delivery(channel or NO_CHANNEL, result)
+                in_order.setdefault(claim.recipient, []).append(claim)
+            done = await asyncio.gather(
+                *(self._deliver_in_turn(rows, counts) for rows in in_order.values()),
+                return_exceptions=True,
+            )
+            for error in done:  # everything in flight was finished and recorded first
+                if isinstance(error, BaseException):
+                    raise error
         return counts
+
+    async def _deliver_in_turn(self, claims: list[queue.Claim], counts: DeliveryCounts) -> None:
+        """One recipient's claimed rows, one after the other, in the order they were due."""
+        for claim in claims:
+            one = DeliveryCounts()
+            channel = await self._deliver(claim, one)
+            counts.add(one)
+            result = one.result()
+            if result is not None:
+                self.observer.delivery(channel or NO_CHANNEL, result)
 
     async def _deliver(self, claim: queue.Claim, counts: DeliveryCounts) -> str | None:
         """Handle one claimed row; the name of the channel it was sent on (or tried), if any."""

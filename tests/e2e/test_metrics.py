@@ -176,10 +176,12 @@ async def test_deliveries_are_counted_by_channel_and_result_with_their_latency(
     assert value(samples, f"{latency}_bucket", channel="sms", le="60.0") == 1
 
 
-def test_one_row_moves_one_count():
-    before = DeliveryCounts(sent=2)
-    assert DeliveryCounts(sent=2, held=1).result_since(before) == "held"
-    assert DeliveryCounts(sent=2).result_since(before) is None
+def test_one_rows_counts_name_what_became_of_it_and_add_up():
+    assert DeliveryCounts(held=1).result() == "held"
+    assert DeliveryCounts().result() is None
+    total = DeliveryCounts(sent=2)
+    total.add(DeliveryCounts(sent=1, skipped=1))
+    assert total == DeliveryCounts(sent=3, skipped=1)
 
 
 def test_serve_logs_json_lines_and_serves_metrics(tmp_path, clinic_file_loaded):

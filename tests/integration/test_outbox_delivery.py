@@ -7,6 +7,7 @@ quiet hours). Messages go to fake channels (tests/integration/test_outbox_suppor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -252,3 +253,48 @@ async def test_the_sms_adapter_maps_twilio_errors(error, mapped):
         await SmsChannel(FakeTwilio(error)).send(MAYA, "hi")
     assert await SmsChannel(FakeTwilio(None)).send(MAYA, "hi") == "SM1"
     assert Channels([SmsChannel(FakeTwilio(None))]).reach_staff is False
+
+
+class Overlapping(FakeChannel):
+    """Holds each send until ``wanted`` sends are in flight at once (at most 5 s, then goes on);
+    records the most in flight, overall and per address."""
+
+    def __init__(self, name: str, clock, wanted: int) -> None:
+        super().__init__(name, clock)
+        self.wanted = wanted
+        self.reached = asyncio.Event()
+        self.in_flight: list[str] = []
+        self.most = 0
+        self.most_per_address = 0
+
+    async def send(self, address, text, options=()):
+        self.in_flight.append(address)
+        self.most = max(self.most, len(self.in_flight))
+        self.most_per_address = max(self.most_per_address, self.in_flight.count(address))
+        if self.most >= self.wanted:
+            self.reached.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.reached.wait(), 5)
+        try:
+            return await super().send(address, text, options)
+        finally:
+            self.in_flight.remove(address)
+
+
+async def test_a_batch_goes_out_at_once_one_recipient_in_order(engine, clock, make_uow):
+    async with make_uow() as uow:
+        ids = await load_ids(uow)
+        for n in range(5):  # Sofia 0, 2, 4; Leo (to his guardian Maya's phone) 1, 3
+            await outbox.enqueue(uow, purpose=f"batch:{n}", kind="unpaid_reminder",
+                                 patient_id=ids.leo if n % 2 else ids.sofia,
+                                 params={"invoice_id": 3})
+        await uow.commit()
+    sms = Overlapping("sms", clock, wanted=2)
+    counts = await deliverer(engine, clock, sms, policy=DeliveryPolicy(batch_size=10)).run_once()
+    assert counts.sent == 5 and sms.most == 2, "two recipients' messages were in flight at once"
+    assert sms.most_per_address == 1
+    rows = sorted((r for r in await outbox_rows(make_uow) if r.purpose.startswith("batch:")),
+                  key=lambda r: r.id)
+    for patient in (ids.sofia, ids.leo):  # each one's messages were sent in the order queued
+        sent = [int(r.provider_message_id.split("-")[1]) for r in rows if r.patient_id == patient]
+        assert sent == sorted(sent)
