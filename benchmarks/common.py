@@ -28,6 +28,7 @@ class Sizes:
     availability_runs: int = 50
     delivery_messages: int = 2000
     delivery_seconds: float = 60.0
+    provider_round_trip: float = 0.05  # seconds a provider across the internet takes
     memory_requests: int = 1000
 
     @classmethod
@@ -35,7 +36,7 @@ class Sizes:
         """A few of everything: for the smoke test."""
         return cls(conversations=3, turns_per_conversation=8, paced_rate=30,
                    webhook_requests=12, webhook_concurrency=3, availability_runs=3,
-                   delivery_messages=20, delivery_seconds=30.0, memory_requests=10)
+                   delivery_messages=5, delivery_seconds=30.0, memory_requests=10)
 
 
 @dataclass(frozen=True)
