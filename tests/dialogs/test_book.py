@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.services import appointments, billing, package_admin, packages
 from bot.storage.models import Appointment, Fee, Location, Patient, PatientPackage, Practitioner
 from tests.dialogs.conftest import SOFIA
+from tests.statements import statements
 
 FIRST_DAYS = ["Mon 2 Nov", "Tue 3 Nov", "Wed 4 Nov", "Thu 5 Nov", "Mon 9 Nov", "Tue 10 Nov"]
 
@@ -362,18 +363,13 @@ async def test_a_day_or_time_turn_reads_the_busy_times_once(chat, engine):
     of the practitioner's appointments serves both (until the turn writes)."""
     await start_booking(chat)
     await chat.choose("Physio 5-pack")
-    reads: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if "FROM appointment" in statement and "practitioner_id" in statement:
-            reads.append(statement)
+    def reads(seen: list[str]) -> int:
+        return sum("FROM appointment" in s and "practitioner_id" in s for s in seen)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(engine) as seen:
         reply = await chat.choose("Tue 3 Nov")
-        assert "Which time on Tue 3 Nov?" in reply.text and len(reads) == 1
-        reads.clear()
+        assert "Which time on Tue 3 Nov?" in reply.text and reads(seen) == 1
+        seen.clear()
         reply = await chat.choose("10:00 a.m.")
-        assert "Please check your booking" in reply.text and len(reads) == 1
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert "Please check your booking" in reply.text and reads(seen) == 1

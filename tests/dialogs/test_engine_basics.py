@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -12,6 +12,7 @@ from bot.dialogs.engine import UNSIZED_POOL_TURNS, Engine, _pool_size
 from bot.dialogs.types import Inbound, Outcome
 from bot.storage.models import OutboxMessage, Patient
 from tests.dialogs.conftest import SOFIA, STRANGER
+from tests.statements import statements
 
 MENU = [
     "Book an appointment", "My packages", "My appointments", "Buy a package",
@@ -183,36 +184,24 @@ async def test_a_turn_writes_the_conversation_once(make_chat, engine):
     once."""
     sofia = make_chat(SOFIA)  # no family: "My packages" lists her packages at once
     await sofia.say("hola")
-    updates: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("UPDATE CONVERSATION"):
-            updates.append(statement)
+    def updates(seen: list[str]) -> int:
+        return sum(s.lstrip().upper().startswith("UPDATE CONVERSATION") for s in seen)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(engine) as seen:
         await sofia.say("2")  # My packages: a new dialog and step, whose question reads them
-        assert sofia.labels and len(updates) == 1
-        updates.clear()
+        assert sofia.labels and updates(seen) == 1
+        seen.clear()
         await sofia.say("MENU")
-        assert len(sofia.labels) == len(MENU) and len(updates) == 1
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert len(sofia.labels) == len(MENU) and updates(seen) == 1
 
 
 async def test_a_linked_conversation_and_its_patient_are_read_in_one_statement(chat, engine):
     await chat.say("hola")
-    selects: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(" ".join(statement.split()).lower())
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(engine) as seen:
         await chat.say("MENU")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    selects = [" ".join(s.split()).lower() for s in seen
+               if s.lstrip().upper().startswith("SELECT")]
     assert chat.labels == MENU
     reading_patient = [s for s in selects if "from patient" in s or "join patient" in s]
     assert len(reading_patient) == 1 and "from conversation left outer join patient" in (

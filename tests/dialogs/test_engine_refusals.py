@@ -8,7 +8,7 @@ nothing of the refused step, whether it had written (a flush or a statement) or 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Result
 from bot.dialogs.engine import Engine, EngineConfig
@@ -18,6 +18,7 @@ from bot.services.errors import NotAllowed
 from bot.storage.models import Conversation, Patient
 from tests.dialogs.chat import Chat
 from tests.dialogs.conftest import MAYA
+from tests.statements import statements
 
 REFUSED = "Sorry, that is not possible from this account."
 
@@ -90,16 +91,9 @@ async def test_a_refused_step_that_wrote_keeps_nothing(probing, probe, make_uow,
 async def test_a_refused_step_that_only_read_runs_once_without_a_savepoint(
     probing, probe, engine
 ):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement.lstrip().upper())
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(engine) as seen:
         reply = await probing.say("read")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert reply.text.startswith(REFUSED) and "Probe:" in reply.text
     assert probe.attempts == ["read"]
-    assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]
+    run = [s.lstrip().upper() for s in seen]
+    assert not [s for s in run if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]

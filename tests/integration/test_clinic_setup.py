@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from sqlalchemy import event
 
 from bot.clinicfile import read_clinic_file
 from bot.services.clinic import get_clinic
@@ -16,6 +15,7 @@ from bot.storage.models import Fee, WorkingHours
 from bot.storage.uow import UnitOfWork
 from tests.booking_support import Ids, load_ids
 from tests.conftest import EXAMPLE_FILE
+from tests.statements import statements
 
 SUNDAY = 6  # nobody works on Sundays in the example clinic
 
@@ -49,13 +49,11 @@ async def add_sunday(make_uow, ids: Ids, *, commit: bool = True) -> None:
 async def test_the_set_up_is_read_once_and_shared(ids, make_uow, engine):
     async with make_uow() as uow:
         first = await clinic_setup(uow)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, *_: statements.append(statement))
-    async with make_uow() as uow:
-        again = await clinic_setup(uow)
+    with statements(engine) as seen:
+        async with make_uow() as uow:
+            again = await clinic_setup(uow)
     assert again is first
-    selects = [s for s in statements if s.split()[0] == "SELECT"]
+    selects = [s for s in seen if s.split()[0] == "SELECT"]
     assert len(selects) == 1 and "FROM clinic" in selects[0]  # the clinic row alone
     assert first.fee(ids.physio_follow).practitioner_ids == {ids.ana}
     assert first.practitioner(ids.ben).key == "ben"

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import InvalidRequestError
 
 from bot.services import package_admin, package_scope, packages
 from bot.services.package_scope import PackageScope
 from bot.storage.models import Fee, Location, Practitioner
 from tests.integration._builders import package_of, patient
+from tests.statements import statements
 
 pytestmark = pytest.mark.usefixtures("clinic")
-
-
-@contextmanager
-def statements(engine):
-    """The SQL statements run inside the block (a list filled as they run)."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def _ids(uow, model, *keys: str) -> frozenset[int]:
