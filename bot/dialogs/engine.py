@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
@@ -241,9 +241,7 @@ class Engine:
         try:
             return await dialog.answer(ctx, step, answer)
         except DomainError as exc:
-            pending = session.new or session.deleted or any(
-                o is not ctx.conversation for o in session.dirty)
-            if ctx.uow.writes != writes or pending:
+            if ctx.uow.writes != writes or _pending_besides(ctx.conversation, session):
                 raise _WroteThenRefused from exc
             return Retry(explain(ctx, exc))
 
@@ -318,7 +316,7 @@ class Engine:
         dialog = self.dialogs[ctx.conversation.dialog]
         step = ctx.conversation.step or dialog.first_step
         session = ctx.uow.session
-        if session.new or session.deleted or any(o is not ctx.conversation for o in session.dirty):
+        if _pending_besides(ctx.conversation, session):
             question = await dialog.ask(ctx, step)
         else:  # only where the conversation stands is pending: written once, at the end
             with session.no_autoflush:
@@ -358,6 +356,12 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)])
+
+
+def _pending_besides(conversation: Conversation, session: AsyncSession) -> bool:
+    """Whether the session holds unflushed changes other than where the conversation stands."""
+    return bool(session.new or session.deleted
+                or any(o is not conversation for o in session.dirty))
 
 
 class _WroteThenRefused(Exception):
