@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.services import billing, packages
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
-from bot.services.clinic_setup import clinic_setup
+from bot.services.clinic_setup import FeeFacts, clinic_setup
 from bot.services.errors import (
     InvalidInput,
     NotAllowed,
@@ -111,13 +111,13 @@ async def _check_slot(
     *,
     practitioner: Practitioner,
     location_id: int,
-    fee: Fee,
+    fee: FeeFacts,
     starts_at: datetime,
     booked_by: BookedBy,
 ) -> None:
     """Raise unless ``starts_at`` is a time this practitioner can be booked for ``fee``."""
     setup = await clinic_setup(uow)  # what availability offers from, checked by its version
-    if practitioner.id not in setup.fee(fee.id).practitioner_ids:
+    if practitioner.id not in fee.practitioner_ids:
         raise InvalidInput(f"{practitioner.name} does not offer {fee.name}")
     location = setup.location(location_id)
     now, tz, when = uow.clock.now(), zone(clinic), _local(clinic, starts_at)
@@ -246,9 +246,7 @@ async def book(
     patient = await uow.session.get(Patient, patient_id)
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
-    fee = await uow.session.get(Fee, fee_id)
-    if fee is None:
-        raise NotFound(f"there is no fee {fee_id}")
+    fee = (await clinic_setup(uow)).fee(fee_id)  # NotFound if there is none
     await _check_slot(
         uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,
         starts_at=starts_at, booked_by=booked_by,
@@ -371,8 +369,7 @@ async def reschedule(
         uow, new_practitioner_id or appointment.practitioner_id
     )
     location_id = new_location_id or appointment.location_id
-    fee = await uow.session.get(Fee, appointment.fee_id)
-    assert fee is not None  # a foreign key
+    fee = (await clinic_setup(uow)).fee(appointment.fee_id)
     await _check_slot(
         uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,
         starts_at=new_starts_at, booked_by=by,
