@@ -18,6 +18,10 @@ Each app has its own :class:`~bot.observability.metrics.Metrics` (``Runtime.metr
 dialog engine and the scheduler's sender report to it, :class:`RequestMetrics` counts and logs
 every request, and ``GET /metrics`` serves it (:mod:`bot.observability.http`).
 
+``GET /healthz`` answers 200 while the database answers (else 503), with each patient channel's
+state (``sms``, ``telegram``: see :class:`~bot.handlers.telegram_startup.TelegramStatus`) and
+``warnings`` in words, e.g. when no channel is configured at all (also logged at start).
+
 An error inside a request answers 500 with a generic body; the log gets the error's type and
 where it happened, never its message (it may quote a patient's data or a setting).
 """
