@@ -18,6 +18,10 @@ Each app has its own :class:`~bot.observability.metrics.Metrics` (``Runtime.metr
 dialog engine and the scheduler's sender report to it, :class:`RequestMetrics` counts and logs
 every request, and ``GET /metrics`` serves it (:mod:`bot.observability.http`).
 
+``GET /healthz`` answers 200 while the database answers (else 503), with each patient channel's
+state (``sms``, ``telegram``: see :class:`~bot.handlers.telegram_startup.TelegramStatus`) and
+``warnings`` in words, e.g. when no channel is configured at all (also logged at start).
+
 An error inside a request answers 500 with a generic body; the log gets the error's type and
 where it happened, never its message (it may quote a patient's data or a setting).
 """
@@ -46,6 +50,8 @@ from bot.clock import Clock, SystemClock
 from bot.dialogs.engine import Engine
 from bot.handlers import sms, telegram
 from bot.handlers.sms_sender import TwilioSender
+from bot.handlers.telegram_startup import WARNINGS as TELEGRAM_WARNINGS
+from bot.handlers.telegram_startup import TelegramStatus
 from bot.observability.http import METRICS_PATH, RequestMetrics, metrics_endpoint
 from bot.observability.metrics import Metrics
 from bot.scheduler.service import SchedulerService
@@ -55,6 +61,11 @@ from bot.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 5.0
+NO_CHANNEL = (
+    "no patient channel is configured, so patients cannot reach the bot: set "
+    "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (SMS) and/or "
+    "TELEGRAM_BOT_TOKEN (Telegram); see the README's set-up steps"
+)
 
 
 @dataclass
@@ -142,9 +153,12 @@ def create_app(
                         "PUBLIC_BASE_URL is not set: Twilio signatures are checked against %s; "
                         "set it to the URL Twilio calls", settings.base_url,
                     )
+                if not patients_can_reach(settings):
+                    log.warning("%s", NO_CHANNEL)
                 log.info(
-                    "serving: SMS %s, %d service(s)",
+                    "serving: SMS %s, Telegram %s, %d service(s)",
                     "on" if settings.sms_enabled else "off",
+                    telegram_status(runtime),
                     len(factories),
                 )
                 yield {"runtime": runtime}
@@ -163,15 +177,37 @@ def create_app(
 
 
 async def healthz(request: Request) -> Response:
-    """200 when the database answers, else 503."""
+    """200 when the database answers, else 503; each channel's state and warnings besides."""
     runtime: Runtime = request.state.runtime
+    details = channel_health(runtime)
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
             await check_database(runtime.db)
     except Exception as exc:
         log.warning("health check: the database did not answer (%s)", type(exc).__name__)
-        return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "error", "database": "unavailable", **details},
+                            status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", **details})
+
+
+def patients_can_reach(settings: Settings) -> bool:
+    """Whether a patient channel (SMS or Telegram) is configured at all."""
+    return settings.sms_enabled or settings.telegram_bot_token is not None
+
+
+def telegram_status(runtime: Runtime) -> TelegramStatus:
+    """``off`` without a Telegram service, else where its start-up is."""
+    return TelegramStatus.OFF if runtime.telegram is None else runtime.telegram.status
+
+
+def channel_health(runtime: Runtime) -> dict[str, object]:
+    """``sms``, ``telegram`` and the ``warnings`` a person should act on, for ``/healthz``."""
+    status = telegram_status(runtime)
+    warnings = [] if patients_can_reach(runtime.settings) else [NO_CHANNEL]
+    if status in TELEGRAM_WARNINGS:
+        warnings.append(TELEGRAM_WARNINGS[status])
+    return {"sms": "ok" if runtime.settings.sms_enabled else "off", "telegram": status.value,
+            "warnings": warnings}
 
 
 async def open_database(db: AsyncEngine, database_url: str) -> None:

@@ -25,7 +25,9 @@ from tests.databases import (
     sqlite_copy,
 )
 
-EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "clinic.example.toml"
+# The commented example shipped in the package (what `clinicbot init` writes); identical to
+# ../shared/spec/clinic.example.toml (tests/unit/test_example_file.py).
+EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "bot" / "clinicfile" / "clinic.example.toml"
 # No test may reach a real provider: unless a test points them at its local stand-in, the
 # Twilio and Telegram API bases (inherited by every subprocess) are a closed local port.
 os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
@@ -113,7 +115,7 @@ def uow(make_uow: Callable[..., UnitOfWork]) -> UnitOfWork:
 
 @pytest.fixture
 async def clinic(make_uow: Callable[..., UnitOfWork]) -> None:
-    """The example clinic of ../shared/spec/clinic.example.toml, loaded as `clinicbot load` does."""
+    """The example clinic of bot/clinicfile/clinic.example.toml, loaded as `clinicbot load` does."""
     from bot.clinicfile import read_clinic_file
     from bot.services.setup import load_clinic
 

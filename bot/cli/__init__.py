@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from bot.cli import chat, db, jobs, load, report, serve, staff
+from bot.cli import chat, db, init, jobs, load, report, serve, staff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +24,7 @@ def cli() -> None:
 def build_cli() -> click.Group:
     """Register every command family on the ``clinicbot`` group."""
     db.register(cli)
+    init.register(cli)
     load.register(cli)
     report.register(cli)
     staff.register(cli)

@@ -27,10 +27,11 @@ def load_command(file: Path, dry_run: bool) -> None:
     """Create or update the clinic from a set-up FILE.toml.
 
     The file describes the clinic, its locations, practitioners and their hours, fees,
-    packages, memberships, staff, and patients, purchases and memberships already on file
-    (schema and comments: clinic.example.toml). Rows are matched by their key: loading the
-    same file twice changes nothing; an edited file updates what changed. A bad file is
-    reported with its line, section and key, nothing is written, and the exit status is 2.
+    packages, memberships, staff, and patients, purchases and memberships already on file.
+    'clinicbot init clinic.toml' writes a commented example of every section and key to start
+    from. Rows are matched by their key: loading the same file twice changes nothing; an edited
+    file updates what changed. A bad file is reported with its line, section and key, nothing
+    is written, and the exit status is 2.
     """
     try:
         spec = read_clinic_file(file)

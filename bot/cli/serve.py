@@ -10,8 +10,11 @@ Logs go to stderr as text or JSON lines (``CLINICBOT_LOG_FORMAT``; :mod:`bot.obs
 uvicorn's own lines included; each request is one ``bot.http`` line instead of uvicorn's access
 log.
 
-Exit status 2: a setting is missing or malformed (the message names it, never its value).
-Exit status 3: the server could not start (database unreachable, port taken...).
+Exit status 2: a setting is missing or malformed, or Telegram rejects ``TELEGRAM_BOT_TOKEN``
+(the message names it, never its value). Exit status 3: the server could not start (database
+unreachable, port taken...). Telegram being unreachable does not stop it: the server starts
+(SMS works), ``/healthz`` says ``"telegram": "unreachable"`` and Telegram is retried in the
+background. With no channel configured it starts with a warning (patients cannot reach it).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def serve_command(log_level: str) -> None:
     import uvicorn
 
     from bot.cli.uvicorn_server import Server
+    from bot.handlers.telegram_startup import TokenRejected
     from bot.server import StartupError, create_app
 
     try:
@@ -67,6 +71,10 @@ def serve_command(log_level: str) -> None:
     except StartupError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(STARTUP_FAILED) from None
+    try:
+        asyncio.run(_check_telegram(settings))
+    except TokenRejected as exc:
+        fail(str(exc))
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -99,6 +107,15 @@ async def _check_database(settings: Settings) -> None:
         await open_database(db, settings.database_url)
     finally:
         await db.dispose()
+
+
+async def _check_telegram(settings: Settings) -> None:
+    """Stop here if Telegram rejects the token (unreachable is fine: it is retried later)."""
+    from bot.handlers.telegram_startup import check_token
+
+    token = settings.telegram_bot_token
+    if token is not None:
+        await check_token(token.get_secret_value(), settings.telegram_api_base_url)
 
 
 def register(cli: click.Group) -> None:

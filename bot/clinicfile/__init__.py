@@ -3,7 +3,8 @@
 :func:`read_clinic_file` / :func:`parse_clinic_text` turn a TOML file into a validated
 :class:`ClinicSpec` or raise :class:`ClinicFileError`, whose message names the file, line,
 section, key, what is wrong and what to write instead. The schema is the one of
-``clinic.example.toml`` (see ../shared/spec, and INTERFACES.md for the command's promises);
+``clinic.example.toml``, shipped in this package (:mod:`bot.clinicfile.example`; ``clinicbot
+init`` writes it; a copy of the project spec's, see INTERFACES.md for the command's promises);
 :mod:`bot.services.setup` writes a spec into the database.
 """
 

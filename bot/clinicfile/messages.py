@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from bot.clinicfile.errors import Loc, Problem
+from bot.clinicfile.example import INIT_HINT
 from bot.clinicfile.fields import kind_of, shown
 from bot.clinicfile.schema import ClinicSpec
 
@@ -93,7 +94,7 @@ def _unknown(loc: Loc, value: object) -> str:
 def _missing(loc: Loc) -> str:
     key = str(loc[-1])
     if len(loc) == 1:
-        return f"the [{key}] section is missing; add it (see clinic.example.toml)"
+        return f"the [{key}] section is missing; add it ({INIT_HINT})"
     model = model_at(loc[:-1])
     example = EXAMPLES.get(f"{model.__name__}.{key}" if model else "") or BY_KEY.get(key)
     return f'key "{key}" is missing; add it' + (f", e.g. {example}" if example else "")

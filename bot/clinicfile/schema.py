@@ -1,4 +1,4 @@
-"""The sections and keys of a clinic set-up file (schema: ../shared/spec/clinic.example.toml).
+"""The sections and keys of a clinic set-up file (schema: clinic.example.toml here).
 
 Pydantic models with ``extra="forbid"`` and strict types: a key the schema does not know, a
 number in quotes or money written as a number is an error, never silently coerced. Defaults are

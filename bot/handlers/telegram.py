@@ -5,7 +5,9 @@
 ``clinicbot serve``: long polling when ``TELEGRAM_WEBHOOK_SECRET`` is unset, otherwise no
 updater at all -- ``POST /telegram/webhook`` (:func:`webhook`) checks the secret header in
 constant time (403 otherwise, nothing read) and queues the update, and the webhook is
-registered with ``setWebhook`` (with that secret) on start.
+registered with ``setWebhook`` (with that secret) on start. Start-up never stops the server:
+while Telegram is unreachable it is retried in the background (:mod:`telegram_startup`), and
+the webhook answers 503 until the bot is up.
 
 Every update is acted on once by ``update_id`` (:mod:`bot.services.inbound`), whichever way it
 came, however often and on whichever instance: :func:`act_once` claims it before any handler
@@ -52,6 +54,7 @@ from bot.handlers.telegram_context import (
     finish_update,
     settled,
 )
+from bot.handlers.telegram_startup import Starter, TelegramStatus
 from bot.services import inbound
 from bot.settings import Settings
 
@@ -101,6 +104,7 @@ class TelegramBot:
             self.app.add_handler(handler)
         self.app.add_error_handler(on_error)
         self.channel = TelegramChannel(self.app.bot)
+        self.starter = Starter(self._connect)
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> TelegramBot:
@@ -109,9 +113,20 @@ class TelegramBot:
         runtime.telegram = bot
         return bot
 
+    @property
+    def status(self) -> TelegramStatus:
+        """Where start-up is (``GET /healthz``): ok, starting, unreachable, refused, rejected."""
+        return self.starter.status
+
     async def start(self) -> None:
+        """Connect now, or keep trying in the background while Telegram is unreachable."""
+        await self.starter.start()
+
+    async def _connect(self) -> None:
+        """``getMe``, then ``setWebhook`` or the start of long polling (each step once)."""
         await self.app.initialize()
-        await self.app.start()
+        if not self.app.running:
+            await self.app.start()
         if self.webhook_mode:
             secret = self.settings.telegram_webhook_secret
             assert secret is not None
@@ -129,11 +144,13 @@ class TelegramBot:
             log.info("telegram: long polling started")
 
     async def stop(self) -> None:
+        await self.starter.stop()
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self.app.bot.shutdown()  # its connections, if it never got as far as running
 
     async def feed(self, data: dict[str, Any]) -> bool:
         """Handle one update received by webhook; False if it must be delivered again."""
@@ -188,6 +205,8 @@ async def webhook(request: Request) -> Response:
     ):
         log.warning("rejected a request to %s without the right secret", WEBHOOK_PATH)
         raise HTTPException(403, "Forbidden")
+    if bot.status is not TelegramStatus.OK:  # not started yet: Telegram delivers it again
+        return Response(status_code=503)
     declared = request.headers.get("content-length", "")
     if declared.isdecimal() and int(declared) > MAX_UPDATE_BYTES:
         raise HTTPException(413, "The update is too large")

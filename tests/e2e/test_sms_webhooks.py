@@ -278,7 +278,8 @@ async def test_health_then_a_broken_database_answers_503_and_a_generic_500(
 ):
     health = await twilio.http.get("/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "database": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "sms": "ok", "telegram": "off",
+                             "warnings": []}
     await asyncio.to_thread(_ruin, Path(make_url(database_url).database))
     caplog.set_level(logging.INFO)
     health = await twilio.http.get("/healthz")
