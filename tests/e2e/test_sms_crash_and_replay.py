@@ -4,7 +4,9 @@
   STOP and is killed with SIGKILL while handling it; the proxy sends the same signed request to
   instance B (a plain ``clinicbot serve``: on PostgreSQL running alongside A, on SQLite -- one
   process only -- the instance started after A died). B must act on it (Maya is opted out and
-  told so), never answer an empty 200 for a message nobody acted on.
+  told so), never answer an empty 200 for a message nobody acted on. While a live instance
+  holds the text, a repeat is answered 503 (delivered again), and acted on once the holder's
+  lease ran out.
 * A captured signed request (STOP) replayed after the housekeeping sweep (``clinicbot jobs run``,
   on the real clock) 8 and 399 days later is recognised and not acted on again; the stored
   answer (it may hold health data) is gone after days. ``clinicbot jobs run --now 9999-12-31``
@@ -27,6 +29,8 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from bot.clock import SystemClock
+from bot.handlers import sms
+from bot.services import inbound
 from bot.storage.models import InboundMessage, Patient
 from tests.e2e.sms_harness import (
     ACCOUNT_SID,
@@ -202,3 +206,26 @@ async def test_jobs_run_far_in_the_future_forgets_no_message_id(database_url, tm
         replay = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
         assert replay.text == first.text, "answered as before"
         assert not await _opted_out(make_uow), "and not acted on again"
+
+
+async def test_a_repeat_while_a_live_instance_holds_the_text_gets_503_not_an_empty_200(
+    database_url, clock, make_uow, monkeypatch
+):
+    monkeypatch.setattr(sms, "DUPLICATE_WAIT_SECONDS", 1.0)
+    sid = new_sid()
+    stop, stop_signed = _signed("STOP", sid)
+    async with make_uow() as uow:  # another instance claimed it and keeps its lease alive
+        held = await inbound.claim(uow, "sms", sid, lease=sms.LEASE)
+        await uow.commit()
+    assert held.owned
+    async with sms_server(database_url, clock) as twilio:
+        busy = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5", busy.text
+        assert not await _opted_out(make_uow)
+        clock.advance(sms.LEASE)  # that instance stopped renewing its lease: it died
+        retried = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
+        assert STOPPED in messages(retried)[0]
+        assert await _opted_out(make_uow)
+    async with make_uow() as uow:
+        with pytest.raises(inbound.ClaimLost):  # had it lived, it could not act any more
+            await inbound.settle(uow, "sms", sid, held.token or "", "<Response/>")
