@@ -22,6 +22,7 @@ import contextlib
 import copy
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,16 @@ CONVERSATION = (
 )
 
 
+# Runs in the turn's transaction just before it commits (e.g. recording that an inbound message
+# was acted on, atomically with the action); what it raises rolls the turn back and reaches the
+# caller unchanged (no apology).
+Settle = Callable[[UnitOfWork, Outcome], Awaitable[None]]
+
+
+class _SettleFailed(Exception):
+    """Carries what a :data:`Settle` raised past the turn's error handling."""
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Per-deployment facts dialogs may need (e.g. whether Telegram payments are on)."""
@@ -86,15 +97,19 @@ class Engine:
         self.observer = observer or UNOBSERVED
         self._turns = asyncio.Semaphore(_pool_size(db))
 
-    async def handle(self, inbound: Inbound) -> Outcome:
-        """Process one inbound message and return the replies to send."""
+    async def handle(self, inbound: Inbound, settle: Settle | None = None) -> Outcome:
+        """Process one inbound message and return the replies to send (``settle``: see
+        :data:`Settle`)."""
         started = time.perf_counter()
         try:
             async with self._turns:
                 try:
-                    outcome = await self._handle(inbound, guarded=False)
+                    outcome = await self._handle(inbound, settle, guarded=False)
                 except _WroteThenRefused:  # nothing of that attempt was kept
-                    outcome = await self._handle(inbound, guarded=True)
+                    outcome = await self._handle(inbound, settle, guarded=True)
+        except _SettleFailed as failed:
+            assert failed.__cause__ is not None
+            raise failed.__cause__ from None
         except Exception:
             log.exception("dialog turn failed on %s", inbound.channel)
             self.observer.dialog_turn(inbound.channel, FAILED, time.perf_counter() - started)
@@ -103,7 +118,8 @@ class Engine:
                                   time.perf_counter() - started)
         return outcome
 
-    async def _handle(self, inbound: Inbound, *, guarded: bool) -> Outcome:
+    async def _handle(self, inbound: Inbound, settle: Settle | None, *, guarded: bool
+                      ) -> Outcome:
         async with UnitOfWork(self.db, self.clock, keep_loaded=True) as uow:
             clinic = await get_clinic(uow)
             conversation = await self._conversation(uow, inbound)
@@ -121,6 +137,11 @@ class Engine:
             outcome.effects.extend(ctx.effects)
             conversation.updated_at = uow.clock.now()
             flag_modified(conversation, "state")
+            if settle is not None:
+                try:
+                    await settle(uow, outcome)
+                except Exception as exc:
+                    raise _SettleFailed() from exc
             await uow.commit()
             return outcome
 

@@ -5,7 +5,10 @@ engine and answers with TwiML; ``POST /sms/status`` records delivery reports for
 messages. Both check ``X-Twilio-Signature`` against ``PUBLIC_BASE_URL`` + path (what Twilio was
 told to call, which a proxy in front of us may rewrite) and every form parameter, before
 anything else is read or written. A ``MessageSid`` delivered again is answered with the same
-TwiML and not acted on again (:mod:`bot.services.inbound`). Twilio's opt-out classification
+TwiML and not acted on again (:mod:`bot.services.inbound`); while another delivery of it is
+being handled, the repeat waits for that answer, takes the message over if that delivery's
+instance died (its claim's lease ran out), or else answers 503 to be delivered again: never an
+empty answer for a message nobody acted on. Twilio's opt-out classification
 (``OptOutType``) counts as the matching keyword (RULES.md 14).
 
 Nothing here logs a phone number, a name or a message text.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -46,7 +50,13 @@ STATUS_PATH = "/sms/status"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 200
+# A claim's lease, renewed while its instance handles the message: a delivery repeated on
+# another instance (the proxy retries when an instance dies mid-request) takes the message over
+# once the lease ran out, well within the 15 s Twilio waits for an answer.
+LEASE = timedelta(seconds=6)
+RENEW_SECONDS = 2.0
 DUPLICATE_WAIT_SECONDS = 10.0
+TAKEOVERS = 3
 DUPLICATE_POLL_SECONDS = 0.1
 MESSAGE_SID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -78,22 +88,20 @@ async def inbound_sms(request: Request) -> Response:
     if not E164.fullmatch(phone):
         raise HTTPException(400, "From is not an E.164 phone number")
     async with UnitOfWork(runtime.db, runtime.clock) as uow:
-        claim = await inbound.claim(uow, CHANNEL, sid)
+        claim = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
         await uow.commit()
-    if not claim.owned:
-        log.info("sms inbound: repeated message, answered as before")
-        return _twiml(claim.reply or await _wait_for_reply(runtime, sid))
-    try:
-        outcome = await runtime.dialogs.handle(_inbound(form, phone))
-    except Exception:
-        await _release(runtime, sid)
-        raise
-    answer = twiml(_messages(outcome))
-    async with UnitOfWork(runtime.db, runtime.clock) as uow:
-        await inbound.remember_reply(uow, CHANNEL, sid, answer)
-        await uow.commit()
-    log.info("sms inbound: answered with %d message(s)", answer.count("<Message>"))
-    return _twiml(answer)
+    for _ in range(TAKEOVERS):
+        if claim.owned:
+            assert claim.token is not None
+            try:
+                return _twiml(await _act(runtime, form, phone, sid, claim.token))
+            except inbound.ClaimLost:
+                log.info("sms inbound: another delivery took the message over")
+        elif claim.answered:  # acted on (its answer may be forgotten by now: then none)
+            log.info("sms inbound: repeated message, answered as before")
+            return _twiml(twiml([]) if claim.reply is None else claim.reply)
+        claim = await _wait_for_answer(runtime, sid)
+    raise _still_in_hand()
 
 
 async def sms_status(request: Request) -> Response:
@@ -184,24 +192,77 @@ async def _read_form(request: Request) -> Form:
     return Form(pairs)
 
 
-async def _wait_for_reply(runtime: Runtime, sid: str) -> str:
-    """The first delivery's answer once it is given (bounded wait), else an empty response."""
+async def _act(runtime: Runtime, form: Form, phone: str, sid: str, token: str) -> str:
+    """Act on a message claimed under ``token`` (keeping the claim's lease alive meanwhile) and
+    record the answer with the action; :class:`inbound.ClaimLost` if it was taken over."""
+
+    async def settle(uow: UnitOfWork, outcome: Outcome) -> None:
+        await inbound.settle(uow, CHANNEL, sid, token, twiml(_messages(outcome)))
+
+    keeping = asyncio.create_task(_keep_claim(runtime, sid, token))
+    try:
+        outcome = await runtime.dialogs.handle(_inbound(form, phone), settle)
+    except inbound.ClaimLost:
+        raise
+    except Exception:
+        await _release(runtime, sid, token)
+        raise
+    finally:
+        keeping.cancel()
+    answer = twiml(_messages(outcome))
+    # Settled with the turn already, unless the turn failed and the answer is an apology.
+    async with UnitOfWork(runtime.db, runtime.clock) as uow:
+        await inbound.settle(uow, CHANNEL, sid, token, answer)
+        await uow.commit()
+    log.info("sms inbound: answered with %d message(s)", answer.count("<Message>"))
+    return answer
+
+
+async def _keep_claim(runtime: Runtime, sid: str, token: str) -> None:
+    """Renew the claim's lease while this instance handles the message (until cancelled)."""
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        try:
+            async with UnitOfWork(runtime.db, runtime.clock) as uow:
+                held = await inbound.renew(uow, CHANNEL, sid, token, LEASE)
+                await uow.commit()
+        except Exception as exc:  # the lease may run out; settling then says whether it did
+            log.warning("sms inbound: could not renew a claim (%s)", type(exc).__name__)
+            continue
+        if not held:
+            return
+
+
+async def _wait_for_answer(runtime: Runtime, sid: str) -> inbound.Claim:
+    """Wait (bounded) until the message is answered, or its claim's lease runs out (its
+    handler died) and this delivery takes it over; else 503, so that it is delivered again:
+    never an empty answer for a message nobody acted on."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DUPLICATE_WAIT_SECONDS
     while loop.time() < deadline:
         await asyncio.sleep(DUPLICATE_POLL_SECONDS)
         async with UnitOfWork(runtime.db, runtime.clock, readonly=True) as uow:
-            reply = await inbound.earlier_reply(uow, CHANNEL, sid)
-        if reply is not None:
-            return reply
-    return twiml([])
+            if await inbound.in_hand(uow, CHANNEL, sid):
+                continue
+        async with UnitOfWork(runtime.db, runtime.clock) as uow:
+            claim = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
+            await uow.commit()
+        if claim.owned or claim.answered:
+            return claim
+    raise _still_in_hand()
 
 
-async def _release(runtime: Runtime, sid: str) -> None:
+def _still_in_hand() -> HTTPException:
+    log.warning("sms inbound: a repeated message is still being handled; answered 503")
+    return HTTPException(503, "This message is still being handled; deliver it again",
+                         headers={"Retry-After": "5"})
+
+
+async def _release(runtime: Runtime, sid: str, token: str) -> None:
     """Give up the claim of a message whose handling failed, so Twilio's retry can act."""
     try:
         async with UnitOfWork(runtime.db, runtime.clock) as uow:
-            await inbound.release(uow, CHANNEL, sid)
+            await inbound.release(uow, CHANNEL, sid, token)
             await uow.commit()
     except Exception as exc:  # the original error matters more; the claim times out anyway
         log.error("could not release an inbound sms claim: %s", type(exc).__name__)

@@ -46,7 +46,6 @@ from bot.handlers.telegram_channel import TelegramChannel, quiet_library_logs, r
 from bot.handlers.telegram_context import (
     CHANNEL,
     DEPS_KEY,
-    HANDLED,
     App,
     Context,
     TelegramDeps,
@@ -158,7 +157,7 @@ class TelegramBot:
         await self.app.process_update(update)
         found: TelegramDeps = self.app.bot_data[DEPS_KEY]
         async with found.uow(readonly=True) as uow:
-            return await inbound.earlier_reply(uow, CHANNEL, str(update.update_id)) == HANDLED
+            return await inbound.answered(uow, CHANNEL, str(update.update_id))
 
 
 async def act_once(update: Update, context: Context) -> None:

@@ -17,8 +17,9 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`package_expiry_warnings` -- ``package:{id}:expiry:{date}`` from
   ``package_expiry_days_before`` the expiry of a paid package with uses available.
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
-* housekeeping: ``inbound.forget_old`` forgets answered inbound messages after a week (the
-  count reported is of rows deleted).
+* housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
+  the answers to inbound messages after two days and their ids by age (SMS after 400 days,
+  Telegram after a week; the count reported is of answers and ids forgotten).
 
 Patient messages carry ids only and go to :func:`recipient_for` (the patient, or the guardian
 who manages them when the patient has no phone or Telegram); nothing is queued for a patient who

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.services import inbound
 from bot.storage.models import InboundMessage
@@ -14,22 +16,32 @@ from bot.storage.models import InboundMessage
 SID = "SM" + "a" * 32
 
 
-async def _claim(make_uow, sid: str = SID) -> inbound.Claim:
+async def _claim(make_uow, sid: str = SID, *, channel: str = "sms",
+                 lease: timedelta = inbound.CLAIM_TIMEOUT) -> inbound.Claim:
     async with make_uow() as uow:
-        claim = await inbound.claim(uow, "sms", sid)
+        claim = await inbound.claim(uow, channel, sid, lease=lease)
         await uow.commit()
         return claim
 
 
-async def test_the_first_delivery_claims_and_a_repeat_gets_the_reply(make_uow):
-    assert await _claim(make_uow) == inbound.Claim(owned=True)
-    assert await _claim(make_uow) == inbound.Claim(owned=False, reply=None), "still in hand"
+async def _settle(make_uow, token: str | None, reply: str = "<Response/>", sid: str = SID,
+                  channel: str = "sms") -> None:
+    assert token is not None
     async with make_uow() as uow:
-        await inbound.remember_reply(uow, "sms", SID, "<Response/>")
+        await inbound.settle(uow, channel, sid, token, reply)
         await uow.commit()
-    assert await _claim(make_uow) == inbound.Claim(owned=False, reply="<Response/>")
+
+
+async def test_the_first_delivery_claims_and_a_repeat_gets_the_reply(make_uow):
+    first = await _claim(make_uow)
+    assert first.owned and first.token
+    assert await _claim(make_uow) == inbound.Claim(owned=False), "still in hand"
+    await _settle(make_uow, first.token)
+    assert await _claim(make_uow) == inbound.Claim(
+        owned=False, reply="<Response/>", answered=True)
     async with make_uow() as uow:
         assert await inbound.earlier_reply(uow, "sms", SID) == "<Response/>"
+        assert await inbound.answered(uow, "sms", SID)
     assert (await _claim(make_uow, "SM" + "b" * 32)).owned, "another message is its own"
 
 
@@ -53,47 +65,108 @@ async def test_an_abandoned_claim_is_taken_over_after_the_timeout(make_uow, cloc
     assert not (await _claim(make_uow)).owned, "and only once"
 
 
+async def test_a_lease_kept_alive_holds_and_a_lapsed_owner_cannot_act(make_uow, clock):
+    lease = timedelta(seconds=6)
+    first = await _claim(make_uow, lease=lease)
+    assert first.owned and first.token
+    for _ in range(3):
+        clock.advance(timedelta(seconds=4))
+        async with make_uow() as uow:
+            assert await inbound.renew(uow, "sms", SID, first.token, lease)
+            await uow.commit()
+        assert not (await _claim(make_uow, lease=lease)).owned, "renewed: still in hand"
+    async with make_uow() as uow:
+        assert await inbound.in_hand(uow, "sms", SID)
+    clock.advance(timedelta(seconds=7))  # the owner stopped renewing: it died, or is stuck
+    async with make_uow() as uow:
+        assert not await inbound.in_hand(uow, "sms", SID)
+    second = await _claim(make_uow, lease=lease)
+    assert second.owned and second.token != first.token
+    async with make_uow() as uow:
+        assert not await inbound.renew(uow, "sms", SID, first.token, lease)
+        with pytest.raises(inbound.ClaimLost):
+            await inbound.settle(uow, "sms", SID, first.token, "<Response>late</Response>")
+    await _settle(make_uow, second.token, "<Response>taken over</Response>")
+    assert (await _claim(make_uow)).reply == "<Response>taken over</Response>"
+
+
+async def test_a_settle_rolled_back_with_its_action_leaves_the_claim_in_hand(make_uow):
+    first = await _claim(make_uow)
+    assert first.token
+    async with make_uow() as uow:
+        await inbound.settle(uow, "sms", SID, first.token, "<Response/>")
+        # no commit: the action failed, so the answer is not recorded either
+    assert await _claim(make_uow) == inbound.Claim(owned=False)
+
+
 async def test_a_released_claim_can_be_claimed_again_but_an_answered_one_cannot(make_uow):
-    assert (await _claim(make_uow)).owned
+    first = await _claim(make_uow)
     async with make_uow() as uow:
-        await inbound.release(uow, "sms", SID)
+        await inbound.release(uow, "sms", SID, "not-the-owner")
         await uow.commit()
-    assert (await _claim(make_uow)).owned
+    assert not (await _claim(make_uow)).owned, "only its owner gives a claim up"
     async with make_uow() as uow:
-        await inbound.remember_reply(uow, "sms", SID, "<Response/>")
+        await inbound.release(uow, "sms", SID, first.token)
+        await uow.commit()
+    again = await _claim(make_uow)
+    assert again.owned
+    await _settle(make_uow, again.token)
+    async with make_uow() as uow:
         await inbound.release(uow, "sms", SID)
         await uow.commit()
     assert (await _claim(make_uow)).reply == "<Response/>"
 
 
-async def test_old_answered_messages_are_forgotten(make_uow, clock):
-    await _claim(make_uow, "SM" + "1" * 32)
-    async with make_uow() as uow:
-        await inbound.remember_reply(uow, "sms", "SM" + "1" * 32, "<Response/>")
-        await uow.commit()
-    await _claim(make_uow, "SM" + "2" * 32)  # claimed, never answered
-    clock.advance(timedelta(days=8))
-    await _claim(make_uow, "SM" + "3" * 32)
-    async with make_uow() as uow:
-        assert await inbound.forget_before(uow, clock.now() - timedelta(days=7)) == 1
-        await uow.commit()
-    async with make_uow() as uow:
-        left = (await uow.session.scalars(select(InboundMessage.external_id))).all()
-        assert sorted(left) == ["SM" + "2" * 32, "SM" + "3" * 32]
+async def _answered(make_uow, channel: str, sid: str) -> None:
+    claim = await _claim(make_uow, sid, channel=channel)
+    await _settle(make_uow, claim.token, "<Response><Message>Your visit</Message></Response>",
+                  sid, channel)
 
 
-async def test_the_scheduler_forgets_answered_messages_after_a_week(
-    make_uow, engine, clock, clinic
+async def _left(make_uow) -> dict[str, str | None]:
+    async with make_uow() as uow:
+        rows = await uow.session.execute(select(InboundMessage.external_id, InboundMessage.reply))
+        return dict(rows.tuples().all())
+
+
+async def test_answers_are_forgotten_in_days_sms_ids_in_400_days_by_age_alone(
+    make_uow, engine, clock, clinic, monkeypatch
 ):
-    for n in "45":
-        await _claim(make_uow, "SM" + n * 32)
-        async with make_uow() as uow:
-            await inbound.remember_reply(uow, "sms", "SM" + n * 32, "<Response/>")
-            await uow.commit()
-        clock.advance(timedelta(days=1))
-    clock.advance(timedelta(days=6))  # the first answered 7 days ago, the second 6
-    report = await run_sweeps(engine, clock)
-    assert report.sweeps["old inbound messages forgotten"] == 1
+    wall = FixedClock(clock.now())
+    monkeypatch.setattr(inbound, "WALL_CLOCK", wall)
+    old, recent, unanswered, telegram = ("SM" + n * 32 for n in "1234")
+    await _answered(make_uow, "sms", old)
+    await _claim(make_uow, unanswered)  # claimed, never answered: its handler died
+    await _answered(make_uow, "telegram", telegram)
+    clock.advance(timedelta(days=3))
+    await _answered(make_uow, "sms", recent)
+    # The sweep runs as of any moment (here the year 9999): only the wall clock counts.
+    sweep = FixedClock(datetime(9999, 12, 31, tzinfo=UTC))
+    assert (await run_sweeps(engine, sweep)).sweeps["old inbound messages forgotten"] == 0
+    answer = "<Response><Message>Your visit</Message></Response>"
+    assert await _left(make_uow) == {old: answer, unanswered: None, telegram: answer,
+                                     recent: answer}
+
+    wall.advance(inbound.KEEP_REPLY + timedelta(seconds=1))  # 2 days: old answers dropped
     async with make_uow() as uow:
-        left = (await uow.session.scalars(select(InboundMessage.external_id))).all()
-        assert left == ["SM" + "5" * 32]
+        assert await inbound.forget_old(uow) == 2
+        await uow.commit()
+    assert await _left(make_uow) == {old: None, unanswered: None, telegram: None,
+                                     recent: answer}
+    assert (await _claim(make_uow, old)) == inbound.Claim(owned=False, answered=True)
+
+    wall.advance(timedelta(days=8))  # Telegram reuses update ids after a week: forgotten
+    async with make_uow() as uow:
+        assert await inbound.forget_old(uow) == 2
+        await uow.commit()
+    assert await _left(make_uow) == {old: None, unanswered: None, recent: None}
+
+    wall.set(clock.now() - timedelta(days=3) + timedelta(days=399))
+    async with make_uow() as uow:
+        assert await inbound.forget_old(uow) == 0
+    assert not (await _claim(make_uow, old)).owned, "399 days on, a replay is recognised"
+    wall.set(clock.now() - timedelta(days=3) + inbound.KEEP_IDS["sms"] + timedelta(seconds=1))
+    async with make_uow() as uow:
+        assert await inbound.forget_old(uow) == 2, "by age alone, answered or not"
+        await uow.commit()
+    assert await _left(make_uow) == {recent: None}

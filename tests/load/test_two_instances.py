@@ -10,12 +10,13 @@ counters add up and match its appointments and redemptions; each patient has exa
 bookings, cancellations and purchases the bot confirmed to them; every inbound message has one
 answered row. Every request got a 2xx (only the forged ones, a 403; a duplicate Telegram update
 may get a 500 while its twin is being handled, and is delivered again until it gets a 200, as
-Telegram does; a duplicate SMS whose twin took longer than the bot waits gets empty TwiML) and
-every turn exactly one answer, without an apology. Once the instances have delivered the outbox
-(staff alerts to the desk's Telegram chat, SMS reminders to patients), every sent row reached
-the stand-ins exactly once and nothing is left pending. Both instances then stop on SIGTERM
-with exit status 0, and their logs hold no error, no traceback and no patient's phone number.
-The stand-ins serve from their own threads, so the test's own load cannot starve them.
+Telegram does; a duplicate SMS whose twin is still in hand when the bot stops waiting gets a 503
+and is delivered again) and every turn exactly one answer, without an apology. Once the
+instances have delivered the outbox (staff alerts to the desk's Telegram chat, SMS reminders to
+patients), every sent row reached the stand-ins exactly once and nothing is left pending. Both
+instances then stop on SIGTERM with exit status 0, and their logs hold no error, no traceback
+and no patient's phone number. The stand-ins serve from their own threads, so the test's own
+load cannot starve them.
 
 Alone: ``python3 dev.py test tests/load -s`` (with ``CLINICBOT_TEST_POSTGRES_URL`` set).
 """
@@ -219,7 +220,7 @@ async def test_two_instances_under_load(postgres_url: str, tmp_path: Path,
             f"in {elapsed:.1f}s = {tally.turns / elapsed:.1f} turns/s, "
             f"p50 {tally.percentile(0.5):.2f}s p99 {tally.percentile(0.99):.2f}s, "
             f"{tally.duplicates} duplicates ({tally.redeliveries} redelivered after a 500, "
-            f"{tally.late_twins} SMS twins answered empty); "
+            f"{tally.late_twins} SMS twins answered 503 and delivered again); "
             f"{total.booked} booked ({total.lost_races} lost "
             f"races, {total.no_slot} found no slot), {total.cancelled} cancelled, "
             f"{len(total.bought)} bought, {total.talked} messages to the desk; outbox "
