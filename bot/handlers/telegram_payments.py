@@ -15,6 +15,7 @@ import logging
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from sqlalchemy import select
 from telegram import LabeledPrice, Update
 from telegram.ext import BaseHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
@@ -23,7 +24,7 @@ from bot.i18n import Translator, negotiate, translator
 from bot.services import payments
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
-from bot.storage.models import Invoice
+from bot.storage.models import Invoice, Patient
 
 log = logging.getLogger(__name__)
 PAYLOAD_PREFIX = "invoice:"
@@ -115,9 +116,12 @@ async def on_successful_payment(update: Update, context: Context) -> None:
                   paid.telegram_payment_charge_id)
         return
     found = deps(context)
+    user = update.effective_user
     async with found.uow() as uow:
         clinic = await get_clinic(uow)
         locale, currency = clinic.locale, clinic.currency
+        chosen = None if user is None else await uow.session.scalar(
+            select(Patient.locale).where(Patient.telegram_user_id == user.id))
         try:
             receipt = await payments.receive(
                 uow, invoice_id, from_minor_units(paid.total_amount, paid.currency),
@@ -128,11 +132,10 @@ async def on_successful_payment(update: Update, context: Context) -> None:
                       paid.telegram_payment_charge_id, invoice_id, exc.code)
             return
         await uow.commit()
-    if receipt.credited > 0:
+    if receipt.credited > 0 and not receipt.again:
         log.warning("telegram payment for invoice %d: %s kept as credit", invoice_id,
                     receipt.credited)
-    user = update.effective_user
-    t = translator(negotiate([user.language_code if user else None], locale))
+    t = translator(negotiate([chosen, user.language_code if user else None], locale))
     await message.reply_text(receipt_text(t, receipt, currency))
 
 
