@@ -3,7 +3,8 @@
 
 Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
 cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
-``--to`` (default: today). CSV has one header line, ISO dates and plain decimals, no totals.
+``--to`` (default: today); credit lists the credit held now. CSV has one header line, ISO
+dates and plain decimals, no totals.
 """
 
 from __future__ import annotations
