@@ -37,6 +37,7 @@ def test_a_refund_settles_the_invoice_and_the_credit_is_shown_and_spent(
     assert str(invoice) in _unpaid_ids(desk)
     refunded = desk.ok("staff", "refund", str(package), "--yes")
     assert "200.00 CAD credited to patient" in refunded
+    assert f"Invoices no longer owed (the unpaid rest is void): {invoice}" in refunded
 
     assert str(invoice) not in _unpaid_ids(desk)
     assert query(database_url, "SELECT status, paid FROM invoice WHERE id = :id", id=invoice) == [
