@@ -1,9 +1,10 @@
-"""``clinicbot report package-sales|package-usage|unpaid``: the clinic's reports (RULES.md 12, 15,
-22), as an aligned table with a totals row, or as CSV for spreadsheets and scripts.
+"""``clinicbot report package-sales|package-usage|unpaid|credit``: the clinic's reports (RULES.md
+9, 12, 15, 22), as an aligned table with a totals row, or as CSV for spreadsheets and scripts.
 
 Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
 cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
-``--to`` (default: today). CSV has one header line, ISO dates and plain decimals, no totals.
+``--to`` (default: today); credit lists the credit held now. CSV has one header line, ISO
+dates and plain decimals, no totals.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import DATE, echo
 from bot.delivery import queue
-from bot.services import reports
+from bot.services import credit, reports
+from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
 
@@ -53,7 +55,7 @@ def _table(title: str, headers: list[str], rows: list[list[Cell]], fmt: str) -> 
 
 @click.group("report")
 def report_group() -> None:
-    """The clinic's reports: package sales, package usage, unpaid invoices, the outbox."""
+    """The clinic's reports: package sales, package usage, unpaid invoices, credit, the outbox."""
 
 
 @report_group.command("package-sales")
@@ -203,6 +205,40 @@ def unpaid(date_from: date | None, date_to: date | None, fmt: str) -> None:
                 total[4], total[10] = "total", report.total_outstanding
                 rows.append(total)
             return _table(f"Unpaid invoices due by {report.as_of}:", headers, rows, fmt)
+
+    echo(run(work))
+
+
+@report_group.command("credit")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+    show_default=True, help="An aligned table with totals, or CSV.",
+)
+def credit_report(fmt: str) -> None:
+    """Patients the clinic holds credit for (refunds, money paid when nothing was owed),
+    largest first, with what they still owe on open invoices.
+
+    Use a patient's credit with 'clinicbot staff pay INVOICE --from-credit'; see its entries
+    with 'clinicbot staff credit PATIENT'.
+
+    \b
+    Example:
+      clinicbot report credit --format csv
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow(readonly=True) as uow:
+            currency = (await get_clinic(uow)).currency
+            found = await credit.holders(uow)
+            rows: list[list[Cell]] = [
+                [h.patient_id, h.patient_name, h.credit, h.owed] for h in found
+            ]
+            if fmt == "csv":
+                headers = ["patient_id", "patient_name", "credit", "owed"]
+            else:
+                headers = ["patient", "name", f"credit {currency}", "owed on open invoices"]
+                rows.append([None, "total", sum((h.credit for h in found), ZERO), None])
+            return _table("Credit held for patients:", headers, rows, fmt)
 
     echo(run(work))
 

@@ -4,6 +4,7 @@ The ``staff`` group holds one subcommand per desk action, defined by family in
 bot/cli/staff_packages.py and staff_package_changes.py (sales, details, expiry, transfers,
 refunds: RULES.md 1-2, 5, 9-12),
 bot/cli/staff_billing.py (invoices, payments, memberships: RULES.md 2, 13-16),
+bot/cli/staff_credit.py (the credit a patient holds: RULES.md 9),
 bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arrival: RULES.md
 3-7, 20-21), bot/cli/staff_noshows.py (RULES.md 8) and bot/cli/staff_people.py (registrations
 and merges: RULES.md 18). Each command is one unit of work committed at its end: a
@@ -18,6 +19,7 @@ from click.core import ParameterSource
 from bot.cli import (
     staff_appointments,
     staff_billing,
+    staff_credit,
     staff_noshows,
     staff_package_changes,
     staff_packages,
@@ -58,7 +60,7 @@ def staff_group(ctx: click.Context, acting: str) -> None:
 def register(cli: click.Group) -> None:
     """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
     families = (
-        staff_packages, staff_package_changes, staff_billing, staff_appointments,
+        staff_packages, staff_package_changes, staff_billing, staff_credit, staff_appointments,
         staff_visits, staff_noshows, staff_people,
     )
     for family in families:

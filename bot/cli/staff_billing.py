@@ -1,5 +1,8 @@
 """Desk commands for money and memberships: invoices, payments, enrolments, cancellations.
 
+A payment is money received, or the patient's credit spent (``pay --from-credit``; the credit
+ledger is :mod:`bot.services.credit`, shown by ``staff credit`` in bot/cli/staff_credit.py).
+
 RULES.md 2 (a package is usable once paid), 13 (a membership is invoiced per period from its
 start, missed periods caught up), 15 (unpaid invoices), 16 (cancelled from a date: nothing
 invoiced after it).
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import AMOUNT, DATE, echo, money, who_text
-from bot.services import billing, memberships, packages
+from bot.services import billing, credit, memberships, packages
 from bot.services.clinic import get_clinic, local_today
 from bot.services.invoices import memberships_for
 from bot.services.lookup import find_patient
@@ -29,7 +32,7 @@ METHODS = ("desk", "card", "cash", "cheque")
 @click.argument("patient")
 @click.option("--all", "show_all", is_flag=True, help="Also paid and void invoices.")
 def invoices(patient: str, show_all: bool) -> None:
-    """List PATIENT's open invoices (--all: every invoice), oldest due first.
+    """List PATIENT's open invoices (--all: every invoice), oldest due first, and their credit.
 
     \b
     Example:
@@ -56,27 +59,48 @@ def invoices(patient: str, show_all: bool) -> None:
                 f"amount {clinic.currency}", "paid", "owed", "status",
             ]
             which = "Invoices" if show_all else "Open invoices"
-            return [f"{which} of {who_text(owner)}:", render(headers, rows).rstrip("\n")]
+            lines = [f"{which} of {who_text(owner)}:", render(headers, rows).rstrip("\n")]
+            held = await credit.balance(uow, owner.id)
+            if held != billing.ZERO:
+                lines.append(
+                    f"Credit: {money(held, clinic)} (see 'clinicbot staff credit {owner.id}'; "
+                    "pay an invoice with it: 'clinicbot staff pay INVOICE --from-credit')."
+                )
+            return lines
 
     echo(run(work))
 
 
 @click.command("pay")
 @click.argument("invoice_id", metavar="INVOICE_ID", type=int)
-@click.argument("amount", type=AMOUNT)
+@click.argument("amount", type=AMOUNT, required=False)
 @click.option(
-    "--method", type=click.Choice(METHODS), default="desk", show_default=True,
-    help="How the money was received.",
+    "--method", type=click.Choice(METHODS), default=None,
+    help="How the money was received.  [default: desk]",
 )
-def pay(invoice_id: int, amount: Decimal, method: str) -> None:
+@click.option(
+    "--from-credit", "from_credit", is_flag=True,
+    help="Pay from the patient's credit (refunds, overpayments) instead; without AMOUNT, as "
+    "much as the credit and the invoice allow.",
+)
+def pay(invoice_id: int, amount: Decimal | None, method: str | None, from_credit: bool) -> None:
     """Record a payment of AMOUNT on an invoice (at most what is still owed).
 
-    Paying a package's invoice (or its first installment) makes the package usable.
+    With --from-credit the patient's credit pays it: never more than the invoice owes or the
+    credit holds ('clinicbot staff credit PATIENT' shows the credit). Paying a package's
+    invoice (or its first installment) makes the package usable.
 
     \b
-    Example:
+    Examples:
       clinicbot staff pay 12 400.00 --method card
+      clinicbot staff pay 12 --from-credit
     """
+    if from_credit and method is not None:
+        raise click.UsageError("--method does not go with --from-credit (the credit pays)")
+    if not from_credit and amount is None:
+        raise click.UsageError(
+            "give the AMOUNT received, or --from-credit to pay from the patient's credit"
+        )
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
@@ -85,7 +109,14 @@ def pay(invoice_id: int, amount: Decimal, method: str) -> None:
             invoice = await billing.lock_invoice(uow, invoice_id)
             if invoice.package_id is not None:
                 was_usable = (await packages.get_package(uow, invoice.package_id)).paid_enough
-            payment = await billing.record_payment(uow, invoice_id, amount, method=method)
+            left = None
+            if from_credit:
+                paid = await credit.pay_from_credit(uow, invoice_id, amount)
+                payment, left = paid.payment, paid.left
+            else:
+                payment = await billing.record_payment(
+                    uow, invoice_id, amount or Decimal(0), method=method or "desk"
+                )
             owner = await uow.session.get(Patient, invoice.patient_id)
             assert owner is not None  # a foreign key
             state = (
@@ -93,9 +124,11 @@ def pay(invoice_id: int, amount: Decimal, method: str) -> None:
                 else f"{money(invoice.outstanding, clinic)} still owed"
             )
             lines = [
-                f"Recorded {money(payment.amount, clinic)} ({method}) on invoice {invoice.id} "
-                f"({invoice.description}) for {who_text(owner)}; {state}."
+                f"Recorded {money(payment.amount, clinic)} ({payment.method}) on invoice "
+                f"{invoice.id} ({invoice.description}) for {who_text(owner)}; {state}."
             ]
+            if left is not None:
+                lines.append(f"Credit left: {money(left, clinic)}.")
             if invoice.package_id is not None and was_usable is False:
                 package = await packages.get_package(uow, invoice.package_id)
                 if package.paid_enough:

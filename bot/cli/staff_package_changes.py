@@ -20,7 +20,7 @@ from bot.services import billing, package_admin, packages
 from bot.services.clinic import get_clinic
 from bot.services.errors import WrongState
 from bot.services.lookup import find_patient
-from bot.storage.models import Appointment
+from bot.storage.models import Appointment, Invoice
 from bot.storage.uow import UnitOfWork
 
 
@@ -121,7 +121,8 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
 
     Without --amount, shows the suggested amount (price / uses x uses not redeemed) and the
     allowed range, and asks before refunding it (--yes: do not ask). Booked appointments lose
-    the package (their uses return) and staff are told.
+    the package (their uses return) and staff are told. The package's open invoices are owed
+    no more (what was paid on them stays recorded); see the credit with 'staff credit'.
 
     \b
     Examples:
@@ -153,6 +154,17 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
                     .order_by(Appointment.starts_at, Appointment.id)
                 )
             ).all()
+            settled = (
+                await uow.session.scalars(
+                    select(Invoice.id)
+                    .where(
+                        Invoice.package_id == package_id,
+                        Invoice.kind.in_(billing.PRICE_KINDS),
+                        Invoice.status == "open",
+                    )
+                    .order_by(Invoice.id)
+                )
+            ).all()
             package = await package_admin.refund(uow, package_id, amount, by=by)
             owner = await owner_of(uow, package.patient_id)
             refunded = package.refund_amount if package.refund_amount is not None else Decimal(0)
@@ -160,6 +172,9 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
                 f"Refunded package {package.id} ({package.name}): {money(refunded, clinic)} "
                 f"credited to {who_text(owner)}; the package is ended."
             ]
+            if settled:
+                ids = ", ".join(str(i) for i in settled)
+                lines.append(f"Invoices no longer owed (the unpaid rest is void): {ids}")
             if reserved:
                 ids = ", ".join(str(i) for i in reserved)
                 lines.append(f"Appointments that lost the package (staff were told): {ids}")

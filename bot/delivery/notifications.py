@@ -25,7 +25,7 @@ from sqlalchemy import select
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import reminders
+from bot.services import payments, reminders
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
@@ -242,6 +242,25 @@ async def package_refunded(r: Rendering) -> Notice | None:
     return Notice(text)
 
 
+async def payment_credited(r: Rendering) -> Notice | None:
+    """Money received when less (or nothing) was owed: it became credit (services.payments)."""
+    invoice = await r.uow.session.get(Invoice, r.param("invoice_id"))
+    params = r.message.params or {}
+    if invoice is None:
+        return None
+    received = Decimal(str(params.get("received") or "0"))
+    credited = Decimal(str(params.get("credited") or "0"))
+    return Notice(r.t.gettext(
+        "{patient} paid {received} ({method}) on invoice {invoice}, {description}, when "
+        "{owed} was owed: {credited} became credit. Use it for another invoice at the desk "
+        "(clinicbot staff pay INVOICE --from-credit) or pay it back.",
+        patient=await r.staff_label(invoice.patient_id), received=r.money(received),
+        method=params.get("method") or "?", invoice=invoice.id,
+        description=invoice.description, owed=r.money(received - credited),
+        credited=r.money(credited),
+    ))
+
+
 async def message(r: Rendering) -> Notice | None:
     params = r.message.params or {}
     return Notice(r.t.gettext(
@@ -280,6 +299,7 @@ RENDERERS: dict[str, Renderer] = {
     "registration": registration,
     "unpaid": unpaid,
     "package_refunded": package_refunded,
+    payments.PAYMENT_CREDITED: payment_credited,
     "message": message,
     "delivery_failed": delivery_failed,
     STAFF_REPLY: staff_reply,

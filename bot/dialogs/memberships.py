@@ -2,8 +2,9 @@
 
 Memberships (active, upcoming, cancelled) with the plan, the price per period and the next
 renewal; unpaid invoices as of the clinic's today with what is outstanding, the due date and
-how many days overdue; the total; and how to pay (at the front desk; on Telegram, when the
-deployment takes payments there, package invoices can be paid in the chat).
+how many days overdue; the total; how to pay (at the front desk; on Telegram, when the
+deployment takes payments there, package invoices can be paid in the chat); and the credit the
+clinic holds for the subject (a refund, or money paid when nothing was owed), if any.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Finish, Result, Retry
 from bot.dialogs.buy import telegram_payments
 from bot.dialogs.types import Option, Reply
-from bot.services import accounts, invoices
+from bot.services import accounts, credit, invoices
 from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import local_today
 from bot.services.invoices import MembershipState
@@ -82,7 +83,8 @@ class Memberships(Dialog):
             if telegram_payments(ctx) and invoice.kind in TELEGRAM_PAYABLE
         ]
         options.append(Option(MENU, ctx._("Back to menu")))
-        if not held and not unpaid:
+        held_credit = await credit.balance(ctx.uow, subject.id)
+        if not held and not unpaid and held_credit <= ZERO:
             text = (
                 ctx._("You have no memberships and nothing unpaid.")
                 if subject.id == _account_id(ctx)
@@ -101,6 +103,10 @@ class Memberships(Dialog):
             lines.append(ctx._("You can pay at the clinic's front desk."))
         else:
             lines.append(ctx._("Nothing is unpaid."))
+        if held_credit > ZERO:
+            lines.append(ctx._("Credit held for {name}: {amount}", name=subject.first_name,
+                               amount=ctx.money(held_credit)))
+            lines.append(ctx._("The front desk can use it to pay an invoice, or pay it back."))
         return Reply("\n".join(lines), tuple(options))
 
     async def on_summary(self, ctx: DialogContext, answer: Answer) -> Result:

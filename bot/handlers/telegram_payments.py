@@ -3,8 +3,10 @@
 The Buy dialog asks for a ``telegram_invoice`` effect; :func:`send_invoice` sends it with the
 payload ``invoice:<id>``, the clinic's currency and the outstanding amount in minor units. The
 pre-checkout query is answered at once: ok only while the invoice is open and the amount and
-currency still match. A successful payment is recorded with Telegram's charge id, so a
-redelivered update records nothing more; a paid package becomes usable (billing).
+currency still match. A successful payment is always recorded, once per Telegram charge id (a
+redelivered update records nothing more): what the invoice still owes is paid (a paid package
+becomes usable), and money beyond it (a second device paid too, or the desk recorded a payment
+meanwhile) becomes the patient's credit, with the patient told and staff alerted.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import logging
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from sqlalchemy import select
 from telegram import LabeledPrice, Update
 from telegram.ext import BaseHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
 from bot.handlers.telegram_context import Context, deps
-from bot.i18n import negotiate, translator
-from bot.services import billing
+from bot.i18n import Translator, negotiate, translator
+from bot.services import payments
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
-from bot.storage.models import Invoice
+from bot.storage.models import Invoice, Patient
 
 log = logging.getLogger(__name__)
 PAYLOAD_PREFIX = "invoice:"
@@ -99,25 +102,56 @@ async def on_pre_checkout(update: Update, context: Context) -> None:
 
 
 async def on_successful_payment(update: Update, context: Context) -> None:
-    """Record the payment once (by Telegram's charge id) and confirm it."""
+    """Record the money once (by Telegram's charge id), whatever the invoice's state, and say so.
+
+    What the invoice still owes is paid; the rest (all of it when the invoice was paid or voided
+    meanwhile) becomes the patient's credit and staff are alerted (services.payments).
+    """
     message = update.message
     assert message is not None and message.successful_payment is not None
     paid = message.successful_payment
     invoice_id = invoice_id_of(paid.invoice_payload)
     if invoice_id is None:
+        log.error("telegram payment %s with a payload that names no invoice was not recorded",
+                  paid.telegram_payment_charge_id)
         return
     found = deps(context)
+    user = update.effective_user
     async with found.uow() as uow:
-        locale = (await get_clinic(uow)).locale
+        clinic = await get_clinic(uow)
+        locale, currency = clinic.locale, clinic.currency
+        chosen = None if user is None else await uow.session.scalar(
+            select(Patient.locale).where(Patient.telegram_user_id == user.id))
         try:
-            await billing.record_payment(
+            receipt = await payments.receive(
                 uow, invoice_id, from_minor_units(paid.total_amount, paid.currency),
                 method=METHOD, external_id=paid.telegram_payment_charge_id,
             )
         except DomainError as exc:
-            log.warning("telegram payment for invoice %d not recorded: %s", invoice_id, exc.code)
+            log.error("telegram payment %s for invoice %d not recorded: %s",
+                      paid.telegram_payment_charge_id, invoice_id, exc.code)
             return
         await uow.commit()
-    user = update.effective_user
-    t = translator(negotiate([user.language_code if user else None], locale))
-    await message.reply_text(t.gettext("Thank you! Your payment was received."))
+    if receipt.credited > 0 and not receipt.again:
+        log.warning("telegram payment for invoice %d: %s kept as credit", invoice_id,
+                    receipt.credited)
+    t = translator(negotiate([chosen, user.language_code if user else None], locale))
+    await message.reply_text(receipt_text(t, receipt, currency))
+
+
+def receipt_text(t: Translator, receipt: payments.Receipt, currency: str) -> str:
+    """What the patient reads once their payment is recorded."""
+    if receipt.credited <= 0:
+        return t.gettext("Thank you! Your payment was received.")
+    if receipt.applied <= 0:
+        return t.gettext(
+            "Thank you! Your payment of {amount} was received. This invoice was already "
+            "settled, so the whole amount is kept as credit on your account. The clinic has "
+            "been told: it can use the credit for another invoice or pay it back.",
+            amount=t.money(receipt.received, currency))
+    return t.gettext(
+        "Thank you! Your payment of {amount} was received: {applied} paid this invoice and "
+        "the other {credit}, more than was owed, is kept as credit on your account. The "
+        "clinic has been told: it can use the credit for another invoice or pay it back.",
+        amount=t.money(receipt.received, currency), applied=t.money(receipt.applied, currency),
+        credit=t.money(receipt.credited, currency))

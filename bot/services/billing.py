@@ -119,6 +119,15 @@ async def void_invoice(uow: UnitOfWork, invoice: Invoice) -> None:
     invoice.status = "void"
 
 
+def settle_invoice(invoice: Invoice) -> None:
+    """Close an open invoice whose rest is not owed any more (its package was refunded).
+
+    It becomes void: what was paid on it stays recorded (``paid``), nothing is outstanding.
+    """
+    if invoice.status == "open":
+        invoice.status = "void"
+
+
 async def package_collected(uow: UnitOfWork, package_id: int) -> Decimal:
     """What the clinic has collected for a package's price (its package/installment invoices)."""
     return (await packages_collected(uow, [package_id]))[package_id]

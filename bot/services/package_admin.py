@@ -5,7 +5,8 @@
   package from it first, or pick a later date.
 * :func:`refund` / :func:`suggested_refund` (RULES.md 9): the refund ends the package, every
   reserved use goes back (the appointments keep their times but lose the package; staff are
-  told), unpaid package invoices are voided, and the amount becomes the patient's credit.
+  told), the package's open invoices are settled (nothing more is owed for it: what was paid
+  stays recorded, the rest is voided), and the amount becomes the patient's credit.
 * :func:`transfer` (RULES.md 10): available uses move to a family member's new package with the
   same terms; the two packages' uses add up to what the source had.
 
@@ -20,7 +21,7 @@ from typing import cast
 
 from sqlalchemy import Table, select, update
 
-from bot.services import billing, outbox, packages
+from bot.services import billing, credit, outbox, packages
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     AmountOutOfRange,
@@ -36,7 +37,6 @@ from bot.services.errors import (
 )
 from bot.storage.models import (
     Appointment,
-    CreditEntry,
     Invoice,
     Patient,
     PatientPackage,
@@ -97,8 +97,9 @@ async def refund(
 
     Allowed amounts run from 0 to what was collected. Afterwards the package covers nothing:
     every appointment holding a reserved use of it loses the package (the use returns), staff
-    with role reception or manager are told, package invoices with nothing paid are voided
-    (a part-paid one stays for the desk to settle), and the amount is credited to the owner.
+    with role reception or manager are told, the package's open invoices are settled (a
+    refunded package is owed no more: what was paid on them stays, the rest is voided), and
+    the amount is credited to the owner (a ``refund`` entry of the credit ledger).
     """
     package = await packages.get_package(uow, package_id, lock=True)
     if package.refunded_at is not None:
@@ -119,25 +120,21 @@ async def refund(
     for appointment in await _reserved_appointments(uow, package.id):
         await packages.release_use(uow, appointment)
         released.append(appointment.id)
-    unpaid = await uow.session.scalars(
-        select(Invoice).where(
+    open_invoices = await uow.session.scalars(
+        select(Invoice)
+        .where(
             Invoice.package_id == package.id,
             Invoice.kind.in_(billing.PRICE_KINDS),
             Invoice.status == "open",
-            Invoice.paid == 0,
         )
+        .with_for_update()
     )
-    for invoice in unpaid.all():
-        await billing.void_invoice(uow, invoice)
+    for invoice in open_invoices.all():
+        billing.settle_invoice(invoice)
     if amount > billing.ZERO:
-        uow.session.add(
-            CreditEntry(
-                patient_id=package.patient_id,
-                amount=amount,
-                reason=f"refund of {package.name}",
-                package_id=package.id,
-                created_at=now,
-            )
+        credit.add(
+            uow, patient_id=package.patient_id, amount=amount, source=credit.REFUND,
+            reason=f"refund of {package.name}", package_id=package.id,
         )
     await _tell_staff(uow, package, amount, released, by)
     await uow.session.flush()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.dialogs.base import Effect
 from bot.dialogs.engine import Engine, EngineConfig
 from bot.dialogs.registry import build_dialogs
-from bot.services import accounts, billing, memberships, packages
+from bot.services import accounts, billing, memberships, package_admin, packages
 from bot.storage.models import Invoice, Membership
 from tests.dialogs.chat import Chat
 from tests.dialogs.conftest import MAYA, SOFIA
@@ -145,6 +145,35 @@ async def test_upcoming_ending_and_cancelled_memberships(chat, make_chat, make_u
         "Wellness membership (monthly): $49.00 a month; ended Nov 1, 2026",
         "Nothing is unpaid.",
     ], "the backdated cancellation voided November's invoice"
+
+
+async def test_a_refunded_package_is_owed_no_more_and_its_credit_is_shown(chat, make_uow):
+    """Issue 14: $400 sold, $200 paid, refunded: no "Total outstanding", the credit shown."""
+    async with make_uow() as uow:
+        maya = await patient(uow, "maya")
+        package = await packages.sell_package(uow, maya.id, "physio-5")
+        [invoice] = await packages.package_invoices(uow, package.id)
+        await billing.record_payment(uow, invoice.id, Decimal("200.00"))
+        await package_admin.refund(uow, package.id, by="desk")
+        await uow.commit()
+    reply = await _open(chat, "Maya Chen (me)")
+    assert reply.text.splitlines() == [
+        "Nothing is unpaid.",
+        "Credit held for Maya: $200.00",
+        "The front desk can use it to pay an invoice, or pay it back.",
+    ]
+    async with make_uow() as uow:
+        await packages.sell_package(uow, maya.id, "physio-5")
+        await uow.commit()
+    await chat.choose("Back to menu")
+    reply = await chat.choose("Memberships and invoices")
+    reply = await chat.choose("Maya Chen (me)")
+    assert reply.text.splitlines()[-3:] == [
+        "You can pay at the clinic's front desk.",
+        "Credit held for Maya: $200.00",
+        "The front desk can use it to pay an invoice, or pay it back.",
+    ]
+    assert "Total outstanding: $400.00" in reply.text
 
 
 def _telegram(engine, clock, phone: str, user_id: int) -> Chat:

@@ -107,8 +107,8 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
     listing = Clinicbot("sqlite:///unused.db", tmp_path).ok("staff", "--help")
     names = [
         "sell", "packages", "package", "expiry", "transfer", "refund", "invoices", "pay",
-        "memberships", "enrol", "cancel-membership", "slots", "book", "appointments", "cancel",
-        "reschedule", "add-package", "remove-package", "arrive", "no-show", "no-shows",
+        "memberships", "enrol", "cancel-membership", "credit", "slots", "book", "appointments",
+        "cancel", "reschedule", "add-package", "remove-package", "arrive", "no-show", "no-shows",
         "resolve", "undo", "duplicates", "merge",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]

@@ -12,11 +12,26 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from telegram import Bot
 
-from bot.storage.models import Appointment, Invoice, Patient, PatientPackage, Payment
+from bot.delivery.channels import Channels
+from bot.delivery.sender import Deliverer
+from bot.handlers.telegram_channel import TelegramChannel
+from bot.services import billing
+from bot.storage.models import (
+    Appointment,
+    CreditEntry,
+    Invoice,
+    OutboxMessage,
+    Patient,
+    PatientPackage,
+    Payment,
+)
 from tests.e2e.telegram_harness import Telegram, TgUser, telegram_server
+from tests.e2e.telegram_standin import TOKEN
 
 MAYA_USER = 7001
+DESK_CHAT = -1001234567890  # the example clinic's front desk (staff "desk", role reception)
 
 
 @pytest.fixture(params=["polling", "webhook"])
@@ -146,6 +161,83 @@ async def test_buys_a_package_and_pays_in_telegram_once(tg, make_uow):
         assert invoice.status == "paid"
         package = await uow.session.get(PatientPackage, invoice.package_id)
         assert package.paid_enough
+
+
+async def _bought_massage_pack(tg) -> tuple[TgUser, str, int]:
+    """Maya bought the Massage 10-pack and asked to pay its first installment in Telegram."""
+    maya = await _linked_maya(tg)
+    await maya.say("/buy")
+    await maya.press("Maya Chen (me)")
+    await maya.press("Massage 10-pack")
+    await maya.press("Buy it")
+    await maya.press("Pay now in Telegram")
+    [invoice_call] = [c for c in maya.last if c.method == "sendInvoice"]
+    payload = invoice_call.params["payload"]
+    return maya, payload, int(payload.split(":")[1])
+
+
+def _paid(maya: TgUser, payload: str, charge: str, amount: int = 33000) -> dict:
+    return maya.update(message=maya.message(successful_payment={
+        "currency": "CAD", "total_amount": amount, "invoice_payload": payload,
+        "telegram_payment_charge_id": charge, "provider_payment_charge_id": f"pr-{charge}"}))
+
+
+async def test_a_second_payment_of_a_paid_invoice_becomes_credit_told_and_alerted(
+    tg, make_uow, engine, clock
+):
+    """Issue 14: two devices paid the same invoice; the second charge was dropped."""
+    maya, payload, invoice_id = await _bought_massage_pack(tg)
+    for device in ("phone", "tablet"):  # both pass the pre-checkout before either pays
+        await maya.send(maya.update(pre_checkout_query={
+            "id": f"pcq-{device}", "from": maya._user(), "currency": "CAD",
+            "total_amount": 33000, "invoice_payload": payload}))
+        assert tg.standin.of("answerPreCheckoutQuery")[-1].params["ok"] is True
+    assert await maya.send(_paid(maya, payload, "tg-phone")) == (
+        "Thank you! Your payment was received.")
+    reply = await maya.send(_paid(maya, payload, "tg-tablet"))
+    assert "payment of $330.00 was received" in reply and "already settled" in reply
+    assert "kept as credit" in reply and "The clinic has been told" in reply
+    again = await maya.send(_paid(maya, payload, "tg-tablet"))  # redelivered, new update_id
+    assert again == reply
+    async with make_uow() as uow:
+        maya_id = (await _maya(make_uow)).id
+        payments = (await uow.session.scalars(
+            select(Payment.external_id).where(Payment.invoice_id == invoice_id))).all()
+        assert payments == ["tg-phone"]
+        [kept] = (await uow.session.scalars(select(CreditEntry))).all()
+        assert (kept.patient_id, kept.source, kept.amount, kept.external_id, kept.invoice_id) == (
+            maya_id, "overpayment", Decimal("330.00"), "tg-tablet", invoice_id)
+        [alert_id] = (await uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.kind == "payment_credited"))).all()
+    start = len(tg.standin.calls)
+    async with Bot(TOKEN, base_url=tg.settings.telegram_api_base_url) as bot:
+        await Deliverer(engine, clock, Channels([TelegramChannel(bot)])).run_once()
+    told = await tg.wait_for(lambda c: c.chat_id == DESK_CHAT, after=start)
+    assert f"Maya Chen (patient {maya_id}) paid $330.00 (telegram) on invoice {invoice_id}" in (
+        told.text) and "$0.00 was owed: $330.00 became credit" in told.text
+    async with make_uow() as uow:
+        assert (await uow.session.get(OutboxMessage, alert_id)).status == "sent"
+    await maya.say("/invoices")
+    reply = await maya.press("Maya Chen (me)")
+    assert "Credit held for Maya: $330.00" in reply
+
+
+async def test_a_payment_the_desk_partly_recorded_meanwhile_credits_the_rest(tg, make_uow):
+    maya, payload, invoice_id = await _bought_massage_pack(tg)
+    await maya.send(maya.update(pre_checkout_query={
+        "id": "pcq-desk", "from": maya._user(), "currency": "CAD", "total_amount": 33000,
+        "invoice_payload": payload}))
+    assert tg.standin.of("answerPreCheckoutQuery")[-1].params["ok"] is True
+    async with make_uow() as uow:  # the desk takes 100.00 in cash meanwhile
+        await billing.record_payment(uow, invoice_id, Decimal("100.00"))
+        await uow.commit()
+    reply = await maya.send(_paid(maya, payload, "tg-after-desk"))
+    assert "$230.00 paid this invoice" in reply and "the other $100.00" in reply
+    async with make_uow() as uow:
+        invoice = await uow.session.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.paid) == ("paid", Decimal("330.00"))
+        [kept] = (await uow.session.scalars(select(CreditEntry))).all()
+        assert (kept.amount, kept.external_id) == (Decimal("100.00"), "tg-after-desk")
 
 
 async def test_an_update_delivered_twice_is_acted_on_once(tg, make_uow):

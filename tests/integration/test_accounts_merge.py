@@ -81,8 +81,8 @@ async def _twin(make_uow) -> dict[str, int]:
         await uow.session.flush()
         await packages.reserve_use(uow, sold, appointment)
         uow.session.add(
-            CreditEntry(patient_id=twin.id, amount=Decimal("25.00"), reason="goodwill",
-                        created_at=uow.clock.now())
+            CreditEntry(patient_id=twin.id, amount=Decimal("25.00"), source="refund",
+                        reason="goodwill", created_at=uow.clock.now())
         )
         member = await memberships.enrol(uow, twin.id, "wellness-annual", date(2026, 10, 1))
         await memberships.invoice_due_periods(uow, date(2026, 11, 2), membership_ids=[member.id])

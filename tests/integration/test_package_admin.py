@@ -149,7 +149,7 @@ async def test_staff_may_override_the_refund_within_bounds(make_uow, amount):
         assert credit == ([] if amount == "0.00" else [Decimal(amount)])
 
 
-async def test_a_refund_voids_the_unpaid_installments(make_uow):
+async def test_a_refund_settles_every_open_installment(make_uow):
     async with make_uow() as uow:
         leo = await package_of(uow, "leo")
         invoices = (await uow.session.scalars(
@@ -160,7 +160,10 @@ async def test_a_refund_voids_the_unpaid_installments(make_uow):
             await package_admin.refund(uow, leo.id, Decimal("430.01"), by="desk")
         await package_admin.refund(uow, leo.id, None, by="desk")
         assert leo.refund_amount == Decimal("430.00")
-        assert [i.status for i in invoices] == ["paid", "open", "void"]
+        # nothing more is owed for a refunded package; what was paid stays recorded
+        assert [(i.status, i.paid) for i in invoices] == [
+            ("paid", Decimal("330.00")), ("void", Decimal("100.00")), ("void", Decimal("0.00"))]
+        assert [i.outstanding for i in invoices] == [Decimal("0.00")] * 3
 
 
 # RULES.md 10: transfer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base
@@ -63,15 +63,33 @@ class Payment(Base):
 
 
 class CreditEntry(Base):
-    """A movement of a patient's credit (positive: the clinic owes the patient)."""
+    """One movement of a patient's credit: a ledger row, never edited (RULES.md 9).
+
+    A patient's credit is the sum of their entries' ``amount`` (stored as integer cents, like
+    every amount). ``source`` says where it came from: ``refund`` (a refunded package,
+    ``package_id``) and ``overpayment`` (money received when nothing, or less, was owed on
+    ``invoice_id``; ``external_id`` is the provider's charge id, so a charge is credited at most
+    once) add credit; ``applied`` (negative) spends it on ``invoice_id`` through ``payment_id``.
+    """
 
     __tablename__ = "credit_entry"
+    __table_args__ = (
+        CheckConstraint(
+            "(source = 'applied' AND amount < 0) OR "
+            "(source IN ('refund', 'overpayment') AND amount > 0)",
+            name="signed_by_source",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
+    source: Mapped[str] = mapped_column(String(16))  # refund | overpayment | applied
     reason: Mapped[str] = mapped_column(String(200))
     package_id: Mapped[int | None] = mapped_column(ForeignKey("patient_package.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
