@@ -217,7 +217,7 @@ async def registration(r: Rendering) -> Notice | None:
             options.append(Option(f"merge:{new_id}:{other_id}",
                                   r.t.gettext("Merge into {patient}", patient=label)))
             continue
-        channel = found.phone or r.t.gettext("Telegram")
+        channel = r.t.gettext("Telegram") if found.telegram else str(found.phone)
         options.append(Option(f"merge:{new_id}:{other_id}", r.t.gettext(
             "Merge into {patient}, keep its own phone only", patient=label)))
         options.append(Option(f"merge:{new_id}:{other_id}:link", r.t.gettext(
