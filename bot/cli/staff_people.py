@@ -103,10 +103,10 @@ async def _evidence(uow: UnitOfWork, registration: Patient, other: Patient, link
     matched = [what for what, same in (("phone", found.same_phone),
                                        ("name and birth date", found.same_name_and_birth_date))
                if same]
-    lines = [
-        f"Evidence: patient {registration.id} registered online {when} from {channel}; it "
-        f"matches patient {other.id} by {' and '.join(matched) or 'nothing on file'}."
-    ]
+    likeness = (f"it matches patient {other.id} by {' and '.join(matched)}" if matched
+                else f"it matches patient {other.id} by neither phone nor name and birth date")
+    lines = [f"Evidence: patient {registration.id} registered online {when} from {channel}; "
+             f"{likeness}."]
     if link:
         lines.append(f"--link-channel: its {channel} will open the merged file (you checked "
                      "with the patient that it is their own).")

@@ -293,7 +293,7 @@ async def _practitioners(
 
 async def _retire_staff(uow: UnitOfWork, listed: set[str], summary: LoadSummary) -> None:
     """Retire the active staff the file no longer lists (see :mod:`bot.services.access`)."""
-    for member in await uow.session.scalars(select(Staff).order_by(Staff.id)):
+    for member in (await uow.session.scalars(select(Staff).order_by(Staff.id))).all():
         if member.key in listed or not member.active:
             continue
         chat = await access.retire_staff(uow, member)
