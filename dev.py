@@ -73,7 +73,8 @@ def translations() -> int:
     steps = [
         [babel, "extract", "-F", "babel.cfg", "-k", "ngettext:1,2", "--no-location",
          "--sort-output", "--omit-header", "-o", pot, "bot"],
-        [babel, "update", "-i", pot, "-d", "bot/locales", "--no-fuzzy-matching"],
+        [babel, "update", "-i", pot, "-d", "bot/locales", "--no-fuzzy-matching",
+         "--ignore-obsolete"],
         [babel, "compile", "-d", "bot/locales", "--statistics"],
     ]
     for step in steps:

@@ -32,6 +32,11 @@ def load_command(file: Path, dry_run: bool) -> None:
     from. Rows are matched by their key: loading the same file twice changes nothing; an edited
     file updates what changed. A bad file is reported with its line, section and key, nothing
     is written, and the exit status is 2.
+
+    Access the file no longer gives is revoked, and listed as such: staff not in the file lose
+    their Telegram chat and alerts, a telegram_chat_id line removed takes that chat back, and a
+    guardian no longer in a ward's guardians (or whose ward is gone) stops managing the ward.
+    Family links added with 'clinicbot staff add-guardian' are never revoked by a load.
     """
     try:
         spec = read_clinic_file(file)

@@ -2,7 +2,9 @@
 file, and merging the two so nothing is lost or counted twice.
 
 ``merge`` first runs the merge in a transaction it rolls back, to show exactly what would move
-(and to refuse early what the merge would refuse), then asks before doing it for real.
+(and to refuse early what the merge would refuse), then asks before doing it for real. It shows
+the evidence of an online registration (its channel and masked phone, when it registered, what
+matched) and moves its phone or Telegram account to the kept file only with ``--link-channel``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.cli.staff_common import Desk, confirm, echo
 from bot.services import accounts
 from bot.services.clinic import get_clinic, zone
 from bot.services.lookup import find_patient
+from bot.services.merge_evidence import evidence, mask_phone
 from bot.services.merging import MergeResult
 from bot.storage.models import Patient
 from bot.storage.uow import UnitOfWork
@@ -88,6 +91,32 @@ def duplicates() -> None:
     echo(run(work))
 
 
+async def _evidence(uow: UnitOfWork, registration: Patient, other: Patient, link: bool
+                    ) -> list[str]:
+    """What staff must judge before an online registration's channel reaches ``other``."""
+    found = await evidence(uow, registration.id, other.id)
+    if not found.has_channel:
+        return []
+    channel = (f"Telegram (shared phone {found.phone})" if found.telegram and found.phone
+               else "Telegram" if found.telegram else f"phone {found.phone}")
+    when = found.registered_at.astimezone(zone(await get_clinic(uow))).strftime("%Y-%m-%d %H:%M")
+    matched = [what for what, same in (("phone", found.same_phone),
+                                       ("name and birth date", found.same_name_and_birth_date))
+               if same]
+    likeness = (f"it matches patient {other.id} by {' and '.join(matched)}" if matched
+                else f"it matches patient {other.id} by neither phone nor name and birth date")
+    lines = [f"Evidence: patient {registration.id} registered online {when} from {channel}; "
+             f"{likeness}."]
+    if link:
+        lines.append(f"--link-channel: its {channel} will open the merged file (you checked "
+                     "with the patient that it is their own).")
+    else:
+        lines.append(f"Its {channel} will be taken off and will not open the merged file; "
+                     "give --link-channel only once you have checked with the patient that it "
+                     "is their own.")
+    return lines
+
+
 async def _patient_id(uow: UnitOfWork, ref: str) -> int:
     # An id is taken as it is (so a profile merged already is named as such by the merge).
     return int(ref) if ref.strip().isdecimal() else (await find_patient(uow, ref)).id
@@ -96,18 +125,26 @@ async def _patient_id(uow: UnitOfWork, ref: str) -> int:
 @click.command("merge")
 @click.argument("keep")
 @click.argument("merge_ref", metavar="MERGE")
+@click.option(
+    "--link-channel",
+    is_flag=True,
+    help="The online registration's phone / Telegram account is the patient's own (checked): "
+    "it opens the merged file. Without it, that channel is taken off.",
+)
 @click.option("--yes", is_flag=True, help="Merge without asking.")
 @click.pass_obj
-def merge(desk: Desk, keep: str, merge_ref: str, yes: bool) -> None:
+def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) -> None:
     """Merge profile MERGE into profile KEEP (ids, keys or +phones).
 
     Appointments, packages, invoices, payments, credit, memberships and chat links move to
-    KEEP; MERGE stays only as a pointer to KEEP. Shows what would move and asks first
-    (--yes: do not ask).
+    KEEP; MERGE stays only as a pointer to KEEP. The phone or Telegram account of an online
+    registration opens KEEP's file only with --link-channel: a matching name and birth date
+    proves nothing. Shows the evidence and what would move, and asks first (--yes: do not ask).
 
     \b
     Example:
       clinicbot staff merge maya 7
+      clinicbot staff merge maya 7 --link-channel
     """
 
     async def look(ctx: Context) -> tuple[int, int, list[str]]:
@@ -118,7 +155,12 @@ def merge(desk: Desk, keep: str, merge_ref: str, yes: bool) -> None:
             gone = await uow.session.get(Patient, merge_id)
             lines = [f"Keep:  {_profile(kept)}"] if kept else []
             lines += [f"Merge: {_profile(gone)}"] if gone else []
-            trial = await accounts.merge(uow, keep_id, merge_id, by=by)
+            if kept and gone:
+                for registration, other in ((gone, kept), (kept, gone)):
+                    if registration.online_registration:
+                        lines += await _evidence(uow, registration, other, link_channel)
+            trial = await accounts.merge(uow, keep_id, merge_id, by=by,
+                                         link_channels=link_channel)
             lines.append(f"Would move to patient {keep_id}: {_moved(trial)}.")
             return keep_id, merge_id, lines
 
@@ -128,11 +170,15 @@ def merge(desk: Desk, keep: str, merge_ref: str, yes: bool) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
-            result = await accounts.merge(uow, keep_id, merge_id, by=await desk.who(uow))
+            result = await accounts.merge(uow, keep_id, merge_id, by=await desk.who(uow),
+                                          link_channels=link_channel)
             await uow.commit()
+            left = [mask_phone(c) if c.startswith("+") else "Telegram account"
+                    for c in result.left_off]
+            off = f" Taken off (not linked): {', '.join(left)}." if left else ""
             return (
                 f"Merged patient {result.merged_id} into patient {result.kept_id}: "
-                f"moved {_moved(result)}."
+                f"moved {_moved(result)}.{off}"
             )
 
     click.echo(run(work))

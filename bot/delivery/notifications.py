@@ -25,7 +25,7 @@ from sqlalchemy import select
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import payments, reminders
+from bot.services import merge_evidence, payments, reminders
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
@@ -195,21 +195,63 @@ async def no_show(r: Rendering) -> Notice | None:
 
 
 async def registration(r: Rendering) -> Notice | None:
+    """A look-alike registration, with the evidence: a name and birth date prove nothing, so
+    merging links the registration's channel only on its own button (issue 14, RULES.md 18)."""
     raw = (r.message.params or {}).get("duplicate_ids")
     ids = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
-    others = [await r.staff_label(i) for i in ids]
     new_id = r.param("patient_id")
-    options = [
-        Option(f"merge:{new_id}:{i}", r.t.gettext("Merge into {patient}", patient=label))
-        for i, label in zip(ids, others, strict=True)
-    ]
-    if options:
-        options.append(Option(f"keepsep:{new_id}", r.t.gettext("Keep separate")))
-    return Notice(r.t.gettext(
-        "New online registration: {patient}. It may be the same person as {others}; if so, "
-        "merge the profiles.",
-        patient=await r.staff_label(new_id), others=", ".join(others) or "?",
-    ), tuple(options))
+    registration_row = await r.person(new_id)
+    if registration_row is None or registration_row.merged_into_id is not None:
+        return None
+    lines = [r.t.gettext("New online registration: {patient}.",
+                         patient=await r.staff_label(new_id))]
+    options: list[Option] = []
+    for other_id in ids:
+        other = await r.person(other_id)
+        if other is None or other.merged_into_id is not None:
+            continue
+        found = await merge_evidence.evidence(r.uow, new_id, other_id)
+        label = await r.staff_label(other_id)
+        lines.append(_evidence_line(r, found, label))
+        if not found.has_channel:
+            options.append(Option(f"merge:{new_id}:{other_id}",
+                                  r.t.gettext("Merge into {patient}", patient=label)))
+            continue
+        channel = r.t.gettext("Telegram") if found.telegram else str(found.phone)
+        options.append(Option(f"merge:{new_id}:{other_id}", r.t.gettext(
+            "Merge into {patient}, keep its own phone only", patient=label)))
+        options.append(Option(f"merge:{new_id}:{other_id}:link", r.t.gettext(
+            "Merge into {patient} and link {channel} (verified)", patient=label,
+            channel=channel)))
+    if not options:
+        return None
+    options.append(Option(f"keepsep:{new_id}", r.t.gettext("Keep separate")))
+    lines.append(r.t.gettext(
+        "A name and birth date prove nothing: link the registration's phone or Telegram only "
+        "once you have checked with the patient that it is their own."))
+    return Notice("\n".join(lines), tuple(options))
+
+
+def _evidence_line(r: Rendering, found: merge_evidence.Evidence, other: str) -> str:
+    if found.telegram and found.phone:
+        channel = r.t.gettext("Telegram, shared phone {phone}", phone=found.phone)
+    elif found.telegram:
+        channel = r.t.gettext("Telegram")
+    elif found.phone:
+        channel = r.t.gettext("phone {phone}", phone=found.phone)
+    else:
+        channel = r.t.gettext("no phone or Telegram")
+    if found.same_phone and found.same_name_and_birth_date:
+        matched = r.t.gettext("same phone, name and birth date")
+    elif found.same_phone:
+        matched = r.t.gettext("same phone")
+    elif found.same_name_and_birth_date:
+        matched = r.t.gettext("same name and birth date only")
+    else:
+        matched = r.t.gettext("nothing on file")
+    return r.t.gettext(
+        "Registered {when} from {channel}. Matches {patient}: {matched}.",
+        when=r.when(found.registered_at), channel=channel, patient=other, matched=matched)
 
 
 async def unpaid(r: Rendering) -> Notice | None:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
+from bot.dialogs.identity import owns_address
 from bot.dialogs.matching import fold
 from bot.dialogs.types import Option, Reply
 from bot.i18n import Translator
@@ -83,8 +84,9 @@ async def await_answer(
     """Put the conversation at ``channel``/``address`` in this dialog for ``appointment``.
 
     ``account_id`` is the patient the message went to (the appointment's patient or their
-    guardian); a conversation already linked to a profile keeps it. Where the patient was in
-    another dialog is dropped: the reminder is the last thing they were sent.
+    guardian); a conversation already linked to a profile keeps it while that profile still
+    owns the address (a recycled number's conversation passes to its new owner). Where the
+    patient was in another dialog is dropped: the reminder is the last thing they were sent.
     """
     stmt = (
         select(Conversation)
@@ -96,7 +98,10 @@ async def await_answer(
     await insert_ignore(uow, Conversation, values, ["channel", "address"])
     conversation = await uow.session.scalar(stmt)
     assert conversation is not None
-    if conversation.patient_id is None:
+    linked = (None if conversation.patient_id is None
+              else await uow.session.get(Patient, conversation.patient_id))
+    if linked is None or linked.merged_into_id is not None or not owns_address(
+            linked, channel, address):
         conversation.patient_id = account_id
     kept = {k: v for k, v in (conversation.state or {}).items() if k in ("locale", "opted_out")}
     shown = [[o.key, o.label] for o in reply_options(t)] if channel in BUTTON_CHANNELS else []

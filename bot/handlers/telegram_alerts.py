@@ -8,8 +8,10 @@
 * The alerts carry their buttons from :mod:`bot.delivery.notifications`; this module handles
   the presses: an
   appointment not marked after the grace period also offers ``Arrived`` / ``No-show``; an
-  online registration resembling a profile offers ``Merge`` (into the existing profile,
-  ``merge:<new>:<existing>``) per look-alike and ``Keep separate`` (RULES.md 18).
+  online registration resembling a profile offers, per look-alike, ``Merge`` into the existing
+  profile without its channel (``merge:<new>:<existing>``) and, when it has a phone or Telegram
+  account, ``Merge and link`` it (``merge:<new>:<existing>:link``: staff checked it is the
+  patient's own), and ``Keep separate`` (RULES.md 18).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
         CommandHandler("today", on_today),
         CommandHandler("noshows", on_noshows),
         CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d+:(arrive|noshow)$"),
-        CallbackQueryHandler(on_merge_button, pattern=r"^(merge:\d+:\d+|keepsep:\d+)$"),
+        CallbackQueryHandler(on_merge_button,
+                             pattern=r"^(merge:\d+:\d+(:link)?|keepsep:\d+)$"),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply),
     ]
 
@@ -194,9 +197,17 @@ async def on_merge_button(update: Update, context: Context) -> None:
         name = member.name
         try:
             if parts[0] == "merge":
-                await merging.merge(uow, keep_id=int(parts[2]), merge_id=int(parts[1]),
-                                    by=f"{name} (Telegram)")
-                outcome = t.gettext("Merged by {who}.", who=name)
+                link = parts[3:] == ["link"]
+                result = await merging.merge(uow, keep_id=int(parts[2]), merge_id=int(parts[1]),
+                                             by=f"{name} (Telegram)", link_channels=link)
+                if link:
+                    outcome = t.gettext("Merged by {who}; the registration's phone or Telegram "
+                                        "now opens the file.", who=name)
+                elif result.left_off:
+                    outcome = t.gettext("Merged by {who}; the registration's phone or Telegram "
+                                        "was taken off and does not open the file.", who=name)
+                else:
+                    outcome = t.gettext("Merged by {who}.", who=name)
             else:
                 outcome = t.gettext("Kept separate by {who}.", who=name)
             await uow.commit()

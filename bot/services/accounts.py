@@ -8,7 +8,8 @@ the profiles it manages, never an id the patient typed.
 Phone, name and date checks live in :mod:`bot.services.identity`, the merge itself in
 :mod:`bot.services.merging` (both re-exported here). Merged profiles keep their row
 (``merged_into_id`` points at the kept one) so old links still resolve: :func:`find_by_phone`
-and :func:`find_by_telegram` answer with the surviving profile.
+and :func:`find_by_telegram` answer with the surviving profile (an online registration's phone
+and Telegram account are taken off by a merge unless staff confirmed them).
 """
 
 from __future__ import annotations

@@ -60,6 +60,8 @@ async def find_staff(uow: UnitOfWork, key: str) -> Staff:
     staff = await uow.session.scalar(select(Staff).where(Staff.key == key))
     if staff is None:
         raise NotFound(f"there is no staff member {key!r}")
+    if not staff.active:
+        raise NotFound(f"staff member {key!r} is no longer in the clinic's set-up file")
     return staff
 
 

@@ -3,6 +3,12 @@
 Everything the merged profile owns moves to the kept one, in one transaction, so nothing is lost
 or counted twice; the merged row stays with ``merged_into_id`` set, so its old phone, Telegram
 link or id still lead to the kept profile (see :mod:`bot.services.accounts`).
+
+A phone or Telegram account that only an online registration proved (anyone may register as
+"Maya Chen, 1988-04-02") never reaches the other profile's file on a name and birth date alone:
+unless staff confirm it is the patient's own (``link_channels``), the merge takes that channel
+off (from whichever side is the online registration), unlinks its chats (they start over as an
+unknown number or account) and says what it left off. Channels the clinic entered move as before.
 """
 
 from __future__ import annotations
@@ -45,21 +51,28 @@ PATIENT_OWNED: tuple[type[Base], ...] = (
 
 @dataclass(frozen=True)
 class MergeResult:
-    """What a merge moved: rows per table, and who asked for it."""
+    """What a merge moved: rows per table, and who asked for it; ``left_off``: the phones
+    (E.164) and Telegram accounts ("telegram") of online registrations it took off."""
 
     kept_id: int
     merged_id: int
     by: str
     moved: dict[str, int] = field(default_factory=dict)
+    left_off: tuple[str, ...] = ()
+    channels_linked: bool = False
 
 
-async def merge(uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str) -> MergeResult:
+async def merge(
+    uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str, link_channels: bool = False
+) -> MergeResult:
     """Merge profile ``merge_id`` into ``keep_id``: everything it owns moves (RULES.md 18).
 
     Appointments, packages, invoices, payments, credit, memberships, conversations and queued
     messages move; the kept profile takes the Telegram link, set-up key, phone, e-mail, birth
     date and language it lacks, and an opt-out of either; guardians and wards are joined
     (without duplicates or self-guardianship). The merged row stays, pointing at the kept one.
+    ``link_channels``: staff confirmed the online registration's phone and Telegram account are
+    the patient's own; without it they are taken off (see the module docstring).
     """
     if keep_id == merge_id:
         raise InvalidInput("a profile cannot be merged into itself; pick two different profiles")
@@ -83,6 +96,13 @@ async def merge(uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str) -> Mer
             )
     keep, gone = by_id[keep_id], by_id[merge_id]
     await _refuse_membership_clash(uow, keep_id, merge_id)
+    left_off: list[str] = []
+    if not link_channels:
+        for registration, other in ((keep, gone), (gone, keep)):
+            if registration.online_registration:
+                left_off += await _take_channels_off(uow, registration, other)
+    keep.online_registration = keep.online_registration and gone.online_registration and (
+        not link_channels)
 
     moved: dict[str, int] = {}
     for model in PATIENT_OWNED:
@@ -111,8 +131,29 @@ async def merge(uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str) -> Mer
     moved["guardianships"] = await _join_family(uow, keep, gone)
     gone.merged_into_id = keep.id
     await uow.session.flush()
-    log.info("patient %s merged into patient %s by %s", merge_id, keep_id, by)
-    return MergeResult(kept_id=keep_id, merged_id=merge_id, by=by, moved=moved)
+    log.info("patient %s merged into patient %s by %s (channels %s)", merge_id, keep_id, by,
+             "linked" if link_channels else f"left off: {len(left_off)}")
+    return MergeResult(kept_id=keep_id, merged_id=merge_id, by=by, moved=moved,
+                       left_off=tuple(left_off), channels_linked=link_channels)
+
+
+async def _take_channels_off(uow: UnitOfWork, registration: Patient, other: Patient
+                             ) -> list[str]:
+    """Take an online registration's phone and Telegram account off, and unlink its chats;
+    what was taken off (a phone the other profile has anyway is not)."""
+    left_off = [registration.phone] if registration.phone not in (None, other.phone) else []
+    if registration.telegram_user_id is not None:
+        left_off.append("telegram")
+    registration.phone = None
+    registration.telegram_user_id = None
+    await uow.session.execute(
+        update(Conversation)
+        .where(Conversation.patient_id == registration.id)
+        .values(patient_id=None, dialog=None, step=None, state={})
+        .execution_options(synchronize_session="fetch")
+    )
+    await uow.session.flush()
+    return left_off
 
 
 async def _refuse_membership_clash(uow: UnitOfWork, keep_id: int, merge_id: int) -> None:
@@ -151,31 +192,28 @@ async def _join_family(uow: UnitOfWork, keep: Patient, gone: Patient) -> int:
     """Give the kept profile the merged one's guardians and wards; return the links added."""
     table = guardianship
     involving = or_(table.c.guardian_id == gone.id, table.c.ward_id == gone.id)
-    links = (await uow.session.execute(select(table).where(involving))).tuples().all()
-    kept = set(
-        (
-            await uow.session.execute(
-                select(table).where(
-                    or_(table.c.guardian_id == keep.id, table.c.ward_id == keep.id)
-                )
-            )
-        ).tuples().all()
-    )
-    wanted = set()
-    for guardian_id, ward_id in links:
+    pair_of = select(table.c.guardian_id, table.c.ward_id, table.c.source)
+    links = (await uow.session.execute(pair_of.where(involving))).tuples().all()
+    kept = {
+        (g, w) for g, w, _ in (await uow.session.execute(pair_of.where(
+            or_(table.c.guardian_id == keep.id, table.c.ward_id == keep.id)
+        ))).tuples().all()
+    }
+    wanted: dict[tuple[int, int], str] = {}
+    for guardian_id, ward_id, source in links:  # who made a link still decides its fate
         pair = (
             keep.id if guardian_id == gone.id else guardian_id,
             keep.id if ward_id == gone.id else ward_id,
         )
         if pair[0] != pair[1] and pair not in kept:
-            wanted.add(pair)
+            wanted[pair] = source
     await uow.session.execute(delete(table).where(involving))
     if wanted:
-        await uow.session.execute(
-            insert(table), [{"guardian_id": g, "ward_id": w} for g, w in sorted(wanted)]
-        )
+        await uow.session.execute(insert(table), [
+            {"guardian_id": g, "ward_id": w, "source": wanted[(g, w)]} for g, w in sorted(wanted)
+        ])
     # Loaded profiles must not keep showing the old family links.
-    touched = {keep.id, gone.id, *(pid for link in links for pid in link)}
+    touched = {keep.id, gone.id, *(pid for g, w, _ in links for pid in (g, w))}
     for loaded in list(uow.session.identity_map.values()):
         if isinstance(loaded, Patient) and loaded.id in touched:
             await uow.session.refresh(loaded, ["guardians", "wards"])

@@ -2,7 +2,10 @@
 
 Rows are created or updated by their ``key``, so loading the same file twice changes nothing
 and an edited file updates just what changed (a practitioner's changed hours replace their
-hours). Rows the file no longer mentions are left alone. Purchases (RULES.md 1-3) and
+hours). Rows the file no longer mentions are left alone, but access it granted is taken back
+(:mod:`bot.services.access`): staff it no longer lists are retired with their chats, a chat id it
+no longer gives is revoked, and its family links no longer listed are revoked; the summary says
+what was revoked. Purchases (RULES.md 1-3) and
 memberships (RULES.md 13) are imported once, identified by patient + template + purchase date
 and patient + plan + start; a reload leaves an imported one as it is, since it lives on (uses
 are redeemed, invoices paid) after the import. Everything runs in the caller's unit of work and
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -27,7 +30,7 @@ from bot.clinicfile.schema import (
     PurchaseSection,
     quiet_window,
 )
-from bot.services import billing, memberships, packages
+from bot.services import access, billing, memberships, packages
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Clinic,
@@ -43,7 +46,6 @@ from bot.storage.models import (
     Practitioner,
     Staff,
     WorkingHours,
-    guardianship,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -86,23 +88,26 @@ class Counts:
 
 @dataclass
 class LoadSummary:
-    """What a load did, per section: rows created, updated and left unchanged."""
+    """What a load did, per section: rows created, updated and left unchanged; and the access
+    it revoked (one sentence each)."""
 
     sections: dict[str, Counts] = field(default_factory=lambda: {s: Counts() for s in SECTIONS})
+    revoked: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        """Whether the load created or updated anything."""
-        return any(c.created or c.updated for c in self.sections.values())
+        """Whether the load created, updated or revoked anything."""
+        return bool(self.revoked) or any(c.created or c.updated for c in self.sections.values())
 
     def lines(self) -> list[str]:
-        """One line per section that has rows, e.g. ``fees: 1 created, 2 unchanged``."""
+        """One line per section that has rows, e.g. ``fees: 1 created, 2 unchanged``, then one
+        ``revoked: ...`` line per access taken back."""
         out = []
         for name, counts in self.sections.items():
             parts = [f"{n} {what}" for what, n in vars(counts).items() if n]
             if parts:
                 out.append(f"{name}: {', '.join(parts)}")
-        return out
+        return out + [f"revoked: {line}" for line in self.revoked]
 
 
 def _assign(row: object, values: dict[str, Any]) -> bool:
@@ -196,12 +201,23 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
             "practitioner_id": practitioners[staff.practitioner].id if staff.practitioner else None,
             "alerts": list(staff.alerts),
         }
-        # A chat id a staff member registered themselves (/staff CODE) survives a reload.
+        # A chat id a staff member registered themselves (/staff CODE) survives a reload; one
+        # the file gave goes with its line.
         if "telegram_chat_id" in staff.model_fields_set:
             values["telegram_chat_id"] = staff.telegram_chat_id
-        _, created, changed = await _upsert(uow, Staff, staff.key, values)
+            values["chat_from_file"] = True
+        values["active"] = True
+        member, created, changed = await _upsert(uow, Staff, staff.key, values)
+        if not created and "telegram_chat_id" not in staff.model_fields_set and (
+                member.chat_from_file):
+            chat = await access.revoke_staff_chat(uow, member)
+            changed = True
+            if chat is not None:
+                summary.revoked.append(f"staff {staff.key!r}: Telegram chat {chat} is no longer "
+                                       "a staff chat (telegram_chat_id is not in the file)")
         counts["staff"].add(created=created, changed=changed)
-    patients = await _patients(uow, spec.patients, counts["patients"])
+    await _retire_staff(uow, {staff.key for staff in spec.staff}, summary)
+    patients = await _patients(uow, spec.patients, counts["patients"], summary)
     today = local_today(clinic, uow.clock.now())
     for purchase in spec.purchases:
         created = await _purchase(uow, purchase, await _kept(uow, patients[purchase.patient]))
@@ -275,8 +291,20 @@ async def _practitioners(
     return rows
 
 
+async def _retire_staff(uow: UnitOfWork, listed: set[str], summary: LoadSummary) -> None:
+    """Retire the active staff the file no longer lists (see :mod:`bot.services.access`)."""
+    for member in (await uow.session.scalars(select(Staff).order_by(Staff.id))).all():
+        if member.key in listed or not member.active:
+            continue
+        chat = await access.retire_staff(uow, member)
+        lost = f"; Telegram chat {chat} is no longer a staff chat" if chat is not None else ""
+        summary.revoked.append(
+            f"staff {member.key!r} is not in the file: no longer staff (no alerts, not "
+            f"choosable with /staff){lost}")
+
+
 async def _patients(
-    uow: UnitOfWork, items: list[PatientSection], counts: Counts
+    uow: UnitOfWork, items: list[PatientSection], counts: Counts, summary: LoadSummary
 ) -> dict[str, Patient]:
     # Only keys the file gives are written: a patient may have changed their language or
     # phone in chat since, and leaving a key out of the file does not erase it.
@@ -296,11 +324,22 @@ async def _patients(
         outcome[item.key] = (created, changed)
     await uow.session.flush()
     for item in items:
+        # The file's links of a listed ward are exactly its ``guardians`` (none without the
+        # line); links the desk made stay.
         created, changed = outcome[item.key]
-        if "guardians" in item.model_fields_set:
-            wanted = {rows[key].id for key in item.guardians}
-            changed = await _set_guardians(uow, rows[item.key].id, wanted) or changed
-        counts.add(created=created, changed=changed)
+        wanted = {rows[key].id for key in item.guardians}
+        links = await access.sync_file_guardians(uow, rows[item.key].id, wanted)
+        for guardian_id in sorted(links.revoked):
+            who = await access.patient_label(uow, guardian_id)
+            summary.revoked.append(f"{who} no longer manages {item.key!r} (not in its guardians)")
+        counts.add(created=created, changed=changed or bool(links.added or links.revoked))
+    # A ward whose block is gone: the links the file made for it go too.
+    listed = {row.id for row in rows.values()}
+    for guardian_id, ward_id in await access.file_links_outside(uow, listed):
+        await access.drop_link(uow, guardian_id, ward_id)
+        who, ward = (await access.patient_label(uow, guardian_id),
+                     await access.patient_label(uow, ward_id))
+        summary.revoked.append(f"{who} no longer manages {ward} ({ward} is not in the file)")
     await uow.session.flush()
     return rows
 
@@ -315,26 +354,6 @@ async def _kept(uow: UnitOfWork, patient: Patient) -> Patient:
         seen.add(kept.id)
         patient = kept
     return patient
-
-
-async def _set_guardians(uow: UnitOfWork, ward_id: int, wanted: set[int]) -> bool:
-    """Make ``wanted`` the ward's guardians (on the link table: the self-referential
-    relationship does not eager-load); whether they changed."""
-    link = guardianship.c
-    have = set(await uow.session.scalars(select(link.guardian_id).where(link.ward_id == ward_id)))
-    if have == wanted:
-        return False
-    if have - wanted:
-        await uow.session.execute(
-            delete(guardianship).where(
-                link.ward_id == ward_id, link.guardian_id.in_(have - wanted)
-            )
-        )
-    for guardian_id in sorted(wanted - have):
-        await uow.session.execute(
-            insert(guardianship).values(guardian_id=guardian_id, ward_id=ward_id)
-        )
-    return True
 
 
 async def _purchase(uow: UnitOfWork, purchase: PurchaseSection, patient: Patient) -> bool:

@@ -19,14 +19,19 @@ from bot.storage.uow import UnitOfWork
 
 
 async def all_staff(uow: UnitOfWork) -> list[Staff]:
-    """Every staff member of the clinic, in set-up order."""
-    return list((await uow.session.scalars(select(Staff).order_by(Staff.id))).all())
+    """Every current staff member of the clinic (not those the set-up file dropped), in
+    set-up order."""
+    return list((await uow.session.scalars(
+        select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))).all())
 
 
 async def staff_for_chat(uow: UnitOfWork, chat_id: int) -> Staff | None:
-    """The staff member whose registered Telegram chat is ``chat_id`` (None: not a staff chat)."""
+    """The current staff member whose registered Telegram chat is ``chat_id`` (None: not a
+    staff chat)."""
     found: Staff | None = await uow.session.scalar(
-        select(Staff).where(Staff.telegram_chat_id == chat_id).order_by(Staff.id).limit(1)
+        select(Staff)
+        .where(Staff.telegram_chat_id == chat_id, Staff.active.is_(True))
+        .order_by(Staff.id).limit(1)
     )
     return found
 
@@ -34,9 +39,10 @@ async def staff_for_chat(uow: UnitOfWork, chat_id: int) -> Staff | None:
 async def register_chat(uow: UnitOfWork, staff_id: int, chat_id: int) -> Staff:
     """Make ``chat_id`` the Telegram chat of staff member ``staff_id``."""
     member = await uow.session.get(Staff, staff_id, with_for_update=True)
-    if member is None:
+    if member is None or not member.active:
         raise NotFound(f"there is no staff member {staff_id}")
     member.telegram_chat_id = chat_id
+    member.chat_from_file = False
     await uow.session.flush()
     return member
 

@@ -35,8 +35,8 @@ def desk(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Clinicbot:
     return example_desk(tmp_path, tmp_path_factory)
 
 
-def register_online(url: str) -> int:
-    """Maya registers again from her own phone, as a new chat would."""
+def register_online(url: str, phone: str = "+14165550101") -> int:
+    """Maya registers again (from her own phone unless ``phone``), as a new chat would."""
 
     async def register() -> int:
         engine = create_engine(url)
@@ -44,7 +44,7 @@ def register_online(url: str) -> int:
             async with UnitOfWork(engine) as uow:
                 patient = await accounts.register_online(
                     uow, first_name="Maya", last_name="Chen", birth_date=date(1988, 4, 2),
-                    phone="+14165550101",
+                    phone=phone,
                 )
                 await uow.commit()
                 return patient.id
@@ -109,7 +109,8 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
         "sell", "packages", "package", "expiry", "transfer", "refund", "invoices", "pay",
         "memberships", "enrol", "cancel-membership", "credit", "slots", "book", "appointments",
         "cancel", "reschedule", "add-package", "remove-package", "arrive", "no-show", "no-shows",
-        "resolve", "undo", "duplicates", "merge",
+        "resolve", "undo", "duplicates", "merge", "revoke-chat", "add-guardian",
+        "remove-guardian",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing

@@ -241,8 +241,9 @@ async def test_a_look_alike_registration_can_be_merged_from_the_alert(
     alert = await tg.wait_for(lambda c: c.chat_id == DESK_CHAT, after=start)
     labels = [label for label, _ in alert.buttons]
     assert labels[-1] == "Keep separate" and labels[0].startswith("Merge into Maya Chen")
+    assert "Registered" in alert.text and "Telegram, shared phone +1 ••••••0177" in alert.text
     desk = TgUser(tg, 8001, "Desk", chat_id=DESK_CHAT)
-    assert "Merged by Front desk" in await desk.press("Merge into", call=alert)
+    assert "Merged by Front desk" in await desk.press("and link Telegram", call=alert)
     async with make_uow() as uow:
         new = await uow.session.scalar(select(Patient).where(Patient.phone == "+14165550177"))
         maya = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))

@@ -147,7 +147,7 @@ async def test_merge_moves_everything_and_conserves_every_count_and_sum(make_uow
 
     async with make_uow() as uow:
         loaded = await uow.session.get(Appointment, ids["appointment"])  # already in session
-        result = await accounts.merge(uow, maya, twin, by="desk:ana")
+        result = await accounts.merge(uow, maya, twin, by="desk:ana", link_channels=True)
         assert loaded.patient_id == maya  # the session sees the move too
         await uow.commit()
     assert result.moved["appointment"] == 1 and result.moved["patient_package"] == 2
@@ -174,13 +174,54 @@ async def test_merge_moves_everything_and_conserves_every_count_and_sum(make_uow
 async def test_after_a_merge_the_old_phone_and_telegram_find_the_kept_profile(make_uow):
     ids = await _twin(make_uow)
     async with make_uow() as uow:
-        await accounts.merge(uow, ids["maya"], ids["twin"], by="desk")
+        await accounts.merge(uow, ids["maya"], ids["twin"], by="desk", link_channels=True)
         await uow.commit()
     async with make_uow() as uow:
         assert [p.id for p in await accounts.find_by_phone(uow, "+14165550177")] == [ids["maya"]]
         assert (await accounts.find_by_telegram(uow, 9001)).id == ids["maya"]
         with pytest.raises(NotFound, match="merged into"):
             await accounts.get_patient(uow, ids["twin"])
+
+
+async def test_without_confirmation_the_registrations_channels_are_taken_off(make_uow):
+    """A name and birth date prove nothing: the twin's phone and Telegram reach nobody."""
+    ids = await _twin(make_uow)
+    async with make_uow() as uow:
+        result = await accounts.merge(uow, ids["maya"], ids["twin"], by="desk")
+        await uow.commit()
+    assert sorted(result.left_off) == ["+14165550177", "telegram"]
+    assert not result.channels_linked and result.moved["conversation"] == 0
+    async with make_uow() as uow:
+        assert await accounts.find_by_phone(uow, "+14165550177") == []
+        assert await accounts.find_by_telegram(uow, 9001) is None
+        kept = await uow.session.get(Patient, ids["maya"])
+        gone = await uow.session.get(Patient, ids["twin"])
+        assert (kept.phone, kept.telegram_user_id) == ("+14165550101", None)
+        assert (gone.phone, gone.telegram_user_id, gone.merged_into_id) == (
+            None, None, ids["maya"])
+        chat = await uow.session.scalar(select(Conversation))
+        assert (chat.patient_id, chat.dialog, chat.state) == (None, None, {})
+        # Everything else moved all the same.
+        assert (await _totals(uow, (ids["maya"],)))["patient_package"] == 3
+
+
+async def test_keeping_a_registration_takes_its_own_channel_off_without_confirmation(make_uow):
+    """Merging a file profile into a stranger's registration must not give the stranger it."""
+    ids = await _ids(make_uow)
+    async with make_uow() as uow:
+        stranger = await accounts.register_online(
+            uow, first_name="Maya", last_name="Chen", birth_date=date(1988, 4, 2),
+            phone="+14165550177")
+        await uow.commit()
+        stranger_id = stranger.id
+    async with make_uow() as uow:
+        result = await accounts.merge(uow, stranger_id, ids["maya"], by="desk")
+        await uow.commit()
+    assert result.left_off == ("+14165550177",)
+    async with make_uow() as uow:
+        kept = await uow.session.get(Patient, stranger_id)
+        assert kept.phone == "+14165550101" and not kept.online_registration
+        assert await accounts.find_by_phone(uow, "+14165550177") == []
 
 
 async def test_family_links_are_joined_without_duplicates_or_self_guardianship(make_uow):
@@ -190,7 +231,8 @@ async def test_family_links_are_joined_without_duplicates_or_self_guardianship(m
         await uow.commit()
     assert result.moved["guardianships"] == 2  # kid as ward, sofia as guardian
     async with make_uow() as uow:
-        rows = set((await uow.session.execute(select(guardianship))).tuples().all())
+        rows = set((await uow.session.execute(
+            select(guardianship.c.guardian_id, guardianship.c.ward_id))).tuples().all())
         assert rows == {
             (ids["maya"], ids["leo"]),
             (ids["maya"], ids["kid"]),
@@ -212,7 +254,7 @@ async def test_the_kept_profile_takes_what_it_lacks_and_an_opt_out(make_uow):
         await uow.commit()
         twin_id = twin.id
     async with make_uow() as uow:
-        await accounts.merge(uow, ids["leo"], twin_id, by="desk")
+        await accounts.merge(uow, ids["leo"], twin_id, by="desk", link_channels=True)
         await uow.commit()
     async with make_uow() as uow:
         leo = await patient(uow, "leo")

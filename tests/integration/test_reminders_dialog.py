@@ -152,3 +152,17 @@ async def test_on_telegram_the_answers_are_buttons(engine, clock, make_uow):
             PatientPackage.patient_id == (await uow.session.get(Appointment, appointment))
             .patient_id))
     assert booked == 1, "confirming changes nothing else"
+
+
+async def test_a_reminder_to_a_recycled_number_belongs_to_its_new_owner(engine, clock, make_uow):
+    """The number was Sofía's (her chat is linked to her); it is Maya's now (issue 14, 6)."""
+    async with make_uow() as uow:
+        sofia = await uow.session.scalar(select(Patient).where(Patient.key == "sofia"))
+        sofia.phone = "+14165550166"
+        uow.session.add(Conversation(channel="sms", address=MAYA, patient_id=sofia.id,
+                                     state={}, updated_at=clock.now()))
+        await uow.commit()
+    appointment, _, _ = await remind(engine, clock, make_uow)
+    reply = await sms_chat(engine, clock).say("c")
+    assert "is confirmed" in reply.text
+    assert (await appointment_row(make_uow, appointment)).confirmed_at == clock.now()

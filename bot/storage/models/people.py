@@ -15,17 +15,24 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.storage.models.base import Base
 from bot.storage.types import UTCDateTime
 
+# ``source``: who made the link, and so who may take it back. ``file``: the set-up file (a
+# reload that no longer lists it revokes it); ``desk``: staff (never revoked by a reload).
+GUARDIAN_FROM_FILE = "file"
+GUARDIAN_FROM_DESK = "desk"
 guardianship = Table(
     "guardianship",
     Base.metadata,
     Column("guardian_id", ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True),
     Column("ward_id", ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(8), nullable=False, server_default=GUARDIAN_FROM_DESK),
 )
 
 
@@ -72,7 +79,12 @@ class Patient(Base):
 
 
 class Staff(Base):
-    """A staff member who may receive alerts in chat and act at the desk."""
+    """A staff member who may receive alerts in chat and act at the desk.
+
+    ``active`` is cleared when the set-up file no longer lists them (the row stays: sales and
+    messages refer to it); ``chat_from_file``: the set-up file gave ``telegram_chat_id`` (not
+    ``/staff CODE``), so a reload without it takes the chat back.
+    """
 
     __tablename__ = "staff"
 
@@ -83,6 +95,8 @@ class Staff(Base):
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     alerts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    chat_from_file: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Conversation(Base):
