@@ -53,8 +53,9 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("today", on_today, filters=filters.UpdateType.MESSAGE),
         CommandHandler("noshows", on_noshows, filters=filters.UpdateType.MESSAGE),
-        CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d+:(arrive|noshow)$"),
-        CallbackQueryHandler(on_merge_button, pattern=r"^(merge:\d+:\d+|keepsep:\d+)$"),
+        CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d{1,18}:(arrive|noshow)$"),
+        CallbackQueryHandler(on_merge_button,
+                             pattern=r"^(merge:\d{1,18}:\d{1,18}|keepsep:\d{1,18})$"),
         MessageHandler(filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT
                        & ~filters.COMMAND, on_reply),
     ]
