@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+MIN_STAFF_CODE = 12
 
 
 class SettingsError(ValueError):
@@ -125,6 +126,19 @@ class Settings(BaseSettings):
         secret = None if value is None else value.get_secret_value()
         if secret is not None and (not secret.strip() or any(c.isspace() for c in secret)):
             raise ValueError("TWILIO_AUTH_TOKEN must not contain spaces")
+        return value
+
+    @field_validator("staff_code")
+    @classmethod
+    def _staff_code(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = None if value is None else value.get_secret_value()
+        if secret is not None and (
+            len(secret) < MIN_STAFF_CODE or any(c.isspace() for c in secret)
+        ):
+            raise ValueError(
+                f"CLINICBOT_STAFF_CODE must be at least {MIN_STAFF_CODE} characters, without "
+                "spaces (anyone who guesses it can register as staff)"
+            )
         return value
 
     @model_validator(mode="after")

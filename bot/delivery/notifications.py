@@ -321,6 +321,24 @@ async def delivery_failed(r: Rendering) -> Notice | None:
     ))
 
 
+async def staff_code_locked(r: Rendering) -> Notice | None:
+    """Someone kept trying wrong staff codes (:mod:`bot.services.staff_code`)."""
+    params = r.message.params or {}
+    try:
+        until = r.when(datetime.fromisoformat(str(params.get("until"))))
+    except ValueError:
+        return None
+    if params.get("scope") == "chat":
+        return Notice(r.t.gettext(
+            "{n} wrong staff codes were sent from Telegram chat {chat}: /staff is refused there "
+            "until {time}. If it was not one of you, change CLINICBOT_STAFF_CODE.",
+            n=params.get("failures"), chat=params.get("chat_id"), time=until))
+    return Notice(r.t.gettext(
+        "{n} wrong staff codes were sent within an hour: /staff is refused for everyone until "
+        "{time}. If it was not one of you, change CLINICBOT_STAFF_CODE.",
+        n=params.get("failures"), time=until))
+
+
 STAFF_REPLY = "staff_reply"
 
 
@@ -344,6 +362,7 @@ RENDERERS: dict[str, Renderer] = {
     payments.PAYMENT_CREDITED: payment_credited,
     "message": message,
     "delivery_failed": delivery_failed,
+    "staff_code_locked": staff_code_locked,
     STAFF_REPLY: staff_reply,
 }
 

@@ -41,7 +41,13 @@ from telegram.ext import ApplicationBuilder, ApplicationHandlerStop, TypeHandler
 
 from bot.clock import Clock
 from bot.dialogs.engine import Engine
-from bot.handlers import telegram_alerts, telegram_patients, telegram_payments, telegram_staff
+from bot.handlers import (
+    telegram_alerts,
+    telegram_guard,
+    telegram_patients,
+    telegram_payments,
+    telegram_staff,
+)
 from bot.handlers.telegram_channel import TelegramChannel, quiet_library_logs, rate_limiter
 from bot.handlers.telegram_context import (
     CHANNEL,
@@ -49,12 +55,15 @@ from bot.handlers.telegram_context import (
     App,
     Context,
     TelegramDeps,
+    acted,
     deps,
     finish_update,
     settled,
 )
 from bot.handlers.telegram_startup import Starter, TelegramStatus
+from bot.i18n import negotiate, translator
 from bot.services import inbound
+from bot.services.clinic import get_clinic
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +75,7 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1024 * 1024
 POLL_TIMEOUT_SECONDS = 10
 DONE_GROUP = 1000  # after every handler group
+MAX_UPDATE_ID = 2**63 - 1
 
 
 class TelegramBot:
@@ -95,6 +105,7 @@ class TelegramBot:
         self.app.add_handler(TypeHandler(Update, act_once), group=-1)
         self.app.add_handler(TypeHandler(Update, finish_update), group=DONE_GROUP)
         for handler in [
+            *telegram_guard.handlers(),
             *telegram_payments.handlers(),
             *telegram_staff.handlers(),
             *telegram_alerts.handlers(),
@@ -152,8 +163,15 @@ class TelegramBot:
         await self.app.bot.shutdown()  # its connections, if it never got as far as running
 
     async def feed(self, data: dict[str, Any]) -> bool:
-        """Handle one update received by webhook; False if it must be delivered again."""
-        update = Update.de_json(data, self.app.bot)
+        """Handle one update received by webhook; False if it must be delivered again.
+
+        An update this library cannot read is ignored (True): no redelivery would read it."""
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as exc:  # anything the parser raises on a bad shape
+            log.warning("telegram: an update could not be read (%s); ignored",
+                        type(exc).__name__)
+            return True
         await self.app.process_update(update)
         found: TelegramDeps = self.app.bot_data[DEPS_KEY]
         async with found.uow(readonly=True) as uow:
@@ -172,12 +190,19 @@ async def act_once(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure (its type and place, never its message) and give up the claim."""
+    """Log the failure (its type and place, never its message) and give up the claim, unless
+    it failed on bad input (:func:`telegram_guard.bad_input`): then it is recorded as acted on
+    (a button gets the stale-button answer), since no redelivery could do better."""
     error = context.error
     where = "".join(traceback.format_tb(error.__traceback__)).rstrip() if error else ""
-    log.error("telegram: handling an update failed with %s\n%s",
-              type(error).__name__ if error else "an unknown error", where)
+    ignored = telegram_guard.bad_input(error)
+    log.error("telegram: handling an update failed with %s%s\n%s",
+              type(error).__name__ if error else "an unknown error",
+              " (bad input: not acted on, not retried)" if ignored else "", where)
     if not isinstance(update, Update):
+        return
+    if ignored:
+        await _ignore(update, context)
         return
     settled(update, context)  # not "acted on": finish_update must not record it so
     try:
@@ -186,6 +211,19 @@ async def on_error(update: object, context: Context) -> None:
             await uow.commit()
     except Exception as exc:  # the claim times out anyway
         log.error("telegram: could not give up an update's claim (%s)", type(exc).__name__)
+
+
+async def _ignore(update: Update, context: Context) -> None:
+    """Record a bad update as acted on; answer a button politely (best effort)."""
+    try:
+        if update.callback_query is not None:
+            async with deps(context).uow(readonly=True) as uow:
+                locale = (await get_clinic(uow)).locale
+            await telegram_guard.answer_stale(update.callback_query, translator(negotiate(
+                [update.callback_query.from_user.language_code], locale)))
+    except Exception as exc:  # the answer is a courtesy
+        log.warning("telegram: could not answer a bad button (%s)", type(exc).__name__)
+    await acted(update, context)
 
 
 def routes() -> list[Route]:
@@ -216,7 +254,10 @@ async def webhook(request: Request) -> Response:
         data = json.loads(body)
     except ValueError:
         raise HTTPException(400, "The update is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not (
+        0 <= update_id <= MAX_UPDATE_ID
+    ):
         raise HTTPException(400, "The update has no update_id")
     try:
         handled = await bot.feed(data)

@@ -28,7 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.delivery import notifications
 from bot.delivery.notifications import Rendering
 from bot.dialogs.types import Option
-from bot.handlers import telegram_patients
+from bot.handlers import telegram_guard, telegram_patients
 from bot.handlers.telegram_channel import provider_id
 from bot.handlers.telegram_context import CHANNEL, Context, deps
 from bot.handlers.telegram_render import clip, keyboard
@@ -53,20 +53,19 @@ MAX_LISTED = 30
 
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
-        CommandHandler("today", on_today),
-        CommandHandler("noshows", on_noshows),
-        CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d+:(arrive|noshow)$"),
+        CommandHandler("today", on_today, filters=filters.UpdateType.MESSAGE),
+        CommandHandler("noshows", on_noshows, filters=filters.UpdateType.MESSAGE),
+        CallbackQueryHandler(on_appointment_button, pattern=r"^appt:\d{1,18}:(arrive|noshow)$"),
         CallbackQueryHandler(on_merge_button,
-                             pattern=r"^(merge:\d+:\d+(:link)?|keepsep:\d+)$"),
-        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply),
+                             pattern=r"^(merge:\d{1,18}:\d{1,18}(:link)?|keepsep:\d{1,18})$"),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT
+                       & ~filters.COMMAND, on_reply),
     ]
 
 
 async def _staff(uow: UnitOfWork, update: Update) -> tuple[Staff | None, Translator]:
-    chat = update.effective_chat
-    assert chat is not None
     t = translator(negotiate([], (await get_clinic(uow)).locale))
-    return await staff.staff_for_chat(uow, chat.id), t
+    return await telegram_guard.acting_staff(uow, update), t
 
 
 async def on_reply(update: Update, context: Context) -> None:

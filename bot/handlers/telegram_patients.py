@@ -13,7 +13,8 @@ import logging
 from functools import partial
 
 from sqlalchemy import select
-from telegram import Message, Update
+from telegram import Message, Update, User
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.dialogs.types import Inbound, Outcome, Reply
@@ -39,7 +40,7 @@ PATIENT_COMMANDS = (*MENU_COMMANDS, *KEYWORD_COMMANDS)
 
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     """The patient handlers, in the order they are tried (staff handlers go first)."""
-    private = filters.ChatType.PRIVATE
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return [
         CommandHandler(list(PATIENT_COMMANDS), on_command, filters=private),
         MessageHandler(private & filters.CONTACT, on_contact),
@@ -48,46 +49,58 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
     ]
 
 
-def _inbound(update: Update, **values: object) -> Inbound:
+def patient_user(update: Update) -> User | None:
+    """The user, when this is their own private chat (the only place patient dialogs run)."""
     chat, user = update.effective_chat, update.effective_user
-    assert chat is not None
+    if chat is None or user is None or chat.type != ChatType.PRIVATE or chat.id != user.id:
+        return None
+    return user
+
+
+def _inbound(user: User, **values: object) -> Inbound:
+    """The conversation is the user's: its address is the user's id."""
     return Inbound(
-        channel=CHANNEL, address=str(chat.id),
-        telegram_user_id=user.id if user else None,
-        language_code=user.language_code if user else None,
-        **values,  # type: ignore[arg-type]
+        channel=CHANNEL, address=str(user.id), telegram_user_id=user.id,
+        language_code=user.language_code, **values,  # type: ignore[arg-type]
     )
 
 
 async def on_text(update: Update, context: Context) -> None:
     """A typed message: the answer to the current step."""
-    assert update.message is not None
-    outcome = await deps(context).engine.handle(_inbound(update, text=update.message.text or ""))
+    user = patient_user(update)
+    if update.message is None or user is None:
+        return
+    outcome = await deps(context).engine.handle(_inbound(user, text=update.message.text or ""))
     await send_outcome(update, context, outcome)
 
 
 async def on_command(update: Update, context: Context) -> None:
     """/menu, /book ... : the matching menu choice (or keyword) in the engine."""
-    assert update.message is not None and update.message.text is not None
+    user = patient_user(update)
+    if update.message is None or update.message.text is None or user is None:
+        return
     command = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
     engine = deps(context).engine
     if command in KEYWORD_COMMANDS:
-        outcome = await engine.handle(_inbound(update, text=KEYWORD_COMMANDS[command]))
-    else:
-        outcome = await engine.handle(_inbound(update, text="menu"))
+        outcome = await engine.handle(_inbound(user, text=KEYWORD_COMMANDS[command]))
+    elif command in MENU_COMMANDS:
+        outcome = await engine.handle(_inbound(user, text="menu"))
         key = MENU_COMMANDS[command]
         shown = outcome.replies[-1].options if outcome.replies else ()
         if any(option.key == key for option in shown):
-            outcome = await engine.handle(_inbound(update, choice=key))
+            outcome = await engine.handle(_inbound(user, choice=key))
+    else:
+        return
     await send_outcome(update, context, outcome)
 
 
 async def on_contact(update: Update, context: Context) -> None:
     """A shared contact: the proven phone when it is the sender's own, else refused."""
-    message, user = update.message, update.effective_user
-    assert message is not None and message.contact is not None and user is not None
+    message, user = update.message, patient_user(update)
+    if message is None or message.contact is None or user is None:
+        return
     contact = message.contact
-    t = await _translator(context, update)
+    t = await user_translator(context, update)
     if contact.user_id != user.id:
         log.info("telegram: refused a contact that is not the sender's own")
         text = t.gettext("Please share your own phone number with the button, not a contact's.")
@@ -99,21 +112,25 @@ async def on_contact(update: Update, context: Context) -> None:
     except InvalidInput:
         await message.reply_text(t.gettext("Sorry, that phone number could not be read."))
         return
-    outcome = await deps(context).engine.handle(_inbound(update, phone=phone))
+    outcome = await deps(context).engine.handle(_inbound(user, phone=phone))
     await send_outcome(update, context, outcome)
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """An inline button: the option it carries; stale buttons get a polite answer."""
-    query = update.callback_query
-    assert query is not None
-    chat = update.effective_chat
-    if chat is None or query.data is None:
+    """An inline button: the option it carries; stale buttons get a polite answer (so does
+    any button outside a private chat: no staff handler took it)."""
+    query, user = update.callback_query, patient_user(update)
+    if query is None:
+        return
+    if query.data is None:
         await query.answer()
         return
-    t = await _translator(context, update)
-    stale = query.data not in await _shown_keys(context, chat.id)
-    outcome = await deps(context).engine.handle(_inbound(update, choice=query.data))
+    t = await user_translator(context, update)
+    if user is None:
+        await query.answer(t.gettext("That button is from an earlier message."))
+        return
+    stale = query.data not in await _shown_keys(context, user.id)
+    outcome = await deps(context).engine.handle(_inbound(user, choice=query.data))
     if stale:
         await query.answer(t.gettext("That button is from an earlier message."))
         if isinstance(query.message, Message):
@@ -134,7 +151,7 @@ async def send_outcome(
     await acted(update, context)
     chat = update.effective_chat
     assert chat is not None
-    t = await _translator(context, update)
+    t = await user_translator(context, update)
     replies: list[Reply] = list(outcome.replies)
     query = update.callback_query
     if edit and replies and query is not None and isinstance(query.message, Message) and (
@@ -163,7 +180,7 @@ async def _shown_keys(context: Context, chat_id: int) -> set[str]:
     return {str(pair[0]) for pair in shown if isinstance(pair, list) and pair}
 
 
-async def _translator(context: Context, update: Update) -> Translator:
+async def user_translator(context: Context, update: Update) -> Translator:
     """The user's Telegram language, negotiated against the clinic's (for channel texts)."""
     user = update.effective_user
     async with deps(context).uow(readonly=True) as uow:

@@ -20,18 +20,21 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 from datetime import datetime, timedelta
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.delivery.notifications import Rendering
 from bot.delivery.notifications import no_show as render_no_show
 from bot.dialogs.types import Option
+from bot.handlers import telegram_guard
 from bot.handlers.telegram_context import Context, deps
 from bot.handlers.telegram_render import keyboard
 from bot.i18n import Translator, negotiate, translator
-from bot.services import noshows, staff
+from bot.services import noshows, staff, staff_code
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import NoShow, NoShowFee, OutboxMessage
@@ -39,6 +42,7 @@ from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 CHOICE_VALID = timedelta(hours=24)
+NO_SHOW_BUTTON = re.compile(r"noshow:(\d{1,18}):(redeem|fee:.{1,40}|undo:\d{1,18})")
 MAC_BYTES = 12
 
 
@@ -69,7 +73,7 @@ def _mac(code: str, chat_id: int, staff_id: int, minute: int) -> str:
 
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
-        CommandHandler("staff", on_staff_command),
+        CommandHandler("staff", on_staff_command, filters=filters.UpdateType.MESSAGE),
         CallbackQueryHandler(on_staff_register, pattern=r"^staffreg:"),
         CallbackQueryHandler(on_no_show_button, pattern=r"^noshow:"),
     ]
@@ -80,18 +84,32 @@ async def _t(uow: UnitOfWork) -> Translator:
 
 
 async def on_staff_command(update: Update, context: Context) -> None:
-    """``/staff CODE``: the right code lets the chat choose which staff member it is."""
+    """``/staff CODE`` (private chats only): the right code lets the chat choose which staff
+    member it is. Attempts are throttled and locked out (:mod:`bot.services.staff_code`)."""
     message, chat = update.message, update.effective_chat
-    assert message is not None and chat is not None
+    if message is None or chat is None:
+        return
     found = deps(context)
     expected = found.settings.staff_code
     given = (context.args or [""])[0] if context.args else ""
-    async with found.uow(readonly=True) as uow:
+    async with found.uow() as uow:
         t = await _t(uow)
+        if chat.type != ChatType.PRIVATE:
+            await uow.rollback()
+            await message.reply_text(t.gettext(
+                "Please send /staff with the code in a private chat with me, not in a group."))
+            return
+        verdict = staff_code.Verdict(accepted=False)
+        if expected is not None:
+            correct = hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+            verdict = await staff_code.attempt(uow, chat.id, correct=correct)
         members = [(m.id, m.name) for m in await staff.all_staff(uow)]
-    if expected is None or not hmac.compare_digest(
-        given.encode(), expected.get_secret_value().encode()
-    ):
+        await uow.commit()
+    if verdict.locked:
+        log.warning("telegram: refused a /staff registration: too many wrong codes")
+        await message.reply_text(t.gettext("Too many wrong staff codes. Please try again later."))
+        return
+    if not verdict.accepted or expected is None:
         log.info("telegram: refused a /staff registration with a wrong code")
         await message.reply_text(t.gettext("That staff code is not right."))
         return
@@ -106,7 +124,8 @@ async def on_staff_command(update: Update, context: Context) -> None:
 async def on_staff_register(update: Update, context: Context) -> None:
     """The chat that gave the code picks its staff member."""
     query, chat = update.callback_query, update.effective_chat
-    assert query is not None and query.data is not None and chat is not None
+    if query is None or query.data is None or chat is None:
+        return
     found = deps(context)
     code = found.settings.staff_code
     async with found.uow() as uow:
@@ -132,21 +151,23 @@ async def on_staff_register(update: Update, context: Context) -> None:
 
 async def on_no_show_button(update: Update, context: Context) -> None:
     """Resolve or undo a no-show from a registered staff chat; refuse anyone else."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and query.data is not None and chat is not None
-    found = deps(context)
-    parts = query.data.split(":")
-    if len(parts) < 3 or not parts[1].isdecimal():
-        await query.answer()
+    query = update.callback_query
+    if query is None or query.data is None:
         return
-    no_show_id, action = int(parts[1]), parts[2]
+    found = deps(context)
+    button = NO_SHOW_BUTTON.fullmatch(query.data)
     async with found.uow() as uow:
         t = await _t(uow)
-        member = await staff.staff_for_chat(uow, chat.id)
+        member = await telegram_guard.acting_staff(uow, update)
         if member is None:
             log.info("telegram: refused a staff button from a chat that is not a staff chat")
             await query.answer(t.gettext("Only staff can do this."), show_alert=True)
             return
+        if button is None or await uow.session.get(NoShow, int(button[1])) is None:
+            await telegram_guard.answer_stale(query, t)
+            return
+        parts = query.data.split(":", 3)
+        no_show_id, action = int(parts[1]), parts[2]
         by = f"{member.name} (Telegram)"
         note: str | None = None
         try:

@@ -26,6 +26,7 @@ from bot.storage.models.packages import (
     PatientPackage,
 )
 from bot.storage.models.people import Conversation, Patient, Staff, guardianship
+from bot.storage.models.security import StaffCodeGuard
 
 __all__ = [
     "LIVE_STATUSES",
@@ -50,6 +51,7 @@ __all__ = [
     "Payment",
     "Practitioner",
     "Staff",
+    "StaffCodeGuard",
     "WorkingHours",
     "fee_practitioner",
     "guardianship",
