@@ -29,7 +29,7 @@ import click
 
 from bot.cli.common import Context, fail, run
 from bot.cli.output import Cell, render
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
 from bot.services.clinic import get_clinic
 
 if TYPE_CHECKING:  # the delivery stack loads only when the command runs: fast CLI start-up
@@ -40,6 +40,18 @@ if TYPE_CHECKING:  # the delivery stack loads only when the command runs: fast C
 NOW_EXAMPLE = "2026-11-02T09:00 (clinic time) or 2026-11-02T14:00Z"
 AHEAD = timedelta(minutes=5)  # how far ahead of the clock --now may be (clocks drift a little)
 PREVIEW_AHEAD = timedelta(days=731)  # and with --dry-run
+
+
+class Later:
+    """The later of two clocks. Delivery leases are kept in it: with --now in the past, a
+    lease in --now's time would have run out already for ``clinicbot serve`` (on the real
+    clock), which would take over and send again the messages this run is sending."""
+
+    def __init__(self, one: Clock, other: Clock) -> None:
+        self.one, self.other = one, other
+
+    def now(self) -> datetime:
+        return max(self.one.now(), self.other.now())
 
 
 def parse_now(text: str) -> datetime:
@@ -169,7 +181,9 @@ def run_command(now_text: str | None, dry_run: bool) -> None:
                 stack.push_async_callback(sender.close)
                 found.append(SmsChannel(sender))
             channels = Channels(found)
-            report = await run_all_once(ctx.engine, clock, Deliverer(ctx.engine, clock, channels))
+            deliverer = Deliverer(ctx.engine, clock, channels,
+                                  lease_clock=Later(clock, ctx.clock))
+            report = await run_all_once(ctx.engine, clock, deliverer)
         return report_lines(report, clock.now(), zone, channels), report.ok
 
     lines, ok = run(work)

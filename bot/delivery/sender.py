@@ -125,9 +125,11 @@ class Deliverer:
     def __init__(
         self, db: AsyncEngine, clock: Clock, channels: Channels,
         policy: DeliveryPolicy | None = None, observer: DeliveryObserver | None = None,
+        *, lease_clock: Clock | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.lease_clock = lease_clock or clock  # what leases are kept in (queue.claim_due)
         self.channels = channels
         self.policy = policy or DeliveryPolicy()
         self.observer = observer or UNOBSERVED
@@ -144,7 +146,7 @@ class Deliverer:
                 claims = await queue.claim_due(
                     uow, limit=min(self.policy.batch_size, self.policy.max_messages - handled),
                     lease=self.policy.lease, patients=self.channels.reach_patients,
-                    staff=self.channels.reach_staff,
+                    staff=self.channels.reach_staff, lease_now=self.lease_clock.now(),
                 )
                 await uow.commit()
             if not claims:
@@ -220,7 +222,7 @@ class Deliverer:
     async def _prepare(self, claim: queue.Claim, counts: DeliveryCounts) -> Send | None:
         """Renew the claim and skip, hold, or get the row ready to send (committed)."""
         async with self.uow() as uow:
-            renewed = await queue.renew(uow, claim, self.policy.lease)
+            renewed = await queue.renew(uow, claim, self.policy.lease, self.lease_clock.now())
             message = await queue.load(uow, claim.message_id) if renewed else None
             if renewed is None or message is None:
                 return None

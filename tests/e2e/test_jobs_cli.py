@@ -21,6 +21,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.clock import FixedClock
+from bot.delivery.channels import Channels, SmsChannel
+from bot.delivery.sender import Deliverer
+from bot.handlers.sms_sender import TwilioSender
 from bot.services import accounts
 from bot.storage.db import create_engine
 from bot.storage.models import Base
@@ -283,3 +287,31 @@ def section(output: str, title: str) -> list[str]:
             break
         table.append(line.rstrip())
     return table
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_a_run_in_the_past_keeps_its_leases_in_real_time(database_url, tmp_path):
+    """``jobs run --now`` an hour before a server's clock: the server must not take over (and
+    send again) the message the run is sending: the run's lease runs in real time."""
+    engine = create_engine(database_url)
+    async with standin() as (twilio, url):
+        twilio.hang_next(3.0)  # the run's send to Maya is held while the server looks
+        run = asyncio.create_task(clinicbot(environment(database_url, url), tmp_path,
+                                            "jobs", "run", "--now", "2026-11-02T09:00"))
+        for _ in range(1000):
+            if twilio.received or run.done():
+                break
+            await asyncio.sleep(0.02)
+        assert len(twilio.received) == 1
+        sender = TwilioSender(ACCOUNT_SID, TOKEN, api_base_url=url, from_number=FROM_NUMBER)
+        try:
+            server = Deliverer(engine, FixedClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC)),
+                               Channels([SmsChannel(sender)]))
+            assert (await server.run_once()).sent == 0, "the run's claim still holds"
+        finally:
+            await sender.close()
+            await engine.dispose()
+        code, out, err = await run
+    assert code == 0, err
+    assert counts(out)["delivery (sms)"].startswith("sent 1,")
+    assert len(twilio.received) == 1, "sent once"
