@@ -39,19 +39,23 @@ class Claim:
 
 
 async def claim_due(
-    uow: UnitOfWork, *, limit: int, lease: timedelta, patients: bool, staff: bool
+    uow: UnitOfWork, *, limit: int, lease: timedelta, patients: bool, staff: bool,
+    lease_now: datetime | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` due rows, oldest due first.
 
     ``patients`` / ``staff``: whether rows for patients / staff are wanted (a deployment with no
-    channel for them leaves them queued).
+    channel for them leaves them queued). ``lease_now``: the time leases are kept in (default:
+    the unit of work's clock; ``clinicbot jobs run --now`` in the past keeps them in real time,
+    as the other senders do, so theirs and its own mean the same).
     """
     if limit <= 0 or not (patients or staff):
         return []
     now = uow.clock.now()
+    lease_now = lease_now or now
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == "claimed", OutboxMessage.claimed_until <= now),
+        and_(OutboxMessage.status == "claimed", OutboxMessage.claimed_until <= lease_now),
     )
     stmt = (
         select(OutboxMessage.id, OutboxMessage.patient_id, OutboxMessage.staff_id)
@@ -69,7 +73,7 @@ async def claim_due(
     if not rows:
         return []
     ids = [row.id for row in rows]
-    token = now + lease
+    token = lease_now + lease
     await uow.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
@@ -79,9 +83,11 @@ async def claim_due(
     return [Claim(row.id, token, (row.patient_id, row.staff_id)) for row in rows]
 
 
-async def renew(uow: UnitOfWork, claim: Claim, lease: timedelta) -> Claim | None:
+async def renew(
+    uow: UnitOfWork, claim: Claim, lease: timedelta, lease_now: datetime | None = None
+) -> Claim | None:
     """Extend a claim to ``now + lease`` (just before sending); None if it is no longer ours."""
-    token = uow.clock.now() + lease
+    token = (lease_now or uow.clock.now()) + lease
     if token <= claim.token:
         token = claim.token + timedelta(microseconds=1)
     if not await settle(uow, claim, claimed_until=token):

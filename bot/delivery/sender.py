@@ -2,7 +2,9 @@
 
 :meth:`Deliverer.run_once` claims small batches (:mod:`bot.delivery.queue`) until nothing is
 due or :attr:`DeliveryPolicy.max_messages` were handled. The rows of a batch are delivered at
-once, except that one recipient's rows go one after the other, in the order they were due (so a
+once, except that the rows going to one destination (a channel and address: a phone, a chat, as
+routed when the batch is claimed; so a guardian's wards, a merged profile's rows and staff
+sharing a group chat count as one) go one after the other, in the order they were due (so a
 provider's round trip does not limit the pass to one message per round trip; channel adapters
 pace themselves, see :mod:`bot.delivery.channels`). For each claimed row, in a short
 transaction: the claim is renewed (so a slow batch is not taken over), and the row is
@@ -27,14 +29,18 @@ message sent (sent time minus ``not_before``) go to the deliverer's observer
 
 Delivery is at least once, not exactly once: if the process dies after the provider accepted a
 message and before the second transaction commits (a window of one database round trip), the
-row's lease expires and the message is sent again. Everything else -- a crash before the send,
-a sweep run twice, two senders at once -- sends each message once.
+row's lease expires and the message is sent again. Each accepted send is recorded at once in its
+own transaction, and a destination has one message in flight at a time, so a crash sends again
+at most one message per destination (at most :attr:`DeliveryPolicy.batch_size` in all, each to
+a different phone or chat). Everything else -- a crash before the send, a sweep run twice, two
+senders at once -- sends each message once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
@@ -119,15 +125,17 @@ class Deliverer:
     def __init__(
         self, db: AsyncEngine, clock: Clock, channels: Channels,
         policy: DeliveryPolicy | None = None, observer: DeliveryObserver | None = None,
+        *, lease_clock: Clock | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.lease_clock = lease_clock or clock  # what leases are kept in (queue.claim_due)
         self.channels = channels
         self.policy = policy or DeliveryPolicy()
         self.observer = observer or UNOBSERVED
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db, self.clock)
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, self.clock, readonly=readonly)
 
     async def run_once(self) -> DeliveryCounts:
         """One pass over what is due now (bounded by ``policy.max_messages``)."""
@@ -138,23 +146,41 @@ class Deliverer:
                 claims = await queue.claim_due(
                     uow, limit=min(self.policy.batch_size, self.policy.max_messages - handled),
                     lease=self.policy.lease, patients=self.channels.reach_patients,
-                    staff=self.channels.reach_staff,
+                    staff=self.channels.reach_staff, lease_now=self.lease_clock.now(),
                 )
                 await uow.commit()
             if not claims:
                 break
             handled += len(claims)
-            in_order: dict[tuple[int | None, int | None], list[queue.Claim]] = {}
-            for claim in claims:
-                in_order.setdefault(claim.recipient, []).append(claim)
+            in_order = await self._by_destination(claims)
             done = await asyncio.gather(
-                *(self._deliver_in_turn(rows, counts) for rows in in_order.values()),
+                *(self._deliver_in_turn(rows, counts) for rows in in_order),
                 return_exceptions=True,
             )
             for error in done:  # everything in flight was finished and recorded first
                 if isinstance(error, BaseException):
                     raise error
         return counts
+
+    async def _by_destination(self, claims: list[queue.Claim]) -> list[list[queue.Claim]]:
+        """The batch by where each row goes (channel and address, as routed now; a row that
+        goes nowhere by itself): a guardian's wards, a merged profile, staff sharing a chat and
+        a patient's own messages to one phone or chat are sent one after the other, so a crash
+        leaves at most one message per destination in flight (see the module docstring)."""
+        groups: dict[Hashable, list[queue.Claim]] = {}
+        async with self.uow(readonly=True) as uow:
+            clinic = await get_clinic(uow)
+            for claim in claims:
+                key: Hashable = claim.recipient
+                try:
+                    message = await queue.load(uow, claim.message_id)
+                    send = None if message is None else (
+                        await self._route(uow, clinic, claim, message))[0]
+                    key = claim if send is None else (send.channel.name, send.address)
+                except Exception:  # e.g. a row that cannot be routed: _deliver says why
+                    log.exception("outbox message %d could not be routed", claim.message_id)
+                groups.setdefault(key, []).append(claim)
+        return list(groups.values())
 
     async def _deliver_in_turn(self, claims: list[queue.Claim], counts: DeliveryCounts) -> None:
         """One recipient's claimed rows, one after the other, in the order they were due."""
@@ -196,7 +222,7 @@ class Deliverer:
     async def _prepare(self, claim: queue.Claim, counts: DeliveryCounts) -> Send | None:
         """Renew the claim and skip, hold, or get the row ready to send (committed)."""
         async with self.uow() as uow:
-            renewed = await queue.renew(uow, claim, self.policy.lease)
+            renewed = await queue.renew(uow, claim, self.policy.lease, self.lease_clock.now())
             message = await queue.load(uow, claim.message_id) if renewed else None
             if renewed is None or message is None:
                 return None

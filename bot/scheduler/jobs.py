@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +25,7 @@ from bot.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 SWEEP_TRIES = 3
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+UnitFactory = Callable[[], UnitOfWork]
 
 
 @dataclass
@@ -45,11 +47,17 @@ def _retryable(exc: DBAPIError) -> bool:
     return code in RETRYABLE_SQLSTATES or "database is locked" in str(orig)
 
 
-async def run_sweep(db: AsyncEngine, clock: Clock, sweep: Sweep) -> int:
-    """Run one sweep in its own transaction and commit; how many rows it created."""
+async def run_sweep(
+    db: AsyncEngine, clock: Clock, sweep: Sweep, unit: UnitFactory | None = None
+) -> int:
+    """Run one sweep in its own transaction and commit; how many rows it created.
+
+    ``unit``: where the transaction comes from (default: a :class:`UnitOfWork` on ``db``; a dry
+    run passes units of work that are rolled back in the end, see :mod:`bot.scheduler.preview`).
+    """
     for attempt in range(1, SWEEP_TRIES + 1):
         try:
-            async with UnitOfWork(db, clock) as uow:
+            async with (unit or (lambda: UnitOfWork(db, clock)))() as uow:
                 created = await sweep(uow)
                 await uow.commit()
                 return created
@@ -62,12 +70,15 @@ async def run_sweep(db: AsyncEngine, clock: Clock, sweep: Sweep) -> int:
     raise AssertionError("unreachable")
 
 
-async def run_sweeps(db: AsyncEngine, clock: Clock, report: RunReport | None = None) -> RunReport:
+async def run_sweeps(
+    db: AsyncEngine, clock: Clock, report: RunReport | None = None,
+    unit: UnitFactory | None = None,
+) -> RunReport:
     """Every sweep once, in order; a failing sweep is logged and the others still run."""
     report = report or RunReport()
     for name, sweep in SWEEPS.items():
         try:
-            report.sweeps[name] = await run_sweep(db, clock, sweep)
+            report.sweeps[name] = await run_sweep(db, clock, sweep, unit)
         except DomainError as exc:  # e.g. no clinic loaded yet: say so, no traceback
             log.warning("sweep %s did not run: %s", name, exc.message)
             report.sweeps[name] = None

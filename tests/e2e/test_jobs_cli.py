@@ -14,11 +14,20 @@ import io
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.clock import FixedClock
+from bot.delivery.channels import Channels, SmsChannel
+from bot.delivery.sender import Deliverer
+from bot.handlers.sms_sender import TwilioSender
 from bot.services import accounts
+from bot.storage.db import create_engine
+from bot.storage.models import Base
 from tests.booking_support import load_ids
 from tests.e2e.sms_harness import ACCOUNT_SID, FROM_NUMBER, PUBLIC_URL, TOKEN
 from tests.e2e.telegram_standin import TOKEN as BOT_TOKEN
@@ -188,3 +197,121 @@ async def test_without_a_clinic_jobs_run_says_what_to_do(tmp_path):
     env = environment(f"sqlite:///{tmp_path / 'clinic.db'}")
     code, _, err = await clinicbot(env, tmp_path, "jobs", "run")
     assert code == 2 and "run 'clinicbot load FILE.toml' first" in err
+
+
+# -- a future --now, and --dry-run (issue 14) ----------------------------------------------------
+
+
+async def every_row(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare a database before and after a command."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return {table.name: sorted((tuple(row) for row in await conn.execute(select(table))),
+                                       key=repr)
+                    for table in Base.metadata.sorted_tables}
+    finally:
+        await engine.dispose()
+
+
+def ahead(delta: timedelta) -> str:
+    """The real clock plus ``delta``, as --now takes it."""
+    return (datetime.now(UTC) + delta).isoformat(timespec="seconds")
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_a_now_ahead_of_the_clock_is_refused_and_changes_nothing(database_url, tmp_path):
+    before = await every_row(database_url)
+    async with standin() as (twilio, url):
+        env = environment(database_url, url)
+        for moment in ("2027-12-05T12:00", ahead(timedelta(minutes=6))):
+            code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now", moment)
+            assert (code, out) == (2, ""), err
+            [line] = err.splitlines()
+            assert line.startswith("Error: --now ") and "is ahead of the clock" in line
+            assert "add --dry-run" in line
+        assert twilio.received == []
+    assert await every_row(database_url) == before
+    code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now",
+                                     ahead(timedelta(minutes=1)))
+    assert code == 0, err  # a clock a little behind is no reason to refuse
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_a_dry_run_shows_what_a_run_would_do_and_writes_nothing(database_url, tmp_path):
+    telegram = TelegramStandin()
+    before = await every_row(database_url)
+    async with standin() as (twilio, url), LiveServer(telegram.app) as api:
+        env = {**environment(database_url, url), "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+               "TELEGRAM_API_BASE_URL": api.url + "/bot"}
+        code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--dry-run", "--now",
+                                         "2027-12-06T12:00")
+        assert code == 0, err
+        assert out.splitlines()[0] == ("Dry run as of 2027-12-06 12:00 America/Toronto "
+                                       "(2027-12-06 17:00 UTC); a run would do this:")
+        assert out.splitlines()[-1] == "Dry run: nothing was written and nothing was sent."
+        assert int(counts(out.split("\n\n")[0])["membership invoices"]) >= 12, "a year of them"
+        invoices = section(out, "Invoices it would create")
+        assert any("Wellness membership (monthly) 2027-12-01" in line for line in invoices)
+        queued = section(out, "Messages it would queue")
+        assert any(line.endswith("unpaid_reminder  guardian 1 (for patient 2)")
+                   for line in queued), "Leo's reminders go to Maya"
+        assert any(line.endswith("  staff 1") for line in queued)
+        delivered = section(out, "Messages due now, and what the delivery pass would do")
+        assert any(line.endswith("send by sms") for line in delivered)
+        assert any(line.endswith("send by telegram") for line in delivered), "the desk's"
+        assert twilio.received == [] and telegram.calls == [], "nothing sent, no provider called"
+        assert await every_row(database_url) == before
+
+        # The dry run as of a real moment says what the real run then does, and the real run
+        # still creates it all (no purpose key was taken by the dry run).
+        code, preview, err = await clinicbot(env, tmp_path, "jobs", "run", "--dry-run",
+                                             "--now", "2026-11-02T09:00")
+        assert code == 0, err
+        code, out, err = await clinicbot(env, tmp_path, "jobs", "run", "--now",
+                                         "2026-11-02T09:00")
+        assert code == 0, err
+    assert counts(preview.split("\n\n")[0]) == counts(out)
+    assert counts(out)["unpaid reminders"] == "2"
+    assert counts(out)["delivery (sms, telegram)"].startswith("sent 2,")
+    assert len(twilio.sent) == 1 and len(telegram.of("sendMessage")) == 1
+
+
+def section(output: str, title: str) -> list[str]:
+    """The table lines under ``title (N):`` in a dry run's output."""
+    lines = output.splitlines()
+    [start] = [n for n, line in enumerate(lines) if line.startswith(f"{title} (")]
+    table = []
+    for line in lines[start + 3:]:
+        if not line.strip():
+            break
+        table.append(line.rstrip())
+    return table
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_a_run_in_the_past_keeps_its_leases_in_real_time(database_url, tmp_path):
+    """``jobs run --now`` an hour before a server's clock: the server must not take over (and
+    send again) the message the run is sending: the run's lease runs in real time."""
+    engine = create_engine(database_url)
+    async with standin() as (twilio, url):
+        twilio.hang_next(3.0)  # the run's send to Maya is held while the server looks
+        run = asyncio.create_task(clinicbot(environment(database_url, url), tmp_path,
+                                            "jobs", "run", "--now", "2026-11-02T09:00"))
+        for _ in range(1000):
+            if twilio.received or run.done():
+                break
+            await asyncio.sleep(0.02)
+        assert len(twilio.received) == 1
+        sender = TwilioSender(ACCOUNT_SID, TOKEN, api_base_url=url, from_number=FROM_NUMBER)
+        try:
+            server = Deliverer(engine, FixedClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC)),
+                               Channels([SmsChannel(sender)]))
+            assert (await server.run_once()).sent == 0, "the run's claim still holds"
+        finally:
+            await sender.close()
+            await engine.dispose()
+        code, out, err = await run
+    assert code == 0, err
+    assert counts(out)["delivery (sms)"].startswith("sent 1,")
+    assert len(twilio.received) == 1, "sent once"

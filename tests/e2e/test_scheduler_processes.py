@@ -39,7 +39,7 @@ from bot.handlers.telegram_channel import outbox_channel
 from bot.scheduler.jobs import run_all_once
 from bot.services import accounts, appointments, outbox
 from bot.storage.db import create_engine
-from bot.storage.models import Invoice, Membership, OutboxMessage
+from bot.storage.models import Invoice, Membership, OutboxMessage, Patient, guardianship
 from tests.booking_support import at, load_ids
 from tests.conftest import START
 from tests.e2e.sms_harness import ACCOUNT_SID, FROM_NUMBER, TOKEN
@@ -262,6 +262,61 @@ async def test_a_scheduler_killed_mid_batch_loses_nothing(database_url, make_uow
     unrecorded = [m for m in twilio.sent if m.sid not in recorded]
     assert len(twilio.sent) == 7 + len(unrecorded)
     assert all(m in in_flight for m in unrecorded), "a duplicate only of a message in flight"
+
+
+
+async def test_a_killed_scheduler_resends_at_most_one_message_per_phone(database_url, make_uow,
+                                                                        clock):
+    """Maya is the guardian of Leo and three more children: their messages all go to her phone.
+    They go one after the other (not one per profile at once), so a process killed while the
+    stand-in holds a send leaves one message in flight per phone: at most one duplicate each."""
+    async with make_uow() as uow:
+        ids = await load_ids(uow)
+        wards = [ids.leo]
+        for n in range(3):
+            child = Patient(first_name=f"Kid{n}", last_name="Chen", created_at=clock.now())
+            uow.session.add(child)
+            await uow.session.flush()
+            await uow.session.execute(guardianship.insert().values(
+                ward_id=child.id, guardian_id=ids.maya))
+            wards.append(child.id)
+        for n, who in enumerate([ids.maya, *wards, ids.sofia]):
+            await outbox.enqueue(uow, purpose=f"family:{n}", kind="unpaid_reminder",
+                                 patient_id=who, params={"invoice_id": 3})
+        await uow.commit()
+    now = clock.now()
+
+    async with standin() as (twilio, url):
+        twilio.hang_next(3.0, times=20)  # every send is held 3 s, then accepted
+        first = await Scheduler.start(database_url, url)
+        first.tick(now)
+        for _ in range(ANSWER_SECONDS * 50):  # the first sends have reached the stand-in
+            if len(twilio.received) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # (anything else the process would send at once, too)
+        first.process.kill()
+        await first.process.wait()
+        in_flight = list(twilio.received)
+        await asyncio.sleep(3.5)  # the stand-in accepts what was in flight (the crash window)
+        assert all(m.sid is not None for m in in_flight)
+        second = await Scheduler.start(database_url, url)
+        try:
+            second.tick(now + timedelta(minutes=6))  # the dead process's leases have run out
+            await second.done()
+        finally:
+            await second.stop()
+
+    rows = [r for r in await sent_rows(database_url) if r.patient_id is not None]
+    assert {r.status for r in rows} == {"sent"} and len(rows) == 7
+    recorded = {r.provider_message_id for r in rows}
+    unrecorded = [m for m in twilio.sent if m.sid not in recorded]
+    print(f"in flight at the kill: {len(in_flight)}; sent twice: {len(unrecorded)}")
+    assert len(twilio.sent) == len(rows) + len(unrecorded)
+    assert all(m in in_flight for m in unrecorded), "a duplicate only of a message in flight"
+    by_phone = Counter(m.params["To"] for m in in_flight)
+    assert by_phone == {MAYA: 1, SOFIA: 1}, "one message in flight per phone"
+    assert len(unrecorded) <= len(by_phone)
 
 
 if __name__ == "__main__":
