@@ -1,4 +1,10 @@
-"""Printing rows as an aligned table or as CSV (reports, staff listings)."""
+"""Printing rows as an aligned table or as CSV (reports, staff listings).
+
+CSV is opened in spreadsheets, so a text cell that starts like a formula (``=``, ``+``, ``-``,
+``@``, tab or carriage return: a patient named ``=HYPERLINK(...)``) is written with a leading
+``'`` (OWASP's rule for CSV injection) and shows as the text it is. Numbers, amounts and dates
+are the bot's own (``-20.00`` is an amount, not a formula) and stay plain so sums still work.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 Cell = str | int | Decimal | date | datetime | None
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _text(value: Cell) -> str:
@@ -21,15 +28,33 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
+def csv_cell(value: Cell) -> str:
+    """``value`` as a CSV cell: text a spreadsheet would run as a formula starts with ``'``."""
+    text = _text(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def _csv(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    # With "\r\n" as terminator the writer quotes every cell holding a CR or an LF (with "\n"
+    # it would leave a CR bare, which splits the row); each row still ends in "\n".
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    lines = []
+    for row in [headers, *rows]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([csv_cell(value) for value in row])
+        lines.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(lines)
+
+
 def render(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: str = "table") -> str:
     """Render ``rows`` under ``headers`` as ``table`` (aligned, numbers right) or ``csv``."""
-    cells = [[_text(value) for value in row] for row in rows]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(cells)
-        return buffer.getvalue()
+        return _csv(headers, rows)
+    cells = [[_text(value) for value in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]

@@ -20,6 +20,7 @@ from bot.cli.common import Context, run
 from bot.cli.output import render
 from bot.cli.staff_common import (
     DATE,
+    ID,
     LOCAL_TIME,
     WallTime,
     by_key,
@@ -100,7 +101,7 @@ def slots(
     "--at", "at", type=LOCAL_TIME, required=True,
     help="Clinic-local start, YYYY-MM-DD HH:MM (quote it).",
 )
-@click.option("--package", "package_id", type=int, help="Use this package (its id).")
+@click.option("--package", "package_id", type=ID, help="Use this package (its id).")
 @click.option("--no-package", is_flag=True, help="Book without any package.")
 def book(
     patient: str,
@@ -206,7 +207,7 @@ def list_appointments(patient: str, show_all: bool) -> None:
 
 
 @click.command("cancel")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
 def cancel(appointment_id: int) -> None:
     """Cancel a booked appointment; a package use it held goes back to the package.
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
-from bot.cli.staff_common import AMOUNT, DATE, echo, money, who_text
+from bot.cli.staff_common import AMOUNT, DATE, ID, echo, money, who_text
 from bot.services import billing, credit, memberships, packages
 from bot.services.clinic import get_clinic, local_today
 from bot.services.invoices import memberships_for
@@ -72,7 +72,7 @@ def invoices(patient: str, show_all: bool) -> None:
 
 
 @click.command("pay")
-@click.argument("invoice_id", metavar="INVOICE_ID", type=int)
+@click.argument("invoice_id", metavar="INVOICE_ID", type=ID)
 @click.argument("amount", type=AMOUNT, required=False)
 @click.option(
     "--method", type=click.Choice(METHODS), default=None,
@@ -213,7 +213,7 @@ def enrol(patient: str, plan: str, start: date) -> None:
 
 
 @click.command("cancel-membership")
-@click.argument("membership_id", metavar="MEMBERSHIP_ID", type=int)
+@click.argument("membership_id", metavar="MEMBERSHIP_ID", type=ID)
 @click.option("--from", "from_date", type=DATE, required=True, help="First day not billed.")
 def cancel_membership(membership_id: int, from_date: date) -> None:
     """Cancel a membership from a date: no period starting on or after it is invoiced.

@@ -14,18 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
 
 from bot.cli.common import fail
+from bot.clinicfile.fields import FIRST_DAY, LAST_DAY
 from bot.services.availability import wall_moments
 from bot.services.clinic import zone
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.lookup import find_staff
 from bot.storage.models import Clinic, Fee, Invoice, Location, Patient, Practitioner
+from bot.storage.types import MAX_AMOUNT, MAX_ID, MAX_USES
 from bot.storage.uow import UnitOfWork
 
 if TYPE_CHECKING:  # click >= 8.2 types its ParamType generically; older clicks do not
@@ -66,6 +68,25 @@ class WallTime:
         return self.wall.strftime("%Y-%m-%d %H:%M")
 
 
+class OneLineError(click.BadParameter):
+    """A bad value said in one line (``Error: Invalid value for 'AMOUNT': ...``), exit 2."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+def _within(
+    day: date, value: Any, param: click.Parameter | None, ctx: click.Context | None
+) -> None:
+    """Refuse a date outside the years a clinic uses (so no date arithmetic overflows)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise OneLineError(
+            f"{str(value).strip()!r} is out of range; give a date from {FIRST_DAY} to {LAST_DAY}",
+            ctx,
+            param,
+        )
+
+
 def _parse_date(text: str) -> date | None:
     if not _DATE.fullmatch(text.strip()):
         return None
@@ -86,6 +107,7 @@ class DateType(ParamBase):
         day = _parse_date(str(value))
         if day is None:
             self.fail(f"give a date like {DATE_EXAMPLE}, not {value!r}", param, ctx)
+        _within(day, value, param, ctx)
         return day
 
 
@@ -104,6 +126,7 @@ class DateOrNoneType(ParamBase):
         day = _parse_date(str(value))
         if day is None:
             self.fail(f"give a date like {DATE_EXAMPLE}, or 'none', not {value!r}", param, ctx)
+        _within(day, value, param, ctx)
         return day
 
 
@@ -127,6 +150,7 @@ class LocalTimeType(ParamBase):
                 wall = None
         if match is None or wall is None:
             self.fail(f"give a local time like {TIME_EXAMPLE}, not {value!r}", param, ctx)
+        _within(wall.date(), value, param, ctx)
         offset = None
         if match[3]:
             sign = -1 if match[3][0] == "-" else 1
@@ -147,18 +171,46 @@ class AmountType(ParamBase):
             return value
         text = str(value).strip()
         if not _AMOUNT.fullmatch(text):
-            self.fail(
+            raise OneLineError(
                 f"give an amount like 120.00 (digits, at most 2 decimals), not {value!r}",
-                param,
                 ctx,
+                param,
             )
+        if Decimal(text) > MAX_AMOUNT:
+            raise OneLineError(f"{text} is more than the largest amount, {MAX_AMOUNT}", ctx, param)
         return Decimal(text)
+
+
+class WholeNumberType(ParamBase):
+    """A whole number from 1 to ``most``: an id (at most what the id columns hold) or a count."""
+
+    def __init__(self, name: str, what: str, most: int) -> None:
+        self.name = name
+        self.what = what
+        self.most = most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number: int | None = value
+        else:
+            text = str(value).strip()
+            fits = text.isdecimal() and len(text) <= len(str(self.most))
+            number = int(text) if fits else None
+        if number is None or not 1 <= number <= self.most:
+            raise OneLineError(
+                f"give {self.what}: a whole number from 1 to {self.most}, not {value!r}",
+                ctx,
+                param,
+            )
+        return number
 
 
 DATE = DateType()
 DATE_OR_NONE = DateOrNoneType()
 LOCAL_TIME = LocalTimeType()
 AMOUNT = AmountType()
+ID = WholeNumberType("id", "an id", MAX_ID)
+USES = WholeNumberType("uses", "a number of uses", MAX_USES)
 
 
 def _offset_text(offset: timedelta | None) -> str:

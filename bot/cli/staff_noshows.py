@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_appointments import describe
-from bot.cli.staff_common import Desk, echo, invoice_lines, local_text
+from bot.cli.staff_common import ID, Desk, echo, invoice_lines, local_text
 from bot.services import billing, noshows, packages
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import InvalidInput
@@ -26,7 +26,7 @@ async def _fee_keys(uow: UnitOfWork) -> str:
 
 
 @click.command("no-show")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
 @click.pass_obj
 def no_show(desk: Desk, appointment_id: int) -> None:
     """Mark a booked appointment that has started as a no-show, and raise it to staff.
@@ -95,7 +95,7 @@ def list_no_shows() -> None:
 
 
 @click.command("resolve")
-@click.argument("no_show_id", metavar="NOSHOW_ID", type=int)
+@click.argument("no_show_id", metavar="NOSHOW_ID", type=ID)
 @click.argument("choice", type=click.Choice(["redeem", "fee"]))
 @click.option("--fee", "fee_key", metavar="KEY", help="The no-show fee to charge (with 'fee').")
 @click.pass_obj
@@ -143,7 +143,7 @@ def resolve(desk: Desk, no_show_id: int, choice: str, fee_key: str | None) -> No
 
 
 @click.command("undo")
-@click.argument("no_show_id", metavar="NOSHOW_ID", type=int)
+@click.argument("no_show_id", metavar="NOSHOW_ID", type=ID)
 @click.pass_obj
 def undo(desk: Desk, no_show_id: int) -> None:
     """Undo a no-show's resolution, restoring exactly the state before it.

@@ -14,7 +14,17 @@ import click
 from sqlalchemy import select
 
 from bot.cli.common import Context, run
-from bot.cli.staff_common import AMOUNT, DATE_OR_NONE, Desk, confirm, echo, money, who_text
+from bot.cli.staff_common import (
+    AMOUNT,
+    DATE_OR_NONE,
+    ID,
+    USES,
+    Desk,
+    confirm,
+    echo,
+    money,
+    who_text,
+)
 from bot.cli.staff_packages import owner_of
 from bot.services import billing, package_admin, packages
 from bot.services.clinic import get_clinic
@@ -25,7 +35,7 @@ from bot.storage.uow import UnitOfWork
 
 
 @click.command("expiry")
-@click.argument("package_id", metavar="PACKAGE_ID", type=int)
+@click.argument("package_id", metavar="PACKAGE_ID", type=ID)
 @click.argument("new_date", metavar="DATE|none", type=DATE_OR_NONE)
 def expiry(package_id: int, new_date: date | None) -> None:
     """Change a package's expiry to DATE (YYYY-MM-DD), or clear it with 'none'.
@@ -52,9 +62,9 @@ def expiry(package_id: int, new_date: date | None) -> None:
 
 
 @click.command("transfer")
-@click.argument("package_id", metavar="PACKAGE_ID", type=int)
+@click.argument("package_id", metavar="PACKAGE_ID", type=ID)
 @click.argument("to_patient", metavar="TO_PATIENT")
-@click.argument("uses", type=click.IntRange(min=1))
+@click.argument("uses", type=USES)
 @click.pass_obj
 def transfer(desk: Desk, package_id: int, to_patient: str, uses: int) -> None:
     """Move USES available uses of a package to a family member (TO_PATIENT).
@@ -112,7 +122,7 @@ async def _preview(uow: UnitOfWork, package_id: int) -> _RefundPreview:
 
 
 @click.command("refund")
-@click.argument("package_id", metavar="PACKAGE_ID", type=int)
+@click.argument("package_id", metavar="PACKAGE_ID", type=ID)
 @click.option("--amount", type=AMOUNT, help="Refund this amount (0 to what was collected).")
 @click.option("--yes", is_flag=True, help="Refund the suggested amount without asking.")
 @click.pass_obj

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import render
-from bot.cli.staff_common import DATE, echo, money, who_text
+from bot.cli.staff_common import DATE, ID, echo, money, who_text
 from bot.services import package_views, packages
 from bot.services.clinic import get_clinic
-from bot.services.lookup import find_patient, find_staff
+from bot.services.lookup import as_id, find_patient, find_staff
 from bot.storage.models import Invoice, Patient
 from bot.storage.uow import UnitOfWork
 
@@ -30,7 +30,8 @@ USE_LABELS = {
 
 
 def _template_ref(text: str) -> str | int:
-    return int(text) if text.isdecimal() else text
+    number = as_id(text)
+    return number if number is not None else text
 
 
 async def owner_of(uow: UnitOfWork, patient_id: int) -> Patient:
@@ -133,7 +134,7 @@ def list_packages(patient: str) -> None:
 
 
 @click.command("package")
-@click.argument("package_id", metavar="PACKAGE_ID", type=int)
+@click.argument("package_id", metavar="PACKAGE_ID", type=ID)
 def show_package(package_id: int) -> None:
     """Show one package: purchase, price, paid, uses, expiry and each session it covered.
 

@@ -17,7 +17,7 @@ from bot.cli.output import Cell, render
 from bot.cli.staff_common import Desk, confirm, echo
 from bot.services import accounts
 from bot.services.clinic import get_clinic, zone
-from bot.services.lookup import find_patient
+from bot.services.lookup import as_id, find_patient
 from bot.services.merge_evidence import evidence, mask_phone
 from bot.services.merging import MergeResult
 from bot.storage.models import Patient
@@ -119,7 +119,8 @@ async def _evidence(uow: UnitOfWork, registration: Patient, other: Patient, link
 
 async def _patient_id(uow: UnitOfWork, ref: str) -> int:
     # An id is taken as it is (so a profile merged already is named as such by the merge).
-    return int(ref) if ref.strip().isdecimal() else (await find_patient(uow, ref)).id
+    number = as_id(ref)
+    return number if number is not None else (await find_patient(uow, ref)).id
 
 
 @click.command("merge")

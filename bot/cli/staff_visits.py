@@ -11,14 +11,22 @@ import click
 
 from bot.cli.common import Context, run
 from bot.cli.staff_appointments import describe
-from bot.cli.staff_common import LOCAL_TIME, WallTime, by_key, echo, invoice_lines, to_utc
+from bot.cli.staff_common import (
+    ID,
+    LOCAL_TIME,
+    WallTime,
+    by_key,
+    echo,
+    invoice_lines,
+    to_utc,
+)
 from bot.services import appointments, billing, packages
 from bot.services.clinic import get_clinic
 from bot.storage.models import Location, Practitioner
 
 
 @click.command("reschedule")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
 @click.option(
     "--at", "at", type=LOCAL_TIME, required=True,
     help="New clinic-local start, YYYY-MM-DD HH:MM (quote it).",
@@ -61,8 +69,8 @@ def reschedule(
 
 
 @click.command("add-package")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
-@click.argument("package_id", metavar="PACKAGE_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
+@click.argument("package_id", metavar="PACKAGE_ID", type=ID)
 def add_package(appointment_id: int, package_id: int) -> None:
     """Let a package of the same patient cover a booked appointment (reserves a use).
 
@@ -85,7 +93,7 @@ def add_package(appointment_id: int, package_id: int) -> None:
 
 
 @click.command("remove-package")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
 def remove_package(appointment_id: int) -> None:
     """Take the package off a booked appointment; its use goes back to the package.
 
@@ -113,7 +121,7 @@ def remove_package(appointment_id: int) -> None:
 
 
 @click.command("arrive")
-@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=int)
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
 def arrive(appointment_id: int) -> None:
     """Mark a booked appointment arrived: its package use is redeemed, the visit billed.
 

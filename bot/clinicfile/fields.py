@@ -16,11 +16,14 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from bot.storage.types import MAX_AMOUNT
+
 MONEY = re.compile(r"-?\d+(?:\.(\d+))?")
 HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 
 
 def shown(value: object) -> str:
@@ -71,6 +74,8 @@ def _money(value: Any) -> Decimal:
         raise ValueError(f'{shown(value)} is not an amount; write money like "110.00"')
     if value.strip().startswith("-"):
         raise ValueError(f"{shown(value)} is negative; money here is 0 or more")
+    if Decimal(value.strip()) > MAX_AMOUNT:
+        raise ValueError(f'{shown(value)} is too large; money here is at most "{MAX_AMOUNT}"')
     decimals = match.group(1) or ""
     if len(decimals) > 2:
         raise ValueError(
@@ -82,16 +87,24 @@ def _money(value: Any) -> Decimal:
 
 def _date(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
+        day = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError(
                 f"{shown(value)} is not a real date; check the month and day"
             ) from None
-    raise ValueError(f'{shown(value)} is not a date; write it as "YYYY-MM-DD" (e.g. "2026-10-01")')
+    else:
+        raise ValueError(
+            f'{shown(value)} is not a date; write it as "YYYY-MM-DD" (e.g. "2026-10-01")'
+        )
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"{shown(value)} is out of range; dates here are from {FIRST_DAY.isoformat()} "
+            f"to {LAST_DAY.isoformat()}"
+        )
+    return day
 
 
 def _hhmm(value: Any) -> time:

@@ -6,6 +6,8 @@ passed all of this.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from bot.clinicfile.fields import shown
 from bot.clinicfile.locate import line_of, locate
 from bot.clinicfile.messages import describe
 from bot.clinicfile.schema import ClinicSpec
+
+MAX_FILE_BYTES = 5_000_000
 
 
 def _entry_label(section: str, index: int, raw: dict[str, Any]) -> str:
@@ -71,9 +75,23 @@ def _place(problems: list[Problem], text: str, source: str, raw: dict[str, Any])
 def parse_clinic_text(text: str, source: str) -> ClinicSpec:
     """Parse and validate a set-up file's text; raise :class:`ClinicFileError` if it is bad."""
     try:
+        return _parse(text, source)
+    except RecursionError:
+        raise ClinicFileError([Located(
+            source, None, "", "lists or tables are nested too deeply to read; a set-up file "
+            "nests them at most a few levels (see clinic.example.toml)",
+        )]) from None
+
+
+def _parse(text: str, source: str) -> ClinicSpec:
+    try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ClinicFileError([_syntax(exc, source)]) from None
+    except ValueError:  # tomllib's only other error: an integer of over 4300 digits
+        raise ClinicFileError([Located(
+            source, None, "", "a number has thousands of digits; no value here is that large"
+        )]) from None
     try:
         spec = ClinicSpec.model_validate(raw)
     except ValidationError as exc:
@@ -104,19 +122,45 @@ def read_clinic_file(path: Path) -> ClinicSpec:
     """Read and validate the set-up file at ``path`` (UTF-8); raise :class:`ClinicFileError`."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = _read_bounded(path)
     except FileNotFoundError:
         raise ClinicFileError([Located(source, None, "", "no such file; check the path")]) from None
     except IsADirectoryError:
         raise ClinicFileError(
             [Located(source, None, "", "is a directory; give the path of a .toml file")]
         ) from None
-    except UnicodeDecodeError as exc:
-        raise ClinicFileError(
-            [Located(source, None, "", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
-        ) from None
     except OSError as exc:
         raise ClinicFileError(
             [Located(source, None, "", f"cannot be read: {exc.strerror or exc}")]
         ) from None
+    if data is None:
+        raise ClinicFileError(
+            [Located(source, None, "", "is not a regular file; give the path of a .toml file")]
+        )
+    if len(data) > MAX_FILE_BYTES:
+        raise ClinicFileError([Located(
+            source, None, "", f"is larger than {MAX_FILE_BYTES // 1_000_000} MB; a set-up file "
+            "is text of a few kB (see clinic.example.toml)",
+        )])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClinicFileError(
+            [Located(source, None, "", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        ) from None
     return parse_clinic_text(text, source)
+
+
+def _read_bounded(path: Path) -> bytes | None:
+    """At most ``MAX_FILE_BYTES + 1`` bytes of ``path``; None when it is no regular file.
+
+    The file is opened without blocking (a FIFO would wait for a writer) and checked on the
+    open descriptor, so a pipe or a device such as /dev/zero is refused, not read forever.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        if stat.S_ISDIR(os.fstat(file.fileno()).st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return file.read(MAX_FILE_BYTES + 1)

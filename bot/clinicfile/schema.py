@@ -27,11 +27,15 @@ from bot.clinicfile.fields import (
     TimeZone,
     Weekday,
 )
+from bot.storage.types import MAX_INT64, MAX_USES
 
 ZERO = Decimal("0.00")
 AlertKind = Literal["no_show", "registration", "unpaid", "message", "delivery_failed"]
-Positive = Annotated[int, Field(ge=1)]
-NotNegative = Annotated[int, Field(ge=0)]
+# Every number has a bound a clinic never reaches, so none overflows a column or a date.
+Uses = Annotated[int, Field(ge=1, le=MAX_USES)]
+Days = Annotated[int, Field(ge=1, le=3660)]  # up to ten years
+NoticeDays = Annotated[int, Field(ge=0, le=366)]
+ChatId = Annotated[int, Field(ge=-MAX_INT64 - 1, le=MAX_INT64)]
 Phone = Annotated[str, Field(min_length=1, max_length=40)]
 
 
@@ -50,11 +54,11 @@ class ClinicSection(Section):
     locale: LocaleCode
     phone: Phone | None = None
     slot_minutes: Annotated[int, Field(ge=1, le=240)] = 15
-    booking_horizon_days: Positive = 28
-    min_notice_minutes: NotNegative = 120
-    cancel_notice_hours: NotNegative = 24
+    booking_horizon_days: Annotated[int, Field(ge=1, le=730)] = 28
+    min_notice_minutes: Annotated[int, Field(ge=0, le=43200)] = 120
+    cancel_notice_hours: Annotated[int, Field(ge=0, le=720)] = 24
     quiet_hours: Annotated[list[HourMinute], Field(min_length=2, max_length=2)] | None = None
-    no_show_grace_minutes: NotNegative = 15
+    no_show_grace_minutes: Annotated[int, Field(ge=0, le=1440)] = 15
 
 
 class LocationSection(Section):
@@ -107,14 +111,14 @@ class PackageTemplateSection(Section):
     key: Key
     name: Name
     price: Money
-    uses: Positive
+    uses: Uses
     eligible_fees: Annotated[list[Ref], Field(min_length=1)]
     patient_pays: Money = ZERO
-    valid_days: Positive | None = None
+    valid_days: Days | None = None
     practitioners: list[Ref] = []
     locations: list[Ref] = []
     online_purchase: bool = False
-    installments: Positive = 1
+    installments: Annotated[int, Field(ge=1, le=60)] = 1
 
 
 class MembershipPlanSection(Section):
@@ -125,15 +129,15 @@ class MembershipPlanSection(Section):
     price: Money
     period: Literal["monthly", "annual"]
     auto_invoice: bool = True
-    remind_days_before: NotNegative | None = None
+    remind_days_before: NoticeDays | None = None
 
 
 class RemindersSection(Section):
     """``[reminders]``: when reminders go out; omitted values mean no such reminder."""
 
-    unpaid_invoice_days: list[Positive] = []
-    appointment_hours_before: Positive | None = None
-    package_expiry_days_before: Positive | None = None
+    unpaid_invoice_days: Annotated[list[Days], Field(max_length=20)] = []
+    appointment_hours_before: Annotated[int, Field(ge=1, le=720)] | None = None
+    package_expiry_days_before: Annotated[int, Field(ge=1, le=366)] | None = None
 
 
 class StaffSection(Section):
@@ -143,7 +147,7 @@ class StaffSection(Section):
     name: Name
     role: Literal["reception", "practitioner", "manager"]
     practitioner: Ref | None = None
-    telegram_chat_id: int | None = None
+    telegram_chat_id: ChatId | None = None
     alerts: list[AlertKind] = []
 
 
@@ -167,7 +171,7 @@ class PurchaseSection(Section):
     template: Ref
     purchased_on: Day
     paid: Money = ZERO
-    used: NotNegative = 0
+    used: Annotated[int, Field(ge=0, le=MAX_USES)] = 0
     expires_on: Day | None = None
 
 

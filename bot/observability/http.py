@@ -2,10 +2,11 @@
 
 :class:`RequestMetrics` is an ASGI middleware that times every HTTP request, counts it in
 :class:`~bot.observability.metrics.Metrics` under its route *template* (a path no route matches
-counts as ``other``, so scanners cannot blow up the series), and logs one line on the
-``bot.http`` logger: method, route, status and duration, as fields of a JSON log line. It
-replaces uvicorn's access log, which carries the client address and the raw query string.
-Probes (``/healthz``, ``/metrics``) are logged at DEBUG, everything else at INFO.
+counts as ``other``, and so does a method that is not one of the usual seven, so scanners cannot
+blow up the series), and logs one line on the ``bot.http`` logger: method, route, status and
+duration, as fields of a JSON log line. It replaces uvicorn's access log, which carries the
+client address and the raw query string. Probes (``/healthz``, ``/metrics``) are logged at
+DEBUG, everything else at INFO.
 
 :func:`metrics_endpoint` answers the registry in Prometheus' text format, after reading the
 outbox counts from the database (bounded by a timeout). It is meant for Prometheus scraping each
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.observability.metrics import Metrics
+from bot.observability.metrics import Metrics, known
 
 if TYPE_CHECKING:
     from bot.server import Runtime
@@ -71,7 +72,7 @@ class RequestMetrics:
         finally:
             seconds = time.perf_counter() - started
             route = self.template(scope)
-            method = str(scope.get("method", ""))
+            method = known("method", str(scope.get("method", "")))  # a made-up one: "other"
             self.metrics.http_request(route, method, status, seconds)
             log.log(
                 logging.DEBUG if route in PROBES else logging.INFO,

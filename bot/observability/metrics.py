@@ -20,7 +20,9 @@ apps -- tests build many in one process -- keep separate counts) and the series:
 
 :class:`Metrics` is both a :class:`~bot.observability.hooks.TurnObserver` and a
 :class:`~bot.observability.hooks.DeliveryObserver`. Labels only ever hold route templates,
-methods, status codes, channel names and outcomes: no patient data.
+methods, status codes, channel names and outcomes: no patient data. Every label takes its values
+from a fixed set (:data:`LABEL_VALUES`; routes: the app's templates) and anything else is
+counted as ``other``, so no request (a made-up method, a scanner's paths) adds a series.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Final
 
 from prometheus_client import (
@@ -43,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.delivery.queue import STATUSES
+from bot.observability.hooks import ANSWERED, DELIVERY_RESULTS, FAILED, NO_CHANNEL, OPTED_OUT
 from bot.storage.models import OutboxMessage
 from bot.storage.uow import UnitOfWork
 
@@ -51,6 +55,22 @@ OUTBOX_READ_SECONDS: Final = 2.0
 # Seconds late: on time (a pass every 15 s), a scheduler interval or two, quiet hours.
 LATENCY_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0,
                           4 * 3600.0, 12 * 3600.0)
+
+OTHER: Final = "other"
+# The values each label may take; anything else is counted as OTHER. Routes are the app's
+# templates (see http.py); the outbox's ``status`` is one of the outbox's STATUSES.
+LABEL_VALUES: Final[dict[str, frozenset[str]]] = {
+    "method": frozenset({"GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"}),
+    "status": frozenset(str(code.value) for code in HTTPStatus),
+    "channel": frozenset({"sms", "telegram", NO_CHANNEL}),
+    "outcome": frozenset({ANSWERED, OPTED_OUT, FAILED}),
+    "result": frozenset(DELIVERY_RESULTS),
+}
+
+
+def known(label: str, value: str) -> str:
+    """``value`` if ``label`` may take it, else ``other``."""
+    return value if value in LABEL_VALUES[label] else OTHER
 
 
 class Metrics:
@@ -96,17 +116,22 @@ class Metrics:
     # -- hooks (TurnObserver, DeliveryObserver) and the HTTP middleware ----------------------
 
     def dialog_turn(self, channel: str, outcome: str, seconds: float) -> None:
-        self.dialog_turns.labels(channel=channel, outcome=outcome).inc()
+        channel = known("channel", channel)
+        self.dialog_turns.labels(channel=channel, outcome=known("outcome", outcome)).inc()
         self.dialog_duration.labels(channel=channel).observe(seconds)
 
     def delivery(self, channel: str, result: str) -> None:
-        self.deliveries.labels(channel=channel, result=result).inc()
+        result = known("result", result)
+        self.deliveries.labels(channel=known("channel", channel), result=result).inc()
 
     def delivery_latency(self, channel: str, seconds: float) -> None:
-        self.delivery_latencies.labels(channel=channel).observe(max(0.0, seconds))
+        self.delivery_latencies.labels(channel=known("channel", channel)).observe(max(0.0, seconds))
 
     def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(route=route, method=method, status=str(status)).inc()
+        """Count a request; ``route`` must be a template or ``other`` (the middleware's job)."""
+        self.http_requests.labels(
+            route=route, method=known("method", method), status=known("status", str(status))
+        ).inc()
         self.http_duration.labels(route=route).observe(seconds)
 
     # -- scrape time -------------------------------------------------------------------------
@@ -133,7 +158,9 @@ class Metrics:
             self.outbox_read_errors.inc()
             return False
         counts = {status: 0 for status in STATUSES}
-        counts.update({str(status): int(n) for status, n in rows})
+        for status, n in rows:
+            key = str(status) if status in STATUSES else OTHER
+            counts[key] = counts.get(key, 0) + int(n)
         self.outbox.counts = counts
         self.outbox.oldest_due = 0.0 if oldest is None else (now - oldest).total_seconds()
         return True

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.services.errors import InvalidInput, NotFound
 from bot.storage.models import NoShowFee, Patient, Staff
+from bot.storage.types import MAX_ID
 from bot.storage.uow import UnitOfWork
 
 
@@ -22,7 +23,8 @@ async def find_patient(uow: UnitOfWork, ref: str) -> Patient:
     if ref.startswith("+"):
         patient = await _by_phone(uow, ref)
     elif ref.isdecimal():
-        patient = await uow.session.get(Patient, int(ref))
+        number = as_id(ref)
+        patient = await uow.session.get(Patient, number) if number is not None else None
     else:
         patient = await uow.session.scalar(select(Patient).where(Patient.key == ref))
     if patient is None:
@@ -35,6 +37,15 @@ async def find_patient(uow: UnitOfWork, ref: str) -> Patient:
             break
         patient = merged_into
     return patient
+
+
+def as_id(text: str) -> int | None:
+    """The id ``text`` spells (decimal digits, 1 to :data:`MAX_ID`), or None: no row has it."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
 
 
 async def _by_phone(uow: UnitOfWork, text: str) -> Patient | None:

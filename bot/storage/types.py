@@ -4,6 +4,10 @@
   SQLite) and always hands back aware UTC datetimes.
 * :class:`Money` stores exact amounts as integer cents and hands back ``Decimal`` with two places,
   so no float ever touches money and SQLite needs no Decimal emulation.
+
+What the columns hold bounds what may be typed or loaded: :data:`MAX_ID` (integer primary keys
+are 32-bit on PostgreSQL), :data:`MAX_AMOUNT` (money is 64-bit cents; the limit is far below it
+so that sums of many amounts still fit) and :data:`MAX_USES` (a package's uses, 32-bit).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from sqlalchemy import BigInteger, DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
 CENT = Decimal("0.01")
+MAX_ID = 2**31 - 1
+MAX_AMOUNT = Decimal("999999999999.99")
+MAX_INT64 = 2**63 - 1
+MAX_USES = 1000
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

@@ -19,13 +19,22 @@ from datetime import timedelta
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from bot.delivery.channels import Channels
 from bot.delivery.errors import TransientError
+from bot.delivery.queue import STATUSES
 from bot.delivery.sender import Deliverer, DeliveryCounts
-from bot.observability.metrics import Metrics
+from bot.observability.hooks import (
+    ANSWERED,
+    DELIVERY_RESULTS,
+    FAILED,
+    NO_CHANNEL,
+    OPTED_OUT,
+)
+from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
 from bot.server import create_app
 from bot.services import reminders
 from bot.storage.models import OutboxMessage
@@ -220,3 +229,74 @@ def test_metrics_are_kept_per_app():
                  channel="sms", outcome="answered") == 1
     assert value(parse(second.exposition().decode()), "clinicbot_dialog_turns_total",
                  channel="sms", outcome="answered") is None
+
+
+def bounded_label_values(samples: Samples, routes: set[str]) -> list[tuple[str, str, str]]:
+    """Every (series, label, value) of the bot's own series that is not from its fixed set."""
+    allowed = {**LABEL_VALUES, "route": frozenset(routes)}
+    stray = []
+    for name, pairs in samples:
+        if not name.startswith("clinicbot_"):
+            continue
+        for label, text in pairs:
+            if label == "le":  # a histogram's buckets: fixed by its declaration
+                continue
+            fixed = STATUSES if name == "clinicbot_outbox_messages" else allowed[label]
+            if text not in fixed and text != OTHER:
+                stray.append((name, label, text))
+    return stray
+
+
+async def flood(http: httpx.AsyncClient, round_: int, count: int) -> None:
+    """``count`` requests with made-up methods on real routes, scanned paths and odd ones."""
+    paths = ["/sms/inbound", "/healthz", "/sms/status"]
+    for i in range(count):
+        path = paths[i % 3] if i % 2 else f"/scan{round_}/{i}.php?x={i}"
+        response = await http.request(f"M{round_}X{i}", path)
+        assert response.status_code in (404, 405), (path, response.status_code)
+
+
+async def test_made_up_methods_and_paths_add_no_series(twilio):
+    """The issue: 20,000 made-up methods grew /metrics from 8 kB to 3.7 MB; now it stays put."""
+    maya = SmsPatient(twilio, MAYA)
+    await maya.say("hi")
+    await scrape(twilio.http)  # so that /metrics' own series exist before the first count
+    routes = {str(getattr(route, "path", "")) for route in
+              create_app(twilio.settings, services=[]).routes}
+    await flood(twilio.http, 1, 300)
+    first = (await twilio.http.get("/metrics")).text
+    await flood(twilio.http, 2, 300)
+    second = (await twilio.http.get("/metrics")).text
+
+    one, two = parse(first), parse(second)
+    assert set(two) == set(one), "a second flood of new methods and paths added no series"
+    assert len(second) < 20_000 and abs(len(second) - len(first)) < 200
+    requests = "clinicbot_http_requests_total"
+    assert value(two, requests, route="other", method="other", status="404") == 300
+    assert value(two, requests, route="/sms/inbound", method="other", status="405") == 100
+    assert value(two, requests, route="/sms/inbound", method="POST", status="200") == 1
+    assert bounded_label_values(two, routes) == []
+    assert not [text for _, pairs in two for _, text in pairs if "M2X" in text or "scan" in text]
+
+
+def test_every_label_of_every_series_takes_values_from_a_fixed_set():
+    metrics = Metrics()
+    declared = {
+        label for series in vars(metrics).values() if isinstance(series, MetricWrapperBase)
+        for label in series._labelnames
+    }
+    assert declared == {*LABEL_VALUES, "route"}, "a new label needs its fixed set here"
+    assert {"sms", "telegram", NO_CHANNEL} <= LABEL_VALUES["channel"]
+    assert LABEL_VALUES["outcome"] == {ANSWERED, OPTED_OUT, FAILED}
+    assert LABEL_VALUES["result"] == set(DELIVERY_RESULTS)
+    for junk in ("carrier-pigeon", "SMS ", "x" * 500):  # whatever a caller might pass
+        metrics.dialog_turn(junk, junk, 0.1)
+        metrics.delivery(junk, junk)
+        metrics.delivery_latency(junk, 1.0)
+        metrics.http_request("other", junk, 299, 0.1)
+        metrics.http_request("other", "PROPFIND", 999, 0.1)
+    samples = parse(metrics.exposition().decode())
+    assert bounded_label_values(samples, {"other"}) == []
+    assert value(samples, "clinicbot_dialog_turns_total", channel="other", outcome="other") == 3
+    assert value(samples, "clinicbot_http_requests_total",
+                 route="other", method="other", status="other") == 6

@@ -30,3 +30,14 @@ def test_csv_quotes_commas_and_quotes_and_writes_iso_dates() -> None:
     text = render(["id", "name", "due", "amount", "note"], rows, "csv")
     assert text.splitlines()[1] == '3,"Ramírez, ""Sofía""",2026-11-02,49.00,'
     assert list(csv.reader(io.StringIO(text)))[1][1] == 'Ramírez, "Sofía"'
+
+
+def test_csv_text_that_starts_like_a_formula_is_prefixed_and_numbers_stay_numbers() -> None:
+    risky = ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+    rows: list[list[str | int | Decimal | None]] = [
+        [text, Decimal("-20.00"), -3, "Maya =x", None] for text in risky
+    ]
+    text = render(["name", "amount", "n", "note", "x"], rows, "csv")
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert [row[0] for row in parsed[1:]] == ["'" + text for text in risky]
+    assert all(row[1:] == ["-20.00", "-3", "Maya =x", ""] for row in parsed[1:])
