@@ -108,8 +108,8 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
     names = [
         "sell", "packages", "package", "expiry", "transfer", "refund", "invoices", "pay",
         "memberships", "enrol", "cancel-membership", "slots", "book", "appointments", "cancel",
-        "reschedule", "add-package", "remove-package", "arrive", "no-show", "no-shows",
-        "resolve", "undo", "duplicates", "merge",
+        "reschedule", "add-package", "remove-package", "arrive", "undo-arrival", "no-show",
+        "no-shows", "resolve", "undo", "duplicates", "merge",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing
