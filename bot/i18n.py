@@ -9,7 +9,7 @@ never in a global.
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +18,8 @@ from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
+
+from bot.services.errors import DomainError, Moment
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 SHIPPED = ("en", "es", "fr")
@@ -80,6 +82,19 @@ class Translator:
     def time_text(self, moment: datetime, zone: tzinfo) -> str:
         fmt = "h:mm a" if self.language == "en" else "HH:mm"
         return format_time(moment, format=fmt, tzinfo=zone, locale=self.locale)
+
+    def error_text(self, error: DomainError) -> str:
+        """A refusal's message with its dates and times in this locale, in the error's zone
+        (the clinic's; UTC, named, only if a service gave none)."""
+
+        def write(moment: Moment) -> str:
+            if not isinstance(moment, datetime):
+                return self.date_text(moment)
+            if error.zone is None:
+                return self.datetime_text(moment, UTC, "EEE d MMM, HH:mm 'UTC'")
+            return self.datetime_text(moment, error.zone)
+
+        return error.text(write)
 
 
 @lru_cache(maxsize=16)

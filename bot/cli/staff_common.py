@@ -26,6 +26,7 @@ from bot.services.availability import wall_moments
 from bot.services.clinic import zone
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.lookup import find_staff
+from bot.services.wall import offset_text, wall_text
 from bot.storage.models import Clinic, Fee, Invoice, Location, Patient, Practitioner
 from bot.storage.types import MAX_AMOUNT, MAX_ID, MAX_USES
 from bot.storage.uow import UnitOfWork
@@ -213,14 +214,6 @@ ID = WholeNumberType("id", "an id", MAX_ID)
 USES = WholeNumberType("uses", "a number of uses", MAX_USES)
 
 
-def _offset_text(offset: timedelta | None) -> str:
-    if offset is None:
-        return ""
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def to_utc(typed: WallTime, clinic: Clinic) -> datetime:
     """The UTC moment of a clinic-local time typed at the desk (RULES.md 21).
 
@@ -233,7 +226,7 @@ def to_utc(typed: WallTime, clinic: Clinic) -> datetime:
             if moment.astimezone(tz).utcoffset() == typed.offset:
                 return moment
         raise InvalidInput(
-            f"{typed} {_offset_text(typed.offset)} is not a time in {clinic.timezone}; "
+            f"{typed} {offset_text(typed.offset)} is not a time in {clinic.timezone}; "
             f"leave out the offset, or give the one the clinic's clock has then"
         )
     if not moments:
@@ -243,7 +236,7 @@ def to_utc(typed: WallTime, clinic: Clinic) -> datetime:
         )
     if len(moments) > 1:
         choices = " or ".join(
-            f"'{typed} {_offset_text(m.astimezone(tz).utcoffset())}'" for m in moments
+            f"'{typed} {offset_text(m.astimezone(tz).utcoffset())}'" for m in moments
         )
         raise InvalidInput(
             f"{typed} happens twice in {clinic.timezone} (the clocks fall back then); "
@@ -254,11 +247,7 @@ def to_utc(typed: WallTime, clinic: Clinic) -> datetime:
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
     """``YYYY-MM-DD HH:MM`` at the clinic; with the UTC offset when that wall time is ambiguous."""
-    local = moment.astimezone(tz)
-    text = local.strftime("%Y-%m-%d %H:%M")
-    if len(wall_moments(local.replace(tzinfo=None, fold=0), tz)) > 1:
-        text += " " + _offset_text(local.utcoffset())
-    return text
+    return wall_text(moment, tz)
 
 
 def money(amount: Decimal, clinic: Clinic) -> str:

@@ -1,7 +1,9 @@
-"""Desk commands for a booked appointment: move it, change its package, mark it arrived.
+"""Desk commands for a booked appointment: move it, change its package, mark it arrived (and
+undo that).
 
 RULES.md 3 (arrival redeems the package use and bills ``patient_pays``; without a package the
-fee is billed), 5 (a package appointment is not moved past the package's expiry), 6 (the
+fee is billed; from 15 minutes before the start, never days ahead; its undo restores the use
+and voids the bill), 5 (a package appointment is not moved past the package's expiry), 6 (the
 package comes off only before arrival), 21 (times typed in the clinic's zone).
 """
 
@@ -20,7 +22,7 @@ from bot.cli.staff_common import (
     invoice_lines,
     to_utc,
 )
-from bot.services import appointments, billing, packages
+from bot.services import appointments, arrivals, billing, packages
 from bot.services.clinic import get_clinic
 from bot.storage.models import Location, Practitioner
 
@@ -126,7 +128,8 @@ def arrive(appointment_id: int) -> None:
     """Mark a booked appointment arrived: its package use is redeemed, the visit billed.
 
     With a package, the session is billed the package's per-session amount (if any);
-    without one, the fee's price.
+    without one, the fee's price. Possible from 15 minutes before the appointment starts;
+    a mistaken arrival is undone with 'clinicbot staff undo-arrival'.
 
     \b
     Example:
@@ -136,7 +139,7 @@ def arrive(appointment_id: int) -> None:
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
             clinic = await get_clinic(uow)
-            appointment = await appointments.arrive(uow, appointment_id)
+            appointment = await arrivals.arrive(uow, appointment_id)
             lines = [f"Appointment {appointment.id} arrived ({await describe(uow, appointment)})."]
             if appointment.package_id is not None:
                 package = await packages.get_package(uow, appointment.package_id)
@@ -152,4 +155,38 @@ def arrive(appointment_id: int) -> None:
     echo(run(work))
 
 
-COMMANDS = [reschedule, add_package, remove_package, arrive]
+@click.command("undo-arrival")
+@click.argument("appointment_id", metavar="APPOINTMENT_ID", type=ID)
+def undo_arrival(appointment_id: int) -> None:
+    """Undo 'arrive': the appointment is booked again, its package use reserved again on the
+    same package and its session invoice voided (refused if something was paid on it).
+
+    \b
+    Example:
+      clinicbot staff undo-arrival 12
+    """
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.uow() as uow:
+            clinic = await get_clinic(uow)
+            voided = await arrivals.undo_arrival(uow, appointment_id)
+            appointment = await appointments.get_appointment(uow, appointment_id)
+            lines = [
+                f"Appointment {appointment.id} is booked again, its arrival undone "
+                f"({await describe(uow, appointment)})."
+            ]
+            if appointment.package_id is not None:
+                package = await packages.get_package(uow, appointment.package_id)
+                lines.append(
+                    f"The use went back to package {package.id} ({package.name}): "
+                    f"{package.redeemed} redeemed, {package.booked} booked, "
+                    f"{package.available} available."
+                )
+            lines += [f"{line}: void." for line in invoice_lines(voided, clinic)]
+            await uow.commit()
+            return lines
+
+    echo(run(work))
+
+
+COMMANDS = [reschedule, add_package, remove_package, arrive, undo_arrival]

@@ -178,7 +178,7 @@ async def on_appointment_button(update: Update, context: Context) -> None:
             await uow.commit()
         except DomainError as exc:
             await uow.rollback()
-            outcome = t.gettext("Nothing was changed: {reason}", reason=exc.message)
+            outcome = t.gettext("Nothing was changed: {reason}", reason=t.error_text(exc))
     await query.answer()
     await _show_outcome(query.message, outcome, options)
 
@@ -212,7 +212,7 @@ async def on_merge_button(update: Update, context: Context) -> None:
             await uow.commit()
         except DomainError as exc:
             await uow.rollback()
-            outcome = t.gettext("Nothing was changed: {reason}", reason=exc.message)
+            outcome = t.gettext("Nothing was changed: {reason}", reason=t.error_text(exc))
     await query.answer()
     await _show_outcome(query.message, outcome, ())
 

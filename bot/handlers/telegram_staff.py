@@ -182,7 +182,7 @@ async def on_no_show_button(update: Update, context: Context) -> None:
             await uow.commit()
         except DomainError as exc:
             await uow.rollback()
-            note = t.gettext("Nothing was changed: {reason}", reason=exc.message)
+            note = t.gettext("Nothing was changed: {reason}", reason=t.error_text(exc))
     async with found.uow(readonly=True) as uow:
         t = await _t(uow)
         no_show = await noshows.get_no_show(uow, no_show_id)

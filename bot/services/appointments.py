@@ -1,4 +1,6 @@
-"""Booking, cancelling, moving and arriving appointments (RULES.md 3-7, 20, 21).
+"""Booking, cancelling and moving appointments (RULES.md 3-7, 20, 21).
+
+Arrival and its undo are in bot/services/arrivals.py (``arrive`` is re-exported here).
 
 Two bookings of one practitioner never overlap, whatever runs at once: the overlap check and
 the insert happen under a lock on the practitioner (PostgreSQL ``SELECT ... FOR NO KEY
@@ -8,7 +10,7 @@ caught in a savepoint so the unit of work stays usable, is reported as :class:`S
 
 Patients book within the clinic's notice and horizon; staff may book outside both, but never
 outside the practitioner's hours, off the slot grid, in the past, or over another booking.
-Times are aware UTC; messages show them in the clinic's time.
+Times are aware UTC; refusals carry them with the clinic's zone (bot/services/errors.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import billing, packages
+from bot.services import packages
+from bot.services.arrivals import arrive as arrive  # arrival lives in bot/services/arrivals.py
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
 from bot.services.clinic_setup import FeeFacts, clinic_setup
@@ -41,7 +44,6 @@ from bot.services.package_scope import scope_of, scopes_of
 from bot.storage.models import (
     Appointment,
     Clinic,
-    Fee,
     Patient,
     PatientPackage,
     Practitioner,
@@ -57,10 +59,6 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise InvalidInput("give the appointment time with its timezone")
     return moment.astimezone(UTC)
-
-
-def _local(clinic: Clinic, moment: datetime) -> str:
-    return moment.astimezone(zone(clinic)).strftime("%Y-%m-%d %H:%M")
 
 
 async def get_appointment(
@@ -120,20 +118,23 @@ async def _check_slot(
     if practitioner.id not in fee.practitioner_ids:
         raise InvalidInput(f"{practitioner.name} does not offer {fee.name}")
     location = setup.location(location_id)
-    now, tz, when = uow.clock.now(), zone(clinic), _local(clinic, starts_at)
+    now, tz = uow.clock.now(), zone(clinic)
     if starts_at < now:
-        raise SlotUnavailable(f"{when} has already passed; choose a later time")
+        raise SlotUnavailable(
+            "{when} has already passed; choose a later time", zone=tz, when=starts_at
+        )
     if booked_by == "patient":
         if starts_at < now + timedelta(minutes=clinic.min_notice_minutes):
             raise SlotUnavailable(
                 f"appointments can be booked online at least {clinic.min_notice_minutes} "
-                f"minutes ahead; choose a later time than {when} or message the clinic"
+                "minutes ahead; choose a later time than {when} or message the clinic",
+                zone=tz, when=starts_at,
             )
         last_day = last_bookable_day(now, tz, clinic.booking_horizon_days)
         if starts_at.astimezone(tz).date() > last_day:
             raise SlotUnavailable(
                 f"appointments can be booked online up to {clinic.booking_horizon_days} days "
-                f"ahead (until {last_day.isoformat()}); choose an earlier date"
+                "ahead (until {last_day}); choose an earlier date", zone=tz, last_day=last_day,
             )
     day = starts_at.astimezone(tz).date()
     hours = setup.week.get((practitioner.id, location_id), [])
@@ -142,8 +143,9 @@ async def _check_slot(
     )
     if starts_at not in starts:
         raise SlotUnavailable(
-            f"{practitioner.name} cannot start {fee.name} at {when} at {location.name}: "
-            "outside their hours there or not one of the offered start times"
+            f"{practitioner.name} cannot start {fee.name} at {{when}} at {location.name}: "
+            "outside their hours there or not one of the offered start times",
+            zone=tz, when=starts_at,
         )
 
 
@@ -159,8 +161,8 @@ async def _check_free(
         uow, practitioner.id, starts_at, ends_at, exclude_appointment_id=exclude_appointment_id
     ):
         raise SlotTaken(
-            f"{practitioner.name} is already booked at {_local(clinic, starts_at)}; "
-            "choose another time"
+            f"{practitioner.name} is already booked at {{when}}; choose another time",
+            zone=zone(clinic), when=starts_at,
         )
 
 
@@ -179,7 +181,8 @@ async def _all_or_nothing(
     except IntegrityError as exc:
         if OVERLAP_CONSTRAINT in str(exc.orig):
             raise SlotTaken(
-                f"that time ({_local(clinic, starts_at)}) was just taken; choose another time"
+                "that time ({when}) was just taken; choose another time",
+                zone=zone(clinic), when=starts_at,
             ) from None
         raise
 
@@ -322,8 +325,9 @@ def _check_notice(clinic: Clinic, appointment: Appointment, now: datetime, actio
     if not patient_may_change(clinic, appointment, now):
         raise TooLateToCancel(
             f"appointments can be {action} online only up to {clinic.cancel_notice_hours} hours "
-            f"before they start, and this one starts at {_local(clinic, appointment.starts_at)}. "
-            "Send the clinic a message and they will help."
+            "before they start, and this one starts at {starts}. "
+            "Send the clinic a message and they will help.",
+            zone=zone(clinic), starts=appointment.starts_at,
         )
 
 
@@ -379,9 +383,10 @@ async def reschedule(
         day = new_starts_at.astimezone(zone(clinic)).date()
         if package.expires_on is not None and day > package.expires_on:
             raise PastExpiry(
-                f"{package.name} expires on {package.expires_on.isoformat()}, so it cannot "
-                f"cover an appointment on {day.isoformat()}. Removing the package from the "
-                "appointment, or extending the package's expiry, would allow the move."
+                f"{package.name} expires on {{expires}}, so it cannot cover an appointment on "
+                "{day}. Removing the package from the appointment, or extending the package's "
+                "expiry, would allow the move.", zone=zone(clinic), expires=package.expires_on,
+                day=day,
             )
         packages.check_applies(
             package, await scope_of(uow, package.id), fee_id=fee.id,
@@ -426,26 +431,3 @@ async def attach_package(uow: UnitOfWork, appointment_id: int, package_id: int) 
     await packages.reserve_use(uow, package, appointment)
     await uow.session.flush()
     return appointment
-
-
-async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
-    """Mark arrived: a package use is redeemed (billing ``patient_pays``), else the fee billed."""
-    clinic = await get_clinic(uow)
-    appointment = await get_appointment(uow, appointment_id, lock=True)
-    _require_booked(appointment, "marked arrived")
-    if appointment.package_id is not None:
-        await packages.redeem_use(uow, appointment, kind="arrival")
-    else:
-        fee = await uow.session.get(Fee, appointment.fee_id)
-        assert fee is not None  # a foreign key
-        if fee.price > 0:
-            await billing.create_invoice(
-                uow, patient_id=appointment.patient_id, kind="session", description=fee.name,
-                amount=fee.price, issued_on=appointment.starts_at.astimezone(zone(clinic)).date(),
-                appointment_id=appointment.id,
-            )
-    appointment.status = "arrived"
-    appointment.arrived_at = uow.clock.now()
-    await uow.session.flush()
-    return appointment
-

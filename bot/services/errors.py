@@ -2,9 +2,24 @@
 
 Every error carries ``code`` (stable, for translation and tests) and an English ``message`` that
 says what was wrong and what would allow it.
+
+Dates and times are carried, not written: a service names them in its message as ``{name}``
+and passes them as keywords with the clinic's ``zone``, so each adapter writes them for its
+reader (:meth:`DomainError.text`; staff chats in the clinic's locale, ``Translator.error_text``).
+``message`` writes them as the desk types them: the clinic's wall-clock time
+(:func:`bot.services.wall.wall_text`) and ISO dates, never a UTC ISO timestamp.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+
+from bot.services.wall import wall_text
+
+Moment = datetime | date
+_NAMED = re.compile(r"\{(\w+)\}")
 
 
 class DomainError(Exception):
@@ -12,9 +27,26 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, zone: tzinfo | None = None, **moments: Moment) -> None:
+        self.template = message
+        self.zone = zone
+        self.moments = moments
+        self.message = self.text(self.desk_text)
+        super().__init__(self.message)
+
+    def desk_text(self, moment: Moment) -> str:
+        """A moment as the desk types it: clinic wall-clock time, or an ISO date."""
+        if isinstance(moment, datetime):
+            return wall_text(moment, self.zone)
+        return moment.isoformat()
+
+    def text(self, write: Callable[[Moment], str]) -> str:
+        """The message with each ``{name}`` of :attr:`moments` written by ``write``."""
+        if not self.moments:
+            return self.template
+        return _NAMED.sub(
+            lambda m: write(self.moments[m[1]]) if m[1] in self.moments else m[0], self.template
+        )
 
 
 class NotFound(DomainError):

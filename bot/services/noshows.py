@@ -24,7 +24,7 @@ from sqlalchemy import Table, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.services import billing, outbox, packages
-from bot.services.clinic import get_clinic, local_today
+from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     InvalidInput,
     NotFound,
@@ -80,7 +80,7 @@ async def mark_no_show(uow: UnitOfWork, appointment_id: int, *, by: str) -> NoSh
     if now < appointment.starts_at:
         raise WrongState(
             f"appointment {appointment.id} has not started yet; it can be marked no-show from "
-            f"{appointment.starts_at.isoformat()}"
+            "{starts}", zone=zone(await get_clinic(uow)), starts=appointment.starts_at,
         )
     appointment.status = "no_show"
     existing = await uow.session.scalar(
@@ -133,7 +133,10 @@ async def resolve(
         raise InvalidInput(f"choose 'redeem' or 'fee', not {choice!r}")
     no_show = await get_no_show(uow, no_show_id, lock=True)
     if no_show.resolution is not None:
-        raise WrongState(f"no-show {no_show.id} was already {await _describe(uow, no_show)}")
+        raise WrongState(
+            f"no-show {no_show.id} was already {await _describe(uow, no_show)}",
+            zone=zone(await get_clinic(uow)), **_when_resolved(no_show),
+        )
     _check_version(no_show, expected_version)
     appointment = await _lock_appointment(uow, no_show.appointment_id)
     if appointment.status not in OPEN_APPOINTMENT_STATUSES:
@@ -232,7 +235,8 @@ async def _undo_fee(uow: UnitOfWork, no_show: NoShow, appointment: Appointment) 
             await packages.reserve_use(uow, package, appointment)
         except PackageNotUsable as exc:
             raise WrongState(
-                f"the use cannot go back on {package.name}: {exc.message}; nothing was changed"
+                f"the use cannot go back on {package.name}: {exc.template}; nothing was changed",
+                zone=exc.zone, **exc.moments,
             ) from exc
     await billing.void_invoice(uow, invoice)
 
@@ -244,9 +248,15 @@ def _check_version(no_show: NoShow, expected_version: int | None) -> None:
         )
 
 
+def _when_resolved(no_show: NoShow) -> dict[str, datetime]:
+    """The moment :func:`_describe` names as ``{resolved_at}``, if one was recorded."""
+    return {"resolved_at": no_show.resolved_at} if no_show.resolved_at else {}
+
+
 async def _describe(uow: UnitOfWork, no_show: NoShow) -> str:
-    """How and by whom a no-show was resolved, for the staff member who pressed second."""
-    when = no_show.resolved_at.isoformat() if no_show.resolved_at else "earlier"
+    """How and by whom a no-show was resolved, for the staff member who pressed second (a
+    message template: the time is ``{resolved_at}``, see :func:`_when_resolved`)."""
+    when = "{resolved_at}" if no_show.resolved_at else "earlier"
     who = no_show.resolved_by or "someone"
     if no_show.resolution == "redeemed":
         how = "resolved by redeeming a package use"

@@ -59,17 +59,17 @@ async def change_expiry(
     if new_date is not None:
         if new_date < package.purchased_on:
             raise InvalidInput(
-                f"the expiry cannot be before the purchase date "
-                f"({package.purchased_on.isoformat()})"
+                "the expiry cannot be before the purchase date ({purchased})",
+                purchased=package.purchased_on,
             )
         clinic = await get_clinic(uow)
         for appointment in await _reserved_appointments(uow, package.id):
-            day = appointment.starts_at.astimezone(zone(clinic))
-            if day.date() > new_date:
+            day = appointment.starts_at.astimezone(zone(clinic)).date()
+            if day > new_date:
                 raise PastExpiry(
-                    f"appointment {appointment.id} on {day:%Y-%m-%d %H:%M} uses {package.name} "
-                    f"after {new_date.isoformat()}; remove the package from it or choose a "
-                    f"date on or after {day.date().isoformat()}"
+                    f"appointment {appointment.id} on {{starts}} uses {package.name} after "
+                    "{expiry}; remove the package from it or choose a date on or after {day}",
+                    zone=zone(clinic), starts=appointment.starts_at, expiry=new_date, day=day,
                 )
     package.expires_on = new_date
     await uow.session.flush()
@@ -103,9 +103,10 @@ async def refund(
     """
     package = await packages.get_package(uow, package_id, lock=True)
     if package.refunded_at is not None:
+        clinic = await get_clinic(uow)
         raise WrongState(
-            f"{package.name} was already refunded ({package.refund_amount}) on "
-            f"{package.refunded_at.date().isoformat()}"
+            f"{package.name} was already refunded ({package.refund_amount}) on {{refunded}}",
+            refunded=local_today(clinic, package.refunded_at),
         )
     collected = await billing.package_collected(uow, package.id)
     amount = await suggested_refund(uow, package.id) if amount is None else to_money(amount)

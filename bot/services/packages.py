@@ -190,8 +190,8 @@ def check_applies(
         raise PackageNotPaid(f"{package.name} can be used once it is paid")
     if package.expires_on is not None and on > package.expires_on:
         raise PackageExpired(
-            f"{package.name} expires on {package.expires_on.isoformat()}, before "
-            f"{on.isoformat()}"
+            f"{package.name} expires on {{expires}}, before {{day}}",
+            expires=package.expires_on, day=on,
         )
     if not scope.covers_fee(fee_id):
         raise PackageNotUsable(f"{package.name} does not cover this treatment")
@@ -282,8 +282,8 @@ async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> Pa
     day = appointment.starts_at.astimezone(zone(clinic)).date()
     if package.expires_on is not None and day > package.expires_on:
         raise PackageExpired(
-            f"{package.name} expired on {package.expires_on.isoformat()}; extend the expiry "
-            "or remove the package from the appointment"
+            f"{package.name} expired on {{expires}}; extend the expiry or remove the package "
+            "from the appointment", expires=package.expires_on,
         )
     if not await _move_use(uow, package.id, "booked", "redeemed"):
         raise WrongState("the package's booked uses do not match; nothing was changed")

@@ -48,10 +48,10 @@ async def test_details_after_a_booking_an_arrival_and_a_no_show(chat, make_uow, 
         arrived = await book(uow, "maya", local(2026, 11, 2, 9), package_id=package_id)
         missed = await book(uow, "maya", local(2026, 11, 2, 10), package_id=package_id)
         await book(uow, "maya", local(2026, 11, 3, 10), package_id=package_id)
-        await appointments.arrive(uow, arrived.id)
         await uow.commit()
     clock.set(local(2026, 11, 2, 10, 45))
     async with make_uow() as uow:
+        await appointments.arrive(uow, arrived.id)
         no_show = await noshows.mark_no_show(uow, missed.id, by="desk")
         await noshows.resolve(uow, no_show.id, "redeem", by="desk")
         await uow.commit()

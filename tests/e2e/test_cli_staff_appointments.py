@@ -18,6 +18,7 @@ from tests.e2e.test_cli_staff_support import (
     example_desk,
     next_workday,
     number,
+    past_appointment,
     query,
 )
 
@@ -76,8 +77,10 @@ def test_slots_booking_moving_and_cancelling(desk: Clinicbot) -> None:
 def test_arrival_bills_a_visit_without_a_package(desk: Clinicbot) -> None:
     day = next_workday()
     booked = desk.ok("staff", "book", "maya", *ANA, "--at", f"{day} 14:00", "--no-package")
-    appointment = number(r"Booked appointment (\d+)", booked)
     assert "No package covers it; 90.00 CAD at arrival." in booked
+    ahead = desk.refused("staff", "arrive", str(number(r"Booked appointment (\d+)", booked)))
+    assert f"it can be marked arrived from {day} 13:45" in ahead.stderr
+    appointment = past_appointment(desk.url, with_package=False).appointment_id
     arrived = desk.ok("staff", "arrive", str(appointment))
     invoice = number(r"Invoice (\d+): 90\.00 CAD \(Physiotherapy follow-up\)", arrived)
     assert query(desk.url, "SELECT appointment_id FROM invoice WHERE id = :id", id=invoice) == [

@@ -102,12 +102,13 @@ async def test_exactly_at_the_notice_a_patient_may_still_cancel(ids, make_uow, c
     assert (await state(make_uow, appointment_id))[1] == "cancelled"
 
 
-async def test_arrived_or_cancelled_appointments_cannot_be_cancelled(ids, make_uow):
+async def test_arrived_or_cancelled_appointments_cannot_be_cancelled(ids, make_uow, clock):
     arrived = await book(make_uow, ids)
+    cancelled = await book(make_uow, ids, starts_at=at(TUESDAY, 11))
+    clock.set(at(TUESDAY, 10))
     await run(make_uow, appointments.arrive, arrived)
     with pytest.raises(WrongState, match="arrived"):
         await run(make_uow, appointments.cancel, arrived, by="staff")
-    cancelled = await book(make_uow, ids, starts_at=at(TUESDAY, 11))
     await run(make_uow, appointments.cancel, cancelled, by="staff")
     with pytest.raises(WrongState, match="cancelled"):
         await run(make_uow, appointments.cancel, cancelled, by="staff")
@@ -231,13 +232,14 @@ async def test_only_booked_appointments_move_and_only_for_those_allowed(ids, mak
 # --- the package on an appointment -------------------------------------------------------------
 
 
-async def test_the_package_comes_off_only_before_arrival(ids, make_uow):
+async def test_the_package_comes_off_only_before_arrival(ids, make_uow, clock):
     appointment_id = await book(make_uow, ids)
+    plain = await book(make_uow, ids, starts_at=at(TUESDAY, 11), package_id=None)
+    clock.set(at(TUESDAY, 10))
     await run(make_uow, appointments.arrive, appointment_id)
     with pytest.raises(WrongState, match="before the appointment is marked arrived"):
         await run(make_uow, appointments.remove_package, appointment_id)
     assert (await state(make_uow, appointment_id))[2:] == (ids.maya_pack, "redeemed")
-    plain = await book(make_uow, ids, starts_at=at(TUESDAY, 11), package_id=None)
     with pytest.raises(WrongState, match="no package"):
         await run(make_uow, appointments.remove_package, plain)
 
@@ -282,8 +284,9 @@ async def test_arrival_redeems_the_package_use_and_bills_patient_pays(ids, make_
         assert redemption is not None and redemption.kind == "arrival"
 
 
-async def test_arrival_with_a_free_session_package_bills_nothing(ids, make_uow):
+async def test_arrival_with_a_free_session_package_bills_nothing(ids, make_uow, clock):
     mayas = await book(make_uow, ids)
+    clock.set(at(TUESDAY, 10))
     await run(make_uow, appointments.arrive, mayas)
     assert await counters(make_uow, ids.maya_pack) == (3, 0, 2)
     async with make_uow() as uow:
@@ -292,8 +295,9 @@ async def test_arrival_with_a_free_session_package_bills_nothing(ids, make_uow):
         ) is None
 
 
-async def test_arrival_without_a_package_bills_the_fee(ids, make_uow):
+async def test_arrival_without_a_package_bills_the_fee(ids, make_uow, clock):
     sofias = await book(make_uow, ids, patient_id=ids.sofia)
+    clock.set(at(TUESDAY, 10))
     await run(make_uow, appointments.arrive, sofias)
     async with make_uow() as uow:
         invoice = await uow.session.scalar(select(Invoice).where(Invoice.appointment_id == sofias))
@@ -304,12 +308,13 @@ async def test_arrival_without_a_package_bills_the_fee(ids, make_uow):
         assert invoice.issued_on == TUESDAY
 
 
-async def test_cancelled_or_arrived_appointments_cannot_be_arrived(ids, make_uow):
+async def test_cancelled_or_arrived_appointments_cannot_be_arrived(ids, make_uow, clock):
     appointment_id = await book(make_uow, ids)
     await run(make_uow, appointments.cancel, appointment_id)
     with pytest.raises(WrongState, match="cancelled"):
         await run(make_uow, appointments.arrive, appointment_id)
     other = await book(make_uow, ids, patient_id=ids.sofia)
+    clock.set(at(TUESDAY, 10))
     await run(make_uow, appointments.arrive, other)
     with pytest.raises(WrongState, match="arrived"):
         await run(make_uow, appointments.arrive, other)
@@ -320,13 +325,14 @@ async def test_cancelled_or_arrived_appointments_cannot_be_arrived(ids, make_uow
         assert len(invoices) == 1
 
 
-async def test_an_expired_package_is_not_redeemed_at_arrival(ids, make_uow):
+async def test_an_expired_package_is_not_redeemed_at_arrival(ids, make_uow, clock):
     appointment_id = await book(make_uow, ids)
     async with make_uow() as uow:  # staff shortened the expiry after the booking
         pack = await uow.session.get(PatientPackage, ids.maya_pack)
         assert pack is not None
         pack.expires_on = date(2026, 11, 2)
         await uow.commit()
+    clock.set(at(TUESDAY, 10))
     with pytest.raises(PackageExpired):
         await run(make_uow, appointments.arrive, appointment_id)
     assert (await state(make_uow, appointment_id))[1:] == ("booked", ids.maya_pack, "reserved")

@@ -1,0 +1,121 @@
+"""Marking an appointment arrived, and undoing that (RULES.md 3).
+
+:func:`arrive` redeems the appointment's package use (billing ``patient_pays``), or bills the
+fee when no package covers it. It is refused before the appointment can have begun: from
+:data:`EARLY_MINUTES` before its start (patients come a little early), not days ahead, since
+an arrival redeems a use.
+
+:func:`undo_arrival` restores exactly what was there before, like the no-show undo
+(bot/services/noshows.py): the use goes back from redeemed to booked on the same package, the
+session invoice is voided (refused if anything was paid on it) and the appointment is
+``booked`` again. Both lock the appointment's row first and re-read it, so an arrival and its
+undo, or two undos, pressed at once on two servers happen one after the other: the second is
+refused with what the first did, and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.services import billing, packages
+from bot.services.clinic import get_clinic, zone
+from bot.services.errors import NotFound, WrongState
+from bot.storage.models import Appointment, Fee, Invoice
+from bot.storage.uow import UnitOfWork
+
+EARLY_MINUTES = 15
+
+
+async def _locked(uow: UnitOfWork, appointment_id: int) -> Appointment:
+    appointment = await uow.session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if appointment is None:
+        raise NotFound(f"there is no appointment {appointment_id}")
+    return appointment
+
+
+async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
+    """Mark arrived: a package use is redeemed (billing ``patient_pays``), else the fee billed.
+
+    Only a booked appointment, and only from :data:`EARLY_MINUTES` before it starts.
+    """
+    clinic = await get_clinic(uow)
+    appointment = await _locked(uow, appointment_id)
+    if appointment.status != "booked":
+        raise WrongState(
+            f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; it cannot "
+            "be marked arrived"
+        )
+    opens = appointment.starts_at - timedelta(minutes=EARLY_MINUTES)
+    if uow.clock.now() < opens:
+        raise WrongState(
+            f"appointment {appointment.id} starts {{starts}}; it can be marked arrived from "
+            f"{{opens}} ({EARLY_MINUTES} minutes before it starts)",
+            zone=zone(clinic), starts=appointment.starts_at, opens=opens,
+        )
+    if appointment.package_id is not None:
+        await packages.redeem_use(uow, appointment, kind="arrival")
+    else:
+        fee = await uow.session.get(Fee, appointment.fee_id)
+        assert fee is not None  # a foreign key
+        if fee.price > 0:
+            await billing.create_invoice(
+                uow, patient_id=appointment.patient_id, kind="session", description=fee.name,
+                amount=fee.price, issued_on=appointment.starts_at.astimezone(zone(clinic)).date(),
+                appointment_id=appointment.id,
+            )
+    appointment.status = "arrived"
+    appointment.arrived_at = uow.clock.now()
+    await uow.session.flush()
+    return appointment
+
+
+async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
+    """Undo :func:`arrive`: the appointment is booked again with its use reserved on the same
+    package, and its session invoice voided. Returns the invoices voided.
+
+    Refused, changing nothing, when the appointment is not arrived, when something was paid on
+    the session invoice (refund it first), or when the package was refunded since.
+    """
+    appointment = await _locked(uow, appointment_id)
+    if appointment.status != "arrived":
+        raise WrongState(
+            f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; there is "
+            "no arrival to undo"
+        )
+    voided = await _session_invoices(uow, appointment.id)
+    if appointment.package_id is not None:
+        package = await packages.get_package(uow, appointment.package_id, lock=True)
+        if package.refunded_at is not None:
+            raise WrongState(
+                f"{package.name} was refunded since; its use cannot be booked again, so this "
+                "arrival cannot be undone"
+            )
+        await packages.unredeem_use(uow, appointment)  # voids the session invoice it billed
+    else:
+        for invoice in voided:
+            await billing.void_invoice(uow, await billing.lock_invoice(uow, invoice.id))
+    appointment.status = "booked"
+    appointment.arrived_at = None
+    await uow.session.flush()
+    return voided
+
+
+async def _session_invoices(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
+    """The appointment's session invoices not voided (what its arrival billed)."""
+    rows = await uow.session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.appointment_id == appointment_id,
+            Invoice.kind == "session",
+            Invoice.status != "void",
+        )
+        .order_by(Invoice.id)
+    )
+    return list(rows)
