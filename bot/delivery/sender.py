@@ -44,7 +44,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
@@ -57,6 +56,7 @@ from bot.i18n import negotiate, translator
 from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
 from bot.services import accounts, delivery, outbox, reminders
 from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
+from bot.services.staff import all_staff
 from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
 
@@ -346,7 +346,7 @@ class Deliverer:
         log.warning("outbox message %d failed: %s", message.id, reason)
         if message.patient_id is None:
             return
-        staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+        staff = await all_staff(uow)
         told = [s for s in staff if "delivery_failed" in (s.alerts or [])] or [
             s for s in staff if s.role in DESK_ROLES
         ]

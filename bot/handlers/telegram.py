@@ -52,6 +52,7 @@ from bot.handlers.telegram_channel import TelegramChannel, quiet_library_logs, r
 from bot.handlers.telegram_context import (
     CHANNEL,
     DEPS_KEY,
+    HANDLED,
     App,
     Context,
     TelegramDeps,
@@ -183,9 +184,15 @@ async def act_once(update: Update, context: Context) -> None:
     handler sees it; otherwise claim it."""
     async with deps(context).uow() as uow:
         claim = await inbound.claim(uow, CHANNEL, str(update.update_id))
+        replayed = claim.owned and telegram_guard.too_old(update)
+        if replayed:  # recorded as acted on: answered 200, never delivered to a handler
+            await inbound.remember_reply(uow, CHANNEL, str(update.update_id), HANDLED)
         await uow.commit()
     if not claim.owned:
         log.info("telegram: update delivered again; not acted on again")
+        raise ApplicationHandlerStop
+    if replayed:
+        log.warning("telegram: a message older than Telegram redelivers (a replay); not acted on")
         raise ApplicationHandlerStop
 
 

@@ -11,11 +11,18 @@
   update shape nothing expects) is recorded as acted on and answered 200, so Telegram does not
   deliver it again and again; a failure that may pass (database, network) still gives up the
   claim and answers 500 (:func:`bot.handlers.telegram.on_error`).
+* :func:`too_old`: Telegram keeps an update it could not deliver for 24 hours, then drops it, and
+  the ids acted on are remembered a week (:data:`bot.services.inbound.KEEP_ANSWERED`). A message
+  older than :data:`STALE_UPDATE` can only be a replay (of an update whose id was forgotten, or
+  after Telegram started ``update_id`` afresh): it is recorded as acted on and not acted on
+  again. Judged by the wall clock, as Telegram dates its messages.
 * :func:`acting_staff`: in a staff chat that is a group, the staff member acting is the pressing
   user's own staff registration when they have one, else the chat's.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import DataError
 from telegram import CallbackQuery, Update
@@ -36,6 +43,9 @@ BAD_INPUT: tuple[type[BaseException], ...] = (
     ArithmeticError, DataError, BadRequest, Forbidden,
 )
 
+# Well past Telegram's 24 hours of redelivery, well within the week its ids are remembered.
+STALE_UPDATE = timedelta(days=2)
+
 
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     """Tried before every other handler."""
@@ -49,6 +59,16 @@ def handlers() -> list[BaseHandler[Update, Context, None]]:
 def bad_input(error: BaseException | None) -> bool:
     """Whether handling failed on the update itself (retrying cannot help)."""
     return isinstance(error, BAD_INPUT)
+
+
+def too_old(update: Update, now: datetime | None = None) -> bool:
+    """Whether ``update`` is a new message sent longer ago than Telegram would still deliver it
+    (a replay). Buttons carry the date of the message they sit on, so they are not judged so;
+    a stale button gets the stale-button answer from its handler."""
+    message = update.message
+    if message is None:
+        return False
+    return (now or datetime.now(UTC)) - message.date > STALE_UPDATE
 
 
 def stale_text(t: Translator) -> str:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
-
 from bot.services import outbox
 from bot.services.errors import InvalidInput
-from bot.storage.models import Staff
+from bot.services.staff import all_staff
 from bot.storage.uow import UnitOfWork
 
 MAX_MESSAGE_CHARS = 1000
@@ -33,7 +31,7 @@ async def pass_to_clinic(
     params: dict[str, object] = {
         "patient_id": patient_id, "text": text, "channel": channel, "about": about
     }
-    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    staff = await all_staff(uow)
     recipients = [s for s in staff if "message" in (s.alerts or [])] or [
         s for s in staff if s.role in DESK_ROLES
     ]

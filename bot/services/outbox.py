@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from bot.storage.models import OutboxMessage, Staff
+from bot.services.staff import all_staff
+from bot.storage.models import OutboxMessage
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore, insert_ignore_many
 
@@ -57,7 +56,7 @@ async def alert_staff_many(
     uow: UnitOfWork, *, alert: str, alerts: list[tuple[str, dict[str, object]]]
 ) -> int:
     """:func:`alert_staff` for many (purpose, params) at once; how many rows were created."""
-    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    staff = await all_staff(uow)
     told = [member.id for member in staff if alert in (member.alerts or [])]
     return await enqueue_many(uow, [
         {"purpose": f"{purpose}:staff:{member}", "kind": alert, "params": params,
@@ -71,7 +70,7 @@ async def alert_staff(
     uow: UnitOfWork, *, alert: str, purpose: str, params: dict[str, object]
 ) -> int:
     """Queue an alert for each staff member whose ``alerts`` include ``alert``; return the count."""
-    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    staff = await all_staff(uow)
     created = 0
     for member in staff:
         if alert in (member.alerts or []):

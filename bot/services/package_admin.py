@@ -262,7 +262,8 @@ async def _tell_staff(
     uow: UnitOfWork, package: PatientPackage, amount: Decimal, released: list[int], by: str
 ) -> None:
     staff = await uow.session.scalars(
-        select(Staff).where(Staff.role.in_(STAFF_TOLD_OF_REFUNDS)).order_by(Staff.id)
+        select(Staff).where(Staff.role.in_(STAFF_TOLD_OF_REFUNDS), Staff.active.is_(True))
+        .order_by(Staff.id)
     )
     for member in staff.all():
         await outbox.enqueue(

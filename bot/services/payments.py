@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from bot.services import billing, credit, outbox
 from bot.services.errors import AmountOutOfRange
-from bot.storage.models import CreditEntry, Invoice, Payment, Staff
+from bot.services.staff import all_staff
+from bot.storage.models import CreditEntry, Invoice, Payment
 from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
@@ -97,8 +98,7 @@ async def _earlier(uow: UnitOfWork, invoice: Invoice, external_id: str) -> Recei
 async def _tell_staff(
     uow: UnitOfWork, entry: CreditEntry, invoice: Invoice, amount: Decimal, method: str
 ) -> None:
-    staff = await uow.session.scalars(select(Staff).order_by(Staff.id))
-    for member in staff.all():
+    for member in await all_staff(uow):
         if member.role not in MONEY_ROLES and MONEY_ALERT not in (member.alerts or []):
             continue
         await outbox.enqueue(

@@ -38,6 +38,7 @@ from sqlalchemy import or_, select
 from bot.services import accounts, inbound, memberships, noshows, outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import WrongState
+from bot.services.staff import all_staff
 from bot.storage.models import (
     Appointment,
     Invoice,
@@ -47,7 +48,6 @@ from bot.storage.models import (
     OutboxMessage,
     Patient,
     PatientPackage,
-    Staff,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -194,7 +194,7 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
                 invoice.patient_id, {"invoice_id": invoice.id, "days": reached[-1]},
             ))
     created = await _enqueue_for_patients(uow, wanted)
-    staff = (await uow.session.scalars(select(Staff).order_by(Staff.id))).all()
+    staff = await all_staff(uow)
     told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
     alerts = {invoice.id: [f"invoice:{invoice.id}:overdue:staff:{s}" for s in told]
               for invoice in invoices}

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 
 from bot.services import outbox
-from bot.storage.models import Staff, StaffCodeGuard
+from bot.services.staff import all_staff
+from bot.storage.models import StaffCodeGuard
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore
 
@@ -101,7 +102,7 @@ async def _forget_stale(uow: UnitOfWork, now: datetime) -> None:
 async def _alert(uow: UnitOfWork, guard: StaffCodeGuard, chat_id: int, limit: int) -> None:
     """Tell the desk (reception and managers; everyone if there is no desk) once per lock-out."""
     assert guard.locked_until is not None
-    members = list((await uow.session.scalars(select(Staff).order_by(Staff.id))).all())
+    members = list(await all_staff(uow))
     desk = [m for m in members if m.role in DESK_ROLES] or members
     whole = guard.scope == ALL
     params: dict[str, object] = {

@@ -140,7 +140,7 @@ def test_staff_pay_of_an_amount_beyond_the_columns_is_one_line(loaded: Clinicbot
     invoice = query(loaded.url, "SELECT id FROM invoice WHERE status = 'open' ORDER BY id")[0][0]
     result = loaded.refused("staff", "pay", str(invoice), "99999999999999999999999999999")
     assert result.stderr.splitlines() == [
-        "Error: Invalid value for 'AMOUNT': 99999999999999999999999999999 is more than the "
+        "Error: Invalid value for '[AMOUNT]': 99999999999999999999999999999 is more than the "
         "largest amount, 999999999999.99"
     ]
 

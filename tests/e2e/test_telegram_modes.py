@@ -4,6 +4,8 @@ acted on when Telegram delivers it again (and only then)."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select
 
 from bot.dialogs.engine import Engine
@@ -125,3 +127,24 @@ async def test_an_answer_the_bot_api_failed_to_take_is_sent_again(clinic, databa
         assert len(sends) == 3 and len({c.text for c in sends}) == 1
         assert [("_message_id" in c.params) for c in sends] == [False, False, True]
         assert "share your phone" in reply
+
+
+async def test_a_message_older_than_telegram_redelivers_is_a_replay_not_acted_on(
+    clinic, database_url, clock, make_uow
+):
+    """Telegram drops what it could not deliver after 24 hours and the ids acted on are kept a
+    week: a week-old message arriving (its id forgotten, or reused) is recorded, answered 200
+    and never acted on; a message of today from the same patient still is."""
+    async with telegram_server(database_url, clock, mode="webhook") as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        old = maya.update(message={**maya.message(text="hello"),
+                                   "date": int(time.time()) - 8 * 24 * 3600})
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        response = await tg.http.post("/telegram/webhook", json=old, headers=headers)
+        assert response.status_code == 200, "answered, so Telegram does not deliver it again"
+        await tg.settle()
+        assert tg.standin.of("sendMessage") == []
+        async with make_uow(readonly=True) as uow:
+            assert await uow.session.scalar(select(func.count()).select_from(Conversation)) == 0
+        assert await inbound_rows(make_uow) == [(str(old["update_id"]), "handled")]
+        assert "share your phone" in await maya.say("hello")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.services import access, accounts, outbox, staff
+from bot.services import access, accounts, messages, outbox, staff
 from bot.services.errors import NotFound
 from bot.services.lookup import find_staff
 from bot.storage.models import OutboxMessage, Patient, Staff, guardianship
@@ -127,3 +127,24 @@ async def test_a_merge_keeps_who_made_each_family_link(make_uow):
         )).tuples().all())
     assert links == {(ids["sofia"], ids["leo"], "file")}
 
+
+
+async def test_a_retired_manager_is_not_told_what_goes_to_the_whole_desk(make_uow):
+    """Messages for "reception and managers" (a patient's message when nobody subscribed to
+    them, a refund, a failed delivery) reach current staff only."""
+    as_manager = ANA_BLOCK.replace('role = "practitioner"', 'role = "manager"')
+    await load(make_uow, edited((ANA_BLOCK, as_manager)))
+    async with make_uow() as uow:
+        maya = await by_key(uow, Patient, "maya")
+        assert await messages.pass_to_clinic(
+            uow, patient_id=maya.id, text="before", channel="sms") == 2
+        await uow.commit()
+    await load(make_uow, edited((ANA_BLOCK, "")))
+    async with make_uow() as uow:
+        ana = await by_key(uow, Staff, "ana")
+        assert await messages.pass_to_clinic(
+            uow, patient_id=maya.id, text="after", channel="sms") == 1
+        told = set(await uow.session.scalars(
+            select(OutboxMessage.staff_id).where(OutboxMessage.purpose.like("message:%"))))
+        assert told == {ana.id, (await by_key(uow, Staff, "desk")).id}, "ana only before"
+        assert [m.key for m in await staff.all_staff(uow)] == ["desk"]
