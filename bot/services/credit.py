@@ -4,7 +4,8 @@ Credit is never a stored number: it is the sum of the patient's :class:`CreditEn
 written once with its ``source``. A refunded package (``refund``) and money received when
 nothing, or less, was owed (``overpayment``, see :mod:`bot.services.payments`) add credit;
 paying an invoice from it (``applied``, :func:`pay_from_credit`) records a payment of method
-``credit`` and a negative entry in the same transaction.
+``credit`` and a negative entry in the same transaction; money handed back to the patient
+(``paid_back``, :func:`pay_back`) is a negative entry too.
 
 Spending is serialised per patient: :func:`pay_from_credit` locks the patient's row before it
 reads the balance, so two desks (or two processes) paying from the same credit at once can
@@ -27,7 +28,9 @@ from bot.storage.uow import UnitOfWork
 REFUND = "refund"
 OVERPAYMENT = "overpayment"
 APPLIED = "applied"
-SOURCES = (REFUND, OVERPAYMENT, APPLIED)
+PAID_BACK = "paid_back"
+SOURCES = (REFUND, OVERPAYMENT, APPLIED, PAID_BACK)
+PAY_BACK_METHODS = ("cash", "card", "transfer", "cheque")
 METHOD = "credit"  # the payment method of an invoice paid from credit
 
 
@@ -62,7 +65,8 @@ def add(
     payment_id: int | None = None,
     external_id: str | None = None,
 ) -> CreditEntry:
-    """Write one ledger entry (positive for refund/overpayment, negative for applied)."""
+    """Write one ledger entry (positive for refund/overpayment, negative for applied and
+    paid_back)."""
     assert source in SOURCES
     entry = CreditEntry(
         patient_id=patient_id,
@@ -88,6 +92,37 @@ class CreditPayment:
     left: Decimal
 
 
+async def _lock_holder(uow: UnitOfWork, patient_id: int) -> None:
+    """Take the patient's row lock: every spending of one credit waits for the one before."""
+    found = await uow.session.scalar(
+        select(Patient.id).where(Patient.id == patient_id).with_for_update()
+    )
+    if found is None:
+        raise NotFound(f"there is no patient {patient_id}")
+
+
+async def pay_back(
+    uow: UnitOfWork, patient_id: int, amount: Decimal | None, *, method: str, by: str
+) -> tuple[CreditEntry, Decimal]:
+    """Record credit handed back to the patient (``amount``, None: all of it) by ``method``;
+    the entry and the credit left. Never more than the credit holds."""
+    if method not in PAY_BACK_METHODS:
+        raise AmountOutOfRange(
+            f"credit is paid back by {', '.join(PAY_BACK_METHODS)}, not {method!r}")
+    await _lock_holder(uow, patient_id)
+    held = await balance(uow, patient_id)
+    if held <= billing.ZERO:
+        raise AmountOutOfRange(f"patient {patient_id} has no credit to pay back")
+    amount = held if amount is None else to_money(amount)
+    if amount <= billing.ZERO or amount > held:
+        raise AmountOutOfRange(
+            f"credit paid back must be more than 0 and at most the credit, {held}")
+    entry = add(uow, patient_id=patient_id, amount=-amount, source=PAID_BACK,
+                reason=f"paid back by {method} ({by})")
+    await uow.session.flush()
+    return entry, held - amount
+
+
 async def pay_from_credit(
     uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None
 ) -> CreditPayment:
@@ -101,9 +136,7 @@ async def pay_from_credit(
     )
     if patient_id is None:
         raise NotFound(f"there is no invoice {invoice_id}")
-    await uow.session.execute(
-        select(Patient.id).where(Patient.id == patient_id).with_for_update()
-    )
+    await _lock_holder(uow, patient_id)
     invoice = await billing.lock_invoice(uow, invoice_id)
     if invoice.status != "open":
         raise WrongState(f"invoice {invoice.id} is {invoice.status}; nothing is owed on it")

@@ -87,3 +87,33 @@ def test_pay_needs_an_amount_or_the_credit_and_not_both_ways(
     assert "--from-credit" in helped and "clinicbot staff pay 12 --from-credit" in helped
     assert "credit" in desk.ok("staff", "--help")
     assert "credit" in desk.ok("report", "--help")
+
+
+def test_credit_paid_back_is_a_ledger_entry_never_more_than_is_held(
+    database_url: str, tmp_path: Path
+) -> None:
+    desk = Clinicbot(database_url, tmp_path)
+    desk.ok("load", str(EXAMPLE_FILE))
+    package, invoice = _sell(desk)
+    desk.ok("staff", "pay", str(invoice), "200")
+    desk.ok("staff", "refund", str(package), "--yes")
+
+    too_much = desk.refused("staff", "pay-back", "sofia", "200.01")
+    assert "at most the credit, 200.00" in too_much.stderr
+    wrong = desk.refused("staff", "pay-back", "sofia", "10", "--method", "gift")
+    assert "'gift' is not one of" in wrong.stderr
+    unasked = desk.refused("staff", "pay-back", "sofia")  # no tty, no --yes: nothing changes
+    assert "--yes" in unasked.stderr
+    part = desk.ok("staff", "pay-back", "sofia", "50.00", "--method", "card")
+    assert "Paid back 50.00 CAD (card) to" in part and "credit left: 150.00 CAD." in part
+    rest = desk.ok("staff", "pay-back", "sofia", "--yes")
+    assert "Paid back 150.00 CAD (cash)" in rest and "credit left: 0.00 CAD." in rest
+    assert "no credit to pay back" in desk.refused("staff", "pay-back", "sofia", "1").stderr
+    assert query(
+        database_url, "SELECT source, amount FROM credit_entry ORDER BY id"
+    ) == [("refund", 20000), ("paid_back", -5000), ("paid_back", -15000)]
+    ledger = desk.ok("staff", "credit", "sofia")
+    assert ledger.splitlines()[0].endswith(": 0.00 CAD.")
+    assert ledger.count("paid_back") == 2
+    assert desk.ok("report", "credit", "--format", "csv").splitlines() == [
+        "patient_id,patient_name,credit,owed"]

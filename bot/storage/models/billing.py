@@ -75,7 +75,7 @@ class CreditEntry(Base):
     __tablename__ = "credit_entry"
     __table_args__ = (
         CheckConstraint(
-            "(source = 'applied' AND amount < 0) OR "
+            "(source IN ('applied', 'paid_back') AND amount < 0) OR "
             "(source IN ('refund', 'overpayment') AND amount > 0)",
             name="signed_by_source",
         ),
