@@ -21,23 +21,11 @@ from sqlalchemy import select
 
 from bot.services import billing, packages
 from bot.services.clinic import get_clinic, zone
-from bot.services.errors import NotFound, WrongState
+from bot.services.errors import WrongState
 from bot.storage.models import Appointment, Fee, Invoice
 from bot.storage.uow import UnitOfWork
 
 EARLY_MINUTES = 15
-
-
-async def _locked(uow: UnitOfWork, appointment_id: int) -> Appointment:
-    appointment = await uow.session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if appointment is None:
-        raise NotFound(f"there is no appointment {appointment_id}")
-    return appointment
 
 
 async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
@@ -46,7 +34,7 @@ async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
     Only a booked appointment, and only from :data:`EARLY_MINUTES` before it starts.
     """
     clinic = await get_clinic(uow)
-    appointment = await _locked(uow, appointment_id)
+    appointment = await packages.lock_appointment(uow, appointment_id)
     if appointment.status != "booked":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; it cannot "
@@ -83,7 +71,7 @@ async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
     Refused, changing nothing, when the appointment is not arrived, when something was paid on
     the session invoice (refund it first), or when the package was refunded since.
     """
-    appointment = await _locked(uow, appointment_id)
+    appointment = await packages.lock_appointment(uow, appointment_id)
     if appointment.status != "arrived":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; there is "
@@ -91,13 +79,7 @@ async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
         )
     voided = await _session_invoices(uow, appointment.id)
     if appointment.package_id is not None:
-        package = await packages.get_package(uow, appointment.package_id, lock=True)
-        if package.refunded_at is not None:
-            raise WrongState(
-                f"{package.name} was refunded since; its use cannot be booked again, so this "
-                "arrival cannot be undone"
-            )
-        await packages.unredeem_use(uow, appointment)  # voids the session invoice it billed
+        await packages.restore_use(uow, appointment, "this arrival")  # voids its session invoice
     else:
         for invoice in voided:
             await billing.void_invoice(uow, await billing.lock_invoice(uow, invoice.id))

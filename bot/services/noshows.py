@@ -70,7 +70,7 @@ async def mark_no_show(uow: UnitOfWork, appointment_id: int, *, by: str) -> NoSh
     Only a booked appointment that has started can be marked. If the sweep already raised it,
     that no-show becomes a ``marked`` one (no second alert).
     """
-    appointment = await _lock_appointment(uow, appointment_id)
+    appointment = await packages.lock_appointment(uow, appointment_id)
     if appointment.status != "booked":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; only a "
@@ -138,7 +138,7 @@ async def resolve(
             zone=zone(await get_clinic(uow)), **_when_resolved(no_show),
         )
     _check_version(no_show, expected_version)
-    appointment = await _lock_appointment(uow, no_show.appointment_id)
+    appointment = await packages.lock_appointment(uow, no_show.appointment_id)
     if appointment.status not in OPEN_APPOINTMENT_STATUSES:
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status}; there is no no-show to resolve"
@@ -192,16 +192,9 @@ async def undo(
     if no_show.resolution is None:
         raise WrongState(f"no-show {no_show.id} is not resolved; there is nothing to undo")
     _check_version(no_show, expected_version)
-    appointment = await _lock_appointment(uow, no_show.appointment_id)
+    appointment = await packages.lock_appointment(uow, no_show.appointment_id)
     if no_show.resolution == "redeemed":
-        if appointment.package_id is not None:
-            package = await packages.get_package(uow, appointment.package_id, lock=True)
-            if package.refunded_at is not None:
-                raise WrongState(
-                    f"{package.name} was refunded since; its use cannot be booked again, so "
-                    "this redemption cannot be undone"
-                )
-        await packages.unredeem_use(uow, appointment)
+        await packages.restore_use(uow, appointment, "this redemption")
     else:
         await _undo_fee(uow, no_show, appointment)
     appointment.status = "booked" if no_show.reason == "not_arrived" else "no_show"
@@ -268,18 +261,6 @@ async def _describe(uow: UnitOfWork, no_show: NoShow) -> str:
         )
         how = f"resolved by charging {fee.name if fee else 'a no-show fee'}"
     return f"{how} by {who} at {when}"
-
-
-async def _lock_appointment(uow: UnitOfWork, appointment_id: int) -> Appointment:
-    appointment = await uow.session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if appointment is None:
-        raise NotFound(f"there is no appointment {appointment_id}")
-    return appointment
 
 
 async def _raise(

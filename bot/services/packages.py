@@ -225,16 +225,6 @@ async def _refresh(uow: UnitOfWork, package_id: int) -> None:
         await uow.session.refresh(package, ["redeemed", "booked", "available"])
 
 
-async def _lock_appointment(uow: UnitOfWork, appointment: Appointment) -> None:
-    """Lock the appointment's row and re-read it, so two callers never move its use twice."""
-    await uow.session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: Appointment) -> None:
     """Link the package to the appointment and reserve one of its uses, or raise NoUsesLeft."""
     clinic = await get_clinic(uow)
@@ -248,7 +238,7 @@ async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: App
     )
     if package.patient_id != appointment.patient_id:
         raise NotAllowed("a package covers only its owner's appointments")
-    await _lock_appointment(uow, appointment)
+    await lock_appointment(uow, appointment.id)
     if appointment.package_id is not None:
         raise WrongState("this appointment already has a package; remove it first")
     if not await _move_use(uow, package.id, "available", "booked"):
@@ -259,7 +249,7 @@ async def reserve_use(uow: UnitOfWork, package: PatientPackage, appointment: App
 
 async def release_use(uow: UnitOfWork, appointment: Appointment) -> None:
     """Unlink a reserved package use from the appointment and return it (RULES.md 6, 7)."""
-    await _lock_appointment(uow, appointment)
+    await lock_appointment(uow, appointment.id)
     if appointment.package_id is None:
         return
     if appointment.package_use != "reserved":
@@ -272,7 +262,7 @@ async def release_use(uow: UnitOfWork, appointment: Appointment) -> None:
 
 async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> PackageRedemption:
     """Redeem the appointment's reserved use and bill ``patient_pays`` for the session."""
-    await _lock_appointment(uow, appointment)
+    await lock_appointment(uow, appointment.id)
     if appointment.package_id is None or appointment.package_use != "reserved":
         raise WrongState("this appointment has no reserved package use to redeem")
     package = await get_package(uow, appointment.package_id)
@@ -315,7 +305,7 @@ async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> Pa
 
 async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
     """Undo :func:`redeem_use`: the use is reserved again and the session invoice voided."""
-    await _lock_appointment(uow, appointment)
+    await lock_appointment(uow, appointment.id)
     if appointment.package_id is None or appointment.package_use != "redeemed":
         raise WrongState("this appointment has no redeemed package use to undo")
     redemption = await uow.session.scalar(
@@ -331,6 +321,33 @@ async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
     await uow.session.delete(redemption)
     appointment.package_use = "reserved"
     await uow.session.flush()
+
+
+async def lock_appointment(uow: UnitOfWork, appointment_id: int) -> Appointment:
+    """The appointment, its row locked and re-read: arrivals, no-shows and their undos on it
+    happen one after the other, each seeing what the one before did."""
+    appointment = await uow.session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if appointment is None:
+        raise NotFound(f"there is no appointment {appointment_id}")
+    return appointment
+
+
+async def restore_use(uow: UnitOfWork, appointment: Appointment, undoing: str) -> None:
+    """:func:`unredeem_use` for an undo (``undoing``: "this arrival", ...), refused when the
+    package was refunded since (its use cannot be booked again)."""
+    if appointment.package_id is not None:
+        package = await get_package(uow, appointment.package_id, lock=True)
+        if package.refunded_at is not None:
+            raise WrongState(
+                f"{package.name} was refunded since; its use cannot be booked again, so "
+                f"{undoing} cannot be undone"
+            )
+    await unredeem_use(uow, appointment)
 
 
 async def record_imported_uses(uow: UnitOfWork, package: PatientPackage, count: int) -> None:
