@@ -156,8 +156,11 @@ def _value(figure: Figure | None) -> str:
 def table(results: dict[str, list[Figure]]) -> tuple[str, bool]:
     """The printed table, and whether every figure with a target met it."""
     names: list[str] = []
-    for figures in results.values():
-        names.extend(f.name for f in figures if f.name not in names)
+    for figures in results.values():  # a figure one database lacks goes after its neighbour
+        for before, figure in zip([None, *figures], figures, strict=False):
+            if figure.name not in names:
+                at = names.index(before.name) + 1 if before and before.name in names else len(names)
+                names.insert(at, figure.name)
     header = ("measure", *KINDS, "target", "pass/fail")
     rows: list[tuple[str, ...]] = []
     details: list[str] = []
