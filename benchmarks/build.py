@@ -61,6 +61,7 @@ class Scale:
     """How many rows of each kind (the issue's figures times ``factor``)."""
 
     factor: float = 1.0
+    members: int | None = None  # the number of memberships, whatever the factor (None: scaled)
 
     def of(self, full: int) -> int:
         return max(1, round(full * self.factor))
@@ -79,7 +80,13 @@ class Scale:
 
     @property
     def memberships(self) -> int:
-        return self.of(20_000)
+        return self.of(20_000) if self.members is None else self.members
+
+    @property
+    def tag(self) -> str:
+        """A name for this scale in file and database names (``1``, ``0p1``, ``1_m200000``)."""
+        factor = f"{self.factor:g}".replace(".", "p").replace("-", "m")
+        return factor if self.members is None else f"{factor}_m{self.members}"
 
 
 @dataclass
@@ -273,40 +280,60 @@ async def _memberships(
     conn: AsyncConnection, scale: Scale, anchor: datetime, patient_ids: list[int],
     rng: random.Random, built: Built,
 ) -> None:
+    """Memberships and their invoices to date, streamed: ``BATCH`` memberships at a time are
+    inserted (their ids returned in order), then their invoices, so memory stays flat whatever
+    ``scale.memberships`` is (200,000 memberships have about 1.5 million invoices)."""
     plans = {row.key: row for row in await conn.execute(select(MembershipPlan.__table__))}
     monthly, annual = plans["wellness-monthly"], plans["wellness-annual"]
+    table, invoice_table = Membership.__table__, Invoice.__table__
+    add = insert(table).returning(table.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
     today = anchor.date()
-    rows: list[dict[str, Any]] = []
-    for index in range(scale.memberships):
-        chosen = monthly if rng.random() < 0.85 else annual
-        start = today - timedelta(days=rng.randrange(0, 240 if chosen is monthly else 400))
-        cancelled = start + timedelta(days=rng.randrange(30, 200)) if rng.random() < 0.05 else None
-        rows.append({
-            "patient_id": patient_ids[index % len(patient_ids)], "plan_id": chosen.id,
-            "start": start, "cancelled_from": cancelled,
-            "created_at": datetime.combine(start, time(15), tzinfo=UTC),
-        })
-    await _bulk(conn, Membership.__table__, rows)  # type: ignore[arg-type]
-    ids = await _ids(conn, Membership.__table__)  # type: ignore[arg-type]
-    invoices: list[dict[str, Any]] = []
     invoiced_until = today - timedelta(days=NOT_INVOICED_DAYS)
-    for mid, row in zip(ids, rows, strict=True):
-        chosen = monthly if row["plan_id"] == monthly.id else annual
-        index = 0
-        while (start := period_start(row["start"], chosen.period, index)) <= invoiced_until:
-            if row["cancelled_from"] is not None and start >= row["cancelled_from"]:
-                break
-            paid = start < today - timedelta(days=35) or rng.random() > UNPAID_SHARE
-            invoices.append({
-                "patient_id": row["patient_id"], "kind": "membership",
-                "description": f"{chosen.name} {start.isoformat()}",
-                "amount": chosen.price, "paid": chosen.price if paid else Decimal("0"),
-                "status": "paid" if paid else "open", "issued_on": start, "due_on": start,
-                "membership_id": mid, "period_start": start,
-                "period_end": period_start(row["start"], chosen.period, index + 1),
+    built.counts["memberships"] = built.counts["membership invoices"] = 0
+    begun: set[tuple[int, int, date]] = set()
+    for first in range(0, scale.memberships, BATCH):
+        rows: list[dict[str, Any]] = []
+        for index in range(first, min(first + BATCH, scale.memberships)):
+            chosen = monthly if rng.random() < 0.85 else annual
+            start = today - timedelta(days=rng.randrange(0, 240 if chosen is monthly else 400))
+            patient_id = patient_ids[index % len(patient_ids)]
+            while (patient_id, chosen.id, start) in begun:  # one per patient, plan and day
+                start -= timedelta(days=1)
+            begun.add((patient_id, chosen.id, start))
+            cancelled = (start + timedelta(days=rng.randrange(30, 200))
+                         if rng.random() < 0.05 else None)
+            rows.append({
+                "patient_id": patient_id, "plan_id": chosen.id,
+                "start": start, "cancelled_from": cancelled,
                 "created_at": datetime.combine(start, time(15), tzinfo=UTC),
             })
-            index += 1
-    await _bulk(conn, Invoice.__table__, invoices)  # type: ignore[arg-type]
-    built.counts["memberships"] = len(rows)
-    built.counts["membership invoices"] = len(invoices)
+        ids = list((await conn.scalars(add, rows)).all())
+        invoices: list[dict[str, Any]] = []
+        for mid, row in zip(ids, rows, strict=True):
+            chosen = monthly if row["plan_id"] == monthly.id else annual
+            invoices.extend(_period_invoices(mid, row, chosen, invoiced_until, today, rng))
+        await _bulk(conn, invoice_table, invoices)  # type: ignore[arg-type]
+        built.counts["memberships"] += len(rows)
+        built.counts["membership invoices"] += len(invoices)
+
+
+def _period_invoices(mid: int, row: dict[str, Any], chosen: Any, invoiced_until: date,
+                     today: date, rng: random.Random) -> list[dict[str, Any]]:
+    """One membership's invoices, one per period begun up to ``invoiced_until``."""
+    invoices: list[dict[str, Any]] = []
+    index = 0
+    while (start := period_start(row["start"], chosen.period, index)) <= invoiced_until:
+        if row["cancelled_from"] is not None and start >= row["cancelled_from"]:
+            break
+        paid = start < today - timedelta(days=35) or rng.random() > UNPAID_SHARE
+        invoices.append({
+            "patient_id": row["patient_id"], "kind": "membership",
+            "description": f"{chosen.name} {start.isoformat()}",
+            "amount": chosen.price, "paid": chosen.price if paid else Decimal("0"),
+            "status": "paid" if paid else "open", "issued_on": start, "due_on": start,
+            "membership_id": mid, "period_start": start,
+            "period_end": period_start(row["start"], chosen.period, index + 1),
+            "created_at": datetime.combine(start, time(15), tzinfo=UTC),
+        })
+        index += 1
+    return invoices

@@ -23,8 +23,17 @@ class Sizes:
     conversations: int = 50
     turns_per_conversation: int = 40
     paced_rate: int = 500
-    webhook_requests: int = 1000
-    webhook_concurrency: int = 20
+    webhook_patients: int = 30  # simulated SMS patients, each its own From number
+    webhook_warmup: int = 150  # requests before a server's first measured run
+    capacity_seconds: float = 10.0  # closed-loop runs: this long or capacity_requests
+    capacity_requests: int = 100_000
+    step_seconds: float = 3.0  # the search for the highest rate with p99 < 100 ms ...
+    step_shares: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)  # ... tries these shares of capacity
+    webhook_rate: int = 100  # the paced run's offered requests/s ...
+    webhook_paced_seconds: float = 30.0  # ... for at least this long ...
+    sweep_seconds: float = 60.0  # (serve's CLINICBOT_SWEEP_SECONDS: its first pass then)
+    sweep_cover: float | None = 30.0  # ... and until this long after the first sweep began
+    webhook_max_paced_seconds: float = 150.0
     availability_runs: int = 50
     delivery_messages: int = 2000
     delivery_seconds: float = 60.0
@@ -35,7 +44,9 @@ class Sizes:
     def tiny(cls) -> Sizes:
         """A few of everything: for the smoke test."""
         return cls(conversations=3, turns_per_conversation=8, paced_rate=30,
-                   webhook_requests=12, webhook_concurrency=3, availability_runs=3,
+                   webhook_patients=3, webhook_warmup=3, capacity_seconds=60.0,
+                   capacity_requests=12, step_shares=(), webhook_rate=10,
+                   webhook_paced_seconds=1.0, sweep_cover=None, availability_runs=3,
                    delivery_messages=5, delivery_seconds=30.0, memory_requests=10)
 
 

@@ -1,16 +1,19 @@
 """The built clinic, cached between runs, and a fresh working copy of it for each run.
 
-SQLite: ``benchmarks/.cache/clinic-<scale>.db`` (gitignored). PostgreSQL: the database
-``clinicbot_bench_<scale>`` on the server of ``CLINICBOT_BENCH_POSTGRES_URL`` (an admin URL;
-default ``postgresql://postgres@127.0.0.1:5432/postgres``). A JSON file next to the SQLite one
-records what each cache was built from (scale, schema revision, builder version, the clinic's
-"now"); when any of that changes the cache is rebuilt. Measurements change the data (bookings,
-invoices, outbox rows), so each run works on a copy: a file copy, or ``CREATE DATABASE ...
-TEMPLATE``; the copy is dropped afterwards.
+SQLite: ``benchmarks/.cache/clinic-<tag>.db`` (gitignored; ``<tag>`` is the scale and any
+membership count: :attr:`benchmarks.build.Scale.tag`). PostgreSQL: the database
+``clinicbot_bench_<checkout>_<tag>`` on the server of ``CLINICBOT_BENCH_POSTGRES_URL`` (an admin
+URL; default ``postgresql://postgres@127.0.0.1:5432/postgres``), ``<checkout>`` a short hash of
+this checkout's path, as every checkout on the machine shares the server. A JSON file next to
+the SQLite one records what each cache was built from (scale, memberships, schema revision,
+builder version, the clinic's "now"); when any of that changes the cache is rebuilt.
+Measurements change the data (bookings, invoices, outbox rows), so each run works on a copy: a
+file copy, or ``CREATE DATABASE ... TEMPLATE``; the copy is dropped afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +32,7 @@ from bot.storage.migrate import head_revision, upgrade
 CACHE = Path(__file__).resolve().parent / ".cache"
 POSTGRES_ENV = "CLINICBOT_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-BUILDER_VERSION = 1  # bump when benchmarks.build changes what it builds
+BUILDER_VERSION = 2  # bump when benchmarks.build changes what it builds
 
 
 @dataclass
@@ -47,8 +50,12 @@ def admin_url() -> str:
     return os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES
 
 
-def _tag(scale: Scale) -> str:
-    return f"{scale.factor:g}".replace(".", "p").replace("-", "m")
+def checkout_prefix() -> str:
+    """``clinicbot_bench_<hash>``: the PostgreSQL server is shared by every checkout on the
+    machine, each of which may build another clinic (another builder, schema or scale), so the
+    cache's name carries a short hash of this checkout's path."""
+    digest = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()
+    return f"clinicbot_bench_{digest[:8]}"
 
 
 def _pg_dsn(url: str, database: str | None = None) -> str:
@@ -62,17 +69,18 @@ class Cache:
     """Where the built clinics live (``directory`` for SQLite and the records)."""
 
     def __init__(self, directory: Path = CACHE, *, postgres_admin: str | None = None,
-                 postgres_prefix: str = "clinicbot_bench") -> None:
+                 postgres_prefix: str | None = None) -> None:
         self.directory = directory
         self.postgres_admin = postgres_admin or admin_url()
-        self.prefix = postgres_prefix
+        self.prefix = postgres_prefix or checkout_prefix()
 
     def _record(self, kind: str, scale: Scale) -> Path:
-        return self.directory / f"{kind}-{_tag(scale)}.json"
+        return self.directory / f"{kind}-{scale.tag}.json"
 
     @staticmethod
     def _wanted(scale: Scale) -> dict[str, object]:
-        return {"scale": scale.factor, "schema": head_revision(), "builder": BUILDER_VERSION}
+        return {"scale": scale.factor, "memberships": scale.memberships,
+                "schema": head_revision(), "builder": BUILDER_VERSION}
 
     def _cached(self, kind: str, scale: Scale) -> dict[str, object] | None:
         path = self._record(kind, scale)
@@ -82,8 +90,9 @@ class Cache:
         wanted = self._wanted(scale)
         return record if all(record.get(k) == v for k, v in wanted.items()) else None
 
-    async def prepare(self, kind: str, scale: Scale) -> Prepared:
-        """Build the cache unless it is current, then make a working copy of it."""
+    async def prepare(self, kind: str, scale: Scale, copy: str = "") -> Prepared:
+        """Build the cache unless it is current, then make a working copy of it (``copy``
+        names one more copy, for a measurement that wants the clinic as built)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         record = self._cached(kind, scale)
         if record is not None and not await self._exists(kind, scale):
@@ -95,7 +104,7 @@ class Cache:
             seconds = watch.seconds
         anchor = datetime.fromisoformat(str(record["anchor"]))
         counts = {str(k): int(v) for k, v in dict(record["counts"]).items()}  # type: ignore[call-overload]
-        url = await self._copy(kind, scale)
+        url = await self._copy(kind, scale, copy)
         return Prepared(kind, url, anchor, seconds, counts)
 
     async def _build(self, kind: str, scale: Scale) -> dict[str, object]:
@@ -112,12 +121,12 @@ class Cache:
         self._record(kind, scale).write_text(json.dumps(record, indent=2))
         return record
 
-    def _name(self, kind: str, scale: Scale, *, run: bool = False) -> str:
+    def _name(self, kind: str, scale: Scale, *, run: bool = False, copy: str = "") -> str:
         """The cache's name, or this process's working copy's (two runs at once never clash)."""
         if kind == "sqlite":
-            run_tag = f"-run{os.getpid()}" if run else ""
-            return str(self.directory / f"clinic-{_tag(scale)}{run_tag}.db")
-        return f"{self.prefix}_{_tag(scale)}{f'_run{os.getpid()}' if run else ''}"
+            run_tag = f"-run{os.getpid()}{copy}" if run else ""
+            return str(self.directory / f"clinic-{scale.tag}{run_tag}.db")
+        return f"{self.prefix}_{scale.tag}{f'_run{os.getpid()}{copy}' if run else ''}"
 
     async def _fresh(self, kind: str, name: str, template: str | None = None) -> str:
         """An empty (or copied) database called ``name``; its URL."""
@@ -132,8 +141,9 @@ class Cache:
                           f'CREATE DATABASE "{name}"{like}')
         return _pg_dsn(self.postgres_admin, name)
 
-    async def _copy(self, kind: str, scale: Scale) -> str:
-        return await self._fresh(kind, self._name(kind, scale, run=True), self._name(kind, scale))
+    async def _copy(self, kind: str, scale: Scale, copy: str = "") -> str:
+        return await self._fresh(kind, self._name(kind, scale, run=True, copy=copy),
+                                 self._name(kind, scale))
 
     async def _exists(self, kind: str, scale: Scale) -> bool:
         name = self._name(kind, scale)

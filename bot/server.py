@@ -16,7 +16,9 @@ Extension points:
 
 Each app has its own :class:`~bot.observability.metrics.Metrics` (``Runtime.metrics``): the
 dialog engine and the scheduler's sender report to it, :class:`RequestMetrics` counts and logs
-every request, and ``GET /metrics`` serves it (:mod:`bot.observability.http`).
+every request, the event-loop lag probe (:mod:`bot.observability.lag`, started first and
+stopped last by the lifespan) reports how late the loop runs, and ``GET /metrics`` serves it
+(:mod:`bot.observability.http`).
 
 ``GET /healthz`` answers 200 while the database answers (else 503), with each patient channel's
 state (``sms``, ``telegram``: see :class:`~bot.handlers.telegram_startup.TelegramStatus`) and
@@ -53,6 +55,7 @@ from bot.handlers.sms_sender import TwilioSender
 from bot.handlers.telegram_startup import WARNINGS as TELEGRAM_WARNINGS
 from bot.handlers.telegram_startup import TelegramStatus
 from bot.observability.http import METRICS_PATH, RequestMetrics, metrics_endpoint
+from bot.observability.lag import LagProbe
 from bot.observability.metrics import Metrics
 from bot.scheduler.service import SchedulerService
 from bot.settings import Settings
@@ -141,6 +144,9 @@ def create_app(
             runtime = Runtime(settings, db, time, build_engine(settings, db, time, metrics),
                               metrics=metrics)
             async with contextlib.AsyncExitStack() as running:
+                probe = LagProbe(metrics)  # first started, last stopped
+                probe.start()
+                running.push_async_callback(probe.stop)
                 if settings.sms_enabled:
                     runtime.sms_sender = TwilioSender.from_settings(settings)
                     running.push_async_callback(runtime.sms_sender.close)

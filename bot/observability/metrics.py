@@ -16,10 +16,14 @@ apps -- tests build many in one process -- keep separate counts) and the series:
   not this instance: aggregate them across instances with ``max``, not ``sum``. A database that
   does not answer within :data:`OUTBOX_READ_SECONDS` leaves them out of that scrape (rather
   than report stale numbers) and counts ``clinicbot_outbox_read_errors_total``;
+* ``clinicbot_event_loop_lag_seconds`` (histogram) and ``clinicbot_event_loop_lag_max_seconds``
+  (the longest lag of the last one to two minutes): how late the event loop woke the lag
+  probe's task (:mod:`bot.observability.lag`); a stall of every request shows up here;
 * the ``process_*`` series of ``prometheus_client`` (CPU, memory, open files).
 
-:class:`Metrics` is both a :class:`~bot.observability.hooks.TurnObserver` and a
-:class:`~bot.observability.hooks.DeliveryObserver`. Labels only ever hold route templates,
+:class:`Metrics` is a :class:`~bot.observability.hooks.TurnObserver`, a
+:class:`~bot.observability.hooks.DeliveryObserver` and a
+:class:`~bot.observability.lag.LagObserver`. Labels only ever hold route templates,
 methods, status codes, channel names and outcomes: no patient data. Every label takes its values
 from a fixed set (:data:`LABEL_VALUES`; routes: the app's templates) and anything else is
 counted as ``other``, so no request (a made-up method, a scanner's paths) adds a series.
@@ -36,6 +40,7 @@ from typing import Final
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -55,6 +60,9 @@ OUTBOX_READ_SECONDS: Final = 2.0
 # Seconds late: on time (a pass every 15 s), a scheduler interval or two, quiet hours.
 LATENCY_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0,
                           4 * 3600.0, 12 * 3600.0)
+# Seconds the event loop woke the lag probe late: idle, busy, a stall users feel, a frozen loop.
+LAG_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                      10.0)
 
 OTHER: Final = "other"
 # The values each label may take; anything else is counted as OTHER. Routes are the app's
@@ -106,6 +114,15 @@ class Metrics:
             "Seconds between a message being due and being accepted by its channel.",
             ["channel"], buckets=LATENCY_BUCKETS, registry=registry,
         )
+        self.loop_lag = Histogram(
+            "clinicbot_event_loop_lag_seconds",
+            "How late the event loop woke the lag probe (sampled every 25 ms).",
+            buckets=LAG_BUCKETS, registry=registry,
+        )
+        self.loop_lag_max = Gauge(
+            "clinicbot_event_loop_lag_max_seconds",
+            "The longest event-loop lag of the last one to two minutes.", registry=registry,
+        )
         self.outbox = OutboxSnapshot()
         registry.register(self.outbox)
         self.outbox_read_errors = Counter(
@@ -126,6 +143,11 @@ class Metrics:
 
     def delivery_latency(self, channel: str, seconds: float) -> None:
         self.delivery_latencies.labels(channel=known("channel", channel)).observe(max(0.0, seconds))
+
+    def event_loop_lag(self, seconds: float, recent_max: float) -> None:
+        """A sample of the lag probe (a :class:`~bot.observability.lag.LagObserver`)."""
+        self.loop_lag.observe(seconds)
+        self.loop_lag_max.set(recent_max)
 
     def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count a request; ``route`` must be a template or ``other`` (the middleware's job)."""

@@ -8,6 +8,7 @@ last test runs ``clinicbot serve`` itself with JSON logs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -300,3 +301,19 @@ def test_every_label_of_every_series_takes_values_from_a_fixed_set():
     assert value(samples, "clinicbot_dialog_turns_total", channel="other", outcome="other") == 3
     assert value(samples, "clinicbot_http_requests_total",
                  route="other", method="other", status="other") == 6
+
+
+async def test_a_stalled_event_loop_shows_in_the_lag_series(twilio):
+    """The lag probe runs with the app: a 300 ms stall is seen in the histogram and the max."""
+    await asyncio.sleep(0.1)  # a few samples of an idle loop
+    before = await scrape(twilio.http)
+    assert (value(before, "clinicbot_event_loop_lag_seconds_count") or 0) > 0
+    assert (value(before, "clinicbot_event_loop_lag_max_seconds") or 1) < 0.25
+    time.sleep(0.3)  # noqa: ASYNC251 - blocks the server's loop (it shares this one): the stall
+    await asyncio.sleep(0.1)
+    after = await scrape(twilio.http)
+    stalls = [(value(when, "clinicbot_event_loop_lag_seconds_count") or 0)
+              - (value(when, "clinicbot_event_loop_lag_seconds_bucket", le="0.25") or 0)
+              for when in (before, after)]
+    assert stalls == [0, 1], "one sample later than 250 ms"
+    assert 0.25 <= (value(after, "clinicbot_event_loop_lag_max_seconds") or 0) < 1.0

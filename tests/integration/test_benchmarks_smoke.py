@@ -19,7 +19,7 @@ from benchmarks import availability, dialogs, memory, scheduler, webhook
 from benchmarks.__main__ import table
 from benchmarks.build import Scale, anchor_for, build
 from benchmarks.common import Bench, Figure, Sizes
-from benchmarks.databases import Cache
+from benchmarks.databases import Cache, checkout_prefix
 from bot.storage.models import Appointment, Invoice, Membership, Patient, PatientPackage
 
 SCALE = Scale(0.003)
@@ -27,6 +27,23 @@ SCALE = Scale(0.003)
 
 def by_name(figures: list[Figure]) -> dict[str, Figure]:
     return {figure.name: figure for figure in figures}
+
+
+async def test_the_membership_count_is_set_apart_from_the_scale(engine: AsyncEngine) -> None:
+    scale = Scale(0.003, members=7_500)  # more than one batch of the streamed build
+    assert scale.tag == "0p003_m7500" and Scale(0.003).tag == "0p003"
+    built = await build(engine, scale, anchor_for(date(2026, 11, 2)))
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Membership)) == 7_500
+        invoiced = await conn.scalar(select(func.count(Invoice.membership_id.distinct())))
+    assert built.counts["memberships"] == 7_500 and built.counts["patients"] == 60
+    assert 7_000 < invoiced <= 7_500  # every membership begun before the last few days
+
+
+def test_the_postgresql_cache_is_named_per_checkout(tmp_path: Path) -> None:
+    mine = Cache(tmp_path, postgres_admin="postgresql://x@127.0.0.1/postgres")
+    assert mine.prefix == checkout_prefix() != "clinicbot_bench"
+    assert mine.prefix.startswith("clinicbot_bench_") and len(mine.prefix) == 24
 
 
 async def test_the_builder_keeps_the_clinic_consistent(engine: AsyncEngine) -> None:
@@ -62,8 +79,15 @@ async def test_every_measurement_runs_once(engine: AsyncEngine, database_url: st
     assert found["dialog turn p50"].counts == {"turns": 24}  # the paced run
     assert found["dialog apologies"].value == 0
 
-    found = by_name(await webhook.measure(bench))
-    assert found["SMS webhook requests/s"].counts == {"requests": 12, "answered": 12}
+    found = by_name(await webhook.measure(bench))  # serve, floor, generator: processes
+    for name in ("floor capacity", "webhook capacity") + (
+            ("webhook capacity, 2 serve",) if kind == "postgresql" else ()):
+        assert found[name].counts == {"requests": 12, "answered": 12}, name
+    paced = found["webhook p99 at 10/s, sweeps on"].counts
+    assert paced["requests"] == paced["answered"] > 0
+    assert found["webhook errors"].value == 0
+    assert found["serve peak memory, sweeps on"].counts == {"exit_status": 0}
+    assert found["event-loop stall (longest)"].value >= 0
 
     results = await scheduler.measure(bench)
     found = by_name(results)
