@@ -7,7 +7,10 @@ chosen so far and the options shown are stored in the same transaction as whatev
 did. A rule's refusal asks again and keeps nothing the step wrote: a step that wrote nothing
 before it was refused (nearly all: most steps only read) needs no savepoint; one that did is run
 again from the start of the turn, in a fresh transaction, inside a savepoint that is rolled
-back. An unexpected error rolls the whole turn back, keeps the patient's place and apologises.
+back. An unexpected error rolls the whole turn back, keeps the patient's place and apologises
+(the outcome says ``failed``). A channel that acts on each message once claims the message first
+in the turn's transaction and records its answer last (:data:`Claim`, :data:`Settle`), so the
+three commit together.
 Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
 none by default). Turns beyond the database pool's size wait their turn first come, first served
