@@ -16,20 +16,31 @@ waiting for an answer, the mean latency *is* 50 / throughput, 100 ms at 500 turn
 * **capacity**: every patient answers the moment the reply arrives; turns per second is all
   turns over the wall time.
 * **paced**: every patient sends at planned moments, a random (exponential) pause apart, so
-  that all of them together offer ``Sizes.paced_rate`` turns per second; a patient still
-  waiting for an answer sends as soon as it comes. Latency runs from the *planned* moment to the
-  answer, so time spent waiting for the event loop or for an earlier answer counts (no
-  coordinated omission).
+  that all of them together offer a given rate of turns per second; a patient still waiting for
+  an answer sends as soon as it comes. Latency runs from the *planned* moment to the answer, so
+  time spent waiting for the event loop or for an earlier answer counts (no coordinated
+  omission). One paced run per offered rate: :data:`TARGET_RATE` (the target's rate: p99 < 50 ms
+  on SQLite, < 100 ms on PostgreSQL) and ``Sizes.paced_rate``, or the rates given in
+  ``CLINICBOT_BENCH_PACED_RATES`` (e.g. ``300,500``; the first is held to the target) or to
+  :func:`measure`.
+
+Each paced run also says where a turn's time went: waiting for a turn slot (the engine lets the
+pool's size of turns run at once), and, on PostgreSQL, how often a sample of
+``pg_stat_activity`` found a turn waiting for a row lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import Bench, Figure, Stopwatch, percentile
@@ -41,6 +52,9 @@ from bot.storage.db import create_engine
 from bot.storage.models import Clinic, Patient, PatientPackage
 
 APOLOGY = "something went wrong"
+TARGET_RATE = 300
+RATES_ENV = "CLINICBOT_BENCH_PACED_RATES"
+LOCK_SAMPLE_SECONDS = 0.01
 PICKED = ("pk", "f", "a", "d", "t", "yes")
 BOOKING_ANSWERS = 6
 
@@ -148,10 +162,76 @@ def _kinds(samples: dict[str, list[float]]) -> str:
                      for kind, s in sorted(samples.items()))
 
 
-async def measure(bench: Bench) -> list[Figure]:
-    """Capacity (turns/s), then latency at the paced rate; apologies in either run."""
+def _below(limit: float) -> Callable[[float], bool]:
+    return lambda value: value < limit
+
+
+def paced_rates(bench: Bench, rates: Sequence[int] | None = None) -> list[int]:
+    """The offered rates of the paced runs, the target's first (see the module docstring)."""
+    if rates:
+        return list(rates)
+    given = os.environ.get(RATES_ENV, "").strip()
+    if given:
+        return [int(rate) for rate in given.split(",") if rate.strip()]
+    paced = bench.sizes.paced_rate
+    return [min(TARGET_RATE, paced), *([paced] if paced > TARGET_RATE else [])]
+
+
+class SlotWaits:
+    """Time turns spent waiting for the engine's turn slot (its pool-sized semaphore)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.samples: list[float] = []
+        slots = engine._turns
+        acquire = slots.acquire
+
+        async def timed() -> Literal[True]:
+            started = time.perf_counter()
+            try:
+                return await acquire()
+            finally:
+                self.samples.append(time.perf_counter() - started)
+
+        slots.acquire = timed
+
+
+@contextlib.asynccontextmanager
+async def lock_waits(bench: Bench, seen: list[int]) -> AsyncIterator[None]:
+    """On PostgreSQL, sample pg_stat_activity while the block runs: ``seen`` gets [samples,
+    sessions of this database found waiting for a lock]."""
+    if bench.kind != "postgresql":
+        yield
+        return
+    probe = create_engine(bench.url, pool_size=1, max_overflow=0)
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock'")
+    seen[:] = [0, 0]
+
+    async def sample() -> None:
+        async with probe.connect() as conn:
+            while True:
+                seen[1] += int(await conn.scalar(query) or 0)
+                seen[0] += 1
+                await asyncio.sleep(LOCK_SAMPLE_SECONDS)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await probe.dispose()
+
+
+async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figure]:
+    """Capacity (turns/s), then latency at each offered rate (:func:`paced_rates`; the first is
+    held to the target); apologies in any run."""
     sizes = bench.sizes
+    offered = paced_rates(bench, rates)
     db = create_engine(bench.url)
+    paced_runs: list[tuple[int, dict[str, list[float]], list[Conversation], float, list[float],
+                           list[int]]] = []
     try:
         settings = Settings(_env_file=None, DATABASE_URL=bench.url)  # type: ignore[call-arg]
         engine = build_engine(settings, db, bench.clock())
@@ -160,28 +240,46 @@ async def measure(bench: Bench) -> list[Figure]:
         await asyncio.gather(*(Conversation(engine, phone, 0, warm).say("MENU", "warm-up")
                                for phone in phones))
         full, talks, seconds = await run(engine, phones, sizes.turns_per_conversation, None, 0)
-        pause = len(phones) / sizes.paced_rate
-        paced, paced_talks, paced_seconds = await run(
-            engine, phones, sizes.turns_per_conversation, pause, 1000)
+        slots = SlotWaits(engine)
+        for n, rate in enumerate(offered):
+            slots.samples = []
+            locks: list[int] = []
+            async with lock_waits(bench, locks):
+                paced, paced_talks, paced_seconds = await run(
+                    engine, phones, sizes.turns_per_conversation, len(phones) / rate,
+                    1000 * (n + 1))
+            paced_runs.append((rate, paced, paced_talks, paced_seconds, slots.samples, locks))
     finally:
         await db.dispose()
     turns = [s for kind in full.values() for s in kind]
-    latencies = [s for kind in paced.values() for s in kind]
     sqlite = bench.kind == "sqlite"
-    apologies = sum(t.apologies for t in [*talks, *paced_talks])
+    limit = 50 if sqlite else 100
+    apologies = sum(t.apologies for t in talks) + sum(
+        t.apologies for run_ in paced_runs for t in run_[2])
     booked = sum(t.booked for t in talks)
-    return [
+    figures = [
         Figure("dialog turns/s", len(turns) / seconds, "turns/s", ">= 500 (SQLite)",
                (lambda v: v >= 500) if sqlite else None,
                f"capacity: {len(talks)} conversations answering at once, {len(turns)} turns, "
                f"{booked} bookings; time inside Engine.handle: {_kinds(full)}",
                {"conversations": len(talks), "turns": len(turns), "booked": booked}),
-        Figure("dialog turn p50", percentile(latencies, 50) * 1000, "ms", "", None,
-               f"paced: {sizes.paced_rate} turns/s offered by {len(paced_talks)} conversations "
-               f"(mean pause {pause * 1000:.0f} ms), {len(latencies)} turns answered at "
-               f"{len(latencies) / paced_seconds:.0f} turns/s; {_kinds(paced)}",
-               {"turns": len(latencies)}),
-        Figure("dialog turn p99", percentile(latencies, 99) * 1000, "ms",
-               f"< 50 ms at {sizes.paced_rate}/s (SQLite)", (lambda v: v < 50) if sqlite else None),
-        Figure("dialog apologies", apologies, "turns", "0", lambda v: v == 0),
     ]
+    for n, (rate, paced, paced_talks, paced_seconds, waits, locks) in enumerate(paced_runs):
+        latencies = [s for kind in paced.values() for s in kind]
+        where = (f"; waiting for a turn slot: p99 {percentile(waits, 99) * 1000:.0f} ms"
+                 if waits else "")
+        if locks:
+            where += f"; sessions waiting for a lock: {locks[1]} in {locks[0]} samples"
+        detail = (f"paced: {rate} turns/s offered by {len(paced_talks)} conversations "
+                  f"(mean pause {len(paced_talks) / rate * 1000:.0f} ms), {len(latencies)} "
+                  f"turns answered at {len(latencies) / paced_seconds:.0f} turns/s; "
+                  f"{_kinds(paced)}{where}")
+        suffix = "" if n == 0 else f" at {rate}/s"
+        figures.append(Figure(f"dialog turn p50{suffix}", percentile(latencies, 50) * 1000,
+                              "ms", "", None, detail, {"turns": len(latencies)}))
+        figures.append(Figure(
+            f"dialog turn p99{suffix}", percentile(latencies, 99) * 1000, "ms",
+            f"< {limit} ms at {rate}/s" if n == 0 else "",
+            _below(limit) if n == 0 else None))
+    figures.append(Figure("dialog apologies", apologies, "turns", "0", lambda v: v == 0))
+    return figures

@@ -1,6 +1,7 @@
 """``clinicbot serve``: the HTTP server (SMS webhooks, health) and the background services.
 
-One process, one event loop: uvicorn serves :func:`bot.server.create_app`, whose lifespan opens
+One process, one event loop (uvloop where installed, with uvicorn's httptools parser; asyncio's
+loop and h11 otherwise): uvicorn serves :func:`bot.server.create_app`, whose lifespan opens
 the database and starts the services (see :mod:`bot.server` to add one). SIGTERM or SIGINT
 stops accepting connections, lets requests in flight finish (up to
 :data:`GRACEFUL_SHUTDOWN_SECONDS`), stops the services and closes the database; the command
@@ -88,7 +89,7 @@ def serve_command(log_level: str) -> None:
     )
     server = Server(config)
     try:
-        asyncio.run(server.serve())
+        server.run()  # on uvloop, with httptools, where installed (uvicorn's loop="auto")
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
         if exc.code in (0, None):
             raise

@@ -7,7 +7,10 @@ chosen so far and the options shown are stored in the same transaction as whatev
 did. A rule's refusal asks again and keeps nothing the step wrote: a step that wrote nothing
 before it was refused (nearly all: most steps only read) needs no savepoint; one that did is run
 again from the start of the turn, in a fresh transaction, inside a savepoint that is rolled
-back. An unexpected error rolls the whole turn back, keeps the patient's place and apologises.
+back. An unexpected error rolls the whole turn back, keeps the patient's place and apologises
+(the outcome says ``failed``). A channel that acts on each message once claims the message first
+in the turn's transaction and records its answer last (:data:`Claim`, :data:`Settle`), so the
+three commit together.
 Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
 none by default). Turns beyond the database pool's size wait their turn first come, first served
@@ -62,14 +65,17 @@ CONVERSATION = (
 )
 
 
-# Runs in the turn's transaction just before it commits (e.g. recording that an inbound message
-# was acted on, atomically with the action); what it raises rolls the turn back and reaches the
-# caller unchanged (no apology).
+# Extension points of a channel that acts on each message once (bot.services.inbound). Claim
+# runs first in the turn's transaction, before anything is read (the SMS handler claims the
+# message there); Settle runs in it just before it commits (records the message as acted on,
+# with its answer). What either raises rolls the turn back and reaches the caller unchanged (no
+# apology).
+Claim = Callable[[UnitOfWork], Awaitable[None]]
 Settle = Callable[[UnitOfWork, Outcome], Awaitable[None]]
 
 
-class _SettleFailed(Exception):
-    """Carries what a :data:`Settle` raised past the turn's error handling."""
+class _Passed(Exception):
+    """Carries what a :data:`Claim` or :data:`Settle` raised past the turn's error handling."""
 
 
 @dataclass(frozen=True)
@@ -97,17 +103,20 @@ class Engine:
         self.observer = observer or UNOBSERVED
         self._turns = asyncio.Semaphore(_pool_size(db))
 
-    async def handle(self, inbound: Inbound, settle: Settle | None = None) -> Outcome:
-        """Process one inbound message and return the replies to send (``settle``: see
-        :data:`Settle`)."""
+    async def handle(
+        self, inbound: Inbound, settle: Settle | None = None, claim: Claim | None = None
+    ) -> Outcome:
+        """Process one inbound message and return the replies to send (``settle``, ``claim``:
+        see :data:`Settle`). The outcome of a turn that failed is an apology (``failed``): the
+        turn, ``claim`` and ``settle`` included, was rolled back."""
         started = time.perf_counter()
         try:
             async with self._turns:
                 try:
-                    outcome = await self._handle(inbound, settle, guarded=False)
+                    outcome = await self._handle(inbound, settle, claim, guarded=False)
                 except _WroteThenRefused:  # nothing of that attempt was kept
-                    outcome = await self._handle(inbound, settle, guarded=True)
-        except _SettleFailed as failed:
+                    outcome = await self._handle(inbound, settle, claim, guarded=True)
+        except _Passed as failed:
             assert failed.__cause__ is not None
             raise failed.__cause__ from None
         except Exception:
@@ -118,9 +127,14 @@ class Engine:
                                   time.perf_counter() - started)
         return outcome
 
-    async def _handle(self, inbound: Inbound, settle: Settle | None, *, guarded: bool
-                      ) -> Outcome:
+    async def _handle(self, inbound: Inbound, settle: Settle | None, claim: Claim | None, *,
+                      guarded: bool) -> Outcome:
         async with UnitOfWork(self.db, self.clock, keep_loaded=True) as uow:
+            if claim is not None:
+                try:
+                    await claim(uow)
+                except Exception as exc:
+                    raise _Passed() from exc
             clinic = await get_clinic(uow)
             conversation = await self._conversation(uow, inbound)
             account = await identify(uow, conversation, inbound)
@@ -141,7 +155,7 @@ class Engine:
                 try:
                     await settle(uow, outcome)
                 except Exception as exc:
-                    raise _SettleFailed() from exc
+                    raise _Passed() from exc
             await uow.commit()
             return outcome
 
@@ -376,7 +390,7 @@ class Engine:
             "Sorry, something went wrong on our side. Your choices so far are kept; "
             "please try again, or send MENU."
         )
-        return Outcome(replies=[Reply(text=text)])
+        return Outcome(replies=[Reply(text=text)], failed=True)
 
 
 def _pending_besides(conversation: Conversation, session: AsyncSession) -> bool:

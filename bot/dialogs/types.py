@@ -45,8 +45,11 @@ class Inbound:
 
 @dataclass
 class Outcome:
-    """What the engine sends back for one inbound message (``effects``: see base.Effect)."""
+    """What the engine sends back for one inbound message (``effects``: see base.Effect).
+
+    ``failed``: the turn failed and was rolled back; ``replies`` is an apology."""
 
     replies: list[Reply] = field(default_factory=list)
     opted_out: bool = False
     effects: list[Any] = field(default_factory=list)
+    failed: bool = False

@@ -4,12 +4,15 @@
 engine and answers with TwiML; ``POST /sms/status`` records delivery reports for outbound
 messages. Both check ``X-Twilio-Signature`` against ``PUBLIC_BASE_URL`` + path (what Twilio was
 told to call, which a proxy in front of us may rewrite) and every form parameter, before
-anything else is read or written. A ``MessageSid`` delivered again is answered with the same
-TwiML and not acted on again (:mod:`bot.services.inbound`); while another delivery of it is
-being handled, the repeat waits for that answer, takes the message over if that delivery's
-instance died (its claim's lease ran out), or else answers 503 to be delivered again: never an
-empty answer for a message nobody acted on. Twilio's opt-out classification
-(``OptOutType``) counts as the matching keyword (RULES.md 14).
+anything else is read or written. Each message is one transaction: its claim, the dialog turn
+and the answer are committed together (:mod:`bot.services.inbound`), so nothing is left behind
+by a delivery whose instance died. A ``MessageSid`` delivered again is answered with the same
+TwiML and not acted on again; while another delivery of it is being handled, the repeat waits
+for that answer, takes the message over if that delivery's transaction ended without acting
+(its instance died, or sat idle past the claim's lease), or else answers 503 to be delivered
+again: never an empty answer for a message nobody acted on. A turn that fails is rolled back,
+claim included; its apology is then recorded as the answer in a transaction of its own.
+Twilio's opt-out classification (``OptOutType``) counts as the matching keyword (RULES.md 14).
 
 Nothing here logs a phone number, a name or a message text.
 """
@@ -50,13 +53,11 @@ STATUS_PATH = "/sms/status"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 200
-# A claim's lease, renewed while its instance handles the message: a delivery repeated on
-# another instance (the proxy retries when an instance dies mid-request) takes the message over
-# once the lease ran out, well within the 15 s Twilio waits for an answer.
+# A claim's lease: how long the transaction handling a message may sit idle before the database
+# ends it (PostgreSQL), so that a delivery repeated on another instance (the proxy retries when
+# an instance dies mid-request) takes the message over well within the 15 s Twilio waits.
 LEASE = timedelta(seconds=6)
-RENEW_SECONDS = 2.0
 DUPLICATE_WAIT_SECONDS = 10.0
-TAKEOVERS = 3
 DUPLICATE_POLL_SECONDS = 0.1
 MESSAGE_SID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -87,21 +88,18 @@ async def inbound_sms(request: Request) -> Response:
         raise HTTPException(400, "MessageSid is missing or malformed")
     if not E164.fullmatch(phone):
         raise HTTPException(400, "From is not an E.164 phone number")
-    async with UnitOfWork(runtime.db, runtime.clock) as uow:
-        claim = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
-        await uow.commit()
-    for _ in range(TAKEOVERS):
-        if claim.owned:
-            assert claim.token is not None
-            try:
-                return _twiml(await _act(runtime, form, phone, sid, claim.token))
-            except inbound.ClaimLost:
-                log.info("sms inbound: another delivery took the message over")
-        elif claim.answered:  # acted on (its answer may be forgotten by now: then none)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DUPLICATE_WAIT_SECONDS
+    while True:
+        acted = await _act(runtime, form, phone, sid)
+        if isinstance(acted, str):
+            return _twiml(acted)
+        if acted.answered:  # acted on (its answer may be forgotten by now: then none)
             log.info("sms inbound: repeated message, answered as before")
-            return _twiml(twiml([]) if claim.reply is None else claim.reply)
-        claim = await _wait_for_answer(runtime, sid)
-    raise _still_in_hand()
+            return _twiml(twiml([]) if acted.reply is None else acted.reply)
+        if loop.time() >= deadline:  # still in hand elsewhere
+            raise _still_in_hand()
+        await asyncio.sleep(DUPLICATE_POLL_SECONDS)
 
 
 async def sms_status(request: Request) -> Response:
@@ -192,80 +190,56 @@ async def _read_form(request: Request) -> Form:
     return Form(pairs)
 
 
-async def _act(runtime: Runtime, form: Form, phone: str, sid: str, token: str) -> str:
-    """Act on a message claimed under ``token`` (keeping the claim's lease alive meanwhile) and
-    record the answer with the action; :class:`inbound.ClaimLost` if it was taken over."""
+class _NotOurs(Exception):
+    """Another delivery holds the message, or acted on it: ``claim`` says which."""
+
+    def __init__(self, claim: inbound.Claim) -> None:
+        super().__init__("the message is another delivery's")
+        self.claim = claim
+
+
+async def _act(runtime: Runtime, form: Form, phone: str, sid: str) -> str | inbound.Claim:
+    """Claim, act on and answer the message in one transaction: the answer; or, when another
+    delivery holds the message or answered it, that claim (nothing done here)."""
+    held = ""
+    answer = ""
+
+    async def claim(uow: UnitOfWork) -> None:
+        nonlocal held
+        found = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
+        if not found.owned:
+            raise _NotOurs(found)
+        assert found.token is not None
+        held = found.token
 
     async def settle(uow: UnitOfWork, outcome: Outcome) -> None:
-        await inbound.settle(uow, CHANNEL, sid, token, twiml(_messages(outcome)))
+        nonlocal answer
+        answer = twiml(_messages(outcome))
+        await inbound.settle(uow, CHANNEL, sid, held, answer)
 
-    keeping = asyncio.create_task(_keep_claim(runtime, sid, token))
     try:
-        outcome = await runtime.dialogs.handle(_inbound(form, phone), settle)
-    except inbound.ClaimLost:
-        raise
-    except Exception:
-        await _release(runtime, sid, token)
-        raise
-    finally:
-        keeping.cancel()
-    answer = twiml(_messages(outcome))
-    # Settled with the turn already, unless the turn failed and the answer is an apology.
-    async with UnitOfWork(runtime.db, runtime.clock) as uow:
-        await inbound.settle(uow, CHANNEL, sid, token, answer)
-        await uow.commit()
+        outcome = await runtime.dialogs.handle(_inbound(form, phone), settle, claim)
+    except _NotOurs as not_ours:
+        return not_ours.claim
+    except inbound.ClaimLost:  # pragma: no cover - the claim is this transaction's own row
+        return inbound.Claim(owned=False)
+    if outcome.failed:  # rolled back, the claim with it: the apology is the answer
+        answer = twiml(_messages(outcome))
+        async with UnitOfWork(runtime.db, runtime.clock) as uow:
+            found = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
+            if not found.owned:  # another delivery took it meanwhile: its answer stands
+                return found
+            assert found.token is not None
+            await inbound.settle(uow, CHANNEL, sid, found.token, answer)
+            await uow.commit()
     log.info("sms inbound: answered with %d message(s)", answer.count("<Message>"))
     return answer
-
-
-async def _keep_claim(runtime: Runtime, sid: str, token: str) -> None:
-    """Renew the claim's lease while this instance handles the message (until cancelled)."""
-    while True:
-        await asyncio.sleep(RENEW_SECONDS)
-        try:
-            async with UnitOfWork(runtime.db, runtime.clock) as uow:
-                held = await inbound.renew(uow, CHANNEL, sid, token, LEASE)
-                await uow.commit()
-        except Exception as exc:  # the lease may run out; settling then says whether it did
-            log.warning("sms inbound: could not renew a claim (%s)", type(exc).__name__)
-            continue
-        if not held:
-            return
-
-
-async def _wait_for_answer(runtime: Runtime, sid: str) -> inbound.Claim:
-    """Wait (bounded) until the message is answered, or its claim's lease runs out (its
-    handler died) and this delivery takes it over; else 503, so that it is delivered again:
-    never an empty answer for a message nobody acted on."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DUPLICATE_WAIT_SECONDS
-    while loop.time() < deadline:
-        await asyncio.sleep(DUPLICATE_POLL_SECONDS)
-        async with UnitOfWork(runtime.db, runtime.clock, readonly=True) as uow:
-            if await inbound.in_hand(uow, CHANNEL, sid):
-                continue
-        async with UnitOfWork(runtime.db, runtime.clock) as uow:
-            claim = await inbound.claim(uow, CHANNEL, sid, lease=LEASE)
-            await uow.commit()
-        if claim.owned or claim.answered:
-            return claim
-    raise _still_in_hand()
 
 
 def _still_in_hand() -> HTTPException:
     log.warning("sms inbound: a repeated message is still being handled; answered 503")
     return HTTPException(503, "This message is still being handled; deliver it again",
                          headers={"Retry-After": "5"})
-
-
-async def _release(runtime: Runtime, sid: str, token: str) -> None:
-    """Give up the claim of a message whose handling failed, so Twilio's retry can act."""
-    try:
-        async with UnitOfWork(runtime.db, runtime.clock) as uow:
-            await inbound.release(uow, CHANNEL, sid, token)
-            await uow.commit()
-    except Exception as exc:  # the original error matters more; the claim times out anyway
-        log.error("could not release an inbound sms claim: %s", type(exc).__name__)
 
 
 def _twiml(body: str) -> Response:

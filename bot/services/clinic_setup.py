@@ -32,7 +32,9 @@ from bot.storage.uow import UnitOfWork
 
 SETUP_MODELS = (Clinic, Location, Practitioner, WorkingHours, Fee)
 CHANGED = "setup changed"
-VERSION = select(Clinic.setup_version).where(Clinic.id == 1)
+# Run on every transaction that reads the set-up: a Core statement on the connection, no ORM.
+_CLINIC = Clinic.__table__.c
+VERSION = select(_CLINIC.setup_version).where(_CLINIC.id == 1)
 NO_CLINIC = "no clinic is set up yet; run 'clinicbot load FILE.toml' first"
 T = TypeVar("T")
 
@@ -125,7 +127,7 @@ async def clinic_setup(uow: UnitOfWork) -> ClinicSetup:
 
 
 async def _current(uow: UnitOfWork, changes: int) -> ClinicSetup:
-    version = await uow.session.scalar(VERSION)
+    version = await (await uow.session.connection()).scalar(VERSION)
     if version is None:
         raise NotFound(NO_CLINIC)
     engine = uow.engine.sync_engine

@@ -1,18 +1,26 @@
 """Acting on an inbound message once, however often the channel delivers it.
 
-A channel handler calls :func:`claim` in its own short transaction before acting. The first
-delivery gets the claim: a lease (``lease_until``) held under a token of its own. A repeat gets
-the answer recorded for the message (or nothing yet, while the first delivery is still being
-handled). A claim whose lease ran out is taken over by the next delivery, under a new token, so
-a message is never lost to a dead process.
+A channel handler calls :func:`claim` before acting. The first delivery gets the claim, under a
+token of its own; a repeat gets the answer recorded for the message (or nothing yet, while the
+first delivery is still being handled). The answer is recorded with :func:`settle` *in the
+transaction of the action*: the update only succeeds while the token is still the claim's, else
+:class:`ClaimLost` rolls the action back.
 
-The SMS handler keeps its lease alive with :func:`renew` while it acts (a lease of seconds, so a
-retry on another instance takes over quickly when the first instance died), and records its
-answer with :func:`settle` *in the transaction of the action*: the update only succeeds while
-the token is still the claim's, else :class:`ClaimLost` rolls the action back (the claim was
-taken over by a delivery that acts instead). So each message is acted on once even when a slow
-owner's lease runs out. Telegram claims for :data:`CLAIM_TIMEOUT` and records with
-:func:`remember_reply`.
+The SMS handler claims *in the transaction of the action* too (:mod:`bot.handlers.sms`): claim,
+dialog turn and answer commit together or not at all, so a claim is never committed without its
+answer, and a delivery whose instance died leaves nothing behind (its transaction ends with its
+connection) for the retry to take over. While that transaction is open the claim is its
+uncommitted row: on SQLite the whole database's write lock; on PostgreSQL the row and a
+transaction-scoped advisory lock on the message, which a repeat only *tries* (it never queues
+behind a holder: it hears "in hand" at once, and asks again or answers 503), and which the server
+gives up if the holder's transaction sits idle for longer than the claim's lease
+(``idle_in_transaction_session_timeout``, set for that transaction only): an instance that hangs
+or vanishes without closing its connection loses the message within the lease.
+
+A claim committed on its own, before acting (Telegram's, for :data:`CLAIM_TIMEOUT`, recorded
+with :func:`remember_reply`; or one left by an older version) holds the message until its
+``lease_until``; a later delivery takes it over after that, under a new token, so a message is
+never lost to a dead process.
 
 Housekeeping (:func:`forget_old`) goes by the real wall clock, never by the sweep's ``now``
 (``clinicbot jobs run --now`` may be far ahead): answers are dropped after :data:`KEEP_REPLY`
@@ -21,27 +29,86 @@ are kept :data:`KEEP_IDS` per channel -- Twilio's ``MessageSid`` is unique forev
 request replayed months later is still recognised and not acted on again. Telegram starts
 ``update_id`` afresh at random after a week without updates, so its ids are kept a week only.
 Rows are forgotten by age alone.
+
+Every message runs :func:`claim` and :func:`settle`: they are prebuilt Core statements run on
+the unit of work's connection (no ORM objects), compiled once per process.
 """
 
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from bot.clock import Clock, SystemClock
 from bot.storage.models import InboundMessage
+from bot.storage.types import UTCDateTime
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
 KEEP_REPLY = timedelta(days=2)  # Twilio and our proxy retry within hours; Telegram within a day
 KEEP_ANSWERED = timedelta(days=7)  # ids of channels that reuse them (Telegram)
 KEEP_IDS = {"sms": timedelta(days=400)}  # Twilio's MessageSid is never reused
 WALL_CLOCK: Clock = SystemClock()
+# pg_try_advisory_xact_lock(int4, int4): this first key is the inbound messages' own space.
+ADVISORY_CLASS = 0x1B0D
+
+TABLE = cast(Table, InboundMessage.__table__)
+C = TABLE.c
+_COLUMNS = ("channel", "external_id", "created_at", "owner", "lease_until")
+_TYPES: dict[str, TypeEngine[Any]] = {
+    "channel": String(), "external_id": String(), "created_at": UTCDateTime(), "owner": String(),
+    "lease_until": UTCDateTime()}
+_NEW: list[BindParameter[Any]] = [bindparam(name, type_=_TYPES[name]) for name in _COLUMNS]
+_CLAIM_SQLITE = (
+    sqlite.insert(TABLE).values(dict(zip(_COLUMNS, _NEW, strict=True)))
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(C.id)
+)
+# Inserted only under the message's advisory lock, tried (never waited for): a repeat of a
+# message in hand elsewhere gets no row at once, instead of queueing behind its transaction.
+_CLAIM_POSTGRESQL = (
+    postgresql.insert(TABLE)
+    .from_select(list(_COLUMNS), select(*_NEW).where(
+        func.pg_try_advisory_xact_lock(ADVISORY_CLASS, bindparam("lock", type_=Integer),
+                                       type_=Boolean),
+        func.set_config("idle_in_transaction_session_timeout",
+                        bindparam("idle", type_=String), True).is_not(None),
+    ))
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(C.id)
+)
+_WHICH = (C.channel == bindparam("of_channel")) & (C.external_id == bindparam("of_id"))
+_FIND = select(C.id, C.owner, C.lease_until, C.answered_at, C.reply).where(_WHICH)
+_TAKE_OVER = (
+    update(TABLE)
+    .where(C.id == bindparam("row"), C.answered_at.is_(None),
+           C.owner.is_not_distinct_from(bindparam("previous", type_=String)))
+    .values(owner=bindparam("owner"), lease_until=bindparam("lease_until"))
+)
+_SETTLE = (
+    update(TABLE)
+    .where(_WHICH, C.owner == bindparam("token", type_=String))
+    .values(reply=bindparam("reply"), answered_at=bindparam("now"), lease_until=None)
+)
 
 
 class ClaimLost(Exception):
@@ -62,44 +129,40 @@ class Claim:
 async def claim(
     uow: UnitOfWork, channel: str, external_id: str, *, lease: timedelta = CLAIM_TIMEOUT
 ) -> Claim:
-    """Claim the message ``external_id`` of ``channel`` for handling (see the module docstring)."""
+    """Claim the message ``external_id`` of ``channel`` for handling (see the module docstring):
+    the first statement of the transaction that acts on it, or one of its own, committed."""
+    connection = await uow.session.connection()
     now = uow.clock.now()
     token = uuid.uuid4().hex
-    values = {"channel": channel, "external_id": external_id, "reply": None, "created_at": now,
-              "owner": token, "lease_until": now + lease}
-    if await insert_ignore(uow, InboundMessage, values, ["channel", "external_id"]) is not None:
+    values: dict[str, Any] = {"channel": channel, "external_id": external_id,
+                              "created_at": now, "owner": token, "lease_until": now + lease}
+    if uow.dialect == "postgresql":
+        values["lock"] = advisory_key(channel, external_id)
+        values["idle"] = str(max(1, int(lease.total_seconds() * 1000)))
+        statement = _CLAIM_POSTGRESQL
+    else:
+        statement = _CLAIM_SQLITE
+    if (await connection.execute(statement, values)).first() is not None:
         return Claim(owned=True, token=token)
-    seen = await _find(uow, channel, external_id)
-    if seen is None:  # pragma: no cover - the row that conflicted cannot vanish: rows stay
+    seen = await _find(connection, channel, external_id)
+    if seen is None:  # PostgreSQL: in hand in another transaction (its advisory lock is held)
         return Claim(owned=False)
     if seen.answered_at is not None:
         return Claim(owned=False, reply=seen.reply, answered=True)
-    if seen.lease_until is None or seen.lease_until <= now:
-        taken: Any = await uow.session.execute(
-            update(InboundMessage)
-            .where(
-                InboundMessage.id == seen.id,
-                InboundMessage.answered_at.is_(None),
-                InboundMessage.owner.is_not_distinct_from(seen.owner),
-            )
-            .values(owner=token, lease_until=now + lease)
-            .execution_options(synchronize_session=False)
-        )
+    if seen.lease_until is None or seen.lease_until <= now:  # committed, and its owner died
+        taken: Any = await connection.execute(
+            _TAKE_OVER, {"row": seen.id, "previous": seen.owner, "owner": token,
+                         "lease_until": now + lease})
         if taken.rowcount == 1:
             return Claim(owned=True, token=token)
     return Claim(owned=False)
 
 
-async def renew(
-    uow: UnitOfWork, channel: str, external_id: str, token: str, lease: timedelta
-) -> bool:
-    """Extend the lease of a claim this delivery still holds; False if it does not any more."""
-    result: Any = await uow.session.execute(
-        _mine(channel, external_id, token)
-        .where(InboundMessage.answered_at.is_(None))
-        .values(lease_until=uow.clock.now() + lease)
-    )
-    return bool(result.rowcount == 1)
+def advisory_key(channel: str, external_id: str) -> int:
+    """The message's advisory lock key: a signed 32-bit hash (a collision only makes one of
+    two messages handled at the same moment wait for the other)."""
+    unsigned = zlib.crc32(f"{channel}:{external_id}".encode())
+    return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
 
 
 async def settle(
@@ -107,21 +170,12 @@ async def settle(
 ) -> None:
     """Record ``reply`` as the answer to a message claimed under ``token``, in the transaction
     of the action; :class:`ClaimLost` if another delivery took the claim over (roll back)."""
-    result: Any = await uow.session.execute(
-        _mine(channel, external_id, token).values(
-            reply=reply, answered_at=uow.clock.now(), lease_until=None)
-    )
+    connection = await uow.session.connection()
+    result: Any = await connection.execute(
+        _SETTLE, {"of_channel": channel, "of_id": external_id, "token": token,
+                  "reply": reply, "now": uow.clock.now()})
     if result.rowcount != 1:
         raise ClaimLost(f"the claim of a {channel} message was taken over")
-
-
-def _mine(channel: str, external_id: str, token: str) -> Any:
-    return (
-        update(InboundMessage)
-        .where(InboundMessage.channel == channel, InboundMessage.external_id == external_id,
-               InboundMessage.owner == token)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def remember_reply(uow: UnitOfWork, channel: str, external_id: str, reply: str) -> None:
@@ -137,31 +191,20 @@ async def remember_reply(uow: UnitOfWork, channel: str, external_id: str, reply:
 async def earlier_reply(uow: UnitOfWork, channel: str, external_id: str) -> str | None:
     """The answer given to this message, or None while it is still being handled (or once the
     answer is forgotten: see :func:`answered`)."""
-    seen = await _find(uow, channel, external_id)
+    seen = await _find(await uow.session.connection(), channel, external_id)
     return None if seen is None else seen.reply
 
 
 async def answered(uow: UnitOfWork, channel: str, external_id: str) -> bool:
     """Whether this message was acted on and answered (its answer may be forgotten since)."""
-    seen = await _find(uow, channel, external_id)
+    seen = await _find(await uow.session.connection(), channel, external_id)
     return seen is not None and seen.answered_at is not None
 
 
-async def in_hand(uow: UnitOfWork, channel: str, external_id: str) -> bool:
-    """Whether a delivery holds this message's claim (unanswered, lease not run out): until
-    then, :func:`claim` would only say "not yours"."""
-    seen = await _find(uow, channel, external_id)
-    return (seen is not None and seen.answered_at is None and seen.lease_until is not None
-            and seen.lease_until > uow.clock.now())
-
-
-async def _find(uow: UnitOfWork, channel: str, external_id: str) -> InboundMessage | None:
-    found: InboundMessage | None = await uow.session.scalar(
-        select(InboundMessage)
-        .where(InboundMessage.channel == channel, InboundMessage.external_id == external_id)
-        .execution_options(populate_existing=True)
-    )
-    return found
+async def _find(connection: AsyncConnection, channel: str, external_id: str) -> Any:
+    """The message's committed row (id, owner, lease_until, answered_at, reply), or None."""
+    return (await connection.execute(
+        _FIND, {"of_channel": channel, "of_id": external_id})).first()
 
 
 async def release(

@@ -153,7 +153,7 @@ async def test_turns_beyond_the_pool_size_wait_first_come_first_served(engine, c
     dialog_engine = Engine(engine, clock, {})
     running, most, started = 0, 0, []
 
-    async def turn(inbound: Inbound, settle: object, *, guarded: bool) -> Outcome:
+    async def turn(inbound: Inbound, settle: object, claim: object, *, guarded: bool) -> Outcome:
         assert not guarded
         nonlocal running, most
         started.append(inbound.address)

@@ -1,12 +1,13 @@
 """A text whose instance dies mid-request, and a text replayed months later (issue 14, 1 and 10).
 
 * Instance A (``clinicbot serve`` whose turns hang: :mod:`tests.e2e.stuck_serve`) claims Maya's
-  STOP and is killed with SIGKILL while handling it; the proxy sends the same signed request to
+  STOP (in the transaction of its dialog turn) and is killed with SIGKILL while handling it,
+  which leaves nothing behind; the proxy sends the same signed request to
   instance B (a plain ``clinicbot serve``: on PostgreSQL running alongside A, on SQLite -- one
   process only -- the instance started after A died). B must act on it (Maya is opted out and
   told so), never answer an empty 200 for a message nobody acted on. While a live instance
   holds the text, a repeat is answered 503 (delivered again), and acted on once the holder's
-  lease ran out.
+  lease ran out or its transaction ended.
 * A captured signed request (STOP) replayed after the housekeeping sweep (``clinicbot jobs run``,
   on the real clock) 8 and 399 days later is recognised and not acted on again; the stored
   answer (it may hold health data) is gone after days. ``clinicbot jobs run --now 9999-12-31``
@@ -136,8 +137,7 @@ async def test_a_text_whose_instance_died_mid_request_is_acted_on_by_the_retry(
         await a.kill()
         with pytest.raises(httpx.TransportError):
             await to_a  # what the proxy sees: it sends the request to the next instance
-        [claim] = await _claims(make_uow)
-        assert claim.answered_at is None, "A claimed the text and died before acting"
+        assert await _claims(make_uow) == [], "A's claim ended with its transaction"
         assert not await _opted_out(make_uow)
 
         if not postgres:  # SQLite serves one process: the instance started after A died
@@ -229,3 +229,25 @@ async def test_a_repeat_while_a_live_instance_holds_the_text_gets_503_not_an_emp
     async with make_uow() as uow:
         with pytest.raises(inbound.ClaimLost):  # had it lived, it could not act any more
             await inbound.settle(uow, "sms", sid, held.token or "", "<Response/>")
+
+
+async def test_a_repeat_while_a_live_transaction_holds_the_text_gets_503(
+    database_url, clock, make_uow, monkeypatch
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: a repeat waits for the holder's commit")
+    monkeypatch.setattr(sms, "DUPLICATE_WAIT_SECONDS", 1.0)
+    stop, stop_signed = _signed("STOP", new_sid())
+    async with sms_server(database_url, clock) as twilio:
+        async with make_uow() as holder:  # another instance, in the middle of its turn
+            held = await inbound.claim(holder, "sms", stop["MessageSid"], lease=sms.LEASE)
+            assert held.owned
+            busy = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "5", busy.text
+            assert not await _opted_out(make_uow)
+        # that instance died: its transaction ended, and with it the claim
+        retried = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
+        assert STOPPED in messages(retried)[0]
+        assert await _opted_out(make_uow)
+        again = await twilio.http.post("/sms/inbound", data=stop, headers=stop_signed)
+        assert again.text == retried.text, "acted on once, answered alike"

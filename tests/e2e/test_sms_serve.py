@@ -7,6 +7,7 @@ handled when SIGTERM arrives: the process must stop accepting connections, finis
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -141,5 +142,9 @@ def test_serve_answers_texts_and_finishes_them_on_sigterm(tmp_path):
             if server.poll() is None:
                 server.kill()
     assert "shutting down" in log
+    fast = importlib.util.find_spec("uvloop") is not None
+    assert f"event loop {'uvloop' if fast else 'asyncio'}" in log, log
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    assert f"HTTP parser {parser}" in log, log
     for private in (MAYA, "Good morning", "Maya", TOKEN):
         assert private not in log, private

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.dialogs.engine import Engine
 from bot.handlers import sms_text
 from bot.services import delivery, outbox
 from bot.storage.models import Conversation, InboundMessage, OutboxMessage, Patient
@@ -136,6 +137,36 @@ async def test_concurrent_deliveries_of_one_message_act_once(twilio, make_uow):
     async with make_uow() as uow:
         [seen] = (await uow.session.scalars(select(InboundMessage))).all()[-1:]
         assert seen.external_id == params["MessageSid"] and seen.reply == responses[0].text
+
+
+async def test_a_failed_turn_keeps_nothing_and_its_apology_is_the_answer(
+    twilio, make_uow, monkeypatch
+):
+    """Claim, turn and answer are one transaction: a turn that fails takes its claim with it,
+    then the apology is recorded as the answer (a repeat gets it, and is not acted on)."""
+    await twilio.text(STRANGER, "hello")
+    turn = Engine._turn
+
+    async def broken(self: Engine, ctx, *args, **kwargs):
+        ctx.conversation.step = "nowhere"
+        await ctx.uow.session.flush()  # written in the turn's transaction, then it fails
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Engine, "_turn", broken)
+    params = twilio.inbound_params(STRANGER, "Ada")
+    signature = twilio.sign("/sms/inbound", params)
+    first = await twilio.post("/sms/inbound", params, signature=signature)
+    assert "something went wrong" in messages(first)[0]
+    monkeypatch.setattr(Engine, "_turn", turn)
+    again = await twilio.post("/sms/inbound", params, signature=signature)
+    assert again.text == first.text, "answered alike, not acted on"
+    conversation = await _conversation(make_uow, STRANGER)
+    assert conversation.step == "first_name" and "data" not in conversation.state
+    async with make_uow() as uow:
+        seen = await uow.session.scalar(select(InboundMessage).where(
+            InboundMessage.external_id == params["MessageSid"]))
+        assert seen is not None and seen.answered_at is not None and seen.reply == first.text
+    assert "last name" in messages(await twilio.text(STRANGER, "Ada"))[0], "the next text acts"
 
 
 # -- odd requests ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
@@ -65,29 +66,60 @@ async def test_an_abandoned_claim_is_taken_over_after_the_timeout(make_uow, cloc
     assert not (await _claim(make_uow)).owned, "and only once"
 
 
-async def test_a_lease_kept_alive_holds_and_a_lapsed_owner_cannot_act(make_uow, clock):
+async def test_a_committed_claim_holds_its_lease_and_a_lapsed_owner_cannot_act(
+    make_uow, clock
+):
     lease = timedelta(seconds=6)
     first = await _claim(make_uow, lease=lease)
     assert first.owned and first.token
-    for _ in range(3):
-        clock.advance(timedelta(seconds=4))
-        async with make_uow() as uow:
-            assert await inbound.renew(uow, "sms", SID, first.token, lease)
-            await uow.commit()
-        assert not (await _claim(make_uow, lease=lease)).owned, "renewed: still in hand"
-    async with make_uow() as uow:
-        assert await inbound.in_hand(uow, "sms", SID)
-    clock.advance(timedelta(seconds=7))  # the owner stopped renewing: it died, or is stuck
-    async with make_uow() as uow:
-        assert not await inbound.in_hand(uow, "sms", SID)
+    clock.advance(timedelta(seconds=5))
+    assert not (await _claim(make_uow, lease=lease)).owned, "still in hand"
+    clock.advance(timedelta(seconds=2))  # its owner died, or is stuck
     second = await _claim(make_uow, lease=lease)
     assert second.owned and second.token != first.token
     async with make_uow() as uow:
-        assert not await inbound.renew(uow, "sms", SID, first.token, lease)
         with pytest.raises(inbound.ClaimLost):
             await inbound.settle(uow, "sms", SID, first.token, "<Response>late</Response>")
     await _settle(make_uow, second.token, "<Response>taken over</Response>")
     assert (await _claim(make_uow)).reply == "<Response>taken over</Response>"
+
+
+async def test_claim_act_and_answer_in_one_transaction_leave_nothing_when_it_dies(make_uow):
+    async with make_uow() as uow:  # the claim of a transaction that never commits
+        held = await inbound.claim(uow, "sms", SID, lease=timedelta(seconds=6))
+        assert held.owned and held.token
+        await inbound.settle(uow, "sms", SID, held.token, "<Response/>")
+    assert await _left(make_uow) == {}, "its instance died: nothing is left behind"
+    again = await _claim(make_uow)
+    assert again.owned, "the retry acts"
+
+
+async def test_a_claim_in_hand_in_an_open_transaction_is_not_waited_for(
+    make_uow, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: a repeat waits for the holder's commit")
+    async with make_uow() as holder:
+        held = await inbound.claim(holder, "sms", SID, lease=timedelta(seconds=6))
+        assert held.owned and held.token
+        async with asyncio.timeout(5):  # tried, never queued behind the holder
+            assert await _claim(make_uow) == inbound.Claim(owned=False)
+        await inbound.settle(holder, "sms", SID, held.token, "<Response>once</Response>")
+        await holder.commit()
+    assert await _claim(make_uow) == inbound.Claim(
+        owned=False, reply="<Response>once</Response>", answered=True)
+
+
+async def test_a_holder_idle_past_its_lease_loses_the_message(make_uow, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: a holder's process that is gone leaves its lock with it")
+    async with make_uow() as holder:
+        held = await inbound.claim(holder, "sms", SID, lease=timedelta(milliseconds=300))
+        assert held.owned and held.token
+        await asyncio.sleep(1.0)  # hung: the server ends its transaction
+        assert (await _claim(make_uow)).owned, "the retry takes the message over"
+        with pytest.raises(DBAPIError):
+            await inbound.settle(holder, "sms", SID, held.token, "<Response>late</Response>")
 
 
 async def test_a_settle_rolled_back_with_its_action_leaves_the_claim_in_hand(make_uow):
