@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# Longer than a proxy keeps an idle upstream connection (nginx: 60 s), so the proxy, or any
+# keep-alive client, never sends a request on a connection this server is closing just then
+# (uvicorn's default, 5 s, loses such a request as a reset connection).
+KEEP_ALIVE_SECONDS = 75
 STARTUP_FAILED = 3
 
 
@@ -86,6 +90,7 @@ def serve_command(log_level: str) -> None:
         access_log=False,  # bot.http logs each request without client address or query
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = Server(config)
     try:
