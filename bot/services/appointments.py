@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -156,10 +156,12 @@ async def _check_slot(
         why = f" ({closed.reason})" if closed.reason else ""
         who = (f"{practitioner.name} is away" if closed.practitioner_id is not None
                else f"the clinic is closed at {location.name}")
+        days = closures.whole_days(closed, tz)
+        start: date | datetime = days[0] if days else closed.starts_at
+        end: date | datetime = days[1] if days else closed.ends_at
         raise ClosedThen(
             f"{who} from {{start}} to {{end}}{why}, so {{when}} cannot be booked; "
-            "choose another time", zone=tz, start=closed.starts_at, end=closed.ends_at,
-            when=starts_at,
+            "choose another time", zone=tz, start=start, end=end, when=starts_at,
         )
 
 
