@@ -8,6 +8,7 @@ closure is gone or none of its appointments is still booked in closed time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Translator
 from bot.services.closures import whole_days
 from bot.storage.models import Closure
+
+DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,9 @@ def closed_notice(
     else:
         whens = ", ".join(t.datetime_text(a.starts_at, tz) for a in appointments)
         lines.append(t.ngettext(
-            "{name}'s {n} appointment then cannot take place: {when}.",
-            "{name}'s {n} appointments then cannot take place: {when}.",
+            "{name} has {n} appointment then ({when}); it cannot take place.",
+            "{name} has {n} appointments then ({when}); they cannot take place.",
             len(appointments), name=name, when=whens))
     lines.append(t.gettext("Please choose another time, or contact us and we will help."))
-    return " ".join(lines)
+    # A time that ends in an abbreviation ("5:00 p.m.") closes its sentence by itself.
+    return DOUBLE_STOP.sub(".", " ".join(lines))
