@@ -18,6 +18,7 @@ from bot.clinicfile.schema import ClinicSpec, ClosedTime
 from bot.services import closures
 from bot.services.availability import first_moment_at
 from bot.services.clinic import zone
+from bot.services.wall import wall_text
 from bot.storage.models import Clinic, Closure, Location, Practitioner
 from bot.storage.uow import UnitOfWork
 
@@ -76,12 +77,14 @@ async def load_closed(
     for closure in synced.added:
         booked = await closures.booked_in(uow, [closure])
         if booked:
-            command = "time-off" if closure.practitioner_id is not None else "closed"
+            away = closure.practitioner_id is not None
+            command = "time-off" if away else "closed"
             ids = ", ".join(str(appointment.id) for appointment in booked)
             lines.append(
-                f"{command} {closure.id} covers booked appointment(s) {ids}: move or cancel them "
-                f"('clinicbot staff {command} list'); tell those patients with 'clinicbot staff "
-                f"{command} notify {closure.id}'")
+                f"{'time off' if away else 'closure'} {wall_text(closure.starts_at, tz)} to "
+                f"{wall_text(closure.ends_at, tz)} covers booked appointment(s) {ids}: move or "
+                f"cancel them; 'clinicbot staff {command} list' gives its ID, and 'clinicbot "
+                f"staff {command} notify ID' tells those patients")
     return lines
 
 

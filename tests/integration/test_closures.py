@@ -299,3 +299,14 @@ async def test_whole_days_across_a_clock_change(ids, make_uow):
         tz = await closures.clinic_zone(uow)
         assert (closure.ends_at - closure.starts_at).total_seconds() == 23 * 3600
         assert closures.whole_days(closure, tz) == (date(2027, 3, 14), date(2027, 3, 14))
+
+
+async def test_a_load_that_closes_over_bookings_says_so(ids, make_uow):
+    booked = await book(make_uow, ids, ids.maya, at(date(2026, 11, 11), 10))
+    summary = await load(make_uow, CLOSED)
+    assert summary.booked == [
+        f"closure 2026-11-11 00:00 to 2026-11-12 00:00 covers booked appointment(s) {booked}: "
+        "move or cancel them; 'clinicbot staff closed list' gives its ID, and 'clinicbot staff "
+        "closed notify ID' tells those patients"]
+    assert summary.lines()[-1].startswith("booked: closure 2026-11-11 00:00")
+    assert (await load(make_uow, CLOSED)).booked == [], "said once, when the closure is added"
