@@ -6,7 +6,8 @@ refunds: RULES.md 1-2, 5, 9-12),
 bot/cli/staff_billing.py (invoices, payments, memberships: RULES.md 2, 13-16),
 bot/cli/staff_credit.py (the credit a patient holds: RULES.md 9),
 bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arrival: RULES.md
-3-7, 20-21), bot/cli/staff_noshows.py (RULES.md 8), bot/cli/staff_people.py (registrations
+3-7, 20-21), bot/cli/staff_closures.py (clinic closures and time off: RULES.md 20),
+bot/cli/staff_noshows.py (RULES.md 8), bot/cli/staff_people.py (registrations
 and merges: RULES.md 18) and bot/cli/staff_access.py (staff chats and family links: RULES.md
 8, 17). Each command is one unit of work committed at its end: a
 refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
@@ -21,6 +22,7 @@ from bot.cli import (
     staff_access,
     staff_appointments,
     staff_billing,
+    staff_closures,
     staff_credit,
     staff_noshows,
     staff_package_changes,
@@ -63,7 +65,7 @@ def register(cli: click.Group) -> None:
     """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
     families = (
         staff_packages, staff_package_changes, staff_billing, staff_credit, staff_appointments,
-        staff_visits, staff_noshows, staff_people, staff_access,
+        staff_visits, staff_closures, staff_noshows, staff_people, staff_access,
     )
     for family in families:
         for command in family.COMMANDS:

@@ -2,7 +2,8 @@
 
 References between sections (a fee's practitioners, a purchase's template...), keys used twice,
 hours that end before they start or overlap (one practitioner is in one place at a time),
-purchases and memberships that contradict their template or plan, and phone numbers, which are
+purchases and memberships that contradict their template or plan, closures and time off
+(:mod:`bot.clinicfile.closed`), and phone numbers, which are
 normalised to E.164 here: a number is written ``+E.164`` or as dialled in the clinic's country
 (the country of the clinic's phone, else of its locale).
 """
@@ -16,6 +17,7 @@ from datetime import timedelta
 import phonenumbers
 from babel import Locale
 
+from bot.clinicfile.closed import check_closed
 from bot.clinicfile.errors import Loc, Problem
 from bot.clinicfile.fields import shown
 from bot.clinicfile.schema import ClinicSpec, MembershipSection, PractitionerSection
@@ -45,6 +47,7 @@ def check(spec: ClinicSpec) -> list[Problem]:
     for index, membership in enumerate(spec.memberships):
         problems += _membership(spec, index, membership)
     problems += _phones(spec)
+    problems += check_closed(spec)
     return problems
 
 

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
 
 from bot.storage.types import MAX_AMOUNT
 
 MONEY = re.compile(r"-?\d+(?:\.(\d+))?")
 HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]([01]\d|2[0-3]):([0-5]\d)")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -107,6 +108,26 @@ def _date(value: Any) -> date:
     return day
 
 
+def _day_or_time(value: Any) -> date | datetime:
+    """A whole day ("YYYY-MM-DD") or a local time ("YYYY-MM-DD HH:MM"), as text or TOML."""
+    hint = ('write "YYYY-MM-DD" for a whole day or "YYYY-MM-DD HH:MM" for a time, clinic time '
+            '(e.g. "2026-12-24" or "2026-12-24 13:00")')
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError(f"{value.isoformat()} has a UTC offset; {hint}")
+        if value.second or value.microsecond:
+            raise ValueError(f"{value.isoformat()} has seconds; {hint}")
+        _date(value.date())
+        return value
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"[\d-]+", value)):
+        return _date(value)
+    match = DATE_TIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{shown(value)} is not a date or a time; {hint}")
+    day = _date(match.group(1))
+    return datetime.combine(day, time(int(match.group(2)), int(match.group(3))))
+
+
 def _hhmm(value: Any) -> time:
     if isinstance(value, str):
         match = HHMM.fullmatch(value)
@@ -166,6 +187,7 @@ def _day(value: Any) -> str:
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Day = Annotated[date, BeforeValidator(_date)]
+DayOrTime = Annotated[date | datetime, PlainValidator(_day_or_time)]
 HourMinute = Annotated[time, BeforeValidator(_hhmm)]
 Weekday = Annotated[str, BeforeValidator(_day)]
 Key = Annotated[str, AfterValidator(_slug)]

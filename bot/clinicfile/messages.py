@@ -44,6 +44,9 @@ EXAMPLES = {
     "MembershipSection.patient": 'patient = "sofia"',
     "MembershipSection.plan": 'plan = "wellness-monthly"',
     "MembershipSection.start": 'start = "2026-09-01"',
+    "ClosureSection.from": 'from = "2026-12-24"',
+    "TimeOffSection.from": 'from = "2026-11-20 13:00"',
+    "TimeOffSection.practitioner": 'practitioner = "ana"',
 }
 BY_KEY = {"key": 'key = "a-short-slug"', "name": 'name = "..."', "price": 'price = "120.00"'}
 
@@ -61,22 +64,28 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def keys_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key the file writes (its alias, e.g. ``from``, else its name)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
+
+
 def model_at(loc: Loc) -> type[BaseModel] | None:
     """The model that validates the table at ``loc`` (list indexes are skipped)."""
     model: type[BaseModel] | None = ClinicSpec
     for part in loc:
         if isinstance(part, int):
             continue
-        if model is None or part not in model.model_fields:
+        fields = keys_of(model) if model is not None else {}
+        if part not in fields:
             return None
-        model = _model_in(model.model_fields[part].annotation)
+        model = _model_in(fields[str(part)].annotation)
     return model
 
 
 def _unknown(loc: Loc, value: object) -> str:
     key = str(loc[-1])
     model = model_at(loc[:-1])
-    allowed = list(model.model_fields) if model else []
+    allowed = list(keys_of(model)) if model else []
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f'did you mean "{close[0]}"? ' if close else ""
     if len(loc) == 1 and not isinstance(value, dict | list):

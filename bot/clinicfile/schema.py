@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.clinicfile.fields import (
     Currency,
     Day,
+    DayOrTime,
     Email,
     HourMinute,
     Key,
@@ -184,6 +185,30 @@ class MembershipSection(Section):
     paid_through: Day | None = None
 
 
+Reason = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ClosedTime(Section):
+    """Closed from ``from`` to ``to``, clinic time: a date is a whole day (as ``to``: through
+    its end), a "YYYY-MM-DD HH:MM" a moment; no ``to`` after a date: that one day."""
+
+    start: DayOrTime = Field(alias="from")
+    end: DayOrTime | None = Field(default=None, alias="to")
+    reason: Reason | None = None
+
+
+class ClosureSection(ClosedTime):
+    """``[[closures]]``: the clinic closed (a holiday) at ``locations`` (empty: all of them)."""
+
+    locations: list[Ref] = []
+
+
+class TimeOffSection(ClosedTime):
+    """``[[time_off]]``: a practitioner away, at every location."""
+
+    practitioner: Ref
+
+
 class ClinicSpec(Section):
     """A whole set-up file, validated. Phones are normalised to E.164 by the checks."""
 
@@ -199,6 +224,8 @@ class ClinicSpec(Section):
     patients: list[PatientSection] = []
     purchases: list[PurchaseSection] = []
     memberships: list[MembershipSection] = []
+    closures: list[ClosureSection] = []
+    time_off: list[TimeOffSection] = []
 
 
 def quiet_window(clinic: ClinicSection) -> tuple[time | None, time | None]:

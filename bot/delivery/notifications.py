@@ -22,16 +22,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.delivery.closed_notice import Affected, closed_notice
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import merge_evidence, payments, reminders
+from bot.services import closures, merge_evidence, payments, reminders
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
     Clinic,
+    Closure,
     Fee,
     Invoice,
+    Location,
     Membership,
     MembershipPlan,
     NoShow,
@@ -145,6 +148,35 @@ async def package_expiry(r: Rendering) -> Notice | None:
         "Book soon to use them.",
         package.available, clinic=r.clinic.name, package=package.name, name=patient.first_name,
         day=r.day(package.expires_on),
+    ))
+
+
+async def closed_time(r: Rendering) -> Notice | None:
+    """The clinic closed, or a practitioner away, over the patient's bookings (RULES.md 20);
+    None once the closure is gone or none of them is still booked in it."""
+    closure = await r.uow.session.get(Closure, r.param("closure_id"))
+    raw = (r.message.params or {}).get("appointment_ids")
+    wanted = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
+    if closure is None or not wanted:
+        return None
+    still = [a.id for a in await closures.booked_in(r.uow, [closure]) if a.id in wanted]
+    rows = (await r.uow.session.execute(
+        select(Appointment.starts_at, Fee.name, Practitioner.name, Patient.first_name)
+        .join(Fee, Fee.id == Appointment.fee_id)
+        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(Appointment.id.in_(still))
+        .order_by(Appointment.starts_at, Appointment.id)
+    )).tuples().all()
+    if not rows:
+        return None
+    place = await r.uow.session.get(Location, closure.location_id) if closure.location_id else None
+    away = await r.uow.session.get(Practitioner, closure.practitioner_id) \
+        if closure.practitioner_id else None
+    return Notice(closed_notice(
+        r.t, r.zone, clinic=r.clinic.name, closure=closure, name=rows[0][3],
+        appointments=[Affected(starts, fee, who) for starts, fee, who, _ in rows],
+        location=place.name if place else None, practitioner=away.name if away else None,
     ))
 
 
@@ -364,6 +396,8 @@ RENDERERS: dict[str, Renderer] = {
     "delivery_failed": delivery_failed,
     "staff_code_locked": staff_code_locked,
     STAFF_REPLY: staff_reply,
+    closures.CLINIC_CLOSED: closed_time,
+    closures.PRACTITIONER_AWAY: closed_time,
 }
 
 

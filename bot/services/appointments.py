@@ -9,7 +9,9 @@ PostgreSQL the ``appointment_no_overlap`` exclusion constraint backs it up (its 
 caught in a savepoint so the unit of work stays usable, is reported as :class:`SlotTaken`).
 
 Patients book within the clinic's notice and horizon; staff may book outside both, but never
-outside the practitioner's hours, off the slot grid, in the past, or over another booking.
+outside the practitioner's hours, off the slot grid, in the past, over another booking, or in
+closed time (a clinic closure or the practitioner's time off, read after the lock: see
+:mod:`bot.services.closures` for what that guarantees when a closure is added meanwhile).
 Times are aware UTC; refusals carry them with the clinic's zone (bot/services/errors.py).
 """
 
@@ -17,18 +19,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import packages
+from bot.services import closures, packages
 from bot.services.arrivals import arrive as arrive  # arrival lives in bot/services/arrivals.py
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
 from bot.services.clinic_setup import FeeFacts, clinic_setup
 from bot.services.errors import (
+    ClosedThen,
     InvalidInput,
     NotAllowed,
     NotFound,
@@ -146,6 +149,19 @@ async def _check_slot(
             f"{practitioner.name} cannot start {fee.name} at {{when}} at {location.name}: "
             "outside their hours there or not one of the offered start times",
             zone=tz, when=starts_at,
+        )
+    ends_at = starts_at + timedelta(minutes=fee.minutes)
+    closed = await closures.closed_over(uow, practitioner.id, location_id, starts_at, ends_at)
+    if closed is not None:
+        why = f" ({closed.reason})" if closed.reason else ""
+        who = (f"{practitioner.name} is away" if closed.practitioner_id is not None
+               else f"the clinic is closed at {location.name}")
+        days = closures.whole_days(closed, tz)
+        start: date | datetime = days[0] if days else closed.starts_at
+        end: date | datetime = days[1] if days else closed.ends_at
+        raise ClosedThen(
+            f"{who} from {{start}} to {{end}}{why}, so {{when}} cannot be booked; "
+            "choose another time", zone=tz, start=start, end=end, when=starts_at,
         )
 
 

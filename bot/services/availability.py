@@ -2,7 +2,8 @@
 
 The pure part (:func:`offered_starts`, :func:`grid_starts`, :func:`wall_moments`) needs no
 database: it takes the practitioner's weekly hours at one location (local wall times), their
-busy intervals (live appointments at any location, UTC), the fee's length and the clinic's
+busy intervals (live appointments at any location, and closed time: the clinic closed there or
+the practitioner away; UTC), the fee's length and the clinic's
 policy, and returns aware UTC datetimes. :func:`offered_slots` loads those inputs with a fixed
 number of queries and calls it; :func:`allowed_pairs` says where a fee (and a package) can be
 booked at all.
@@ -237,6 +238,8 @@ async def offered_slots(
 ) -> list[datetime]:
     """Start times to offer for ``fee_id`` with the practitioner at the location (UTC).
 
+    Never inside closed time (the clinic closed there, or the practitioner away: the set-up
+    copy holds them, :mod:`bot.services.clinic_setup`).
     Patients get the clinic's notice and horizon; ``booked_by="staff"`` drops both (times in
     the past are never offered). ``exclude_appointment_id``: the appointment being moved.
     Computed once per question until the transaction writes (a dialog turn checks the answer
@@ -257,6 +260,7 @@ async def offered_slots(
         busy = await busy_intervals(
             uow, practitioner_id, start, end, exclude_appointment_id=exclude_appointment_id
         )
+        busy += setup.closed_during(practitioner_id, location_id, start, end)
         patient = booked_by == "patient"
         return offered_starts(
             setup.week.get((practitioner_id, location_id), []),

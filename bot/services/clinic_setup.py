@@ -1,13 +1,15 @@
-"""The clinic's set-up (locations, practitioners, their weekly hours, fees) as one shared copy.
+"""The clinic's set-up (locations, practitioners, their weekly hours, fees, closed times) as one
+shared copy.
 
 Every dialog turn reads the clinic row and booking turns consult the set-up many times;
 reading them from the database each time cost more than the rest of a turn. :func:`clinic_setup`
 keeps one immutable copy per database engine, with the clinic row, and checks it once per
 transaction against ``clinic.setup_version`` (one small query). Any flush that adds, changes or
-deletes the clinic, a location, practitioner, working hours or fee adds one to that version in
-the same transaction (a session event below), so a change made by ``clinicbot load``, by staff
-or by another instance is seen by the next transaction of every process. A copy read inside a
-transaction that changed the set-up is not shared (the transaction may still roll back).
+deletes the clinic, a location, practitioner, working hours, fee or closure adds one to that
+version in the same transaction (a session event below), so a change made by ``clinicbot load``,
+by staff or by another instance is seen by the next transaction of every process. A copy read
+inside a transaction that changed the set-up is not shared (the transaction may still roll
+back).
 
 Rules stay in the services: this is read-only data for choosing what to offer.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 from itertools import chain
 from typing import TypeVar
@@ -27,10 +29,18 @@ from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services.errors import NotFound
-from bot.storage.models import Clinic, Fee, Location, Practitioner, WorkingHours, fee_practitioner
+from bot.storage.models import (
+    Clinic,
+    Closure,
+    Fee,
+    Location,
+    Practitioner,
+    WorkingHours,
+    fee_practitioner,
+)
 from bot.storage.uow import UnitOfWork
 
-SETUP_MODELS = (Clinic, Location, Practitioner, WorkingHours, Fee)
+SETUP_MODELS = (Clinic, Location, Practitioner, WorkingHours, Fee, Closure)
 CHANGED = "setup changed"
 # Run on every transaction that reads the set-up: a Core statement on the connection, no ORM.
 _CLINIC = Clinic.__table__.c
@@ -78,11 +88,30 @@ class FeeFacts:
     practitioner_ids: frozenset[int]
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedFacts:
+    """Closed time ``[starts_at, ends_at)`` (UTC): a practitioner's time off (at every
+    location) when ``practitioner_id`` is set, else the clinic closed at ``location_id`` (None:
+    everywhere)."""
+
+    practitioner_id: int | None
+    location_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+
+    def applies(self, practitioner_id: int, location_id: int) -> bool:
+        """Whether it closes this practitioner's time at this location."""
+        if self.practitioner_id is not None:
+            return self.practitioner_id == practitioner_id
+        return self.location_id is None or self.location_id == location_id
+
+
 @dataclass(frozen=True)
 class ClinicSetup:
     """One version of the set-up. ``clinic`` is a detached row, never to be changed (sessions
     get their own copy: :func:`bot.services.clinic.get_clinic`); ``fees`` in the clinic's order
-    (by id); ``week`` holds every practitioner's weekly blocks by (practitioner id, location)."""
+    (by id); ``week`` holds every practitioner's weekly blocks by (practitioner id, location);
+    ``closed`` every closure and time off, by start."""
 
     version: int
     clinic: Clinic
@@ -90,6 +119,16 @@ class ClinicSetup:
     practitioners: dict[int, PractitionerFacts]
     fees: dict[int, FeeFacts]
     week: dict[tuple[int, int], list[WeeklyHours]]
+    closed: tuple[ClosedFacts, ...] = ()
+
+    def closed_during(
+        self, practitioner_id: int, location_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The closed intervals of this practitioner at this location overlapping [start, end)."""
+        return [
+            (c.starts_at, c.ends_at) for c in self.closed
+            if c.starts_at < end and c.ends_at > start and c.applies(practitioner_id, location_id)
+        ]
 
     def fee(self, fee_id: int) -> FeeFacts:
         """A fee by id, or NotFound."""
@@ -168,7 +207,11 @@ async def _read(uow: UnitOfWork, version: int) -> ClinicSetup:
     for r in await run(hours):
         week.setdefault((r.practitioner_id, r.location_id), []).append(
             WeeklyHours(r.weekday, r.start, r.end))
-    return ClinicSetup(version, template, locations, practitioners, fees, week)
+    closures = select(Closure.practitioner_id, Closure.location_id, Closure.starts_at,
+                      Closure.ends_at).order_by(Closure.starts_at, Closure.id)
+    closed = tuple(ClosedFacts(r.practitioner_id, r.location_id, r.starts_at, r.ends_at)
+                   for r in await run(closures))
+    return ClinicSetup(version, template, locations, practitioners, fees, week, closed)
 
 
 # -- keeping the version -------------------------------------------------------------------

@@ -95,6 +95,13 @@ class SlotTaken(DomainError):
     code = "slot_taken"
 
 
+class ClosedThen(SlotTaken):
+    """The time falls while the clinic is closed or the practitioner is away (RULES.md 20); a
+    kind of SlotTaken, so whoever offered the time (it was free when shown) asks for another."""
+
+    code = "closed"
+
+
 class SlotUnavailable(DomainError):
     """The time is outside the practitioner's hours, notice, horizon or slot grid."""
 

@@ -8,8 +8,9 @@ no longer gives is revoked, and its family links no longer listed are revoked; t
 what was revoked. Purchases (RULES.md 1-3) and
 memberships (RULES.md 13) are imported once, identified by patient + template + purchase date
 and patient + plan + start; a reload leaves an imported one as it is, since it lives on (uses
-are redeemed, invoices paid) after the import. Everything runs in the caller's unit of work and
-nothing is committed here.
+are redeemed, invoices paid) after the import. Closures and time off are the file's exactly
+(:mod:`bot.services.setup_closed`; the desk's are left alone). Everything runs in the caller's
+unit of work and nothing is committed here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.clinicfile.schema import (
 )
 from bot.services import access, billing, memberships, packages
 from bot.services.clinic import local_today
+from bot.services.setup_closed import load_closed
 from bot.storage.models import (
     Clinic,
     Fee,
@@ -62,6 +64,8 @@ SECTIONS = (
     "patients",
     "purchases",
     "memberships",
+    "closures",
+    "time_off",
 )
 Keyed = TypeVar(
     "Keyed", Location, Practitioner, Fee, NoShowFee, PackageTemplate, MembershipPlan, Staff, Patient
@@ -70,11 +74,13 @@ Keyed = TypeVar(
 
 @dataclass
 class Counts:
-    """Rows of one section a load created, updated, and found already as the file says."""
+    """Rows of one section a load created, updated, found already as the file says, and
+    removed (closures the file no longer lists)."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
 
     def add(self, *, created: bool, changed: bool) -> None:
         """Count one row."""
@@ -88,26 +94,30 @@ class Counts:
 
 @dataclass
 class LoadSummary:
-    """What a load did, per section: rows created, updated and left unchanged; and the access
-    it revoked (one sentence each)."""
+    """What a load did, per section: rows created, updated, left unchanged and removed; the
+    access it revoked (one sentence each); and new closures over booked appointments."""
 
     sections: dict[str, Counts] = field(default_factory=lambda: {s: Counts() for s in SECTIONS})
     revoked: list[str] = field(default_factory=list)
+    booked: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        """Whether the load created, updated or revoked anything."""
-        return bool(self.revoked) or any(c.created or c.updated for c in self.sections.values())
+        """Whether the load created, updated, removed or revoked anything."""
+        return bool(self.revoked) or any(
+            c.created or c.updated or c.removed for c in self.sections.values())
 
     def lines(self) -> list[str]:
         """One line per section that has rows, e.g. ``fees: 1 created, 2 unchanged``, then one
-        ``revoked: ...`` line per access taken back."""
+        ``revoked: ...`` line per access taken back and one ``booked: ...`` line per new
+        closure over booked appointments."""
         out = []
         for name, counts in self.sections.items():
             parts = [f"{n} {what}" for what, n in vars(counts).items() if n]
             if parts:
                 out.append(f"{name}: {', '.join(parts)}")
-        return out + [f"revoked: {line}" for line in self.revoked]
+        return (out + [f"revoked: {line}" for line in self.revoked]
+                + [f"booked: {line}" for line in self.booked])
 
 
 def _assign(row: object, values: dict[str, Any]) -> bool:
@@ -226,6 +236,7 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
         patient = await _kept(uow, patients[membership.patient])
         created = await _membership(uow, membership, patient, today)
         counts["memberships"].add(created=created, changed=created)
+    summary.booked += await load_closed(uow, spec, clinic, locations, practitioners, counts)
     await uow.session.flush()
     return summary
 

@@ -211,8 +211,10 @@ async def test_an_edited_file_updates_rows_by_key(clinic, make_uow):
         ("unpaid_invoice_days = [3, 10, 24]", "unpaid_invoice_days = [7]"),
     )
     summary = await load(make_uow, text)
-    assert vars(summary.sections["fees"]) == {"created": 0, "updated": 1, "unchanged": 2}
-    assert vars(summary.sections["practitioners"]) == {"created": 0, "updated": 1, "unchanged": 1}
+    assert vars(summary.sections["fees"]) == {
+        "created": 0, "updated": 1, "unchanged": 2, "removed": 0}
+    assert vars(summary.sections["practitioners"]) == {
+        "created": 0, "updated": 1, "unchanged": 1, "removed": 0}
     assert summary.sections["package_templates"].updated == 2
     assert summary.sections["clinic"].updated == 1
     async with make_uow() as uow:
@@ -299,7 +301,8 @@ async def test_a_new_purchase_in_an_edited_file_is_added_once(clinic, make_uow):
         'purchased_on = "2026-10-20"\n'
     )
     summary = await load(make_uow, text)
-    assert vars(summary.sections["purchases"]) == {"created": 1, "updated": 0, "unchanged": 2}
+    assert vars(summary.sections["purchases"]) == {
+        "created": 1, "updated": 0, "unchanged": 2, "removed": 0}
     await load(make_uow, text)
     async with make_uow() as uow:
         packages = (await uow.session.scalars(select(PatientPackage))).all()

@@ -18,6 +18,7 @@ from bot.storage.models.clinic import (
     WorkingHours,
     fee_practitioner,
 )
+from bot.storage.models.closures import Closure
 from bot.storage.models.inbound import InboundMessage
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
@@ -33,6 +34,7 @@ __all__ = [
     "Appointment",
     "Base",
     "Clinic",
+    "Closure",
     "Conversation",
     "CreditEntry",
     "Fee",
