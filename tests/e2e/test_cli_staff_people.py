@@ -107,10 +107,10 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
     listing = Clinicbot("sqlite:///unused.db", tmp_path).ok("staff", "--help")
     names = [
         "sell", "packages", "package", "expiry", "transfer", "refund", "invoices", "pay",
-        "memberships", "enrol", "cancel-membership", "credit", "slots", "book", "appointments",
-        "cancel", "reschedule", "add-package", "remove-package", "arrive", "undo-arrival",
-        "no-show", "no-shows", "resolve", "undo", "duplicates", "merge", "revoke-chat",
-        "add-guardian", "remove-guardian",
+        "memberships", "enrol", "cancel-membership", "credit", "pay-back", "slots", "book",
+        "appointments", "cancel", "reschedule", "add-package", "remove-package", "arrive",
+        "undo-arrival", "closed", "time-off", "no-show", "no-shows", "resolve", "undo",
+        "duplicates", "merge", "revoke-chat", "add-guardian", "remove-guardian",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing
