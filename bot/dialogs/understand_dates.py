@@ -189,6 +189,7 @@ def _read(run: list[str], language: str, now: datetime) -> Wanted | None:
         if not known:
             return None
         day = next((p.day for p in known if p.day is not None), None)
+        moment = next((p.time for p in known if p.time is not None), None)
         part = next((p.part for p in known if p.part is not None), None)
-        return replace(known[0], day=day, part=part)
+        return replace(known[0], day=day, time=moment, part=None if moment else part)
     return wanted
