@@ -180,3 +180,30 @@ async def test_a_typed_day_at_the_day_step_is_still_a_day(make_chat):
     assert chat.text.startswith("Which day?")
     reply = await chat.say("can I come thursday afternoon")
     assert "Which time on Thu 5 Nov? These are the afternoon times." in reply.text
+
+
+async def test_a_request_for_a_family_member_books_for_them(make_chat, make_uow):
+    chat = make_chat(MAYA)
+    await chat.say("book a massage for Leo with Ben on Wednesday at 9am")
+    assert "Wed 4 Nov, 9:00 a.m.: Massage therapy 60 min with Ben Okafor" in chat.text
+    reply = await chat.choose("Confirm")
+    assert reply.text.startswith("Booked for Leo, Wed 4 Nov, 9:00 a.m.")
+    assert len(await _appointments(make_uow, "leo")) == 1
+    assert await _appointments(make_uow, "maya") == []
+
+
+async def test_a_request_naming_no_single_appointment_shows_the_list(make_chat):
+    chat = make_chat(MAYA)
+    await chat.say("book a massage with Omar on Tuesday at 1pm")
+    await chat.choose("Confirm")
+    await chat.say("book a massage with Omar on Thursday at 1pm")
+    await chat.choose("Confirm")
+    reply = await chat.say("I need to reschedule my massage")
+    assert reply.text == "Upcoming appointments:" and len(chat.labels) == 2
+
+
+async def test_a_day_past_the_horizon_is_explained_at_the_day_step(make_chat):
+    chat = make_chat(MAYA)
+    reply = await chat.say("massage with omar on 20 january")
+    assert "Appointments can be booked online up to" in reply.text
+    assert "Which day?" in reply.text
