@@ -90,11 +90,14 @@ class Names:
 
 @dataclass(frozen=True)
 class Understood:
-    """What a request says. ``fee_ids``: the treatments it may mean, best first (one: chosen);
-    ``package_id`` a package it names; ``no_package`` it asks to book without one; ``when`` the
-    day/time wanted (for a reschedule: the new one); ``moving_from`` the appointment's day."""
+    """What a request says. ``explicit``: it says what it wants in words ("book", "cancel", "can
+    I come ..."), not only by naming something ("Ana"). ``fee_ids``: the treatments it may mean
+    (one: chosen); ``package_id`` a package it names; ``no_package`` it asks to book without
+    one; ``when`` the day/time wanted (for a reschedule: the new one); ``moving_from`` the
+    appointment's own day."""
 
     intent: Intent
+    explicit: bool = True
     fee_ids: tuple[int, ...] = ()
     practitioner_id: int | None = None
     location_id: int | None = None
@@ -207,9 +210,13 @@ def understand(text: str, language: str, now: datetime, names: Names) -> Underst
     )
     slots = bool(fees or practitioner or location or package)
     intent = _intent(folded, slots, bool(found))
+    explicit = intent != "book" or _has(folded, INTENT_WORDS["book"]) or bool(
+        found and _has(folded, INTENT_WORDS["wish"])
+    )
     when, moving_from = _days(intent, found, raw)
     return Understood(
         intent=intent,
+        explicit=explicit,
         fee_ids=tuple(f.id for f in fees) if len(fees) < len(names.fees) else (),
         practitioner_id=practitioner.id if practitioner else None,
         location_id=location.id if location else None,

@@ -55,7 +55,10 @@ async def read(ctx: DialogContext, text: str) -> Understood | None:
     )
     now = ctx.now.astimezone(ctx.zone).replace(tzinfo=None)
     found = understand(text, ctx.t.language, now, names)
-    return None if found.intent == "none" else found
+    if found.intent == "none":
+        return None
+    at_menu = ctx.conversation.dialog in (None, "menu")
+    return found if at_menu or found.explicit else None  # "Ana" at "With whom?" is an answer
 
 
 async def act(ctx: DialogContext, found: Understood, dialogs: dict[str, Dialog]) -> Result:

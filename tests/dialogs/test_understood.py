@@ -207,3 +207,17 @@ async def test_a_day_past_the_horizon_is_explained_at_the_day_step(make_chat):
     reply = await chat.say("massage with omar on 20 january")
     assert "Appointments can be booked online up to" in reply.text
     assert "Which day?" in reply.text
+
+
+async def test_a_name_typed_mid_booking_is_not_a_new_request(make_chat):
+    chat = make_chat(MAYA)
+    await chat.say("hi")
+    await chat.choose("Book an appointment")
+    await chat.choose("Maya")
+    await chat.choose("Without a package")
+    await chat.choose("initial")
+    assert chat.text == "With whom, and where?"
+    reply = await chat.say("Ana")  # both places are Ana's: asked again, not a new booking
+    assert "Please answer with the number of one of the choices." in reply.text
+    reply = await chat.say("book a massage with Omar on Tuesday at 1pm")  # says what it wants
+    assert "Massage therapy 60 min with Omar Haddad" in reply.text
