@@ -19,10 +19,12 @@ from bot.dialogs import wishes
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.book import Book
+from bot.dialogs.errors import explain
 from bot.dialogs.matching import fold
 from bot.dialogs.understand import Name, Names, Understood, understand
 from bot.services import accounts, appointments, catalog, package_scope
 from bot.services.clinic_setup import FeeFacts, clinic_setup
+from bot.services.errors import DomainError
 from bot.storage.models import PatientPackage
 
 # Where a typed request may leave the step: the menu, and the choice steps of booking, the
@@ -62,7 +64,15 @@ async def read(ctx: DialogContext, text: str) -> Understood | None:
 
 
 async def act(ctx: DialogContext, found: Understood, dialogs: dict[str, Dialog]) -> Result:
-    """Where ``found`` leads, from the main menu with nothing chosen yet."""
+    """Where ``found`` leads, from the main menu with nothing chosen yet (a rule's refusal:
+    explained, and the menu shown)."""
+    try:
+        return await _act(ctx, found, dialogs)
+    except DomainError as exc:
+        return Goto(dialogs["menu"].first_step, dialog="menu", say=[explain(ctx, exc)])
+
+
+async def _act(ctx: DialogContext, found: Understood, dialogs: dict[str, Dialog]) -> Result:
     assert ctx.account is not None
     ctx.conversation.state["for"] = await _subject(ctx, found)
     if found.intent == PACKAGES and PACKAGES in dialogs:
