@@ -221,3 +221,19 @@ async def test_a_name_typed_mid_booking_is_not_a_new_request(make_chat):
     assert "Please answer with the number of one of the choices." in reply.text
     reply = await chat.say("book a massage with Omar on Tuesday at 1pm")  # says what it wants
     assert "Massage therapy 60 min with Omar Haddad" in reply.text
+
+
+async def test_a_refusal_while_acting_on_a_request_is_explained_not_an_apology(
+    make_chat, monkeypatch
+):
+    from bot.dialogs import understood
+    from bot.services.errors import NotAllowed
+
+    async def refused(*args, **kwargs):
+        raise NotAllowed("not yours")
+
+    monkeypatch.setattr(understood.appointments, "upcoming_for", refused)
+    chat = make_chat(MAYA)
+    reply = await chat.say("please cancel my thursday appointment")
+    assert not chat.outcome.failed
+    assert reply.text.endswith("What would you like to do?")
