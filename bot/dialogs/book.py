@@ -156,11 +156,12 @@ class Book(SlotPicker):
         found = await availability.allowed_pairs(
             ctx.uow, int(ctx.data["fee_id"]), await self.scope(ctx)
         )
-        return wishes.narrow(ctx, [
+        named = wishes.narrow(ctx, [
             (p.id, loc.id, ctx._("{practitioner}, {location}", practitioner=p.name,
                                   location=loc.name))
             for p, loc in found
         ], 0, 1)
+        return await wishes.open_that_day(ctx, int(ctx.data["fee_id"]), named)
 
     async def ask_place(self, ctx: DialogContext) -> Reply:
         options = tuple(Option(f"a{p}-{loc}", label) for p, loc, label in await self.pairs(ctx))

@@ -2,7 +2,8 @@
 
 :mod:`bot.dialogs.understood` leaves it in ``ctx.data["wish"]`` (JSON: practitioner and location
 ids, day, time, part of the day); the booking steps read it to narrow the practitioners and
-places they offer and, once those are known, to go straight to the day and times asked for.
+places they offer (those named, and those with free times on the day named) and, once those
+are known, to go straight to the day and times asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from bot.dialogs.base import DialogContext
 from bot.dialogs.understand import Understood
 from bot.dialogs.when import Part, Wanted
+from bot.services import availability
 
 WISH = "wish"
 PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")
@@ -59,5 +61,19 @@ def narrow(ctx: DialogContext, pairs: list[Pair], practitioner: int, location: i
         p for p in pairs
         if found.get("practitioner_id") in (None, p[practitioner])
         and found.get("location_id") in (None, p[location])
+    ]
+    return kept or pairs
+
+
+async def open_that_day(ctx: DialogContext, fee_id: int, pairs: list[Pair]) -> list[Pair]:
+    """Of the (practitioner id, location id, ...) ``pairs``, those with free times on the day
+    the request named ("Ana on Thursday": where Ana works on Thursdays); all when it named no
+    day or none has free times then (the day step explains)."""
+    asked = wanted(ctx)
+    if asked is None or asked.day is None or len(pairs) < 2:
+        return pairs
+    kept = [
+        p for p in pairs
+        if await availability.offered_slots(ctx.uow, p[0], p[1], fee_id, asked.day, 1)
     ]
     return kept or pairs
