@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
-from bot.dialogs import keywords
+from bot.dialogs import keywords, understood
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.identity import identify
@@ -203,6 +203,9 @@ class Engine:
             return Outcome(await self._help(ctx))
         if ctx.account is None and ctx.conversation.dialog not in self._identity_dialogs():
             return Outcome(await self._enter(ctx, self._home(ctx), []))
+        fresh = ctx.conversation.dialog is None
+        if fresh and (jumped := await self._understood(ctx, inbound, text)):
+            return Outcome(jumped)
         if word in keywords.MENU or ctx.conversation.dialog is None:
             return Outcome(await self._enter(ctx, self._home(ctx), []))
         if word in keywords.BACK:
@@ -254,6 +257,8 @@ class Engine:
         if option is None and shown and text.strip().isdecimal():
             note = ctx._("{number} is not one of the choices.", number=text.strip())
             return await self._ask(ctx, [note])
+        if option is None and (jumped := await self._understood(ctx, inbound, text)):
+            return jumped
         assert ctx.conversation.dialog is not None
         dialog = self.dialogs[ctx.conversation.dialog]
         step = ctx.conversation.step or dialog.first_step
@@ -263,6 +268,20 @@ class Engine:
         else:
             result = await self._run_step(ctx, dialog, step, answered)
         return await self._apply(ctx, result)
+
+    async def _understood(self, ctx: DialogContext, inbound: Inbound, text: str) -> list[Reply]:
+        """A request typed in one message, where one may jump (:mod:`bot.dialogs.understood`):
+        from the menu, its dialog pre-filled. Nothing (an empty list) when it is none."""
+        where = ctx.conversation
+        if inbound.choice is not None or not understood.may_jump(where.dialog, where.step):
+            return []
+        found = await understood.read(ctx, text)
+        if found is None:
+            return []
+        for key in ("history", "data", "for"):
+            where.state.pop(key, None)
+        where.dialog, where.step = self._home(ctx)
+        return await self._apply(ctx, await understood.act(ctx, found, self.dialogs))
 
     async def _run_step(
         self, ctx: DialogContext, dialog: Dialog, step: str, answer: Answer
