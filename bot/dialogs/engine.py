@@ -371,9 +371,14 @@ class Engine:
             await accounts.opt_out(ctx.uow, ctx.account.id)
         ctx.conversation.state["opted_out"] = True
         text = ctx._(
-            "You will get no more messages from {clinic}. Send START to get them again.",
+            "You will get no more messages from {clinic}: no appointment reminders and no "
+            "invoices. Send START to get them again.",
             clinic=ctx.clinic.name,
         )
+        where = (ctx.conversation.dialog, ctx.conversation.step)
+        if where[0] is not None and where != self._home(ctx):  # e.g. QUIT while booking
+            unchanged = ctx._("Nothing was booked or called off.")
+            text = f"{unchanged} {text}"
         return Outcome(replies=[Reply(text=text)], opted_out=True)
 
     async def _opt_in(self, ctx: DialogContext) -> None:

@@ -49,7 +49,7 @@ def reply_options(t: Translator) -> tuple[Option, ...]:
     return (
         Option(CONFIRM, t.gettext("Confirm")),
         Option(RESCHEDULE, t.gettext("Reschedule")),
-        Option(CANCEL, t.gettext("Cancel the appointment")),
+        Option(CANCEL, t.gettext("Call off the appointment")),
     )
 
 

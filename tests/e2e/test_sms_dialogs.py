@@ -86,8 +86,8 @@ async def test_maya_books_then_cancels_by_sms(twilio, make_uow):
     await maya.choose("My appointments")
     await maya.choose("Maya")
     await maya.choose("Tue 3 Nov")
-    await maya.choose("Cancel it")
-    reply = await maya.choose("Yes, cancel it")
+    await maya.choose("Call it off")
+    reply = await maya.choose("Yes, call it off")
     assert "Cancelled." in reply and "3 left" in reply
     async with make_uow() as uow:
         [appointment] = (await uow.session.scalars(select(Appointment))).all()

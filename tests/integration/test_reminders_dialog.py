@@ -141,7 +141,7 @@ async def test_on_telegram_the_answers_are_buttons(engine, clock, make_uow):
     assert sms.delivered == []
     [reminder] = reminders_to(telegram, "777")
     assert [(o.key, o.label) for o in reminder.options] == [
-        ("C", "Confirm"), ("R", "Reschedule"), ("X", "Cancel the appointment")]
+        ("C", "Confirm"), ("R", "Reschedule"), ("X", "Call off the appointment")]
     chat = Chat(Engine(engine, clock, build_dialogs()), channel="telegram", address="777",
                 phone=None, telegram_user_id=777)
     reply = await chat.send(choice="C")
