@@ -2,9 +2,9 @@
 
 Every patient-facing string goes through :meth:`Translator.gettext` / :meth:`ngettext`; money,
 dates and times through the ``format_*`` methods, in the patient's locale and the clinic's
-timezone. Catalogs live in the package, ``bot/locales/<lang>/LC_MESSAGES/messages.po``
-(compiled to ``.mo``, shipped as package data); the translator travels in the dialog context,
-never in a global.
+timezone; phone numbers in their country's national format (:func:`phone_text`). Catalogs
+live in the package, ``bot/locales/<lang>/LC_MESSAGES/messages.po`` (compiled to ``.mo``,
+shipped as package data); the translator travels in the dialog context, never in a global.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+import phonenumbers
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
@@ -115,3 +116,14 @@ def language_name(language: str) -> str:
     """``"es"`` shown as "Español": each language names itself."""
     name = Locale.parse(language).get_display_name(language) or language
     return name[:1].upper() + name[1:]
+
+
+def phone_text(e164: str) -> str:
+    """A phone number as people of its country write it: ``+14165550100`` -> (416) 555-0100."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if not phonenumbers.is_possible_number(number):
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

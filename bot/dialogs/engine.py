@@ -41,7 +41,7 @@ from bot.dialogs.identity import identify
 from bot.dialogs.matching import clean, fold, match_option
 from bot.dialogs.paging import MORE_KEY, page_options
 from bot.dialogs.types import Inbound, Option, Outcome, Reply
-from bot.i18n import negotiate, translator
+from bot.i18n import negotiate, phone_text, translator
 from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
 from bot.services import accounts
 from bot.services.clinic import get_clinic
@@ -210,10 +210,11 @@ class Engine:
         return Outcome(await self._answer(ctx, inbound, text, guarded))
 
     async def _help(self, ctx: DialogContext) -> list[Reply]:
-        """HELP at any point: how to answer this step, who we are, and how to stop."""
+        """HELP at any point: how to answer this step, who we are (the clinic's phone in its
+        national format), and how to stop (STOP named once)."""
         about = (
             ctx._("{clinic}, phone {phone}. Send STOP to get no more messages.",
-                  clinic=ctx.clinic.name, phone=ctx.clinic.phone)
+                  clinic=ctx.clinic.name, phone=phone_text(ctx.clinic.phone))
             if ctx.clinic.phone
             else ctx._("{clinic}. Send STOP to get no more messages.", clinic=ctx.clinic.name)
         )
