@@ -9,10 +9,12 @@ shipped as package data); the translator travels in the dialog context, never in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError, negotiate_locale
@@ -60,11 +62,11 @@ class Translator:
 
     def gettext(self, message: str, **values: object) -> str:
         text = self._translations.ugettext(message)
-        return text.format(**values) if values else text
+        return fill(text, values) if values else text
 
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
         text = self._translations.ungettext(singular, plural, n)
-        return text.format(n=n, **values)
+        return fill(text, {"n": n, **values})
 
     def money(self, amount: Decimal, currency: str) -> str:
         return format_currency(amount, currency, locale=self.locale)
@@ -112,10 +114,33 @@ def translator(locale: str) -> Translator:
     return Translator(locale)
 
 
-def language_name(language: str) -> str:
-    """``"es"`` shown as "Español": each language names itself."""
+def language_name(language: str, *, title: bool = True) -> str:
+    """``"es"`` shown as "Español" (a choice): each language names itself; ``title=False``
+    for the middle of a sentence, "en español" (English keeps its capital)."""
     name = Locale.parse(language).get_display_name(language) or language
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if title else name
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """``text.format(**values)``, without doubling a full stop: a value that ends with one
+    (French "7 déc.") followed by the sentence's own full stop keeps only one."""
+    parts: list[str] = []
+    for literal, field, spec, conversion in Formatter().parse(text):
+        if literal.startswith(".") and not literal.startswith("..") and parts and parts[
+                -1].endswith("."):
+            literal = literal[1:]
+        parts.append(literal)
+        if field is not None:
+            parts.append(format(_convert(values[field], conversion), spec or ""))
+    return "".join(parts)
+
+
+def _convert(value: object, conversion: str | None) -> object:
+    if conversion == "r":
+        return repr(value)
+    if conversion in ("s", "a"):
+        return str(value) if conversion == "s" else ascii(value)
+    return value
 
 
 def phone_text(e164: str) -> str:

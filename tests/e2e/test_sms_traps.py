@@ -111,3 +111,17 @@ async def test_help_names_the_clinic_its_national_phone_and_stop_once(twilio, ph
         await _french(patient)
     reply = await patient.say("HELP")
     assert expected in reply and reply.count("STOP") == 1
+
+
+async def test_translation_slips_by_sms(twilio):
+    sofia = SmsPatient(twilio, SOFIA)
+    await sofia.say("hola")
+    await sofia.choose("Idioma")
+    assert "Desde ahora le hablaré en español." in await sofia.choose("Español")
+    maya = SmsPatient(twilio, MAYA)
+    await _french(maya)
+    await maya.choose("Prendre rendez-vous")
+    await maya.choose("Maya")
+    await maya.choose("Physio")
+    reply = await maya.say("dimanche")
+    assert "le dim. 8 nov. Le prochain jour" in reply and ".." not in reply

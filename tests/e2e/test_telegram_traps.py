@@ -71,3 +71,10 @@ async def test_quit_mid_dialog_and_help_on_telegram(tg):
     sofia = await _linked(tg, 7104, "Sofía", "+14165550102", "es")
     reply = await sofia.say("ayuda")
     assert "teléfono (416) 555-0100" in reply and reply.count("STOP") == 1
+
+
+async def test_language_names_mid_sentence_on_telegram(tg):
+    sofia = await _linked(tg, 7105, "Sofía", "+14165550102", "es")
+    await sofia.say("/language")
+    assert "Español" in sofia.labels
+    assert "Desde ahora le hablaré en español." in await sofia.press("Español")
