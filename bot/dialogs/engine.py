@@ -245,10 +245,10 @@ class Engine:
             if option is None:
                 note = ctx._("That button belongs to an earlier message. Here is where we are:")
                 return await self._ask(ctx, [note])
+        elif text.strip().rstrip(").").isdecimal():  # numbers go on across pages; More is 0
+            option = _by_number(text, shown, everything)
         else:
-            option = match_option(text, shown) or (
-                None if text.strip().isdecimal() else match_option(text, everything)
-            )
+            option = match_option(text, shown) or match_option(text, everything)
         if option is not None and option.key == MORE_KEY:
             state["page"] = int(state.get("page", 0)) + 1
             return await self._ask(ctx, [])
@@ -358,12 +358,13 @@ class Engine:
             with session.no_autoflush:
                 question = await dialog.ask(ctx, step)
         state = ctx.conversation.state
-        page, shown = page_options(ctx, question, int(state.get("page", 0)))
+        page, shown, first = page_options(ctx, question, int(state.get("page", 0)))
         state["page"] = page
         state["shown"] = [[o.key, o.label] for o in shown]
         state["options"] = [[o.key, o.label] for o in question.options]
         text = "\n\n".join([*say, question.text]) if say else question.text
-        return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact)]
+        return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact,
+                      first_number=first)]
 
     # -- opting out and in ------------------------------------------------------------------
 
@@ -397,6 +398,14 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)], failed=True)
+
+
+def _by_number(text: str, shown: list[Option], everything: list[Option]) -> Option | None:
+    """The option a typed number means in this step: its place in the whole list (on every
+    page), or More for 0 when a More is shown."""
+    if int(text.strip().rstrip(").")) == 0:
+        return next((o for o in shown if o.key == MORE_KEY), None)
+    return match_option(text, everything or shown)
 
 
 def _pending_besides(conversation: Conversation, session: AsyncSession) -> bool:

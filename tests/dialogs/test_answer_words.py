@@ -7,7 +7,7 @@ Sofía writes in Spanish; Maya switches to French from the Language menu.
 from __future__ import annotations
 
 from tests.dialogs.conftest import SOFIA
-from tests.dialogs.test_appointments import TUE_10AM, book, open_appointments, row
+from tests.dialogs.test_appointments import TUE_10AM, book, row
 from tests.dialogs.test_book import booked
 
 
@@ -21,7 +21,7 @@ async def to_confirm(chat, book_label: str, day: str, time: str) -> None:
             continue
         await chat.say("1")
     await chat.choose(day)
-    await chat.choose(time)
+    await chat.say(time)  # typed: at the part-of-day step or among the times
 
 
 async def test_sofia_confirms_with_si_with_or_without_the_accent(make_chat, make_uow):
@@ -68,7 +68,8 @@ async def test_english_words_and_atras_work_for_a_spanish_patient(make_chat):
     await sofia.say("hola")
     await to_confirm(sofia, "Reservar", "mar 3 nov", "10:00")
     reply = await sofia.say("atrás")
-    assert "10:00" in sofia.labels, "back to the times"
+    assert "Tarde: de 12:00 a 16:00" in sofia.labels, "back to the parts of the day"
+    await sofia.choose("Mañana")
     await sofia.choose("10:00")
     reply = await sofia.say("OK")
     assert "Reservado para" in reply.text
@@ -79,11 +80,12 @@ async def test_mas_and_plus_show_the_next_page(make_chat, chat):
     await sofia.say("hola")
     await to_confirm(sofia, "Reservar", "mar 3 nov", "10:00")
     await sofia.say("atrás")
+    await sofia.choose("Tarde")
     first = sofia.labels
+    assert first[-1] == "Más"
     reply = await sofia.say("Más")
     assert sofia.labels != first and "no es una" not in reply.text
-    await open_appointments(chat)
-    await chat.say("menu")
+    await chat.say("hi")
     await chat.choose("Language")
     await chat.choose("Français")
     await chat.say("menu")
@@ -91,6 +93,8 @@ async def test_mas_and_plus_show_the_next_page(make_chat, chat):
     await chat.choose("Maya")
     await chat.choose("Physio")
     await chat.choose("mar. 3 nov")
+    await chat.choose("Après-midi")
     first = chat.labels
+    assert first[-1] == "Plus"
     await chat.say("plus")
     assert chat.labels != first

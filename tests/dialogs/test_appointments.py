@@ -174,6 +174,7 @@ async def test_rescheduling_keeps_the_package_and_moves_the_time(chat, make_uow)
     reply = await chat.choose("Reschedule")
     assert "Which day?" in reply.text
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     assert "10:00 a.m." not in chat.labels, "its own time is not offered again"
     assert "9:45 a.m." in chat.labels, "its own time does not block the times around it"
     await chat.say("back")
@@ -212,6 +213,7 @@ async def test_moving_past_the_package_expiry_explains_what_would_allow_it(chat,
     await chat.choose("Tue 3 Nov")
     await chat.choose("Reschedule")
     reply = await chat.choose("Mon 9 Nov")
+    await chat.choose("Morning")
     await chat.choose("11:00 a.m.")
     reply = await chat.choose("Confirm")
     assert "Physio 5-pack expires on Nov 5, 2026" in reply.text
@@ -223,6 +225,7 @@ async def test_moving_past_the_package_expiry_explains_what_would_allow_it(chat,
     reply = await chat.choose("Choose another day")
     assert "Which day?" in reply.text
     await chat.choose("Thu 5 Nov")
+    await chat.choose("Morning")
     await chat.choose("11:00 a.m.")
     reply = await chat.choose("Confirm")
     assert "Your appointment is now: Thu 5 Nov, 11:00 a.m." in reply.text

@@ -74,6 +74,7 @@ async def test_maya_books_then_cancels_by_sms(twilio, make_uow):
     await maya.choose("Physio 5-pack")
     assert "Which day?" in "\n".join(maya.last)
     await maya.choose("Tue 3 Nov")
+    await maya.choose("Morning")
     reply = await maya.choose("10:00 a.m.")
     assert "Tue 3 Nov, 10:00 a.m." in reply
     reply = await maya.choose("Confirm")

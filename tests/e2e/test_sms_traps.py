@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot.handlers.sms_text import is_gsm7, segments
 from bot.storage.models import Appointment, Patient
 from tests.dialogs.conftest import MAYA, SOFIA
 from tests.e2e.sms_harness import SmsPatient, Twilio, sms_server
@@ -125,3 +126,55 @@ async def test_translation_slips_by_sms(twilio):
     await maya.choose("Physio")
     reply = await maya.say("dimanche")
     assert "le dim. 8 nov. Le prochain jour" in reply and ".." not in reply
+
+
+async def _shapes(patient: SmsPatient, day: str, book: str,
+                  who: str | None) -> dict[str, list[str]]:
+    """The main menu and a booking's confirmation as the patient's phone receives them."""
+    await patient.say("menu")
+    shapes = {"menu": list(patient.last)}
+    await patient.choose(book)
+    if who:
+        await patient.choose(who)
+    await patient.choose("Physio")
+    if "Downtown" in " ".join(patient.labels):
+        await patient.choose("Downtown")
+    await patient.choose(day)
+    shapes["parts"] = list(patient.last)
+    await patient.say("10:00")
+    shapes["confirmation"] = list(patient.last)
+    return shapes
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+async def test_the_menu_and_a_confirmation_are_one_message_each(twilio, language):
+    patient = SmsPatient(twilio, SOFIA if language == "es" else MAYA)
+    await patient.say("hi")
+    if language == "fr":
+        await _french(patient)
+    day = {"en": "Tue 3 Nov", "es": "mar 3 nov", "fr": "mar. 3 nov."}[language]
+    book = {"en": "Book an appointment", "es": "Reservar", "fr": "Prendre rendez-vous"}[language]
+    shapes = await _shapes(patient, day, book, None if language == "es" else "Maya")
+    for what, messages in shapes.items():
+        assert len(messages) == 1, (what, messages)
+        assert segments(messages[0]) <= 3
+    confirmation = shapes["confirmation"][0]
+    assert "\xa0" not in confirmation and is_gsm7(confirmation), "no no-break space in money"
+    assert segments(confirmation) <= 2
+    if language != "es":  # Sofía's own name has an í: her menu is UCS-2, in 3 segments
+        assert is_gsm7(shapes["menu"][0]) and segments(shapes["menu"][0]) <= 2
+
+
+async def test_numbers_keep_their_meaning_across_sms_pages(twilio):
+    sofia = SmsPatient(twilio, SOFIA)
+    await sofia.say("hola")
+    await sofia.choose("Reservar")
+    await sofia.choose("Physiotherapy follow-up")
+    await sofia.choose("Downtown")
+    await sofia.choose("mar 3 nov")
+    first = await sofia.choose("Tarde")
+    assert first.endswith("\n0) Más") and "\n1) 12:00" in first
+    last_number = int(sofia.choices[-2][0])
+    second = await sofia.say("0")
+    assert f"\n{last_number + 1}) " in second and "\n1) " not in second
+    assert "Revise su reserva" in await sofia.say("1") and "12:00" in "\n".join(sofia.last)

@@ -96,6 +96,7 @@ async def test_r_opens_the_reschedule_flow_for_that_appointment(engine, clock, m
     chat = sms_chat(engine, clock)
     await chat.say("r")
     await chat.choose("Wed 4 Nov")
+    await chat.choose("Afternoon")
     await chat.choose("3:00 p.m.")
     reply = await chat.choose("Confirm")
     assert "Done. Your appointment is now: Wed 4 Nov, 3:00 p.m." in reply.text
