@@ -52,7 +52,7 @@ CHOICE = re.compile(r"^(\d+)\) (.+)$", re.MULTILINE)
 APOLOGY = "something went wrong"
 NAVIGATION = frozenset({"Without a package", "Choose another day", "Choose another time",
                         "Send a message to the clinic", "Talk to the clinic", "Back",
-                        "Back to menu", "Buy a package"})
+                        "Back to menu", "Buy a package", "Another day"})
 BOOKING_STEPS = 10
 CANCEL_SHARE = 0.5
 SLOW_MS = 100.0

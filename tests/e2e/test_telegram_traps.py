@@ -78,3 +78,29 @@ async def test_language_names_mid_sentence_on_telegram(tg):
     await sofia.say("/language")
     assert "Español" in sofia.labels
     assert "Desde ahora le hablaré en español." in await sofia.press("Español")
+
+
+async def test_parts_of_the_day_and_a_typed_time_on_telegram(tg, make_uow):
+    maya = await _linked(tg, 7106, "Maya", "+14165550101", "en")
+    await maya.press("Book an appointment")
+    await maya.press("Maya")
+    await maya.press("Physio 5-pack")
+    reply = await maya.press("Tue 3 Nov")
+    assert "Choose a part of the day" in reply
+    assert maya.labels == ["Morning: 9:00 a.m. to 11:45 a.m.",
+                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day"]
+    await maya.press("Afternoon")
+    assert maya.labels[0] == "12:00 p.m." and maya.labels[-1] == "More"
+    await maya.press("More")
+    assert maya.labels[0] == "2:30 p.m.", "the next ten afternoon times"
+    await maya.say("back")
+    reply = await maya.say("3pm")
+    assert "Please check your booking" in reply and "Tue 3 Nov, 3:00 p.m." in reply
+    assert "Booked for Tue 3 Nov, 3:00 p.m." in await maya.say("yes")
+    sofia = await _linked(tg, 7107, "Sofía", "+14165550102", "es")
+    await sofia.press("Reservar")
+    await sofia.press("Physiotherapy follow-up")
+    await sofia.press("Downtown")
+    await sofia.press("mar 3 nov")
+    assert sofia.labels[:2] == ["Mañana: de 09:00 a 11:45", "Tarde: de 12:00 a 16:30"]
+    assert "Revise su reserva" in await sofia.say("15h")
