@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from bot.dialogs import keywords
 from bot.dialogs.matching import fold
+from bot.dialogs.parts import PARTS, part_label
 from bot.i18n import SHIPPED, language_name, translator
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -65,5 +67,8 @@ def test_no_option_label_holds_an_opt_out_word(language):
     t = translator(language)
     labels = {t.gettext(msgid) for msgid in option_label_msgids()}
     labels |= {t.gettext("More")} | {language_name(code) for code in SHIPPED}
+    ctx = SimpleNamespace(_=t.gettext)
+    labels |= {part_label(ctx, part, first, last)  # type: ignore[arg-type]
+               for part in PARTS for first, last in (("9:00", "9:00"), ("9:00", "11:45"))}
     offending = {label: opt_out_words(label) for label in labels if opt_out_words(label)}
     assert offending == {}
