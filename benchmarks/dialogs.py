@@ -55,8 +55,8 @@ APOLOGY = "something went wrong"
 TARGET_RATE = 300
 RATES_ENV = "CLINICBOT_BENCH_PACED_RATES"
 LOCK_SAMPLE_SECONDS = 0.01
-PICKED = ("pk", "f", "a", "d", "t", "yes")
-BOOKING_ANSWERS = 6
+PICKED = ("pk", "f", "a", "d", "pmorning", "pafternoon", "pevening", "t", "yes")
+BOOKING_ANSWERS = 7  # package, fee, practitioner, day, part of the day, time, confirm
 
 
 async def patients_with_packages(db: AsyncEngine, bench: Bench, count: int) -> list[str]:
@@ -115,8 +115,10 @@ class Conversation:
 
     def number_of(self, *prefixes: str) -> str | None:
         """The number of a random shown option whose key starts with one of ``prefixes``."""
-        options = self.last.replies[-1].options if self.last.replies else ()
-        found = [n for n, o in enumerate(options, 1)
+        if not self.last.replies:
+            return None
+        reply = self.last.replies[-1]  # numbered as shown: on from page to page, More is 0
+        found = [n for n, o in zip(reply.numbers(), reply.options, strict=True)
                  if o.key.startswith(prefixes) and o.key not in ("day", "talk", "other")]
         return str(self.rng.choice(found)) if found else None
 
@@ -138,7 +140,9 @@ class Conversation:
                 number = self.number_of(*PICKED)
                 if taken >= turns or number is None:
                     break
-                confirming = self.last.replies[-1].options[int(number) - 1].key == "yes"
+                reply = self.last.replies[-1]
+                chosen = dict(zip(reply.numbers(), reply.options, strict=True))[int(number)]
+                confirming = chosen.key == "yes"
                 await self.say(number, "booking" if confirming else "book")
                 taken += 1
                 if confirming:

@@ -20,7 +20,7 @@ one JSON object a line on stdin and answers each with one JSON line on stdout:
 Every patient plays the same script (:func:`script`), reading each answer's numbered choices
 as a patient does: ``MENU``, "My packages", ``MENU``, "Book an appointment", then a random
 choice at each question through to ``Confirm``; after one booking in two it cancels one of its
-appointments ("My appointments", the appointment, "Cancel it", "Yes, cancel it"). The answer
+appointments ("My appointments", the appointment, "Call it off", "Yes, call it off"). The answer
 to a run is a summary: requests, statuses, apologies, latency percentiles (ms), bookings and
 cancellations confirmed, and this process's CPU seconds (to show the generator is not the
 limit).
@@ -52,7 +52,7 @@ CHOICE = re.compile(r"^(\d+)\) (.+)$", re.MULTILINE)
 APOLOGY = "something went wrong"
 NAVIGATION = frozenset({"Without a package", "Choose another day", "Choose another time",
                         "Send a message to the clinic", "Talk to the clinic", "Back",
-                        "Back to menu", "Buy a package"})
+                        "Back to menu", "Buy a package", "Another day"})
 BOOKING_STEPS = 10
 CANCEL_SHARE = 0.5
 SLOW_MS = 100.0
@@ -102,9 +102,9 @@ def script(rng: random.Random, tally: Tally) -> Script:
             mine = [n for n, label in choices(reply) if label not in NAVIGATION]
             if mine:
                 reply = yield rng.choice(mine)
-                if (cancel := number_of(reply, "Cancel it")) != "MENU":
+                if (cancel := number_of(reply, "Call it off")) != "MENU":
                     reply = yield cancel
-                    if (yes := number_of(reply, "Yes, cancel it")) != "MENU":
+                    if (yes := number_of(reply, "Yes, call it off")) != "MENU":
                         reply = yield yes
                         tally.cancelled += "cancel" in reply.lower()
 

@@ -2,18 +2,21 @@
 
 Every patient-facing string goes through :meth:`Translator.gettext` / :meth:`ngettext`; money,
 dates and times through the ``format_*`` methods, in the patient's locale and the clinic's
-timezone. Catalogs live in the package, ``bot/locales/<lang>/LC_MESSAGES/messages.po``
-(compiled to ``.mo``, shipped as package data); the translator travels in the dialog context,
-never in a global.
+timezone; phone numbers in their country's national format (:func:`phone_text`). Catalogs
+live in the package, ``bot/locales/<lang>/LC_MESSAGES/messages.po`` (compiled to ``.mo``,
+shipped as package data); the translator travels in the dialog context, never in a global.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 
+import phonenumbers
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
@@ -59,11 +62,11 @@ class Translator:
 
     def gettext(self, message: str, **values: object) -> str:
         text = self._translations.ugettext(message)
-        return text.format(**values) if values else text
+        return fill(text, values) if values else text
 
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
         text = self._translations.ungettext(singular, plural, n)
-        return text.format(n=n, **values)
+        return fill(text, {"n": n, **values})
 
     def money(self, amount: Decimal, currency: str) -> str:
         return format_currency(amount, currency, locale=self.locale)
@@ -111,7 +114,41 @@ def translator(locale: str) -> Translator:
     return Translator(locale)
 
 
-def language_name(language: str) -> str:
-    """``"es"`` shown as "Español": each language names itself."""
+def language_name(language: str, *, title: bool = True) -> str:
+    """``"es"`` shown as "Español" (a choice): each language names itself; ``title=False``
+    for the middle of a sentence, "en español" (English keeps its capital)."""
     name = Locale.parse(language).get_display_name(language) or language
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if title else name
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """``text.format(**values)``, without doubling a full stop: a value that ends with one
+    (French "7 déc.") followed by the sentence's own full stop keeps only one."""
+    parts: list[str] = []
+    for literal, field, spec, conversion in Formatter().parse(text):
+        if literal.startswith(".") and not literal.startswith("..") and parts and parts[
+                -1].endswith("."):
+            literal = literal[1:]
+        parts.append(literal)
+        if field is not None:
+            parts.append(format(_convert(values[field], conversion), spec or ""))
+    return "".join(parts)
+
+
+def _convert(value: object, conversion: str | None) -> object:
+    if conversion == "r":
+        return repr(value)
+    if conversion in ("s", "a"):
+        return str(value) if conversion == "s" else ascii(value)
+    return value
+
+
+def phone_text(e164: str) -> str:
+    """A phone number as people of its country write it: ``+14165550100`` -> (416) 555-0100."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if not phonenumbers.is_possible_number(number):
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

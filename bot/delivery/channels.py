@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from bot.delivery.errors import OptedOut, PermanentError, TransientError
+from bot.dialogs.gsm import to_gsm
 from bot.dialogs.types import Option
 from bot.handlers.sms_sender import RecipientOptedOut, SmsRefused, SmsUnavailable
 
@@ -86,7 +87,7 @@ class SmsChannel:
         if self._pacer is not None:
             await self._pacer.wait()
         try:
-            return await self.sender.send(address, text)
+            return await self.sender.send(address, to_gsm(text))  # stays GSM-7 if it can
         except RecipientOptedOut as exc:
             raise OptedOut(str(exc)) from None
         except SmsRefused as exc:

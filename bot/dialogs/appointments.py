@@ -1,8 +1,9 @@
 """My appointments: the subject's upcoming appointments; cancel or reschedule one (RULES.md 5, 7,
 17).
 
-Steps: ``list`` (upcoming appointments, or "none" with an offer to book), ``detail`` (Cancel it
-/ Reschedule / Back), ``cancel`` (confirm, then ``appointments.cancel``: a package use goes
+Steps: ``list`` (upcoming appointments, or "none" with an offer to book), ``detail`` (Call it
+off / Reschedule / Back; never "Cancel": an opt-out word, see :mod:`bot.dialogs.keywords`),
+``cancel`` (confirm, then ``appointments.cancel``: a package use goes
 back), the shared ``day`` / ``time`` picker (same practitioner, location and treatment) and
 ``move`` (confirm, then ``appointments.reschedule``). Inside the clinic's notice window
 (``cancel_notice_hours``) the ``too_late`` step says so and offers a message to the clinic about
@@ -109,7 +110,7 @@ class MyAppointments(SlotPicker):
             package = await packages.get_package(ctx.uow, appointment.package_id)
             lines.append(ctx._("Covered by your {package}.", package=package.name))
         options = (
-            Option(CANCEL, ctx._("Cancel it")), Option(MOVE, ctx._("Reschedule")), back,
+            Option(CANCEL, ctx._("Call it off")), Option(MOVE, ctx._("Reschedule")), back,
         )
         return Reply("\n".join(lines), options)
 
@@ -137,9 +138,9 @@ class MyAppointments(SlotPicker):
         if appointment is None:
             return Reply(ctx._("This appointment is no longer booked."),
                          (Option(BACK, ctx._("Back")),))
-        text = ctx._("Cancel this appointment?\n{appointment}",
+        text = ctx._("Call off this appointment?\n{appointment}",
                      appointment=await appointment_text(ctx, appointment))
-        options = (Option(YES, ctx._("Yes, cancel it")), Option(NO, ctx._("No, keep it")))
+        options = (Option(YES, ctx._("Yes, call it off")), Option(NO, ctx._("No, keep it")))
         return Reply(text, options)
 
     async def on_cancel(self, ctx: DialogContext, answer: Answer) -> Result:

@@ -139,5 +139,5 @@ class Dialog:
         del step
         return ctx._(
             "Answer with the number of a choice or words from it. "
-            "MENU: main menu. BACK: previous step. STOP: no more messages."
+            "MENU: main menu. BACK: previous step."
         )

@@ -41,7 +41,7 @@ from bot.dialogs.identity import identify
 from bot.dialogs.matching import clean, fold, match_option
 from bot.dialogs.paging import MORE_KEY, page_options
 from bot.dialogs.types import Inbound, Option, Outcome, Reply
-from bot.i18n import negotiate, translator
+from bot.i18n import negotiate, phone_text, translator
 from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
 from bot.services import accounts
 from bot.services.clinic import get_clinic
@@ -213,10 +213,11 @@ class Engine:
         return Outcome(await self._answer(ctx, inbound, text, guarded))
 
     async def _help(self, ctx: DialogContext) -> list[Reply]:
-        """HELP at any point: how to answer this step, who we are, and how to stop."""
+        """HELP at any point: how to answer this step, who we are (the clinic's phone in its
+        national format), and how to stop (STOP named once)."""
         about = (
             ctx._("{clinic}, phone {phone}. Send STOP to get no more messages.",
-                  clinic=ctx.clinic.name, phone=ctx.clinic.phone)
+                  clinic=ctx.clinic.name, phone=phone_text(ctx.clinic.phone))
             if ctx.clinic.phone
             else ctx._("{clinic}. Send STOP to get no more messages.", clinic=ctx.clinic.name)
         )
@@ -247,10 +248,10 @@ class Engine:
             if option is None:
                 note = ctx._("That button belongs to an earlier message. Here is where we are:")
                 return await self._ask(ctx, [note])
+        elif text.strip().rstrip(").").isdecimal():  # numbers go on across pages; More is 0
+            option = _by_number(text, shown, everything)
         else:
-            option = match_option(text, shown) or (
-                None if text.strip().isdecimal() else match_option(text, everything)
-            )
+            option = match_option(text, shown) or match_option(text, everything)
         if option is not None and option.key == MORE_KEY:
             state["page"] = int(state.get("page", 0)) + 1
             return await self._ask(ctx, [])
@@ -376,12 +377,13 @@ class Engine:
             with session.no_autoflush:
                 question = await dialog.ask(ctx, step)
         state = ctx.conversation.state
-        page, shown = page_options(ctx, question, int(state.get("page", 0)))
+        page, shown, first = page_options(ctx, question, int(state.get("page", 0)))
         state["page"] = page
         state["shown"] = [[o.key, o.label] for o in shown]
         state["options"] = [[o.key, o.label] for o in question.options]
         text = "\n\n".join([*say, question.text]) if say else question.text
-        return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact)]
+        return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact,
+                      first_number=first)]
 
     # -- opting out and in ------------------------------------------------------------------
 
@@ -390,9 +392,14 @@ class Engine:
             await accounts.opt_out(ctx.uow, ctx.account.id)
         ctx.conversation.state["opted_out"] = True
         text = ctx._(
-            "You will get no more messages from {clinic}. Send START to get them again.",
+            "You will get no more messages from {clinic}: no appointment reminders and no "
+            "invoices. Send START to get them again.",
             clinic=ctx.clinic.name,
         )
+        where = (ctx.conversation.dialog, ctx.conversation.step)
+        if where[0] is not None and where != self._home(ctx):  # e.g. QUIT while booking
+            unchanged = ctx._("Nothing was booked or called off.")
+            text = f"{unchanged} {text}"
         return Outcome(replies=[Reply(text=text)], opted_out=True)
 
     async def _opt_in(self, ctx: DialogContext) -> None:
@@ -410,6 +417,14 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)], failed=True)
+
+
+def _by_number(text: str, shown: list[Option], everything: list[Option]) -> Option | None:
+    """The option a typed number means in this step: its place in the whole list (on every
+    page), or More for 0 when a More is shown."""
+    if int(text.strip().rstrip(").")) == 0:
+        return next((o for o in shown if o.key == MORE_KEY), None)
+    return match_option(text, everything or shown)
 
 
 def _pending_besides(conversation: Conversation, session: AsyncSession) -> bool:

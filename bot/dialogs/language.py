@@ -29,4 +29,5 @@ class Language(Dialog):
         else:
             ctx.conversation.state["locale"] = locale
         ctx.t = translator(locale)
-        return Finish([ctx._("I will speak {language} from now on.", language=language_name(code))])
+        name = language_name(code, title=False)  # mid-sentence: "en español"
+        return Finish([ctx._("I will speak {language} from now on.", language=name)])

@@ -1,7 +1,9 @@
 """Understanding an answer: a number, a key, or words from an option's label.
 
 Matching ignores case, accents, punctuation and extra spaces, so ``"physio 5"``, ``"PHYSIO-5"``
-and ``"2"`` all pick "Physio 5-pack" when it is option 2.
+and ``"2"`` all pick "Physio 5-pack" when it is option 2. Yes, no and more are understood by
+what they mean in any shipped language (``"sí"``, ``"Oui"``, ``"no"``, ``"más"``): they pick the
+option whose key has that role (:data:`ROLE_KEYS`), before words from labels are tried.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from bot.dialogs import keywords
 from bot.dialogs.types import Option
 
 MAX_ANSWER_CHARS = 500
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Option keys by role: "yes" confirms (book, cancel, move, register), "buy" confirms a purchase.
+ROLE_KEYS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
+    (keywords.YES, frozenset({"yes", "buy"})),
+    (keywords.NO, frozenset({"no"})),
+    (keywords.MORE, frozenset({"more"})),
+)
 
 
 def fold(text: str) -> str:
@@ -44,6 +53,9 @@ def match_option(answer: str, options: Sequence[Option]) -> Option | None:
     words = fold(answer).split()
     if not words:
         return None
+    by_role = match_role(" ".join(words), options)
+    if by_role is not None:
+        return by_role
     exact = [o for o in options if fold(o.label) == " ".join(words)]
     if len(exact) == 1:
         return exact[0]
@@ -53,3 +65,12 @@ def match_option(answer: str, options: Sequence[Option]) -> Option | None:
 
 def _contains_all(label_words: list[str], words: list[str]) -> bool:
     return all(any(lw.startswith(w) for lw in label_words) for w in words)
+
+
+def match_role(folded: str, options: Sequence[Option]) -> Option | None:
+    """The one option a yes/no/more answer (already folded) picks, or None."""
+    for words, keys in ROLE_KEYS:
+        if folded in words or all(word in words for word in folded.split()):
+            found = [o for o in options if o.key in keys]
+            return found[0] if len(found) == 1 else None
+    return None

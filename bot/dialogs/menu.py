@@ -35,6 +35,9 @@ class Menu(Dialog):
     async def ask_start(self, ctx: DialogContext) -> Reply:
         assert ctx.account is not None
         text = ctx._("Hi {name}! What would you like to do?", name=ctx.account.first_name)
+        if ctx.account.opted_out:
+            off = ctx._("Reminders and invoices are off. Send START to turn them on.")
+            text = f"{off}\n{text}"
         return Reply(text, tuple(o for o in menu_options(ctx) if o.key in self.first_steps))
 
     async def on_start(self, ctx: DialogContext, answer: Answer) -> Result:

@@ -75,8 +75,10 @@ def details_text(ctx: DialogContext, package: PackageDetails) -> str:
     ]
     if package.outstanding > 0 and package.status != "refunded":
         lines.append(_("Still to pay: {amount}", amount=ctx.money(package.outstanding)))
-    lines.append(_("Uses: {redeemed} used, {booked} booked, {available} available",
-                   redeemed=package.redeemed, booked=package.booked, available=package.available))
+    lines.append(_("Uses: {redeemed}, {booked}, {available}",
+                   redeemed=ctx.t.ngettext("{n} used", "{n} used", package.redeemed),
+                   booked=ctx.t.ngettext("{n} booked", "{n} booked", package.booked),
+                   available=ctx.t.ngettext("{n} available", "{n} available", package.available)))
     if package.expires_on is None:
         lines.append(_("No expiry"))
     else:

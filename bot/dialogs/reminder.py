@@ -11,7 +11,8 @@ this dialog's ``answer`` step for that appointment (``ctx.data["appointment_id"]
   clinic's notice window both lead to "My appointments"' ``too_late`` step, which explains the
   rule and offers to pass a message to the clinic.
 
-The letters are the same in every language. No prompt asks for CANCEL: it is one of Twilio's
+The letters are the same in every language; a yes (``yes``, ``sí``, ``oui``...) confirms
+too. No prompt asks for CANCEL: it is one of Twilio's
 opt-out words (INTERFACES.md). On Telegram the three answers are also buttons.
 """
 
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.dialogs import keywords
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.identity import owns_address
@@ -49,7 +51,7 @@ def reply_options(t: Translator) -> tuple[Option, ...]:
     return (
         Option(CONFIRM, t.gettext("Confirm")),
         Option(RESCHEDULE, t.gettext("Reschedule")),
-        Option(CANCEL, t.gettext("Cancel the appointment")),
+        Option(CANCEL, t.gettext("Call off the appointment")),
     )
 
 
@@ -142,6 +144,8 @@ class Reminder(Dialog):
 
     async def on_answer(self, ctx: DialogContext, answer: Answer) -> Result:
         letter = answer.key if answer.key in LETTERS else fold(answer.text).upper()
+        if letter not in LETTERS and fold(answer.text) in keywords.YES:
+            letter = CONFIRM  # "yes", "sí", "oui" confirm too
         appointment = await self.appointment(ctx)
         if appointment is None:
             return Finish([ctx._("This appointment is no longer booked.")])

@@ -7,6 +7,9 @@ time counts as free but is not offered again) and ``until`` (ISO date, no day af
 package's expiry). The picker leaves ``day`` (ISO), ``part`` (morning/afternoon/evening or
 None) and finally ``slot`` (aware UTC, ISO), then goes to the dialog's ``after_time`` step.
 
+A day with many free times in more than one part of the day goes through the ``part`` step
+(Morning / Afternoon / Evening, :mod:`bot.dialogs.parts`) before ``time``.
+
 The day step offers the first days that have free times (``availability.offered_slots`` over
 the booking horizon, so notice, horizon and the practitioner's other appointments count); the
 patient may type a day or time instead (:mod:`bot.dialogs.when`): a day picks it, a time picks
@@ -21,6 +24,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
+from bot.dialogs.parts import part_from_key, part_options, part_question, worth_grouping
 from bot.dialogs.talk import Talk
 from bot.dialogs.types import Option, Reply
 from bot.dialogs.understand_dates import find_when, merged
@@ -195,6 +199,32 @@ class SlotPicker(Dialog):
         options.append(Option(OTHER_DAY, ctx._("Another day")))
         return Reply(self.time_question(ctx, day_text, part), tuple(options))
 
+    async def ask_part(self, ctx: DialogContext) -> Reply:
+        day = date.fromisoformat(str(ctx.data["day"]))
+        slots = await free_slots(ctx, day)
+        if not slots:
+            return await self.ask_time(ctx)  # taken meanwhile: says so, offers another day
+        options = [*part_options(ctx, slots), Option(OTHER_DAY, ctx._("Another day"))]
+        return Reply(part_question(ctx, ctx.t.weekday_text(day)), tuple(options))
+
+    async def on_part(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == OTHER_DAY:
+            return Goto("day")
+        day = date.fromisoformat(str(ctx.data["day"]))
+        typed = answer.text.strip()
+        if any(ch.isdigit() for ch in typed) and not typed.isdecimal():
+            wanted = self.read(ctx, typed)  # "10:30" is a time, not the digits of "9:00 to 11:45"
+            if wanted is not None:
+                return await self.choose(ctx, wanted, day)
+        part = part_from_key(answer.key)
+        if part is not None:
+            ctx.data["part"] = part
+            return Goto("time")
+        wanted = self.read(ctx, typed)
+        if wanted is None:
+            return Retry(ctx._("Please choose a part of the day, or type a time like 3pm."))
+        return await self.choose(ctx, wanted, day)
+
     @staticmethod
     def time_question(ctx: DialogContext, day: str, part: str | None) -> str:
         if part == "morning":
@@ -256,7 +286,7 @@ class SlotPicker(Dialog):
         ctx.data.update(day=day.isoformat(), part=part)
         ctx.data.pop("slot", None)
         if wanted.time is None:
-            return Goto("time")
+            return Goto("part" if part is None and worth_grouping(ctx, on_day) else "time")
         asked = availability.first_moment_at(datetime.combine(day, wanted.time), ctx.zone)
         later = [s for s in on_day if s >= asked]
         asked_text, day_text = ctx.t.time_text(asked, ctx.zone), ctx.t.weekday_text(day)

@@ -14,13 +14,32 @@ class Option:
     label: str
 
 
+MORE_KEY = "more"
+
+
 @dataclass(frozen=True)
 class Reply:
-    """One message to the patient: text, and the choices it offers (possibly none)."""
+    """One message to the patient: text, and the choices it offers (possibly none).
+
+    ``first_number``: the number of the first option shown; a later page of a long list goes
+    on from the page before (8 options on page 1: page 2 starts at 9), and More is 0.
+    """
 
     text: str
     options: tuple[Option, ...] = ()
     request_contact: bool = False
+    first_number: int = 1
+
+    def numbers(self) -> list[int]:
+        """The number each option is shown with (More: 0)."""
+        numbers, following = [], self.first_number
+        for option in self.options:
+            if option.key == MORE_KEY:
+                numbers.append(0)
+            else:
+                numbers.append(following)
+                following += 1
+        return numbers
 
 
 @dataclass(frozen=True)

@@ -3,23 +3,21 @@
 A message in the GSM-7 alphabet takes 160 characters in one segment, 153 per segment when
 concatenated (``^{}\\[~]|€`` count twice); anything else (most accents, emoji) is sent as UCS-2:
 70 UTF-16 units in one segment, 67 per segment. Each message we send stays within
-:data:`MAX_SEGMENTS`: a long reply is split at line breaks, never inside a ``N) label`` line,
-and only a single line too long on its own is cut, at spaces where it can be.
+:data:`MAX_SEGMENTS`: a long reply is split between paragraphs first, then at line breaks, never
+inside a ``N) label`` line, and only a single line too long on its own is cut, at spaces where
+it can be. Typographic characters are written in GSM-7 (:mod:`bot.dialogs.gsm`) so a reply
+does not turn UCS-2 for a no-break space.
 """
 
 from __future__ import annotations
 
 import math
 
-from bot.dialogs.paging import GSM7
+from bot.dialogs.gsm import is_gsm7, to_gsm
 
+__all__ = ["MAX_SEGMENTS", "fits", "is_gsm7", "segments", "split"]
 MAX_SEGMENTS = 3
 GSM7_EXTENSION = frozenset("^{}\\[~]|€")
-
-
-def is_gsm7(text: str) -> bool:
-    """True when ``text`` can be sent in the GSM-7 alphabet."""
-    return set(text) <= GSM7
 
 
 def segments(text: str) -> int:
@@ -39,12 +37,34 @@ def fits(text: str) -> bool:
 
 
 def split(text: str) -> list[str]:
-    """``text`` as messages of at most :data:`MAX_SEGMENTS` segments each (none when blank)."""
-    text = text.strip()
+    """``text`` as messages of at most :data:`MAX_SEGMENTS` segments each (none when blank),
+    typographic characters written in GSM-7 first (:func:`bot.dialogs.gsm.to_gsm`). Paragraphs
+    (blank-line separated: a note, then the question) are kept whole where they fit, so a
+    question and its choices arrive in one message."""
+    text = to_gsm(text).strip()
     if not text:
         return []
     if fits(text):
         return [text]
+    messages: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        trial = f"{current}\n\n{paragraph}" if current else paragraph
+        if fits(trial):
+            current = trial
+            continue
+        if current:
+            messages.append(current)
+        parts = [paragraph] if fits(paragraph) else _by_lines(paragraph)
+        messages.extend(parts[:-1])
+        current = parts[-1] if parts else ""
+    if current:
+        messages.append(current)
+    return [message.strip() for message in messages if message.strip()]
+
+
+def _by_lines(text: str) -> list[str]:
+    """A paragraph too long for one message, split at line breaks (long lines cut)."""
     pieces: list[str] = []
     for line in text.split("\n"):
         pieces.extend([line] if fits(line) else _cut(line))

@@ -47,7 +47,7 @@ class Chat:
 
     async def choose(self, label: str) -> Reply:
         """Pick the option whose label contains ``label`` (by its number, as a patient types)."""
-        for number, option in enumerate(self.last.options, 1):
+        for number, option in zip(self.last.numbers(), self.last.options, strict=True):
             if label.casefold() in option.label.casefold():
                 return await self.send(str(number))
         raise AssertionError(f"no option {label!r} in: {self.labels}")

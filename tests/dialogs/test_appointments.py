@@ -90,7 +90,7 @@ async def test_the_list_shows_upcoming_appointments_with_a_package_marker(
         reply.text
     )
     assert "Covered by" not in reply.text
-    assert chat.labels == ["Cancel it", "Reschedule", "Back"]
+    assert chat.labels == ["Call it off", "Reschedule", "Back"]
     reply = await chat.choose("Back")
     await chat.choose("Tue 3 Nov")
     assert "Covered by your Physio 5-pack." in chat.text
@@ -101,13 +101,13 @@ async def test_cancelling_in_time_returns_the_use_to_the_package(chat, make_uow)
     assert await counters(make_uow, "maya") == (2, 1, 2)
     await open_appointments(chat)
     await chat.choose("Tue 3 Nov")
-    reply = await chat.choose("Cancel it")
-    assert "Cancel this appointment?" in reply.text
-    assert chat.labels == ["Yes, cancel it", "No, keep it"]
+    reply = await chat.choose("Call it off")
+    assert "Call off this appointment?" in reply.text
+    assert chat.labels == ["Yes, call it off", "No, keep it"]
     reply = await chat.say("back")
-    assert chat.labels == ["Cancel it", "Reschedule", "Back"]
-    await chat.choose("Cancel it")
-    reply = await chat.choose("Yes, cancel it")
+    assert chat.labels == ["Call it off", "Reschedule", "Back"]
+    await chat.choose("Call it off")
+    reply = await chat.choose("Yes, call it off")
     assert "Cancelled. The use went back to your Physio 5-pack (3 left)." in reply.text
     assert "What would you like to do?" in reply.text
     assert await row(make_uow, appointment_id) == ("cancelled", TUE_10AM, None, None)
@@ -118,12 +118,12 @@ async def test_keeping_it_changes_nothing(chat, make_uow):
     appointment_id = await book(make_uow, "maya", TUE_10AM, package=None)
     await open_appointments(chat)
     await chat.choose("Tue 3 Nov")
-    await chat.choose("Cancel it")
+    await chat.choose("Call it off")
     reply = await chat.choose("No, keep it")
     assert "Upcoming appointments" in reply.text
     assert await row(make_uow, appointment_id) == ("booked", TUE_10AM, None, None)
     await chat.choose("Tue 3 Nov")
-    await chat.choose("Cancel it")
+    await chat.choose("Call it off")
     reply = await chat.choose("Yes")
     assert reply.text.startswith("Cancelled.") and "package" not in reply.text
     assert (await row(make_uow, appointment_id))[0] == "cancelled"
@@ -134,7 +134,7 @@ async def test_too_late_to_cancel_offers_a_message_to_the_clinic(chat, make_uow,
     clock.set(datetime(2026, 11, 2, 16, 0, tzinfo=UTC))  # 11:00: 23 hours before
     await open_appointments(chat)
     await chat.choose("Tue 3 Nov")
-    reply = await chat.choose("Cancel it")
+    reply = await chat.choose("Call it off")
     assert "only up to 24 hours before they start" in reply.text
     assert chat.labels == ["Send a message to the clinic", "Back to menu"]
     reply = await chat.choose("Send a message to the clinic")
@@ -157,9 +157,9 @@ async def test_the_notice_window_passing_while_confirming_is_refused_by_the_rule
     appointment_id = await book(make_uow, "maya", TUE_10AM)
     await open_appointments(chat)
     await chat.choose("Tue 3 Nov")
-    await chat.choose("Cancel it")
+    await chat.choose("Call it off")
     clock.set(datetime(2026, 11, 2, 15, 30, tzinfo=UTC))  # 10:30: 23.5 hours before
-    reply = await chat.choose("Yes, cancel it")
+    reply = await chat.choose("Yes, call it off")
     assert "only up to 24 hours" in reply.text
     reply = await chat.choose("Back to menu")
     assert "What would you like to do?" in reply.text
@@ -174,6 +174,7 @@ async def test_rescheduling_keeps_the_package_and_moves_the_time(chat, make_uow)
     reply = await chat.choose("Reschedule")
     assert "Which day?" in reply.text
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     assert "10:00 a.m." not in chat.labels, "its own time is not offered again"
     assert "9:45 a.m." in chat.labels, "its own time does not block the times around it"
     await chat.say("back")
@@ -212,6 +213,7 @@ async def test_moving_past_the_package_expiry_explains_what_would_allow_it(chat,
     await chat.choose("Tue 3 Nov")
     await chat.choose("Reschedule")
     reply = await chat.choose("Mon 9 Nov")
+    await chat.choose("Morning")
     await chat.choose("11:00 a.m.")
     reply = await chat.choose("Confirm")
     assert "Physio 5-pack expires on Nov 5, 2026" in reply.text
@@ -223,6 +225,7 @@ async def test_moving_past_the_package_expiry_explains_what_would_allow_it(chat,
     reply = await chat.choose("Choose another day")
     assert "Which day?" in reply.text
     await chat.choose("Thu 5 Nov")
+    await chat.choose("Morning")
     await chat.choose("11:00 a.m.")
     reply = await chat.choose("Confirm")
     assert "Your appointment is now: Thu 5 Nov, 11:00 a.m." in reply.text
@@ -257,8 +260,8 @@ async def test_a_guardian_cancels_leos_appointment_and_his_package_gets_the_use_
     await open_appointments(chat, "Leo")
     assert chat.labels == ["Wed 4 Nov, 9:00 a.m.: Massage therapy 60 min, Ben Okafor (package)"]
     await chat.choose("Wed 4 Nov")
-    await chat.choose("Cancel it")
-    reply = await chat.choose("Yes, cancel it")
+    await chat.choose("Call it off")
+    reply = await chat.choose("Yes, call it off")
     assert "The use went back to your Massage 10-pack (10 left)." in reply.text
     assert (await row(make_uow, appointment_id))[0] == "cancelled"
     assert await counters(make_uow, "leo") == (0, 0, 10)
@@ -273,15 +276,15 @@ async def test_back_and_stale_answers_in_my_appointments(chat, make_uow):
     await chat.press("Tue 3 Nov")
     await chat.press("Reschedule")
     reply = await chat.say("back")
-    assert chat.labels == ["Cancel it", "Reschedule", "Back"]
+    assert chat.labels == ["Call it off", "Reschedule", "Back"]
     reply = await chat.say("back")
     assert "Upcoming appointments" in reply.text
     reply = await chat.send(choice=list_question.options[0].key)  # same key, fresh list: fine
-    assert chat.labels == ["Cancel it", "Reschedule", "Back"]
+    assert chat.labels == ["Call it off", "Reschedule", "Back"]
     async with make_uow() as uow:  # the desk cancels it meanwhile
         await appointments.cancel(uow, appointment_id, by="staff")
         await uow.commit()
-    reply = await chat.choose("Cancel it")
+    reply = await chat.choose("Call it off")
     assert "Please answer" in reply.text and "no longer booked" in reply.text
     assert chat.labels == ["Back"]
     reply = await chat.choose("Back")

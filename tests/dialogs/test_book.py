@@ -75,8 +75,12 @@ async def test_booking_with_the_preselected_package(chat, make_uow):
     # One eligible fee and one practitioner/location the package allows: straight to the day.
     assert "Which day?" in reply.text and chat.labels == FIRST_DAYS
     reply = await chat.choose("Tue 3 Nov")
-    assert "Which time on Tue 3 Nov?" in reply.text
-    assert chat.labels[:2] == ["9:00 a.m.", "9:15 a.m."] and chat.labels[-1] == "More"
+    assert "Which time on Tue 3 Nov? Choose a part of the day" in reply.text
+    assert chat.labels == ["Morning: 9:00 a.m. to 11:45 a.m.",
+                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day"]
+    reply = await chat.choose("Morning")
+    assert "Which time on Tue 3 Nov? These are the morning times." in reply.text
+    assert chat.labels[:2] == ["9:00 a.m.", "9:15 a.m."] and chat.labels[-1] == "Another day"
     reply = await chat.choose("10:00 a.m.")
     assert "Physiotherapy follow-up with Ana Silva at Downtown" in reply.text
     assert "Tue 3 Nov, 10:00 a.m." in reply.text
@@ -108,6 +112,7 @@ async def test_without_a_package_the_patient_picks_treatment_and_place(chat, mak
     reply = await chat.choose("East End")
     assert chat.labels == ["Fri 6 Nov", "Fri 13 Nov", "Fri 20 Nov", "Fri 27 Nov"]
     await chat.choose("Fri 6 Nov")
+    await chat.choose("Morning")
     reply = await chat.choose("10:00 a.m.")
     assert "Ana Silva at East End" in reply.text and "Uses 1" not in reply.text
     assert "You pay $90.00 for this session." in reply.text
@@ -152,6 +157,7 @@ async def test_the_package_expiring_first_is_preselected_and_my_packages_can_cho
     assert chat.labels[0] == "Physio 5-pack (5 left)", "the package chosen in My packages first"
     await chat.say("1")
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     await chat.choose("9:00 a.m.")
     await chat.choose("Confirm")
     [appointment] = await booked(make_uow, "maya")
@@ -231,6 +237,7 @@ async def test_a_time_taken_before_confirming_is_explained_with_fresh_times(chat
     await start_booking(chat)
     await chat.choose("Physio 5-pack")
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     await chat.choose("10:00 a.m.")
     assert chat.labels == ["Confirm", "Choose another time"]
     async with make_uow() as uow:  # someone else books Ana at that time meanwhile
@@ -266,6 +273,7 @@ async def test_a_guardian_books_for_leo_with_his_massage_package(chat, make_uow)
     assert chat.labels == ["Mon 2 Nov", "Wed 4 Nov", "Fri 6 Nov", "Sat 7 Nov", "Mon 9 Nov",
                            "Wed 11 Nov"], reply.text
     await chat.choose("Wed 4 Nov")
+    await chat.choose("Morning")
     reply = await chat.choose("9:00 a.m.")
     assert "Massage therapy 60 min with Ben Okafor at East End" in reply.text
     assert "Uses 1 of your Massage 10-pack: 9 left after this." in reply.text
@@ -296,10 +304,13 @@ async def test_back_at_each_step_restores_the_previous_question(chat, make_uow):
     await chat.choose("follow-up")
     await chat.choose("Downtown")
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     reply = await chat.choose("11:00 a.m.")
     assert "Please check your booking" in reply.text
     reply = await chat.say("back")
-    assert "Which time on Tue 3 Nov?" in reply.text
+    assert "Which time on Tue 3 Nov? These are the morning times." in reply.text
+    reply = await chat.say("back")
+    assert "Which time on Tue 3 Nov? Choose a part of the day" in reply.text
     reply = await chat.say("back")
     assert "Which day?" in reply.text and chat.labels == FIRST_DAYS
     reply = await chat.say("back")
@@ -313,6 +324,7 @@ async def test_back_at_each_step_restores_the_previous_question(chat, make_uow):
     await chat.choose("Maya")
     await chat.choose("Physio 5-pack")  # a different road after going back
     await chat.choose("Wed 4 Nov")
+    await chat.choose("Morning")
     await chat.choose("9:00 a.m.")
     await chat.choose("Confirm")
     [appointment] = await booked(make_uow, "maya")
@@ -324,6 +336,7 @@ async def test_menu_midway_books_nothing_and_starts_afresh(chat, make_uow):
     await start_booking(chat)
     await chat.choose("Physio 5-pack")
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     await chat.choose("10:00 a.m.")
     reply = await chat.say("MENU")
     assert "What would you like to do?" in reply.text
@@ -342,6 +355,7 @@ async def test_stale_and_wrong_answers_ask_again(chat, make_uow):
     reply = await chat.say("9")
     assert "9 is not one of the choices" in reply.text and chat.labels == FIRST_DAYS
     await chat.press("Tue 3 Nov")
+    await chat.press("Morning")
     time_question = chat.last
     reply = await chat.send(choice=day_question.options[3].key)  # "Thu 5 Nov", pressed late
     assert "earlier message" in reply.text and "Which time on Tue 3 Nov?" in reply.text
@@ -370,6 +384,9 @@ async def test_a_day_or_time_turn_reads_the_busy_times_once(chat, engine):
     with statements(engine) as seen:
         reply = await chat.choose("Tue 3 Nov")
         assert "Which time on Tue 3 Nov?" in reply.text and reads(seen) == 1
+        seen.clear()
+        reply = await chat.choose("Morning")
+        assert "morning times" in reply.text and reads(seen) == 1
         seen.clear()
         reply = await chat.choose("10:00 a.m.")
         assert "Please check your booking" in reply.text and reads(seen) == 1

@@ -92,6 +92,7 @@ async def test_closed_days_and_times_are_never_offered(bot_engine, closed, make_
 async def test_a_closure_added_while_confirming_books_nothing(chat, make_uow):
     await start(chat)
     await chat.choose("Wed 4 Nov")
+    await chat.choose("Morning")
     reply = await chat.choose("10:00 a.m.")
     assert "Confirm" in chat.labels, reply.text
     assert await close(make_uow, date(2026, 11, 4), location="downtown") == []

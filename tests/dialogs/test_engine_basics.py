@@ -132,7 +132,7 @@ async def test_choosing_a_language_switches_it(make_chat, chat):
     await chat.say("hi")
     await chat.choose("Language")
     reply = await chat.choose("Español")
-    assert "Desde ahora le hablaré en Español" in reply.text
+    assert "Desde ahora le hablaré en español" in reply.text
 
 
 async def test_a_registration_can_be_corrected_before_it_is_saved(make_chat, make_uow):

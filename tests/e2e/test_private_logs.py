@@ -74,6 +74,7 @@ async def test_a_registration_and_bookings_by_sms_log_no_patient_data(
         await stranger.choose("follow-up")
         await stranger.choose("East End")
         await stranger.choose("Fri 6 Nov")
+        await stranger.choose("Morning")
         await stranger.choose("10:00 a.m.")
         assert "Booked for Fri 6 Nov, 10:00 a.m." in await stranger.choose("Confirm")
 
@@ -83,9 +84,10 @@ async def test_a_registration_and_bookings_by_sms_log_no_patient_data(
         await maya.choose("Maya")
         await maya.choose("Physio 5-pack")
         await maya.choose("Tue 3 Nov")
+        await maya.choose("Morning")
         await maya.choose("10:00 a.m.")
         assert "Booked for Tue 3 Nov" in await maya.choose("Confirm")
-        requests = 11 + 7  # the texts sent above
+        requests = 12 + 8  # the texts sent above
 
     async with make_uow() as uow:
         ada = await uow.session.scalar(select(Patient).where(Patient.phone == STRANGER))

@@ -96,6 +96,7 @@ async def test_r_opens_the_reschedule_flow_for_that_appointment(engine, clock, m
     chat = sms_chat(engine, clock)
     await chat.say("r")
     await chat.choose("Wed 4 Nov")
+    await chat.choose("Afternoon")
     await chat.choose("3:00 p.m.")
     reply = await chat.choose("Confirm")
     assert "Done. Your appointment is now: Wed 4 Nov, 3:00 p.m." in reply.text
@@ -141,7 +142,7 @@ async def test_on_telegram_the_answers_are_buttons(engine, clock, make_uow):
     assert sms.delivered == []
     [reminder] = reminders_to(telegram, "777")
     assert [(o.key, o.label) for o in reminder.options] == [
-        ("C", "Confirm"), ("R", "Reschedule"), ("X", "Cancel the appointment")]
+        ("C", "Confirm"), ("R", "Reschedule"), ("X", "Call off the appointment")]
     chat = Chat(Engine(engine, clock, build_dialogs()), channel="telegram", address="777",
                 phone=None, telegram_user_id=777)
     reply = await chat.send(choice="C")

@@ -175,8 +175,8 @@ async def cancel(session: Session, plan: Plan, done: Done) -> None:
         return
     with_package = session.labels[0].endswith("(package)")
     await session.choose(0)
-    await session.choose(option(session, "Cancel it"))
-    await session.choose(option(session, "Yes, cancel it"), duplicate=plan.duplicates)
+    await session.choose(option(session, "Call it off"))
+    await session.choose(option(session, "Yes, call it off"), duplicate=plan.duplicates)
     if session.text.startswith("Cancelled."):
         done.cancelled += 1
         done.cancelled_with_package += with_package

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.dialogs.gsm import to_gsm
 from bot.handlers import sms_text
 from bot.handlers.sms import twiml
-from bot.handlers.sms_text import segments, split
+from bot.handlers.sms_text import is_gsm7, segments, split
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -68,7 +69,8 @@ def test_a_word_longer_than_a_message_is_cut_inside():
 def test_any_text_splits_into_messages_that_fit(text):
     messages = split(text)
     assert all(m and segments(m) <= sms_text.MAX_SEGMENTS for m in messages)
-    assert "".join("".join(m.split()) for m in messages) == "".join(text.split())
+    # Nothing is lost but spaces; typographic characters are written in GSM-7 (gsm.to_gsm).
+    assert "".join("".join(m.split()) for m in messages) == "".join(to_gsm(text).split())
 
 
 def test_twiml_holds_one_message_per_part_escaped():
@@ -77,3 +79,21 @@ def test_twiml_holds_one_message_per_part_escaped():
     assert root.tag == "Response"
     assert [m.text for m in root.iter("Message")] == ["1) Tom & Jerry <3", "Zoë ok"]
     assert ET.fromstring(twiml([])).tag == "Response"
+
+
+def test_typographic_characters_become_gsm7_letters_never_change():
+    text = "L\u2019heure \u00ab\u202f10:00\u202f\u00bb \u2013 49,50\u00a0$CA\u2026 \u201cok\u201d"
+    assert to_gsm(text) == 'L\'heure " 10:00 " - 49,50 $CA... "ok"'
+    assert is_gsm7(to_gsm(text)) and not is_gsm7(text)
+    letters = "français sesión clínica À ç ê ü ñ Zoë"
+    assert to_gsm(letters) == letters
+    assert split("Vous payez 0,00\u00a0$CA.") == ["Vous payez 0,00 $CA."]
+    assert segments(split("Vous payez 0,00\u00a0$CA. " * 6)[0]) == 1
+
+
+def test_a_note_goes_alone_rather_than_cutting_the_choices_off_their_question():
+    note = "Je vous parlerai en français désormais."
+    menu = "Bonjour Maya! Que voulez-vous faire?\n" + "\n".join(
+        f"{n}) Choix numéro {n} à faire" for n in range(1, 8))
+    messages = split(f"{note}\n\n{menu}")
+    assert messages == [note, menu]
