@@ -9,7 +9,7 @@ request goes to 127.0.0.1. The clock is Monday 2 November 2026, 08:00 in Toronto
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -127,3 +127,29 @@ async def test_every_message_is_one_conversation_per_phone(twilio, make_uow):
     async with make_uow() as uow:
         rows = (await uow.session.scalars(select(Conversation).order_by(Conversation.address)))
         assert [(c.channel, c.address) for c in rows] == [("sms", MAYA), ("sms", SOFIA)]
+
+
+@pytest.mark.parametrize(("locale", "note", "greeting"), [
+    ("en_CA", "It has been a while, so let's start again.", "What would you like to do?"),
+    ("es", "Ha pasado un rato, así que empecemos de nuevo.", "¿Qué desea hacer?"),
+    ("fr", "Cela fait un moment, alors reprenons depuis le début.", "Que voulez-vous faire?"),
+])
+async def test_a_text_days_later_starts_from_the_menu(twilio, make_uow, clock, locale, note,
+                                                       greeting):
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.phone == MAYA))
+        maya.locale = locale
+        await uow.commit()
+    patient = SmsPatient(twilio, MAYA)
+    await patient.say("hi")
+    await patient.say("1")  # book
+    await patient.say("1")  # for Maya
+    before = await patient.say("1")  # with her package: which day?
+    assert greeting not in before
+    clock.advance(timedelta(days=3))
+    reply = await patient.say("1")
+    assert reply.startswith(note) and greeting in reply
+    assert "1) " in reply and len(patient.labels) == 7, "the main menu"
+    async with make_uow() as uow:
+        row = await uow.session.scalar(select(Conversation).where(Conversation.address == MAYA))
+        assert (row.dialog, row.step) == ("menu", "start") and "data" not in row.state
