@@ -3,10 +3,12 @@
 The list shows each package with what is left (or why it cannot be used); a package's details
 are those RULES.md 11 promises: purchase date, price, paid, uses redeemed / booked / available,
 expiry, status, and each session it covered. From there the patient can book with it: the
-booking dialog (``BOOK_DIALOG``) reads ``ctx.data["package_id"]`` to pre-select it.
+booking dialog (``BOOK_DIALOG``) starts with it chosen (no "use your package?" question).
 """
 
 from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.types import Option, Reply
@@ -19,15 +21,27 @@ BUY_DIALOG = "buy"
 BOOK, BUY, BACK = "book", "buy", "back"
 
 
-def first_step(dialog: str) -> str | None:
-    """Where a registered dialog starts (None when it is not registered), read from the registry.
+@runtime_checkable
+class BooksWithPackage(Protocol):
+    """A booking dialog that can start with a package already chosen."""
 
-    The booking dialog is written separately; this module knows it only by ``BOOK_DIALOG`` and
-    the ``package_id`` it leaves in ``ctx.data``.
+    async def with_package(self, ctx: DialogContext, package_id: int) -> Result: ...
+
+
+def _dialog(name: str) -> Dialog | None:
+    """A registered dialog (None when it is not registered), read from the registry.
+
+    The booking dialog is written separately; this module knows it only by ``BOOK_DIALOG``,
+    the ``package_id`` it leaves in ``ctx.data`` and :class:`BooksWithPackage`.
     """
     from bot.dialogs import registry  # imported here: the registry imports this module
 
-    found = registry.build_dialogs().get(dialog)
+    return registry.build_dialogs().get(name)
+
+
+def first_step(dialog: str) -> str | None:
+    """Where a registered dialog starts (None when it is not registered)."""
+    found = _dialog(dialog)
     return found.first_step if found is not None else None
 
 
@@ -137,11 +151,13 @@ class MyPackages(Dialog):
     async def on_details(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == BACK:
             return Goto("list")
-        step = first_step(BOOK_DIALOG)
-        if answer.key == BOOK and step is not None:
+        booking = _dialog(BOOK_DIALOG)
+        if answer.key == BOOK and booking is not None:
             package = await self._package(ctx)
             ctx.data["package_id"] = package.id
-            return Goto(step, dialog=BOOK_DIALOG)
+            if isinstance(booking, BooksWithPackage):
+                return await booking.with_package(ctx, package.id)
+            return Goto(booking.first_step, dialog=BOOK_DIALOG)
         return Retry(ctx._("Please answer with the number of one of the choices."))
 
     async def _package(self, ctx: DialogContext) -> PackageDetails:

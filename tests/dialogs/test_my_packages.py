@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from bot.dialogs import registry
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Result
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Reply
 from bot.services import accounts, appointments, billing, noshows, package_admin, packages
+from bot.storage.models import Appointment
 from tests.dialogs.chat import Chat
 from tests.dialogs.conftest import MAYA, SOFIA
 from tests.integration._builders import book, counters, local, package_of, patient
@@ -239,7 +242,7 @@ async def test_without_a_booking_dialog_no_booking_is_offered(chat, monkeypatch)
     assert "earlier message" in reply.text, "a crafted booking button is not accepted"
 
 
-async def test_the_booking_dialog_puts_the_chosen_package_first(chat, make_uow):
+async def test_book_with_this_package_books_with_it_without_asking_again(chat, make_uow):
     async with make_uow() as uow:
         maya = await patient(uow, "maya")
         newer = await packages.sell_package(uow, maya.id, "physio-5", online=True)
@@ -251,6 +254,13 @@ async def test_the_booking_dialog_puts_the_chosen_package_first(chat, make_uow):
     assert chat.labels == ["Physio 5-pack: 3 left", "Physio 5-pack: 5 left"]
     await chat.choose("5 left")
     assert chat.labels == ["Book with this package", "Back"]
-    await chat.choose("Book with this package")
-    keys = [option.key for option in chat.last.options]
-    assert keys[0] == f"pk{newer_id}", "not the earliest-expiring one: the one chosen here"
+    reply = await chat.choose("Book with this package")
+    assert "use your package" not in reply.text, "chosen here: not asked again"
+    assert "Which day?" in reply.text, "its one treatment and place: straight to the day"
+    await chat.choose("Tue 3 Nov")
+    reply = await chat.choose("9:00 a.m.")
+    assert "Uses 1 of your Physio 5-pack: 4 left after this." in reply.text
+    await chat.choose("Confirm")
+    async with make_uow() as uow:
+        used = await uow.session.scalar(select(Appointment.package_id))
+    assert used == newer_id, "not the earliest-expiring one: the one chosen here"
