@@ -75,6 +75,10 @@ class Translator:
         """The day and month as people write them: "November 3", "3 de noviembre"."""
         return format_skeleton("dMMMM", day, locale=self.locale)
 
+    def month_text(self, day: date) -> str:
+        """The month and year: "November 2026", "noviembre de 2026"."""
+        return format_skeleton("yMMMM", day, locale=self.locale)
+
     def weekday_text(self, day: date) -> str:
         return format_date(day, format="EEE d MMM", locale=self.locale)
 

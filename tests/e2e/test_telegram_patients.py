@@ -134,6 +134,7 @@ async def test_buys_a_package_and_pays_in_telegram_once(tg, make_uow):
     payload = invoice_call.params["payload"]
     assert payload.startswith("invoice:") and invoice_call.params["currency"] == "CAD"
     assert invoice_call.params["prices"][0]["amount"] == 33000  # first of 3 installments
+    assert invoice_call.params["title"] == "Massage 10-pack, payment 1 of 3"
     invoice_id = int(payload.split(":")[1])
 
     def pre_checkout(amount: int) -> dict:
@@ -213,7 +214,8 @@ async def test_a_second_payment_of_a_paid_invoice_becomes_credit_told_and_alerte
     async with Bot(TOKEN, base_url=tg.settings.telegram_api_base_url) as bot:
         await Deliverer(engine, clock, Channels([TelegramChannel(bot)])).run_once()
     told = await tg.wait_for(lambda c: c.chat_id == DESK_CHAT, after=start)
-    assert f"Maya Chen (patient {maya_id}) paid $330.00 (telegram) on invoice {invoice_id}" in (
+    assert f"Maya Chen (patient {maya_id}) paid $330.00 (telegram) on invoice {invoice_id}, " \
+        "Massage 10-pack, payment 1 of 3, when" in (
         told.text) and "$0.00 was owed: $330.00 became credit" in told.text
     async with make_uow() as uow:
         assert (await uow.session.get(OutboxMessage, alert_id)).status == "sent"
