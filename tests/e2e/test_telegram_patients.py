@@ -8,6 +8,7 @@ Toronto. Maya's phone is +1 416 555 0101.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -251,3 +252,44 @@ async def test_an_update_delivered_twice_is_acted_on_once(tg, make_uow):
     await tg.deliver(update)
     await tg.settle()
     assert len(tg.standin.calls) == count
+
+
+TG_VIEWS = {  # issue 16 items 4-7 on Telegram, in each language
+    "en": ("Physio 5-pack: 3 left, until Mar 30, 2027", "2 sessions before online records",
+           "November 2 10:00 a.m.", "It has been a while", "Massage 10-pack, payment 2 of 3"),
+    "es": ("Physio 5-pack: quedan 3, hasta el 30 mar 2027",
+           "2 sesiones antes de los registros en línea", "2 de noviembre 10:00",
+           "Ha pasado un rato", "Massage 10-pack, pago 2 de 3"),
+    "fr": ("Physio 5-pack : 3 restantes, jusqu'au 30 mars 2027",
+           "2 séances avant les dossiers en ligne", "2 novembre 10:00", "Cela fait un moment",
+           "Massage 10-pack, versement 2 sur 3"),
+}
+
+
+@pytest.mark.parametrize("language", list(TG_VIEWS))
+async def test_packages_a_quiet_pause_and_installments_on_telegram(
+        tg, make_uow, clock, language):
+    listed, earlier, example, note, installment = TG_VIEWS[language]
+    maya = await _linked_maya(tg)
+    async with make_uow() as uow:
+        found = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))
+        found.locale = "en_CA" if language == "en" else language
+        leo = await uow.session.scalar(select(Patient.id).where(Patient.key == "leo"))
+        package = await uow.session.scalar(
+            select(PatientPackage.id).where(PatientPackage.patient_id == found.id))
+        await uow.commit()
+    await maya.say("/start")
+    await maya.press_data("packages", maya.keyboard_call())
+    await maya.press_data(f"p{found.id}", maya.keyboard_call())
+    assert maya.labels == [listed]
+    page = await maya.press_data(f"pk{package}", maya.keyboard_call())
+    assert earlier in page
+    day = await maya.press_data("book", maya.keyboard_call())
+    assert example in day, "no package question: straight to the day, with a real example"
+    clock.advance(timedelta(hours=2))  # a pause: the day buttons are not acted on any more
+    first_day = maya.keyboard_call().buttons[0][1]
+    again = await maya.press_data(first_day, maya.keyboard_call())
+    assert note in again and "Maya" in again
+    await maya.press_data("memberships", maya.keyboard_call())
+    reply = await maya.press_data(f"p{leo}", maya.keyboard_call())
+    assert installment in reply and "(2/3)" not in reply
