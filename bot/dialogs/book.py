@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.dialogs import wishes
 from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken
@@ -25,7 +26,7 @@ from bot.services.errors import NotAllowed, PackageNotUsable, SlotTaken
 from bot.services.package_scope import PackageScope
 from bot.storage.models import PatientPackage
 
-NO_PACKAGE, CONFIRM, OTHER_TIME = "none", "yes", "other"
+NO_PACKAGE, CONFIRM, OTHER_TIME, DECLINE = "none", "yes", "other", "nopk"
 
 
 def package_label(ctx: DialogContext, package: PatientPackage) -> str:
@@ -138,6 +139,8 @@ class Book(SlotPicker):
 
     async def ask_fee(self, ctx: DialogContext) -> Reply:
         fees = await self.bookable_fees(ctx, await self.scope(ctx))
+        asked = [fee for fee in fees if fee.id in ctx.data.get("fee_choices", ())]
+        fees = asked or fees
         options = tuple(Option(f"f{fee.id}", fee.name) for fee in fees)
         return Reply(ctx._("What would you like to book?"), options)
 
@@ -151,24 +154,33 @@ class Book(SlotPicker):
 
     async def choose_fee(self, ctx: DialogContext, fee: FeeFacts) -> Result:
         ctx.data["fee_id"] = fee.id
-        pairs = await availability.allowed_pairs(ctx.uow, fee.id, await self.scope(ctx))
-        if len(pairs) == 1:
-            practitioner, location = pairs[0]
-            ctx.data.update(practitioner_id=practitioner.id, location_id=location.id)
-            return Goto("day")
+        found = await self.pairs(ctx)
+        if len(found) == 1:
+            ctx.data.update(practitioner_id=found[0][0], location_id=found[0][1])
+            return await self.to_day(ctx)
         return Goto("place")
+
+    async def to_day(self, ctx: DialogContext) -> Result:
+        """The day step, or straight to the times of the day a typed request asked for."""
+        wanted = wishes.wanted(ctx)
+        if wanted is None:
+            return Goto("day")
+        result = await self.choose(ctx, wanted, None)
+        return Goto("day", say=[result.message]) if isinstance(result, Retry) else result
 
     # -- with whom, where --------------------------------------------------------------------
 
     async def pairs(self, ctx: DialogContext) -> list[tuple[int, int, str]]:
+        """Who and where the fee can be booked (those a typed request named, when it did)."""
         found = await availability.allowed_pairs(
             ctx.uow, int(ctx.data["fee_id"]), await self.scope(ctx)
         )
-        return [
+        named = wishes.narrow(ctx, [
             (p.id, loc.id, ctx._("{practitioner}, {location}", practitioner=p.name,
                                   location=loc.name))
             for p, loc in found
-        ]
+        ], 0, 1)
+        return await wishes.open_that_day(ctx, int(ctx.data["fee_id"]), named)
 
     async def ask_place(self, ctx: DialogContext) -> Reply:
         options = tuple(Option(f"a{p}-{loc}", label) for p, loc, label in await self.pairs(ctx))
@@ -178,7 +190,7 @@ class Book(SlotPicker):
         for practitioner_id, location_id, _label in await self.pairs(ctx):
             if answer.key == f"a{practitioner_id}-{location_id}":
                 ctx.data.update(practitioner_id=practitioner_id, location_id=location_id)
-                return Goto("day")
+                return await self.to_day(ctx)
         return Retry(ctx._("Please answer with the number of one of the choices."))
 
     # -- confirm -----------------------------------------------------------------------------
@@ -218,11 +230,17 @@ class Book(SlotPicker):
         else:
             pays = facts["fee"].price
         lines.append(ctx._("You pay {amount} for this session.", amount=ctx.money(pays)))
-        return Reply("\n".join(lines), (Option(CONFIRM, ctx._("Confirm")), other))
+        options = [Option(CONFIRM, ctx._("Confirm")), other]
+        if package is not None and wishes.wish(ctx) is not None:  # applied without asking
+            options.append(Option(DECLINE, ctx._("Without the package")))
+        return Reply("\n".join(lines), tuple(options))
 
     async def on_confirm(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == OTHER_TIME:
             return Goto("time")
+        if answer.key == DECLINE:
+            self.forget_package(ctx)
+            return Goto("confirm")
         if answer.key != CONFIRM:
             return Retry(ctx._("Please answer with the number of one of the choices."))
         if ctx.account is None:

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
-from bot.dialogs import keywords, quiet
+from bot.dialogs import keywords, quiet, understood
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.identity import identify
@@ -208,6 +208,9 @@ class Engine:
             return Outcome(await self._help(ctx))
         if ctx.account is None and ctx.conversation.dialog not in self._identity_dialogs():
             return Outcome(await self._enter(ctx, self._home(ctx), []))
+        fresh = ctx.conversation.dialog is None
+        if fresh and (jumped := await self._understood(ctx, inbound, text)):
+            return Outcome(jumped)
         if word in keywords.MENU or ctx.conversation.dialog is None:
             return Outcome(await self._enter(ctx, self._home(ctx), []))
         if word in keywords.BACK:
@@ -234,7 +237,7 @@ class Engine:
     ) -> list[Reply] | None:
         """After the quiet period (:mod:`bot.dialogs.quiet`): forget the half-finished step and
         greet with the menu; None when the turn goes on from there (HELP, MENU, BACK, a menu
-        choice, or a message at the menu itself)."""
+        choice, a request typed in one message, or a message at the menu itself)."""
         conversation = ctx.conversation
         home = self._home(ctx)
         quiet.forget(conversation)
@@ -246,6 +249,9 @@ class Engine:
         if word in keywords.HELP | keywords.MENU | keywords.BACK or (
                 ctx.account is not None and quiet.names_menu_choice(inbound, text, menu)):
             return None
+        if ctx.account is not None and inbound.choice is None and (
+                await understood.read(ctx, text)) is not None:
+            return None  # a request typed in one message: read from the menu
         note = ctx._("It has been a while, so let's start again.")
         first = replies[0]
         return [Reply(f"{note}\n\n{first.text}", first.options, first.request_contact),
@@ -281,6 +287,8 @@ class Engine:
         if option is None and shown and text.strip().isdecimal():
             note = ctx._("{number} is not one of the choices.", number=text.strip())
             return await self._ask(ctx, [note])
+        if option is None and (jumped := await self._understood(ctx, inbound, text)):
+            return jumped
         assert ctx.conversation.dialog is not None
         dialog = self.dialogs[ctx.conversation.dialog]
         step = ctx.conversation.step or dialog.first_step
@@ -290,6 +298,20 @@ class Engine:
         else:
             result = await self._run_step(ctx, dialog, step, answered)
         return await self._apply(ctx, result)
+
+    async def _understood(self, ctx: DialogContext, inbound: Inbound, text: str) -> list[Reply]:
+        """A request typed in one message, where one may jump (:mod:`bot.dialogs.understood`):
+        from the menu, its dialog pre-filled. Nothing (an empty list) when it is none."""
+        where = ctx.conversation
+        if inbound.choice is not None or not understood.may_jump(where.dialog, where.step):
+            return []
+        found = await understood.read(ctx, text)
+        if found is None:
+            return []
+        for key in ("history", "data", "for"):
+            where.state.pop(key, None)
+        where.dialog, where.step = self._home(ctx)
+        return await self._apply(ctx, await understood.act(ctx, found, self.dialogs))
 
     async def _run_step(
         self, ctx: DialogContext, dialog: Dialog, step: str, answer: Answer

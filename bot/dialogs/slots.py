@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.talk import Talk
 from bot.dialogs.types import Option, Reply
+from bot.dialogs.understand_dates import find_when, merged
 from bot.dialogs.when import Part, Wanted, parse_wanted, part_of_day
 from bot.services import availability
 
@@ -231,7 +232,8 @@ class SlotPicker(Dialog):
     @staticmethod
     def read(ctx: DialogContext, text: str) -> Wanted | None:
         now = ctx.now.astimezone(ctx.zone).replace(tzinfo=None)
-        return parse_wanted(text, ctx.t.language, now)
+        wanted = parse_wanted(text, ctx.t.language, now)  # else a day inside a sentence:
+        return wanted or merged(find_when(text, ctx.t.language, now))
 
     async def choose(self, ctx: DialogContext, wanted: Wanted, default_day: date | None) -> Result:
         """Act on a day/time/part of day: ask the time, go on with a slot, or explain why not.

@@ -192,3 +192,26 @@ async def test_packages_booking_with_one_and_installments_by_sms(twilio, make_uo
     reply = await patient.say("2")  # for Leo: installment 2 is overdue, 3 comes next
     assert coming in reply and third in reply.split("\n")
     assert "2026-" not in reply and "((" not in reply and "(2/3)" not in reply
+
+
+async def test_a_request_in_one_message_books_by_sms_in_two_more(twilio, make_uow):
+    """Issue 16 item 10: the treatment, practitioner, package and time are read from one text;
+    the confirmation comes before anything is booked."""
+    maya = SmsPatient(twilio, MAYA)
+    reply = await maya.say("book a physio follow-up with Ana on Tuesday at 10am")
+    assert "Please check your booking:" in reply and "Tue 3 Nov, 10:00 a.m." in reply
+    assert "Uses 1 of your Physio 5-pack" in reply
+    async with make_uow() as uow:
+        assert (await uow.session.scalars(select(Appointment))).all() == []
+    reply = await maya.choose("Confirm")
+    assert "Booked for Tue 3 Nov, 10:00 a.m." in reply
+    reply = await maya.say("how many sessions do I have left?")
+    assert "Physio 5-pack" in reply
+    sofia = SmsPatient(twilio, SOFIA)
+    reply = await sofia.say("quiero un masaje con Ben el miércoles a las 9")
+    assert "9:00" in reply and "Ben Okafor" in reply
+    await sofia.choose("Confirmar")
+    async with make_uow() as uow:
+        starts = sorted(a.starts_at for a in (await uow.session.scalars(select(Appointment))))
+        assert starts == [datetime(2026, 11, 3, 15, 0, tzinfo=UTC),
+                          datetime(2026, 11, 4, 14, 0, tzinfo=UTC)]

@@ -113,6 +113,19 @@ async def test_books_and_cancels_with_buttons_edited_in_place(tg, make_uow):
         assert appointment.status == "cancelled"
 
 
+async def test_a_typed_request_books_with_one_press(tg, make_uow):
+    """Issue 16 item 10 on Telegram: a typed request goes straight to the confirmation."""
+    maya = await _linked_maya(tg)
+    reply = await maya.say("physio follow-up with Ana tuesday 10am please")
+    assert "Please check your booking:" in reply and "Tue 3 Nov, 10:00 a.m." in reply
+    assert "Uses 1 of your Physio 5-pack" in reply
+    reply = await maya.press("Confirm")
+    assert "Booked for Tue 3 Nov, 10:00 a.m." in reply
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.package_id is not None
+
+
 async def test_a_stale_button_is_answered_politely_with_the_current_step(tg):
     maya = await _linked_maya(tg)
     old_menu = maya.keyboard_call()
