@@ -120,3 +120,11 @@ async def half_booked_by_button(tg: Chat) -> None:
     for label in ("Book an appointment", "Maya", "Physio 5-pack", "Tue 3 Nov"):
         await tg.press(label)
     assert "Which time on Tue 3 Nov?" in tg.text
+
+
+async def test_a_request_typed_after_the_quiet_period_is_understood(chat, clock):
+    await half_booked(chat)
+    clock.advance(timedelta(hours=2))
+    reply = await chat.say("how many sessions do I have left?")
+    assert NOTE not in reply.text and "Which time" not in reply.text
+    assert "Physio 5-pack" in " ".join([reply.text, *chat.labels])
