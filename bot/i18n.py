@@ -18,7 +18,7 @@ from string import Formatter
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError, negotiate_locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
@@ -73,6 +73,14 @@ class Translator:
 
     def date_text(self, day: date, fmt: str = "medium") -> str:
         return format_date(day, format=fmt, locale=self.locale)
+
+    def day_month_text(self, day: date) -> str:
+        """The day and month as people write them: "November 3", "3 de noviembre"."""
+        return format_skeleton("dMMMM", day, locale=self.locale)
+
+    def month_text(self, day: date) -> str:
+        """The month and year: "November 2026", "noviembre de 2026"."""
+        return format_skeleton("yMMMM", day, locale=self.locale)
 
     def weekday_text(self, day: date) -> str:
         return format_date(day, format="EEE d MMM", locale=self.locale)

@@ -125,7 +125,7 @@ def pay(invoice_id: int, amount: Decimal | None, method: str | None, from_credit
             )
             lines = [
                 f"Recorded {money(payment.amount, clinic)} ({payment.method}) on invoice "
-                f"{invoice.id} ({invoice.description}) for {who_text(owner)}; {state}."
+                f"{invoice.id}, {invoice.description}, for {who_text(owner)}; {state}."
             ]
             if left is not None:
                 lines.append(f"Credit left: {money(left, clinic)}.")

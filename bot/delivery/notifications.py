@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.delivery.closed_notice import Affected, closed_notice
+from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import closures, merge_evidence, payments, reminders
+from bot.services import closures, invoices, merge_evidence, payments, reminders
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
@@ -133,8 +134,13 @@ async def unpaid_reminder(r: Rendering) -> Notice | None:
         "{clinic}: {amount} for {name} ({description}) was due on {day}, {n} days ago. "
         "You can pay at the desk.",
         overdue, clinic=r.clinic.name, amount=r.money(invoice.outstanding),
-        name=patient.first_name, description=invoice.description, day=r.day(invoice.due_on),
+        name=patient.first_name, description=await _label(r, invoice), day=r.day(invoice.due_on),
     ))
+
+
+async def _label(r: Rendering, invoice: Invoice) -> str:
+    """What the invoice is for, in the recipient's language ("payment 2 of 3", a month)."""
+    return invoice_label(r.t, (await invoices.invoice_facts(r.uow, [invoice]))[invoice.id])
 
 
 async def package_expiry(r: Rendering) -> Notice | None:
@@ -293,7 +299,7 @@ async def unpaid(r: Rendering) -> Notice | None:
     return Notice(r.t.gettext(
         "Unpaid: invoice {invoice} of {patient}, {description}, {amount} due on {day}.",
         invoice=invoice.id, patient=await r.staff_label(invoice.patient_id),
-        description=invoice.description, amount=r.money(invoice.outstanding),
+        description=await _label(r, invoice), amount=r.money(invoice.outstanding),
         day=r.day(invoice.due_on),
     ))
 
@@ -330,7 +336,7 @@ async def payment_credited(r: Rendering) -> Notice | None:
         "(clinicbot staff pay INVOICE --from-credit) or pay it back.",
         patient=await r.staff_label(invoice.patient_id), received=r.money(received),
         method=params.get("method") or "?", invoice=invoice.id,
-        description=invoice.description, owed=r.money(received - credited),
+        description=await _label(r, invoice), owed=r.money(received - credited),
         credited=r.money(credited),
     ))
 

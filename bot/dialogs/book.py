@@ -6,8 +6,9 @@ fees; skipped when there is one), ``place`` (practitioner and location the packa
 skipped when there is one), then the shared ``day`` / ``time`` picker (:mod:`bot.dialogs.slots`)
 and ``confirm``. The package is pre-selected (RULES.md 3): the applicable package expiring
 first is the first option (or the one chosen in "My packages", ``ctx.data["package_id"]``);
-"Without a package" declines it. A time taken between showing and confirming is explained and
-fresh times are shown.
+"Without a package" declines it. "Book with this package" in "My packages" enters through
+:meth:`Book.with_package`, which skips that question. A time taken between showing and
+confirming is explained and fresh times are shown.
 """
 
 from __future__ import annotations
@@ -72,6 +73,24 @@ class Book(SlotPicker):
         package = next((p for p in usable if p.id == package_id), None)
         if package is None:
             return Retry(ctx._("Please answer with the number of one of the choices."))
+        return await self.use_package(ctx, package)
+
+    async def with_package(self, ctx: DialogContext, package_id: int) -> Result:
+        """Start booking with that package already chosen ("Book with this package" in "My
+        packages"): straight to its treatment, practitioner or day, no "use your package?"."""
+        for moving in ("exclude_id", "current", "appointment_id"):
+            ctx.data.pop(moving, None)
+        usable = await self.usable(ctx)
+        package = next((p for p in usable if p.id == package_id), None)
+        if package is None:
+            return Goto(self.first_step, dialog=self.name)
+        result = await self.use_package(ctx, package)
+        if isinstance(result, Goto) and result.dialog is None:
+            result.dialog = self.name
+        return result
+
+    async def use_package(self, ctx: DialogContext, package: PatientPackage) -> Result:
+        """Book with ``package``: its one treatment and place are taken without asking."""
         ctx.data["use_package"] = package.id
         ctx.data["until"] = package.expires_on.isoformat() if package.expires_on else None
         fees = await self.bookable_fees(ctx, await package_scope.scope_of(ctx.uow, package.id))

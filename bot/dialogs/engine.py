@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
-from bot.dialogs import keywords, understood
+from bot.dialogs import keywords, quiet, understood
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.identity import identify
@@ -199,6 +199,11 @@ class Engine:
             await self._opt_in(ctx)
             welcome = ctx._("You will get our messages again.")
             return Outcome(await self._enter(ctx, self._home(ctx), [welcome]))
+        if quiet.went_quiet(ctx.conversation, ctx.now) and not quiet.answers_reminder(
+                ctx.conversation, inbound):
+            started_over = await self._start_over(ctx, inbound, text, word)
+            if started_over is not None:
+                return Outcome(started_over)
         if word in keywords.HELP:
             return Outcome(await self._help(ctx))
         if ctx.account is None and ctx.conversation.dialog not in self._identity_dialogs():
@@ -227,6 +232,31 @@ class Engine:
         dialog = self.dialogs[current]
         helptext = dialog.help(ctx, ctx.conversation.step or dialog.first_step)
         return await self._ask(ctx, [helptext, about])
+
+    async def _start_over(
+        self, ctx: DialogContext, inbound: Inbound, text: str, word: str
+    ) -> list[Reply] | None:
+        """After the quiet period (:mod:`bot.dialogs.quiet`): forget the half-finished step and
+        greet with the menu; None when the turn goes on from there (HELP, MENU, BACK, a menu
+        choice, a request typed in one message, or a message at the menu itself)."""
+        conversation = ctx.conversation
+        home = self._home(ctx)
+        quiet.forget(conversation)
+        if (conversation.dialog, conversation.step or home[1]) == home:
+            return None
+        replies = await self._enter(ctx, home, [])
+        state = conversation.state
+        menu = [Option(*pair) for pair in state.get("options", [])]
+        if word in keywords.HELP | keywords.MENU | keywords.BACK or (
+                ctx.account is not None and quiet.names_menu_choice(inbound, text, menu)):
+            return None
+        if ctx.account is not None and inbound.choice is None and (
+                await understood.read(ctx, text)) is not None:
+            return None  # a request typed in one message: read from the menu
+        note = ctx._("It has been a while, so let's start again.")
+        first = replies[0]
+        return [Reply(f"{note}\n\n{first.text}", first.options, first.request_contact),
+                *replies[1:]]
 
     def _identity_dialogs(self) -> set[str]:
         return {name for name, dialog in self.dialogs.items() if not dialog.needs_patient}

@@ -2,9 +2,12 @@
 
 Memberships (active, upcoming, cancelled) with the plan, the price per period and the next
 renewal; unpaid invoices as of the clinic's today with what is outstanding, the due date and
-how many days overdue; the total; how to pay (at the front desk; on Telegram, when the
-deployment takes payments there, package invoices can be paid in the chat); and the credit the
-clinic holds for the subject (a refund, or money paid when nothing was owed), if any.
+how many days overdue; the total; each package's next installment, its amount and due date;
+how to pay (at the front desk; on Telegram, when the deployment takes payments there, package
+invoices can be paid in the chat); and the credit the clinic holds for the subject (a refund,
+or money paid when nothing was owed), if any. Invoices are named by
+:func:`bot.dialogs.invoice_labels.invoice_label` ("Wellness monthly, November 2026", "Massage
+10-pack, payment 2 of 3").
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import date
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Finish, Result, Retry
 from bot.dialogs.buy import telegram_payments
+from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, credit, invoices
 from bot.services.billing import PRICE_KINDS, ZERO
@@ -49,11 +53,11 @@ def membership_text(ctx: DialogContext, membership: MembershipState) -> str:
     return priced
 
 
-def invoice_text(ctx: DialogContext, invoice: Invoice, today: date) -> str:
-    """One unpaid invoice: what for, what is outstanding, when due and how late."""
+def invoice_text(ctx: DialogContext, invoice: Invoice, today: date, what: str) -> str:
+    """One invoice (``what``: its label): what is outstanding, when due and how late."""
     overdue = (today - invoice.due_on).days
     values = {
-        "what": invoice.description,
+        "what": what,
         "amount": ctx.money(invoice.outstanding),
         "day": ctx.t.date_text(invoice.due_on),
     }
@@ -77,14 +81,17 @@ class Memberships(Dialog):
         today = local_today(ctx.clinic, ctx.now)
         held = await invoices.memberships_for(ctx.uow, subject.id, today)
         unpaid = await invoices.unpaid_invoices(ctx.uow, today, subject.id)
+        coming = await invoices.next_installments(ctx.uow, subject.id, today)
+        facts = await invoices.invoice_facts(ctx.uow, [*unpaid, *coming])
+        label = {number: invoice_label(ctx.t, fact) for number, fact in facts.items()}
         options = [
-            Option(f"pay{invoice.id}", ctx._("Pay {what} in Telegram", what=invoice.description))
+            Option(f"pay{invoice.id}", ctx._("Pay {what} in Telegram", what=label[invoice.id]))
             for invoice in unpaid
             if telegram_payments(ctx) and invoice.kind in TELEGRAM_PAYABLE
         ]
         options.append(Option(MENU, ctx._("Back to menu")))
         held_credit = await credit.balance(ctx.uow, subject.id)
-        if not held and not unpaid and held_credit <= ZERO:
+        if not held and not unpaid and not coming and held_credit <= ZERO:
             text = (
                 ctx._("You have no memberships and nothing unpaid.")
                 if subject.id == _account_id(ctx)
@@ -98,11 +105,17 @@ class Memberships(Dialog):
         if unpaid:
             total = sum((invoice.outstanding for invoice in unpaid), ZERO)
             lines.append(ctx._("Unpaid invoices:"))
-            lines.extend(invoice_text(ctx, invoice, today) for invoice in unpaid)
+            lines.extend(invoice_text(ctx, i, today, label[i.id]) for i in unpaid)
             lines.append(ctx._("Total outstanding: {amount}", amount=ctx.money(total)))
-            lines.append(ctx._("You can pay at the clinic's front desk."))
+        elif coming:
+            lines.append(ctx._("Nothing is due now."))
         else:
             lines.append(ctx._("Nothing is unpaid."))
+        if coming:
+            lines.append(ctx._("Next installments:"))
+            lines.extend(invoice_text(ctx, i, today, label[i.id]) for i in coming)
+        if unpaid or coming:
+            lines.append(ctx._("You can pay at the clinic's front desk."))
         if held_credit > ZERO:
             lines.append(ctx._("Credit held for {name}: {amount}", name=subject.first_name,
                                amount=ctx.money(held_credit)))

@@ -1,12 +1,16 @@
 """My packages (RULES.md 11, 17): the subject's packages, and one package's details.
 
-The list shows each package with what is left (or why it cannot be used); a package's details
-are those RULES.md 11 promises: purchase date, price, paid, uses redeemed / booked / available,
-expiry, status, and each session it covered. From there the patient can book with it: the
-booking dialog (``BOOK_DIALOG``) reads ``ctx.data["package_id"]`` to pre-select it.
+The list shows each package with what is left and until when (or why it cannot be used: used
+up, all booked, expired, awaiting payment, refunded); a package's details are those RULES.md 11
+promises: purchase date, price, paid, uses redeemed / booked / available, expiry, status, and
+the sessions it covered (those before online records counted on one line). From there the
+patient can book with it: the booking dialog (``BOOK_DIALOG``) starts with it chosen (no "use
+your package?" question).
 """
 
 from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.types import Option, Reply
@@ -17,17 +21,30 @@ from bot.services.package_views import PackageDetails, SessionCovered
 BOOK_DIALOG = "book"
 BUY_DIALOG = "buy"
 BOOK, BUY, BACK = "book", "buy", "back"
+IMPORTED = "imported"  # a use redeemed before the clinic's online records
 
 
-def first_step(dialog: str) -> str | None:
-    """Where a registered dialog starts (None when it is not registered), read from the registry.
+@runtime_checkable
+class BooksWithPackage(Protocol):
+    """A booking dialog that can start with a package already chosen."""
 
-    The booking dialog is written separately; this module knows it only by ``BOOK_DIALOG`` and
-    the ``package_id`` it leaves in ``ctx.data``.
+    async def with_package(self, ctx: DialogContext, package_id: int) -> Result: ...
+
+
+def _dialog(name: str) -> Dialog | None:
+    """A registered dialog (None when it is not registered), read from the registry.
+
+    The booking dialog is written separately; this module knows it only by ``BOOK_DIALOG``,
+    the ``package_id`` it leaves in ``ctx.data`` and :class:`BooksWithPackage`.
     """
     from bot.dialogs import registry  # imported here: the registry imports this module
 
-    found = registry.build_dialogs().get(dialog)
+    return registry.build_dialogs().get(name)
+
+
+def first_step(dialog: str) -> str | None:
+    """Where a registered dialog starts (None when it is not registered)."""
+    found = _dialog(dialog)
     return found.first_step if found is not None else None
 
 
@@ -43,26 +60,43 @@ def status_text(ctx: DialogContext, package: PackageDetails) -> str:
 
 
 def package_label(ctx: DialogContext, package: PackageDetails) -> str:
-    """ "Physio 5-pack: 3 left", or the status when the package cannot be used."""
-    if package.status == "active":
-        return ctx.t.ngettext("{name}: {n} left", "{name}: {n} left", package.available,
-                              name=package.name)
-    return ctx._("{name}: {status}", name=package.name, status=status_text(ctx, package))
+    """One line of the list: "Physio 5-pack: 3 left, until Mar 30, 2027", or what stops its use
+    (used up, all uses booked, expired on a day, awaiting payment, refunded)."""
+    t, name = ctx.t, package.name
+    if package.status == "expired" and package.expires_on is not None:
+        return t.gettext("{name}: expired {day}", name=name, day=t.date_text(package.expires_on))
+    if package.status != "active":
+        return t.gettext("{name}: {status}", name=name, status=status_text(ctx, package))
+    if package.available == 0:
+        return (t.gettext("{name}: all uses booked", name=name) if package.booked
+                else t.gettext("{name}: used up", name=name))
+    if package.expires_on is None:
+        return t.ngettext("{name}: {n} left", "{name}: {n} left", package.available, name=name)
+    return t.ngettext("{name}: {n} left, until {day}", "{name}: {n} left, until {day}",
+                      package.available, name=name, day=t.date_text(package.expires_on))
 
 
 def session_text(ctx: DialogContext, session: SessionCovered) -> str:
-    """One session the package covered; upcoming (booked) ones are marked."""
+    """One session the package covered; upcoming (booked) ones and missed ones are marked."""
     _ = ctx._
     day = ctx.t.date_text(session.day) if session.day else "?"
     treatment = session.fee or _("session")
     who = session.practitioner or _("the clinic")
-    if session.kind == "imported":
-        return _("A session used before our online records")
     if session.upcoming:
         return _("{day}: {treatment} with {who} (upcoming)", day=day, treatment=treatment, who=who)
     if session.kind == "no_show":
         return _("{day}: {treatment} with {who} (missed)", day=day, treatment=treatment, who=who)
     return _("{day}: {treatment} with {who}", day=day, treatment=treatment, who=who)
+
+
+def sessions_lines(ctx: DialogContext, sessions: list[SessionCovered]) -> list[str]:
+    """The sessions covered, those used before online records as one line ("3 sessions before
+    online records") ahead of the others."""
+    earlier = sum(1 for session in sessions if session.kind == IMPORTED)
+    lines = [ctx.t.ngettext("{n} session before online records",
+                            "{n} sessions before online records", earlier)] if earlier else []
+    lines.extend(session_text(ctx, s) for s in sessions if s.kind != IMPORTED)
+    return lines
 
 
 def details_text(ctx: DialogContext, package: PackageDetails) -> str:
@@ -87,7 +121,7 @@ def details_text(ctx: DialogContext, package: PackageDetails) -> str:
         lines.append(_("Refunded: {amount}", amount=ctx.money(package.refund_amount)))
     if package.sessions:
         lines.append(_("Sessions covered:"))
-        lines.extend(session_text(ctx, session) for session in package.sessions)
+        lines.extend(sessions_lines(ctx, package.sessions))
     return "\n".join(lines)
 
 
@@ -139,11 +173,13 @@ class MyPackages(Dialog):
     async def on_details(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == BACK:
             return Goto("list")
-        step = first_step(BOOK_DIALOG)
-        if answer.key == BOOK and step is not None:
+        booking = _dialog(BOOK_DIALOG)
+        if answer.key == BOOK and booking is not None:
             package = await self._package(ctx)
             ctx.data["package_id"] = package.id
-            return Goto(step, dialog=BOOK_DIALOG)
+            if isinstance(booking, BooksWithPackage):
+                return await booking.with_package(ctx, package.id)
+            return Goto(booking.first_step, dialog=BOOK_DIALOG)
         return Retry(ctx._("Please answer with the number of one of the choices."))
 
     async def _package(self, ctx: DialogContext) -> PackageDetails:

@@ -130,6 +130,13 @@ def time_labels(ctx: DialogContext, slots: list[datetime]) -> list[str]:
     ]
 
 
+async def typed_example(ctx: DialogContext, day: date) -> str:
+    """A day and time to type, as the day step's example: the first free time of ``day`` (the
+    first day with one), written as the patient would type it ("November 3 9:00 a.m.")."""
+    first = (await free_slots(ctx, day))[0]
+    return f"{ctx.t.day_month_text(day)} {ctx.t.time_text(first, ctx.zone)}"
+
+
 def taken(ctx: DialogContext) -> Goto:
     """Someone booked the chosen time meanwhile: say so and show the day's fresh times."""
     return Goto("time", say=[ctx._("Sorry, someone just took that time. Please pick another.")])
@@ -160,7 +167,7 @@ class SlotPicker(Dialog):
         )
         text = ctx._(
             "Which day? Choose one, or type a day or time, for example: tomorrow, "
-            "Friday afternoon, 12 March 3pm."
+            "Friday afternoon, {example}.", example=await typed_example(ctx, days[0]),
         )
         return Reply(text, options)
 

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from telegram import LabeledPrice, Update
 from telegram.ext import BaseHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
+from bot.dialogs.invoice_labels import invoice_label
 from bot.handlers.telegram_context import Context, deps
 from bot.i18n import Translator, negotiate, translator
-from bot.services import payments
+from bot.services import invoices, payments
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import Invoice, Patient
@@ -64,8 +65,9 @@ async def send_invoice(context: Context, chat_id: int, invoice_id: int) -> None:
         invoice = await uow.session.get(Invoice, invoice_id)
         if invoice is None or invoice.status != "open":
             return
-        description, outstanding = invoice.description, invoice.outstanding
-    t = translator(negotiate([], locale))
+        t = translator(negotiate([], locale))
+        facts = await invoices.invoice_facts(uow, [invoice])
+        description, outstanding = invoice_label(t, facts[invoice.id]), invoice.outstanding
     amount = minor_units(outstanding, currency)
     await context.bot.send_invoice(
         chat_id=chat_id,

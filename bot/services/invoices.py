@@ -1,20 +1,23 @@
 """What a patient owes and the memberships they hold ("Memberships and invoices"; RULES.md 13-16).
 
 Read-only questions the dialogs, the reminders sweep and the reports ask: which invoices are
-unpaid as of a day, and each membership's state and next renewal.
+unpaid as of a day, which installments of a package come next, what an invoice is for (the
+facts a label is written from, :func:`invoice_facts`: never the stored description's ISO
+dates), and each membership's state and next renewal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.services.clinic import get_clinic, local_today
 from bot.services.memberships import next_renewal
-from bot.storage.models import Invoice, Membership, MembershipPlan
+from bot.storage.models import Invoice, Membership, MembershipPlan, PatientPackage
 from bot.storage.uow import UnitOfWork
 
 
@@ -26,6 +29,69 @@ async def unpaid_invoices(
     if patient_id is not None:
         stmt = stmt.where(Invoice.patient_id == patient_id)
     return list((await uow.session.scalars(stmt.order_by(Invoice.due_on, Invoice.id))).all())
+
+
+async def next_installments(uow: UnitOfWork, patient_id: int, as_of: date) -> list[Invoice]:
+    """Each package's next open installment due after ``as_of`` (what comes after the unpaid
+    ones), soonest first."""
+    later = await uow.session.scalars(
+        select(Invoice)
+        .where(Invoice.patient_id == patient_id, Invoice.kind == "installment",
+               Invoice.status == "open", Invoice.due_on > as_of)
+        .order_by(Invoice.due_on, Invoice.installment_no, Invoice.id)
+    )
+    first: dict[int | None, Invoice] = {}
+    for invoice in later.all():
+        first.setdefault(invoice.package_id, invoice)
+    return list(first.values())
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What an invoice is for, to write its label from. ``name``: the plan, package or
+    treatment; ``period_start``/``period_end`` (end excluded): a membership's period;
+    ``installment`` of ``installments``: a package paid in parts."""
+
+    kind: str
+    name: str
+    period_start: date | None = None
+    period_end: date | None = None
+    installment: int | None = None
+    installments: int | None = None
+
+
+async def invoice_facts(uow: UnitOfWork, invoices: Sequence[Invoice]) -> dict[int, InvoiceFacts]:
+    """The facts of each invoice by id (plans and installment counts read once for all)."""
+    plan_ids = {i.membership_id for i in invoices if i.membership_id is not None}
+    package_ids = {i.package_id for i in invoices if i.kind == "installment" and i.package_id}
+    plans: dict[int, str] = {}
+    if plan_ids:
+        rows = await uow.session.execute(
+            select(Membership.id, MembershipPlan.name)
+            .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
+            .where(Membership.id.in_(plan_ids)))
+        plans = dict(rows.tuples().all())
+    parts: dict[int, tuple[str, int]] = {}
+    if package_ids:
+        rows2 = await uow.session.execute(
+            select(PatientPackage.id, PatientPackage.name, func.max(Invoice.installment_no))
+            .join(Invoice, Invoice.package_id == PatientPackage.id)
+            .where(PatientPackage.id.in_(package_ids), Invoice.kind == "installment")
+            .group_by(PatientPackage.id, PatientPackage.name))
+        parts = {pid: (name, int(count or 0)) for pid, name, count in rows2.tuples()}
+    return {invoice.id: _facts(invoice, plans, parts) for invoice in invoices}
+
+
+def _facts(invoice: Invoice, plans: dict[int, str], parts: dict[int, tuple[str, int]]
+           ) -> InvoiceFacts:
+    if invoice.kind == "membership" and invoice.membership_id in plans:
+        return InvoiceFacts("membership", plans[invoice.membership_id],
+                            period_start=invoice.period_start, period_end=invoice.period_end)
+    if invoice.kind == "installment" and invoice.package_id in parts:
+        name, count = parts[invoice.package_id]
+        return InvoiceFacts("installment", name, installment=invoice.installment_no,
+                            installments=count)
+    return InvoiceFacts(invoice.kind, invoice.description)
 
 
 @dataclass(frozen=True)

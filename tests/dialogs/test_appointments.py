@@ -155,10 +155,12 @@ async def test_the_notice_window_passing_while_confirming_is_refused_by_the_rule
     chat, make_uow, clock
 ):
     appointment_id = await book(make_uow, "maya", TUE_10AM)
+    clock.set(datetime(2026, 11, 2, 14, 45, tzinfo=UTC))  # 9:45: 24.25 hours before
     await open_appointments(chat)
     await chat.choose("Tue 3 Nov")
     await chat.choose("Call it off")
-    clock.set(datetime(2026, 11, 2, 15, 30, tzinfo=UTC))  # 10:30: 23.5 hours before
+    # 10:05, within the quiet period of the last answer: 23.9 hours before
+    clock.set(datetime(2026, 11, 2, 15, 5, tzinfo=UTC))
     reply = await chat.choose("Yes, call it off")
     assert "only up to 24 hours" in reply.text
     reply = await chat.choose("Back to menu")

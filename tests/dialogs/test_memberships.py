@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from bot.dialogs.base import Effect
@@ -17,7 +18,8 @@ from tests.dialogs.conftest import MAYA, SOFIA
 from tests.integration._builders import local, package_of, patient
 
 MENU_TEXT = "What would you like to do?"
-NOVEMBER = "Wellness membership (monthly) 2026-11-01"
+NOVEMBER = "Wellness membership (monthly), November 2026"
+STORED = "Wellness membership (monthly) 2026-11-01"  # the description kept for the desk
 
 
 async def _sofia_in_english(make_uow) -> None:
@@ -36,7 +38,7 @@ async def _sofia_membership_id(make_uow) -> int:
 async def _november_invoice_id(make_uow) -> int:
     async with make_uow() as uow:
         return await uow.session.scalar(
-            select(Invoice.id).where(Invoice.description == NOVEMBER))
+            select(Invoice.id).where(Invoice.description == STORED))
 
 
 async def _open(chat: Chat, who: str | None = None, label: str = "Memberships and invoices"):
@@ -67,7 +69,8 @@ async def test_sofia_in_her_own_language_sees_the_same_amounts(make_chat):
     sofia = make_chat(SOFIA)
     reply = await _open(sofia, label="Membresías y facturas")
     assert reply.text.count("49,00") == 3, "price per month, the invoice, the total"
-    assert NOVEMBER in reply.text and "2026" in reply.text
+    assert "Wellness membership (monthly), noviembre de 2026: 49,00" in reply.text
+    assert "2026-11-01" not in reply.text, "no ISO date"
     assert [option.key for option in sofia.last.options] == ["menu"]
 
 
@@ -104,8 +107,10 @@ async def test_a_guardian_sees_their_wards_unpaid_installment(chat, make_uow):
     reply = await _open(chat, "Leo Chen")
     assert reply.text.splitlines() == [
         "Unpaid invoices:",
-        "Massage 10-pack (2/3): $330.00, due Oct 15, 2026, 18 days overdue",
+        "Massage 10-pack, payment 2 of 3: $330.00, due Oct 15, 2026, 18 days overdue",
         "Total outstanding: $330.00",
+        "Next installments:",
+        "Massage 10-pack, payment 3 of 3: $330.00, due Nov 15, 2026",
         "You can pay at the clinic's front desk.",
     ]
     async with make_uow() as uow:
@@ -185,7 +190,7 @@ def _telegram(engine, clock, phone: str, user_id: int) -> Chat:
 async def test_package_invoices_can_be_paid_in_telegram(engine, clock, clinic, make_uow):
     chat = _telegram(engine, clock, MAYA, 8001)
     await _open(chat, "Leo Chen")
-    assert chat.labels == ["Pay Massage 10-pack (2/3) in Telegram", "Back to menu"]
+    assert chat.labels == ["Pay Massage 10-pack, payment 2 of 3 in Telegram", "Back to menu"]
     reply = await chat.press("Pay Massage 10-pack")
     assert "We sent you an invoice to pay here" in reply.text
     async with make_uow() as uow:
@@ -230,3 +235,40 @@ async def test_back_menu_and_stale_input_keep_the_place(chat, make_uow):
     assert MENU_TEXT in reply.text, "the same button is on the current message too"
     reply = await chat.say("MENU")
     assert MENU_TEXT in reply.text
+
+
+async def _maya_buys_massage_in_installments(make_uow) -> None:
+    """Maya buys the Massage 10-pack (3 installments of $330) and pays the first."""
+    async with make_uow() as uow:
+        maya = await patient(uow, "maya")
+        sold = await packages.sell_package(uow, maya.id, "massage-10", online=True)
+        first = (await packages.package_invoices(uow, sold.id))[0]
+        await billing.record_payment(uow, first.id, first.amount)
+        await uow.commit()
+
+
+async def test_the_next_installment_is_shown_not_nothing_unpaid(chat, make_uow):
+    await _maya_buys_massage_in_installments(make_uow)
+    reply = await _open(chat, "Maya Chen (me)")
+    assert reply.text.splitlines() == [
+        "Nothing is due now.",
+        "Next installments:",
+        "Massage 10-pack, payment 2 of 3: $330.00, due Dec 2, 2026",
+        "You can pay at the clinic's front desk.",
+    ]
+    assert "Nothing is unpaid" not in reply.text and "((" not in reply.text
+
+
+@pytest.mark.parametrize(("locale", "line"), [
+    ("es", "Massage 10-pack, pago 2 de 3: 330,00\xa0CAD, vence el 2 dic 2026"),
+    ("fr", "Massage 10-pack, versement 2 sur 3 : 330,00\xa0$CA, dû le 2 déc. 2026"),
+])
+async def test_the_next_installment_in_the_patients_language(chat, make_uow, locale, line):
+    async with make_uow() as uow:
+        (await patient(uow, "maya")).locale = locale
+        await uow.commit()
+    await _maya_buys_massage_in_installments(make_uow)
+    await chat.say("hi")
+    await chat.say("5")  # Memberships and invoices
+    reply = await chat.say("1")  # for Maya
+    assert line in reply.text.splitlines(), reply.text

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import select
+
 from bot.dialogs import registry
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Result
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Reply
 from bot.services import accounts, appointments, billing, noshows, package_admin, packages
+from bot.storage.models import Appointment
 from tests.dialogs.chat import Chat
 from tests.dialogs.conftest import MAYA, SOFIA
 from tests.integration._builders import book, counters, local, package_of, patient
 
-IMPORTED = "A session used before our online records"
+IMPORTED = "sessions before online records"
+MAYAS = "Physio 5-pack: 3 left, until Mar 30, 2027"
 MENU_TEXT = "What would you like to do?"
 
 
@@ -32,12 +37,13 @@ async def _open(chat: Chat, who: str = "Maya Chen (me)") -> Reply:
 async def test_the_list_shows_what_is_left_and_the_details(chat):
     reply = await _open(chat)
     assert "Your packages" in reply.text
-    assert chat.labels == ["Physio 5-pack: 3 left"]
+    assert chat.labels == [MAYAS]
     reply = await chat.choose("Physio 5-pack")
     for fact in ("Physio 5-pack (active)", "Bought Oct 1, 2026 for $400.00; paid $400.00.",
                  "Uses: 2 used, 0 booked, 3 available", "Expires Mar 30, 2027"):
         assert fact in reply.text
-    assert reply.text.count(IMPORTED) == 2, "the two sessions used before the import"
+    assert "Sessions covered:\n2 sessions before online records" in reply.text, (
+        "the two sessions used before the import: one line")
     assert "Still to pay" not in reply.text and "Refunded" not in reply.text
     assert chat.labels[-1] == "Back"
 
@@ -59,7 +65,7 @@ async def test_details_after_a_booking_an_arrival_and_a_no_show(chat, make_uow, 
         assert await counters(uow, package_id) == (5, 4, 1, 0)
 
     await _open(chat)
-    assert chat.labels == ["Physio 5-pack: 0 left"]
+    assert chat.labels == ["Physio 5-pack: all uses booked"], "0 left, one of them booked"
     reply = await chat.choose("Physio 5-pack")
     lines = reply.text.splitlines()
     assert "Uses: 4 used, 1 booked, 0 available" in lines
@@ -75,7 +81,7 @@ async def test_an_expired_package_says_so_and_offers_no_booking(chat, make_uow):
         await package_admin.change_expiry(uow, package_id, date(2026, 11, 1))
         await uow.commit()
     await _open(chat)
-    assert chat.labels == ["Physio 5-pack: expired"]
+    assert chat.labels == ["Physio 5-pack: expired Nov 1, 2026"]
     reply = await chat.choose("Physio 5-pack")
     assert "Physio 5-pack (expired)" in reply.text and "Expires Nov 1, 2026" in reply.text
     assert "Uses: 2 used, 0 booked, 3 available" in reply.text
@@ -111,7 +117,7 @@ async def test_a_package_awaiting_payment_then_paid(chat, make_uow):
         sold = await packages.sell_package(uow, maya.id, "physio-5", online=True)
         await uow.commit()
     await _open(chat)
-    assert chat.labels == ["Physio 5-pack: 3 left", "Physio 5-pack: awaiting payment"]
+    assert chat.labels == [MAYAS, "Physio 5-pack: awaiting payment"]
     reply = await chat.choose("awaiting payment")
     for fact in ("Physio 5-pack (awaiting payment)", "Bought Nov 2, 2026 for $400.00; paid $0.00.",
                  "Still to pay: $400.00", "Uses: 0 used, 0 booked, 5 available",
@@ -124,13 +130,13 @@ async def test_a_package_awaiting_payment_then_paid(chat, make_uow):
         await billing.record_payment(uow, invoice.id, Decimal("400.00"))
         await uow.commit()
     await chat.choose("Back")
-    assert chat.labels == ["Physio 5-pack: 3 left", "Physio 5-pack: 5 left"]
+    assert chat.labels == [MAYAS, "Physio 5-pack: 5 left, until May 1, 2027"]
 
 
 async def test_a_guardian_sees_their_wards_packages(chat):
     reply = await _open(chat, who="Leo Chen")
     assert "Leo's packages" in reply.text
-    assert chat.labels == ["Massage 10-pack: 10 left"]
+    assert chat.labels == ["Massage 10-pack: 10 left, until Sep 15, 2027"]
     reply = await chat.choose("Massage")
     for fact in ("Massage 10-pack (active)", "Bought Sep 15, 2026 for $990.00; paid $330.00.",
                  "Still to pay: $660.00", "Uses: 0 used, 0 booked, 10 available",
@@ -158,7 +164,7 @@ async def test_someone_elses_package_cannot_be_opened(chat, make_uow):
         await uow.commit()
     await _open(chat)
     reply = await chat.send(choice=f"pk{theirs.id}")
-    assert "earlier message" in reply.text and chat.labels == ["Physio 5-pack: 3 left"]
+    assert "earlier message" in reply.text and chat.labels == [MAYAS]
     reply = await chat.say(f"pk{theirs.id}")
     assert "number of one of the packages" in reply.text
     assert "Sofía" not in chat.text and "$0.00" not in chat.text
@@ -171,7 +177,7 @@ async def test_back_menu_and_stale_input_keep_the_place(chat):
     assert "9 is not one of the choices" in reply.text
     reply = await chat.say("blorp")
     assert "number of one of the packages" in reply.text and chat.labels == [
-        "Physio 5-pack: 3 left"]
+        MAYAS]
     await chat.choose("Physio 5-pack")
     details = chat.last
     reply = await chat.say("zzz")
@@ -180,13 +186,13 @@ async def test_back_menu_and_stale_input_keep_the_place(chat):
     reply = await chat.press("Physio 5-pack")
     assert "earlier message" in reply.text and "Uses:" in reply.text
     await chat.choose("Back")
-    assert chat.labels == ["Physio 5-pack: 3 left"]
+    assert chat.labels == [MAYAS]
     chat.last = details
     reply = await chat.press("Back")
-    assert "earlier message" in reply.text and chat.labels == ["Physio 5-pack: 3 left"]
+    assert "earlier message" in reply.text and chat.labels == [MAYAS]
     await chat.choose("Physio 5-pack")
     await chat.say("BACK")
-    assert chat.labels == ["Physio 5-pack: 3 left"]
+    assert chat.labels == [MAYAS]
     reply = await chat.say("menu")
     assert MENU_TEXT in reply.text
 
@@ -239,7 +245,7 @@ async def test_without_a_booking_dialog_no_booking_is_offered(chat, monkeypatch)
     assert "earlier message" in reply.text, "a crafted booking button is not accepted"
 
 
-async def test_the_booking_dialog_puts_the_chosen_package_first(chat, make_uow):
+async def test_book_with_this_package_books_with_it_without_asking_again(chat, make_uow):
     async with make_uow() as uow:
         maya = await patient(uow, "maya")
         newer = await packages.sell_package(uow, maya.id, "physio-5", online=True)
@@ -248,9 +254,54 @@ async def test_the_booking_dialog_puts_the_chosen_package_first(chat, make_uow):
         await uow.commit()
         newer_id = newer.id
     await _open(chat)
-    assert chat.labels == ["Physio 5-pack: 3 left", "Physio 5-pack: 5 left"]
+    assert chat.labels == [MAYAS, "Physio 5-pack: 5 left, until May 1, 2027"]
     await chat.choose("5 left")
     assert chat.labels == ["Book with this package", "Back"]
-    await chat.choose("Book with this package")
-    keys = [option.key for option in chat.last.options]
-    assert keys[0] == f"pk{newer_id}", "not the earliest-expiring one: the one chosen here"
+    reply = await chat.choose("Book with this package")
+    assert "use your package" not in reply.text, "chosen here: not asked again"
+    assert "Which day?" in reply.text, "its one treatment and place: straight to the day"
+    await chat.choose("Tue 3 Nov")
+    reply = await chat.choose("9:00 a.m.")
+    assert "Uses 1 of your Physio 5-pack: 4 left after this." in reply.text
+    await chat.choose("Confirm")
+    async with make_uow() as uow:
+        used = await uow.session.scalar(select(Appointment.package_id))
+    assert used == newer_id, "not the earliest-expiring one: the one chosen here"
+
+
+async def test_a_used_up_package_and_one_without_expiry_say_so_on_the_list(
+        chat, make_uow, clock):
+    package_id = await _maya_package_id(make_uow)
+    async with make_uow() as uow:
+        visits = [await book(uow, "maya", local(2026, 11, 2, hour), package_id=package_id)
+                  for hour in (9, 10, 11)]
+        await uow.commit()
+    clock.set(local(2026, 11, 2, 11, 30))
+    async with make_uow() as uow:
+        for visit in visits:
+            await appointments.arrive(uow, visit.id)
+        await package_admin.change_expiry(uow, package_id, None)
+        await uow.commit()
+    await _open(chat)
+    assert chat.labels == ["Physio 5-pack: used up"]
+    reply = await chat.choose("used up")
+    assert "No expiry" in reply.text and chat.labels == ["Back"]
+
+
+@pytest.mark.parametrize(("locale", "label", "earlier"), [
+    ("es", "Physio 5-pack: quedan 3, hasta el 30 mar 2027",
+     "2 sesiones antes de los registros en línea"),
+    ("fr", "Physio 5-pack : 3 restantes, jusqu'au 30 mars 2027",
+     "2 séances avant les dossiers en ligne"),
+])
+async def test_the_list_and_earlier_uses_in_the_patients_language(
+        chat, make_uow, locale, label, earlier):
+    async with make_uow() as uow:
+        (await patient(uow, "maya")).locale = locale
+        await uow.commit()
+    await chat.say("hola")
+    await chat.say("2")  # My packages
+    await chat.say("1")  # for Maya
+    assert chat.labels == [label]
+    reply = await chat.say("1")
+    assert earlier in reply.text and "A session used" not in reply.text

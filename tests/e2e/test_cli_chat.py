@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,18 @@ def test_chat_refuses_a_bad_phone_and_a_missing_clinic(clinicbot):
     assert clinicbot("load", str(EXAMPLE_FILE)).returncode == 0
     done = clinicbot("chat", "--phone", "not a phone")
     assert done.returncode == 2 and "phone" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_chat_days_later_starts_from_the_menu_not_the_old_step(clinicbot, tmp_path):
+    assert clinicbot("load", str(EXAMPLE_FILE)).returncode == 0
+    first = clinicbot("chat", "--phone", "416 555 0101", stdin="talk\n")
+    assert "Type your message" in first.stdout
+    with sqlite3.connect(tmp_path / "clinic.db") as db:  # the chat was left two days ago
+        db.execute("UPDATE conversation SET updated_at = datetime('now', '-2 days')")
+    later = clinicbot("chat", "--phone", "416 555 0101", stdin="Is parking free?\n")
+    assert later.returncode == 0, later.stderr
+    assert "It has been a while, so let's start again." in later.stdout
+    assert "Hi Maya!" in later.stdout and "passed to the clinic" not in later.stdout
+    assert "Please type a message" not in later.stdout, "the old step is not resumed"
+    soon = clinicbot("chat", "--phone", "416 555 0101", stdin="talk\nIs parking free?\n")
+    assert "passed to the clinic" in soon.stdout and "It has been a while" not in soon.stdout

@@ -9,7 +9,7 @@ request goes to 127.0.0.1. The clock is Monday 2 November 2026, 08:00 in Toronto
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -128,6 +128,71 @@ async def test_every_message_is_one_conversation_per_phone(twilio, make_uow):
     async with make_uow() as uow:
         rows = (await uow.session.scalars(select(Conversation).order_by(Conversation.address)))
         assert [(c.channel, c.address) for c in rows] == [("sms", MAYA), ("sms", SOFIA)]
+
+
+@pytest.mark.parametrize(("locale", "note", "greeting"), [
+    ("en_CA", "It has been a while, so let's start again.", "What would you like to do?"),
+    ("es", "Ha pasado un rato, así que empecemos de nuevo.", "¿Qué desea hacer?"),
+    ("fr", "Cela fait un moment, alors reprenons depuis le début.", "Que voulez-vous faire?"),
+])
+async def test_a_text_days_later_starts_from_the_menu(twilio, make_uow, clock, locale, note,
+                                                       greeting):
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.phone == MAYA))
+        maya.locale = locale
+        await uow.commit()
+    patient = SmsPatient(twilio, MAYA)
+    await patient.say("hi")
+    await patient.say("1")  # book
+    await patient.say("1")  # for Maya
+    before = await patient.say("1")  # with her package: which day?
+    assert greeting not in before
+    clock.advance(timedelta(days=3))
+    reply = await patient.say("1")
+    assert reply.startswith(note) and greeting in reply
+    assert "1) " in reply and len(patient.labels) == 7, "the main menu"
+    async with make_uow() as uow:
+        row = await uow.session.scalar(select(Conversation).where(Conversation.address == MAYA))
+        assert (row.dialog, row.step) == ("menu", "start") and "data" not in row.state
+
+
+VIEWS = {  # what Maya reads in each language (issue 16 items 5-7)
+    "en_CA": ("Physio 5-pack: 3 left, until Mar 30, 2027", "2 sessions before online records",
+              "November 2 10:00 a.m.", "Mon 2 Nov, 10:00 a.m.", "Next installments:",
+              "Massage 10-pack, payment 3 of 3: $330.00, due Nov 15, 2026"),
+    "es": ("Physio 5-pack: quedan 3, hasta el 30 mar 2027",
+           "2 sesiones antes de los registros en línea", "2 de noviembre 10:00", "lun 2 nov, 10:00",
+           "Próximos plazos:", "Massage 10-pack, pago 3 de 3: 330,00\xa0CAD, vence el 15 nov 2026"),
+    "fr": ("Physio 5-pack : 3 restantes, jusqu'au 30 mars 2027",
+           "2 séances avant les dossiers en ligne", "2 novembre 10:00", "lun. 2 nov., 10:00",
+           "Prochains versements :",
+           "Massage 10-pack, versement 3 sur 3 : 330,00\xa0$CA, dû le 15 nov. 2026"),
+}
+
+
+@pytest.mark.parametrize("locale", list(VIEWS))
+async def test_packages_booking_with_one_and_installments_by_sms(twilio, make_uow, locale):
+    listed, earlier, example, chosen, coming, third = VIEWS[locale]
+    async with make_uow() as uow:
+        maya = await uow.session.scalar(select(Patient).where(Patient.phone == MAYA))
+        maya.locale = locale
+        await uow.commit()
+    patient = SmsPatient(twilio, MAYA)
+    await patient.say("hi")
+    await patient.say("2")  # My packages
+    await patient.say("1")  # for Maya
+    assert patient.labels == [listed]
+    page = await patient.say("1")
+    assert earlier in page and page.count(earlier[2:]) == 1, "earlier uses on one line"
+    day = await patient.say("1")  # Book with this package: no "use your package?" question
+    assert patient.labels[0].split()[1] == "2" and example in day
+    confirm = await patient.say(example)
+    assert chosen in confirm
+    await patient.say("MENU")
+    await patient.say("5")  # Memberships and invoices
+    reply = await patient.say("2")  # for Leo: installment 2 is overdue, 3 comes next
+    assert coming in reply and third in reply.split("\n")
+    assert "2026-" not in reply and "((" not in reply and "(2/3)" not in reply
 
 
 async def test_a_request_in_one_message_books_by_sms_in_two_more(twilio, make_uow):

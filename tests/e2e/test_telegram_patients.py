@@ -8,6 +8,7 @@ Toronto. Maya's phone is +1 416 555 0101.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -148,6 +149,7 @@ async def test_buys_a_package_and_pays_in_telegram_once(tg, make_uow):
     payload = invoice_call.params["payload"]
     assert payload.startswith("invoice:") and invoice_call.params["currency"] == "CAD"
     assert invoice_call.params["prices"][0]["amount"] == 33000  # first of 3 installments
+    assert invoice_call.params["title"] == "Massage 10-pack, payment 1 of 3"
     invoice_id = int(payload.split(":")[1])
 
     def pre_checkout(amount: int) -> dict:
@@ -227,7 +229,8 @@ async def test_a_second_payment_of_a_paid_invoice_becomes_credit_told_and_alerte
     async with Bot(TOKEN, base_url=tg.settings.telegram_api_base_url) as bot:
         await Deliverer(engine, clock, Channels([TelegramChannel(bot)])).run_once()
     told = await tg.wait_for(lambda c: c.chat_id == DESK_CHAT, after=start)
-    assert f"Maya Chen (patient {maya_id}) paid $330.00 (telegram) on invoice {invoice_id}" in (
+    assert f"Maya Chen (patient {maya_id}) paid $330.00 (telegram) on invoice {invoice_id}, " \
+        "Massage 10-pack, payment 1 of 3, when" in (
         told.text) and "$0.00 was owed: $330.00 became credit" in told.text
     async with make_uow() as uow:
         assert (await uow.session.get(OutboxMessage, alert_id)).status == "sent"
@@ -263,3 +266,44 @@ async def test_an_update_delivered_twice_is_acted_on_once(tg, make_uow):
     await tg.deliver(update)
     await tg.settle()
     assert len(tg.standin.calls) == count
+
+
+TG_VIEWS = {  # issue 16 items 4-7 on Telegram, in each language
+    "en": ("Physio 5-pack: 3 left, until Mar 30, 2027", "2 sessions before online records",
+           "November 2 10:00 a.m.", "It has been a while", "Massage 10-pack, payment 2 of 3"),
+    "es": ("Physio 5-pack: quedan 3, hasta el 30 mar 2027",
+           "2 sesiones antes de los registros en línea", "2 de noviembre 10:00",
+           "Ha pasado un rato", "Massage 10-pack, pago 2 de 3"),
+    "fr": ("Physio 5-pack : 3 restantes, jusqu'au 30 mars 2027",
+           "2 séances avant les dossiers en ligne", "2 novembre 10:00", "Cela fait un moment",
+           "Massage 10-pack, versement 2 sur 3"),
+}
+
+
+@pytest.mark.parametrize("language", list(TG_VIEWS))
+async def test_packages_a_quiet_pause_and_installments_on_telegram(
+        tg, make_uow, clock, language):
+    listed, earlier, example, note, installment = TG_VIEWS[language]
+    maya = await _linked_maya(tg)
+    async with make_uow() as uow:
+        found = await uow.session.scalar(select(Patient).where(Patient.key == "maya"))
+        found.locale = "en_CA" if language == "en" else language
+        leo = await uow.session.scalar(select(Patient.id).where(Patient.key == "leo"))
+        package = await uow.session.scalar(
+            select(PatientPackage.id).where(PatientPackage.patient_id == found.id))
+        await uow.commit()
+    await maya.say("/start")
+    await maya.press_data("packages", maya.keyboard_call())
+    await maya.press_data(f"p{found.id}", maya.keyboard_call())
+    assert maya.labels == [listed]
+    page = await maya.press_data(f"pk{package}", maya.keyboard_call())
+    assert earlier in page
+    day = await maya.press_data("book", maya.keyboard_call())
+    assert example in day, "no package question: straight to the day, with a real example"
+    clock.advance(timedelta(hours=2))  # a pause: the day buttons are not acted on any more
+    first_day = maya.keyboard_call().buttons[0][1]
+    again = await maya.press_data(first_day, maya.keyboard_call())
+    assert note in again and "Maya" in again
+    await maya.press_data("memberships", maya.keyboard_call())
+    reply = await maya.press_data(f"p{leo}", maya.keyboard_call())
+    assert installment in reply and "(2/3)" not in reply

@@ -167,3 +167,20 @@ async def test_a_reminder_to_a_recycled_number_belongs_to_its_new_owner(engine, 
     reply = await sms_chat(engine, clock).say("c")
     assert "is confirmed" in reply.text
     assert (await appointment_row(make_uow, appointment)).confirmed_at == clock.now()
+
+
+async def test_a_reminder_is_answered_hours_later_despite_the_quiet_period(
+        engine, clock, make_uow):
+    appointment, _, _ = await remind(engine, clock, make_uow)
+    clock.set(at("2026-11-02", 21))  # eleven hours after the reminder
+    reply = await sms_chat(engine, clock).say("C")
+    assert "is confirmed" in reply.text
+    assert (await appointment_row(make_uow, appointment)).confirmed_at == clock.now()
+
+
+async def test_other_words_hours_after_a_reminder_start_from_the_menu(engine, clock, make_uow):
+    appointment, _, _ = await remind(engine, clock, make_uow)
+    clock.set(at("2026-11-02", 21))
+    reply = await sms_chat(engine, clock).say("hello")
+    assert "It has been a while" in reply.text and "What would you like to do?" in reply.text
+    assert (await appointment_row(make_uow, appointment)).confirmed_at is None

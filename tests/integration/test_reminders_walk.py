@@ -178,6 +178,7 @@ async def test_three_months_every_message_on_its_day_once_in_its_language(
     assert "Dec 20, 2026" in expiry.text and "1 use left" in expiry.text
     leo_unpaid = next(d for d in sms.to(MAYA) if d.local_day == date(2026, 11, 2))
     assert "$330.00" in leo_unpaid.text and "18 days ago" in leo_unpaid.text
+    assert "(Massage 10-pack, payment 2 of 3)" in leo_unpaid.text, "no nested parentheses"
 
     # The no-show alert for Leo's package appointment offers the desk its choices as buttons;
     # raised because nobody marked the visit, it also offers Arrived / No-show first.
