@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.storage.models import Patient
 
-EXAMPLE = re.compile(r"(?:for example|por ejemplo|par exemple) ?: .*, ([^,]+)\.$")
+EXAMPLE = re.compile(r"(?:for example|por ejemplo|par exemple) ?: .*, ([^,]+)$")
 
 
 async def to_the_day_step(chat, make_uow, locale: str) -> str:
@@ -28,7 +28,8 @@ async def to_the_day_step(chat, make_uow, locale: str) -> str:
         reply = await chat.say("1")
     found = EXAMPLE.search(reply.text)
     assert found, reply.text
-    return found.group(1)
+    example = found.group(1)  # an abbreviation's dot also ends the sentence ("10:00 a.m.")
+    return example if example.endswith(("a.m.", "p.m.")) else example.removesuffix(".")
 
 
 @pytest.mark.parametrize(("locale", "example", "chosen"), [

@@ -261,6 +261,7 @@ async def test_book_with_this_package_books_with_it_without_asking_again(chat, m
     assert "use your package" not in reply.text, "chosen here: not asked again"
     assert "Which day?" in reply.text, "its one treatment and place: straight to the day"
     await chat.choose("Tue 3 Nov")
+    await chat.choose("Morning")
     reply = await chat.choose("9:00 a.m.")
     assert "Uses 1 of your Physio 5-pack: 4 left after this." in reply.text
     await chat.choose("Confirm")

@@ -35,6 +35,7 @@ async def half_booked(chat) -> None:
     await chat.choose("Physio 5-pack")
     reply = await chat.choose("Tue 3 Nov")
     assert "Which time on Tue 3 Nov?" in reply.text
+    await chat.choose("Morning")
 
 
 async def test_a_message_after_the_quiet_period_greets_with_the_menu(chat, clock, make_uow):
