@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
+from bot.services.sweeping import in_chunks
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore_many
@@ -141,14 +142,16 @@ async def invoice_due_periods(
 async def _invoiced_periods(uow: UnitOfWork, membership_ids: list[int]) -> set[tuple[int, date]]:
     # Skips periods already invoiced (one read instead of one insert per past period); a sweep
     # running at the same time is still settled by the insert's ON CONFLICT DO NOTHING.
-    if not membership_ids:
-        return set()
-    rows = await uow.session.execute(
-        select(Invoice.membership_id, Invoice.period_start).where(
-            Invoice.membership_id.in_(membership_ids), Invoice.period_start.is_not(None)
+    # The ids are read a bounded chunk at a time: PostgreSQL takes at most 32,767 parameters.
+    found: set[tuple[int, date]] = set()
+    for chunk in in_chunks(membership_ids):
+        rows = await uow.session.execute(
+            select(Invoice.membership_id, Invoice.period_start).where(
+                Invoice.membership_id.in_(chunk), Invoice.period_start.is_not(None)
+            )
         )
-    )
-    return {(m, start) for m, start in rows.tuples() if m is not None and start is not None}
+        found.update((m, s) for m, s in rows.tuples() if m is not None and s is not None)
+    return found
 
 
 def _period_invoice(
