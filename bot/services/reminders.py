@@ -29,16 +29,19 @@ paid, appointment cancelled or moved, package used up...).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Select, Table, bindparam, select, update
 
 from bot.services import accounts, inbound, memberships, noshows, outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import WrongState
+from bot.services.periods import first_period_after, period_start
 from bot.services.staff import all_staff
+from bot.services.sweeping import locked, walk
 from bot.storage.models import (
     Appointment,
     Invoice,
@@ -49,13 +52,18 @@ from bot.storage.models import (
     Patient,
     PatientPackage,
 )
+from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
 APPOINTMENT_REMINDER = "appointment_reminder"
 RENEWAL_REMINDER = "renewal_reminder"
 UNPAID_REMINDER = "unpaid_reminder"
 PACKAGE_EXPIRY = "package_expiry"
-REMINDED_INVOICE_KINDS = ("membership", "installment")
+REMINDED_INVOICE_KINDS = REMINDED_KINDS
+ONE_DAY = timedelta(days=1)
+_M = cast(Table, Membership.__table__)
+_P = cast(Table, MembershipPlan.__table__)
+_I = cast(Table, Invoice.__table__)
 OPEN_NO_SHOW_STATUSES = ("booked", "no_show")
 
 
@@ -138,73 +146,109 @@ async def invoice_memberships(uow: UnitOfWork) -> int:
 
 
 async def renewal_reminders(uow: UnitOfWork) -> int:
-    """Queue a reminder for each renewal within its plan's ``remind_days_before``."""
+    """Queue a reminder for each renewal within its plan's ``remind_days_before``.
+
+    Reads only memberships whose ``renewal_remind_on`` has come (a chunk at a time), and moves
+    each one's cursor to the day the reminder of its following renewal is due."""
     today = await _today(uow)
-    rows = (
-        await uow.session.execute(
-            select(Membership, MembershipPlan)
-            .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
-            .where(
-                MembershipPlan.remind_days_before > 0,
-                or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > today),
-            )
-            .order_by(Membership.id)
-        )
-    ).tuples()
+    return await walk(uow, lambda after, size: _renewals_due(uow, today, after, size),
+                      lambda rows: _remind_renewals(uow, today, rows))
+
+
+def _renewals_due(uow: UnitOfWork, today: date, after: int, size: int) -> Select[Any]:
+    stmt = (
+        select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from,
+               _M.c.renewal_remind_on, _P.c.period, _P.c.remind_days_before)
+        .join(_P, _P.c.id == _M.c.plan_id)
+        .where(_M.c.renewal_remind_on <= today, _P.c.remind_days_before > 0, _M.c.id > after)
+        .order_by(_M.c.id)
+        .limit(size)
+    )
+    return locked(uow, stmt, _M)
+
+
+async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]]) -> int:
     wanted: list[Wanted] = []
-    for membership, plan in rows:
-        renewal = memberships.next_renewal(membership, plan, today)
-        assert plan.remind_days_before is not None
-        if renewal is None or renewal <= membership.start:
-            continue
-        if renewal - timedelta(days=plan.remind_days_before) > today:
-            continue
-        wanted.append(Wanted(
-            f"membership:{membership.id}:renewal:{renewal.isoformat()}", RENEWAL_REMINDER,
-            membership.patient_id,
-            {"membership_id": membership.id, "period_start": renewal.isoformat()},
-        ))
-    return await _enqueue_for_patients(uow, wanted)
+    moved: list[dict[str, object]] = []
+    for mid, patient_id, start, cancelled, cursor, period, days in rows:
+        ahead = timedelta(days=days)
+        # The first renewal (never the start itself) after today not reminded of yet.
+        index = max(1, first_period_after(start, period, max(today, cursor + ahead - ONE_DAY)))
+        renewal = period_start(start, period, index)
+        if renewal - ahead <= today and (cancelled is None or renewal < cancelled):
+            wanted.append(Wanted(
+                f"membership:{mid}:renewal:{renewal.isoformat()}", RENEWAL_REMINDER,
+                patient_id, {"membership_id": mid, "period_start": renewal.isoformat()},
+            ))
+            renewal = period_start(start, period, index + 1)
+        following = None if cancelled is not None and renewal >= cancelled else renewal - ahead
+        if following != cursor:
+            moved.append({"mid": mid, "cursor": following})
+    created = await _enqueue_for_patients(uow, wanted)
+    if moved:
+        await uow.session.execute(
+            update(_M).where(_M.c.id == bindparam("mid"))
+            .values(renewal_remind_on=bindparam("cursor")), moved)
+    return created
 
 
 async def unpaid_reminders(uow: UnitOfWork) -> int:
     """Queue the latest unpaid-invoice reminder reached by each open invoice, and tell staff
-    once when its first reminder is due; how many messages were queued."""
+    once when its first reminder is due; how many messages were queued.
+
+    Reads only open invoices whose ``reminder_due_on`` has come (a chunk at a time), and moves
+    each one's cursor to the day its next stage is reached (None after the last)."""
     clinic = await get_clinic(uow)
     today = local_today(clinic, uow.clock.now())
     stages = sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
-    first = stages[0] if stages else 1
-    invoices = (
-        await uow.session.scalars(
-            select(Invoice)
-            .where(
-                Invoice.status == "open",
-                Invoice.kind.in_(REMINDED_INVOICE_KINDS),
-                Invoice.due_on <= today - timedelta(days=first),
-            )
-            .order_by(Invoice.due_on, Invoice.id)
-        )
-    ).all()
-    wanted: list[Wanted] = []
-    for invoice in invoices:
-        reached = [days for days in stages if days <= (today - invoice.due_on).days]
-        if reached:
-            wanted.append(Wanted(
-                f"invoice:{invoice.id}:unpaid:{reached[-1]}d", UNPAID_REMINDER,
-                invoice.patient_id, {"invoice_id": invoice.id, "days": reached[-1]},
-            ))
-    created = await _enqueue_for_patients(uow, wanted)
     staff = await all_staff(uow)
     told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
-    alerts = {invoice.id: [f"invoice:{invoice.id}:overdue:staff:{s}" for s in told]
-              for invoice in invoices}
+
+    def chunk(after: int, size: int) -> Select[Any]:
+        stmt = (
+            select(_I.c.id, _I.c.patient_id, _I.c.due_on, _I.c.reminder_due_on)
+            .where(_I.c.reminder_due_on <= today, _I.c.status == "open",
+                   _I.c.kind.in_(REMINDED_INVOICE_KINDS), _I.c.id > after)
+            .order_by(_I.c.id)
+            .limit(size)
+        )
+        return locked(uow, stmt, _I)
+
+    return await walk(uow, chunk, lambda rows: _chase(uow, today, stages, told, rows))
+
+
+async def _chase(
+    uow: UnitOfWork, today: date, stages: list[int], told: list[int], rows: Sequence[Row[Any]]
+) -> int:
+    wanted: list[Wanted] = []
+    overdue: list[tuple[int, int]] = []
+    moved: list[dict[str, object]] = []
+    for invoice_id, patient_id, due_on, cursor in rows:
+        elapsed = (today - due_on).days
+        reached = [days for days in stages if days <= elapsed]
+        if reached:
+            wanted.append(Wanted(
+                f"invoice:{invoice_id}:unpaid:{reached[-1]}d", UNPAID_REMINDER, patient_id,
+                {"invoice_id": invoice_id, "days": reached[-1]},
+            ))
+            overdue.append((invoice_id, patient_id))
+        later = [days for days in stages if days > elapsed]
+        following = due_on + timedelta(days=later[0]) if later else None
+        if following != cursor:
+            moved.append({"iid": invoice_id, "cursor": following})
+    created = await _enqueue_for_patients(uow, wanted)
+    alerts = {iid: [f"invoice:{iid}:overdue:staff:{s}" for s in told] for iid, _ in overdue}
     existing = await _existing(uow, [p for purposes in alerts.values() for p in purposes])
-    return created + await outbox.alert_staff_many(uow, alert="unpaid", alerts=[
-        (f"invoice:{invoice.id}:overdue",
-         {"invoice_id": invoice.id, "patient_id": invoice.patient_id})
-        for invoice in invoices
-        if not set(alerts[invoice.id]) <= existing
+    created += await outbox.alert_staff_many(uow, alert="unpaid", alerts=[
+        (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid})
+        for iid, pid in overdue
+        if not set(alerts[iid]) <= existing
     ])
+    if moved:
+        await uow.session.execute(
+            update(_I).where(_I.c.id == bindparam("iid"))
+            .values(reminder_due_on=bindparam("cursor")), moved)
+    return created
 
 
 async def appointment_reminders(uow: UnitOfWork) -> int:

@@ -8,8 +8,14 @@ carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, Select, update
+
+from bot.storage.models import Invoice, Membership
+from bot.storage.models.billing import REMINDED_KINDS
+from bot.storage.uow import UnitOfWork
 
 T = TypeVar("T")
 CHUNK = {"postgresql": 250, "sqlite": 100}
@@ -27,3 +33,53 @@ def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequenc
         raise ValueError("a chunk holds at least one item")
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+async def walk(
+    uow: UnitOfWork,
+    chunk: Callable[[int, int], Select[Any]],
+    handle: Callable[[Sequence[Row[Any]]], Awaitable[int]],
+) -> int:
+    """Run ``handle`` on the rows of ``chunk(after_id, size)`` (due rows with ids above
+    ``after_id``, in id order, at most ``size``) chunk by chunk, with a checkpoint between
+    chunks; the sum of what ``handle`` returned. The last chunk is left for the caller to
+    commit. ``chunk`` should lock its rows ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL
+    (:func:`locked`), so two instances sweeping at once share the rows instead of waiting."""
+    size = chunk_size(uow.dialect)
+    after, total = 0, 0
+    while True:
+        rows = (await uow.session.execute(chunk(after, size))).all()
+        if rows:
+            total += await handle(rows)
+            after = int(rows[-1][0])
+        if len(rows) < size:
+            return total
+        await uow.checkpoint()
+
+
+def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:
+    """``stmt`` locking the rows of ``of`` it reads, skipping those another transaction holds
+    (PostgreSQL; SQLite's writers take turns anyway)."""
+    if uow.dialect != "postgresql":
+        return stmt
+    return stmt.with_for_update(of=of, skip_locked=True, key_share=True)
+
+
+async def plan_changed(uow: UnitOfWork, plan_id: int) -> None:
+    """A plan's period or reminder days changed (a reload): its memberships' renewal-reminder
+    cursors go back to their start, so the next sweep works them out afresh (never late)."""
+    await uow.session.execute(
+        update(Membership)
+        .where(Membership.plan_id == plan_id, Membership.renewal_remind_on.is_not(None))
+        .values(renewal_remind_on=Membership.start)
+    )
+
+
+async def unpaid_stages_changed(uow: UnitOfWork) -> None:
+    """The clinic's ``unpaid_invoice_days`` changed: every open invoice the reminders chase is
+    looked at again by the next sweep (which sends only the latest stage reached, once)."""
+    await uow.session.execute(
+        update(Invoice)
+        .where(Invoice.status == "open", Invoice.kind.in_(REMINDED_KINDS))
+        .values(reminder_due_on=Invoice.due_on)
+    )
