@@ -315,6 +315,12 @@ async def _memberships(
         await _bulk(conn, invoice_table, invoices)  # type: ignore[arg-type]
         built.counts["memberships"] += len(rows)
         built.counts["membership invoices"] += len(invoices)
+    # The sweeps' cursors as migration 0012 leaves them (its set-based backfill): invoicing from
+    # the latest invoiced period; renewal and unpaid reminders from the start and due dates
+    # (the columns' defaults), so the first pass does what a pass before the cursors did.
+    await conn.execute(text(
+        "UPDATE membership SET next_invoice_on = COALESCE((SELECT MAX(invoice.period_end) "
+        "FROM invoice WHERE invoice.membership_id = membership.id), start)"))
 
 
 def _period_invoices(mid: int, row: dict[str, Any], chosen: Any, invoiced_until: date,

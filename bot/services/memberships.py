@@ -106,6 +106,7 @@ async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Member
     )
     for invoice in stale:
         invoice.status = "void"
+        invoice.reminder_due_on = None
     await uow.session.flush()
     return membership
 
@@ -141,33 +142,29 @@ async def invoice_due_periods(
     if membership_ids is not None:
         created = 0
         for ids in in_chunks(sorted(membership_ids)):
-            rows = (await uow.session.execute(_due(uow, as_of).where(_M.c.id.in_(ids)))).all()
-            created += await _invoice_rows(uow, as_of, rows)
+            stmt = locked(uow, _due(as_of).where(_M.c.id.in_(ids)).order_by(_M.c.id), _M)
+            created += await _invoice_rows(uow, as_of, (await uow.session.execute(stmt)).all())
         return created
-    return await walk(
-        uow,
-        lambda after, size: _due(uow, as_of).where(_M.c.id > after).limit(size),
-        lambda rows: _invoice_rows(uow, as_of, rows),
-    )
+    return await walk(uow, _due(as_of), (_M.c.next_invoice_on, _M.c.id), _M,
+                      lambda rows: _invoice_rows(uow, as_of, rows))
 
 
 _M = cast(Table, Membership.__table__)
 _P = cast(Table, MembershipPlan.__table__)
 
 
-def _due(uow: UnitOfWork, as_of: date) -> Select[Any]:
-    """Memberships of auto-invoice plans with a period that may lack its invoice by ``as_of``.
+def _due(as_of: date) -> Select[Any]:
+    """Memberships with a period that may lack its invoice by ``as_of`` (their plan's
+    ``auto_invoice`` is checked per row: the others' cursors are cleared).
 
     Locked (PostgreSQL) against a cancellation, so no period after one is invoiced by a sweep
     that read the membership just before; a membership another sweep holds is left to it."""
-    stmt = (
+    return (
         select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from, _M.c.next_invoice_on,
-               _P.c.name, _P.c.price, _P.c.period)
+               _P.c.name, _P.c.price, _P.c.period, _P.c.auto_invoice)
         .join(_P, _P.c.id == _M.c.plan_id)
-        .where(_P.c.auto_invoice.is_(True), _M.c.next_invoice_on <= as_of)
-        .order_by(_M.c.id)
+        .where(_M.c.next_invoice_on <= as_of)
     )
-    return locked(uow, stmt, _M)
 
 
 async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) -> int:
@@ -176,7 +173,10 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
     now = uow.clock.now()
     invoices: list[dict[str, object]] = []
     moved: list[dict[str, object]] = []
-    for mid, patient_id, start, cancelled, cursor, name, price, period in rows:
+    for mid, patient_id, start, cancelled, cursor, name, price, period, auto in rows:
+        if not auto:  # invoiced by hand; a reload that turns auto-invoicing on resets this
+            moved.append({"mid": mid, "cursor": None})
+            continue
         index = first_period_after(start, period, cursor - timedelta(days=1))
         begins = period_start(start, period, index)
         while begins <= as_of and (cancelled is None or begins < cancelled):

@@ -34,14 +34,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 
 from bot.services import accounts, inbound, memberships, noshows, outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import WrongState
 from bot.services.periods import first_period_after, period_start
 from bot.services.staff import all_staff
-from bot.services.sweeping import locked, walk
+from bot.services.sweeping import walk
 from bot.storage.models import (
     Appointment,
     Invoice,
@@ -151,26 +151,23 @@ async def renewal_reminders(uow: UnitOfWork) -> int:
     Reads only memberships whose ``renewal_remind_on`` has come (a chunk at a time), and moves
     each one's cursor to the day the reminder of its following renewal is due."""
     today = await _today(uow)
-    return await walk(uow, lambda after, size: _renewals_due(uow, today, after, size),
-                      lambda rows: _remind_renewals(uow, today, rows))
-
-
-def _renewals_due(uow: UnitOfWork, today: date, after: int, size: int) -> Select[Any]:
-    stmt = (
+    due = (
         select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from,
                _M.c.renewal_remind_on, _P.c.period, _P.c.remind_days_before)
         .join(_P, _P.c.id == _M.c.plan_id)
-        .where(_M.c.renewal_remind_on <= today, _P.c.remind_days_before > 0, _M.c.id > after)
-        .order_by(_M.c.id)
-        .limit(size)
+        .where(_M.c.renewal_remind_on <= today)
     )
-    return locked(uow, stmt, _M)
+    return await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M,
+                      lambda rows: _remind_renewals(uow, today, rows))
 
 
 async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]]) -> int:
     wanted: list[Wanted] = []
     moved: list[dict[str, object]] = []
     for mid, patient_id, start, cancelled, cursor, period, days in rows:
+        if not days or days <= 0:  # no reminders on this plan (a reload resets the cursor)
+            moved.append({"mid": mid, "cursor": None})
+            continue
         ahead = timedelta(days=days)
         # The first renewal (never the start itself) after today not reminded of yet.
         index = max(1, first_period_after(start, period, max(today, cursor + ahead - ONE_DAY)))
@@ -204,17 +201,10 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
     staff = await all_staff(uow)
     told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
 
-    def chunk(after: int, size: int) -> Select[Any]:
-        stmt = (
-            select(_I.c.id, _I.c.patient_id, _I.c.due_on, _I.c.reminder_due_on)
-            .where(_I.c.reminder_due_on <= today, _I.c.status == "open",
-                   _I.c.kind.in_(REMINDED_INVOICE_KINDS), _I.c.id > after)
-            .order_by(_I.c.id)
-            .limit(size)
-        )
-        return locked(uow, stmt, _I)
-
-    return await walk(uow, chunk, lambda rows: _chase(uow, today, stages, told, rows))
+    due = select(_I.c.id, _I.c.patient_id, _I.c.due_on, _I.c.reminder_due_on, _I.c.status,
+                 _I.c.kind).where(_I.c.reminder_due_on <= today)
+    return await walk(uow, due, (_I.c.reminder_due_on, _I.c.id), _I,
+                      lambda rows: _chase(uow, today, stages, told, rows))
 
 
 async def _chase(
@@ -223,7 +213,10 @@ async def _chase(
     wanted: list[Wanted] = []
     overdue: list[tuple[int, int]] = []
     moved: list[dict[str, object]] = []
-    for invoice_id, patient_id, due_on, cursor in rows:
+    for invoice_id, patient_id, due_on, cursor, status, kind in rows:
+        if status != "open" or kind not in REMINDED_INVOICE_KINDS:  # paid or void: done
+            moved.append({"iid": invoice_id, "cursor": None})
+            continue
         elapsed = (today - due_on).days
         reached = [days for days in stages if days <= elapsed]
         if reached:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, update
+from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_, update
 
 from bot.storage.models import Invoice, Membership
 from bot.storage.models.billing import REMINDED_KINDS
@@ -37,21 +37,29 @@ def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequenc
 
 async def walk(
     uow: UnitOfWork,
-    chunk: Callable[[int, int], Select[Any]],
+    due: Select[Any],
+    key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    of: Any,
     handle: Callable[[Sequence[Row[Any]]], Awaitable[int]],
 ) -> int:
-    """Run ``handle`` on the rows of ``chunk(after_id, size)`` (due rows with ids above
-    ``after_id``, in id order, at most ``size``) chunk by chunk, with a checkpoint between
-    chunks; the sum of what ``handle`` returned. The last chunk is left for the caller to
-    commit. ``chunk`` should lock its rows ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL
-    (:func:`locked`), so two instances sweeping at once share the rows instead of waiting."""
+    """Run ``handle`` on the rows ``due`` selects, a chunk at a time in ``key`` order (a
+    cursor column and the id, indexed together), with a checkpoint between chunks; the sum of
+    what ``handle`` returned. The last chunk is left for the caller to commit.
+
+    Each chunk is read past the previous one's last ``key`` (no OFFSET, no sort: a range of the
+    index), its rows of ``of`` locked ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL, so two
+    instances sweeping at once share the rows instead of waiting for each other."""
     size = chunk_size(uow.dialect)
-    after, total = 0, 0
+    cursor, ident = key
+    stmt = locked(uow, due.order_by(cursor, ident).limit(size), of)
+    last: tuple[Any, Any] | None = None
+    total = 0
     while True:
-        rows = (await uow.session.execute(chunk(after, size))).all()
+        page = stmt if last is None else stmt.where(tuple_(cursor, ident) > tuple_(*last))
+        rows = (await uow.session.execute(page)).all()
         if rows:
             total += await handle(rows)
-            after = int(rows[-1][0])
+            last = (rows[-1]._mapping[cursor], rows[-1]._mapping[ident])
         if len(rows) < size:
             return total
         await uow.checkpoint()
@@ -66,13 +74,24 @@ def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:
 
 
 async def plan_changed(uow: UnitOfWork, plan_id: int) -> None:
-    """A plan's period or reminder days changed (a reload): its memberships' renewal-reminder
-    cursors go back to their start, so the next sweep works them out afresh (never late)."""
+    """A plan changed (a reload: its period, auto-invoicing or reminder days): its memberships'
+    cursors go back to where the next sweep works them out afresh (never late)."""
     await uow.session.execute(
         update(Membership)
-        .where(Membership.plan_id == plan_id, Membership.renewal_remind_on.is_not(None))
-        .values(renewal_remind_on=Membership.start)
+        .where(Membership.plan_id == plan_id)
+        .values(renewal_remind_on=Membership.start, next_invoice_on=invoiced_until())
     )
+
+
+def invoiced_until() -> ColumnElement[Any]:
+    """A membership's ``next_invoice_on`` worked out afresh (set-based): the end of its latest
+    invoiced period, or its start (periods are invoiced in order, from the start)."""
+    latest = (
+        select(func.max(Invoice.period_end))
+        .where(Invoice.membership_id == Membership.id)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, Membership.start)
 
 
 async def unpaid_stages_changed(uow: UnitOfWork) -> None:

@@ -19,7 +19,8 @@ REMINDED_KINDS = ("membership", "installment")  # chased by the unpaid-invoice r
 def _reminder_cursor(context: DefaultExecutionContext) -> date | None:
     """A new invoice's ``reminder_due_on``: its due date when unpaid reminders chase its kind."""
     values = _parameters(context)
-    return values.get("due_on") if values.get("kind") in REMINDED_KINDS else None
+    chased = values.get("kind") in REMINDED_KINDS and values.get("status", "open") == "open"
+    return values.get("due_on") if chased else None
 
 
 def _start_cursor(context: DefaultExecutionContext) -> date | None:
@@ -46,7 +47,7 @@ class Invoice(Base):
         UniqueConstraint("membership_id", "period_start"),
         UniqueConstraint("package_id", "installment_no"),
         Index("ix_invoice_status_due", "status", "due_on"),
-        Index("ix_invoice_reminder_due_on", "reminder_due_on"),
+        Index("ix_invoice_reminder_due_on", "reminder_due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,8 +140,8 @@ class Membership(Base):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("patient_id", "plan_id", "start"),
-        Index("ix_membership_next_invoice_on", "next_invoice_on"),
-        Index("ix_membership_renewal_remind_on", "renewal_remind_on"),
+        Index("ix_membership_next_invoice_on", "next_invoice_on", "id"),
+        Index("ix_membership_renewal_remind_on", "renewal_remind_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
