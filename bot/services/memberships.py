@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, select, update
+from sqlalchemy import Row, Select, Table, select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
-from bot.services.sweeping import in_chunks, locked, walk
+from bot.services.sweeping import in_chunks, locked, move_cursors, walk
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore_many
@@ -172,10 +172,10 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
     NOTHING: a racing sweep's copy, or a period invoiced already), then move their cursors."""
     now = uow.clock.now()
     invoices: list[dict[str, object]] = []
-    moved: list[dict[str, object]] = []
+    moved: list[tuple[int, date | None]] = []
     for mid, patient_id, start, cancelled, cursor, name, price, period, auto in rows:
         if not auto:  # invoiced by hand; a reload that turns auto-invoicing on resets this
-            moved.append({"mid": mid, "cursor": None})
+            moved.append((mid, None))
             continue
         index = first_period_after(start, period, cursor - timedelta(days=1))
         begins = period_start(start, period, index)
@@ -191,12 +191,9 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
             index, begins = index + 1, ends
         following = None if cancelled is not None and begins >= cancelled else begins
         if following != cursor:
-            moved.append({"mid": mid, "cursor": following})
+            moved.append((mid, following))
     created = await insert_ignore_many(uow, Invoice, invoices, ["membership_id", "period_start"])
-    if moved:
-        await uow.session.execute(
-            update(_M).where(_M.c.id == bindparam("mid"))
-            .values(next_invoice_on=bindparam("cursor")), moved)
+    await move_cursors(uow, _M, "next_invoice_on", moved)
     return created
 
 

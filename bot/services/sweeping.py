@@ -9,9 +9,26 @@ carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+    values,
+)
 
 from bot.storage.models import Invoice, Membership
 from bot.storage.models.billing import REMINDED_KINDS
@@ -56,6 +73,11 @@ async def walk(
     total = 0
     while True:
         page = stmt if last is None else stmt.where(tuple_(cursor, ident) > tuple_(*last))
+        if uow.dialect == "postgresql":
+            # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
+            # chunks, which the next pass does again (idempotent), and a delivery that sends
+            # one of their messages commits synchronously, flushing them first.
+            await uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         rows = (await uow.session.execute(page)).all()
         if rows:
             total += await handle(rows)
@@ -63,6 +85,27 @@ async def walk(
         if len(rows) < size:
             return total
         await uow.checkpoint()
+
+
+async def move_cursors(
+    uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
+) -> None:
+    """Set ``table.<name>`` of each (id, cursor) of a chunk: one ``UPDATE ... FROM (VALUES
+    ...)`` on PostgreSQL (a chunk's worth of parameters), an executemany on SQLite."""
+    if not moved:
+        return
+    target = table.c[name]
+    if uow.dialect == "postgresql":
+        rows = values(column("id", Integer), column("cursor", Date), name="moved").data(
+            list(moved))
+        await uow.session.execute(
+            update(table).where(table.c.id == rows.c.id)
+            .values({target: cast(rows.c.cursor, Date)}))  # a NULL in VALUES is text
+        return
+    await uow.session.execute(
+        update(table).where(table.c.id == bindparam("row_id"))
+        .values({target: bindparam("cursor")}),
+        [{"row_id": ident, "cursor": cursor} for ident, cursor in moved])
 
 
 def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:

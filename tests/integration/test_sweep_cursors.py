@@ -186,3 +186,49 @@ async def test_a_cancellation_later_on_keeps_the_reminders_before_it(
     assert sofia.next_invoice_on is None and sofia.renewal_remind_on is None
     purposes = await _purposes(make_uow)
     assert not any(p.endswith(":renewal:2027-01-01") for p in purposes)
+
+
+async def _reload(make_uow: Callable[..., UnitOfWork], *, stages: list[int] | None = None,
+                  remind_days: int | None = None) -> None:
+    """Load the example clinic again with other unpaid stages or monthly reminder days."""
+    from bot.clinicfile import read_clinic_file
+    from bot.services.setup import load_clinic
+    from tests.conftest import EXAMPLE_FILE
+
+    spec = read_clinic_file(EXAMPLE_FILE)
+    if stages is not None:
+        spec = spec.model_copy(update={"reminders": spec.reminders.model_copy(
+            update={"unpaid_invoice_days": stages})})
+    if remind_days is not None:
+        spec = spec.model_copy(update={"membership_plans": [
+            plan.model_copy(update={"remind_days_before": remind_days})
+            if plan.key == "wellness-monthly" else plan for plan in spec.membership_plans]})
+    async with make_uow() as uow:
+        await load_clinic(uow, spec)
+        await uow.commit()
+
+
+async def test_a_reload_with_other_unpaid_stages_looks_at_open_invoices_again(
+    engine: AsyncEngine, clock: FixedClock, make_uow: Callable[..., UnitOfWork]
+) -> None:
+    assert (await run_sweeps(engine, clock)).ok
+    sofia = await _sofia(make_uow)
+    november = await _invoice(make_uow, sofia.id)
+    assert november.reminder_due_on == date(2026, 11, 4)
+    await _reload(make_uow, stages=[1, 3, 10, 24])
+    assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 1)
+    assert (await run_sweeps(engine, clock)).ok
+    assert f"invoice:{november.id}:unpaid:1d" in await _purposes(make_uow)
+    assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 4)
+
+
+async def test_a_reload_with_more_reminder_days_reminds_earlier(
+    engine: AsyncEngine, clock: FixedClock, make_uow: Callable[..., UnitOfWork]
+) -> None:
+    assert (await run_sweeps(engine, clock)).ok
+    assert (await _sofia(make_uow)).renewal_remind_on == date(2026, 11, 28)
+    await _reload(make_uow, remind_days=10)
+    assert (await run_sweeps(engine, _on(date(2026, 11, 22)))).ok
+    sofia = await _sofia(make_uow)
+    assert f"membership:{sofia.id}:renewal:2026-12-01" in await _purposes(make_uow)
+    assert sofia.renewal_remind_on == date(2026, 12, 22)
