@@ -145,3 +145,28 @@ async def unpaid_stages_changed(uow: UnitOfWork) -> None:
         .where(Invoice.status == "open", Invoice.kind.in_(REMINDED_KINDS))
         .values(reminder_due_on=Invoice.due_on)
     )
+
+
+def backfill(dialect: str) -> list[str]:
+    """The cursors of existing rows, set-based (migration 0012; the benchmark's builder).
+
+    Only ever early: invoicing from the end of the latest invoiced period (periods are invoiced
+    in order) or the start; a renewal reminder from the end of the latest period begun before
+    yesterday (the next renewal is never earlier), less the plan's reminder days, or the start;
+    an open membership or installment invoice from its due date."""
+    latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
+              "WHERE invoice.membership_id = membership.id{})")
+    days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
+            "WHERE membership_plan.id = membership.plan_id)")
+    begun = " AND invoice.period_start <= {}".format(
+        "CURRENT_DATE - 1" if dialect == "postgresql" else "date('now', '-1 day')")
+    ended = latest.format(begun)
+    remind = (f"{ended} - {days}" if dialect == "postgresql"
+              else f"date({ended}, '-' || {days} || ' days')")
+    return [
+        f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
+        f"renewal_remind_on = COALESCE({remind}, start)",
+        "UPDATE invoice SET reminder_due_on = due_on "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
+

@@ -9,8 +9,10 @@ Create Date: 2026-12-06 02:30:00.000000
 ``invoice.reminder_due_on`` (when the invoice's next unpaid reminder may be due), each indexed;
 a sweep selects ``WHERE cursor <= today`` and moves the cursor on. They are lower bounds: a
 sweep re-checks every row it selects, so the set-based backfill only has to be early, never
-late: the end of the latest invoiced period (periods are invoiced in order; else the start),
-the start, and the due date of every open membership or installment invoice. Each index is
+late (:func:`bot.services.sweeping.backfill`): the end of the latest invoiced period (periods
+are invoiced in order; else the start), the end of the latest period begun before yesterday
+less the plan's reminder days (else the start), and the due date of every open membership or
+installment invoice. Each index is
 (cursor, id): a sweep reads a chunk as one range of it, past the previous chunk's last key.
 """
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from bot.services.sweeping import backfill
 
 revision = '0012'
 down_revision = '0011'
@@ -31,15 +35,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('renewal_remind_on', sa.Date(), nullable=True))
     with op.batch_alter_table('invoice') as batch:
         batch.add_column(sa.Column('reminder_due_on', sa.Date(), nullable=True))
-    op.execute(
-        "UPDATE membership SET renewal_remind_on = start, next_invoice_on = COALESCE("
-        "(SELECT MAX(invoice.period_end) FROM invoice"
-        " WHERE invoice.membership_id = membership.id), start)"
-    )
-    op.execute(
-        "UPDATE invoice SET reminder_due_on = due_on"
-        " WHERE status = 'open' AND kind IN ('membership', 'installment')"
-    )
+    for statement in backfill(op.get_bind().dialect.name):
+        op.execute(statement)
     op.create_index('ix_membership_next_invoice_on', 'membership', ['next_invoice_on', 'id'],
                     unique=False)
     op.create_index('ix_membership_renewal_remind_on', 'membership', ['renewal_remind_on', 'id'],
