@@ -31,6 +31,7 @@ from bot.clinicfile import parse_clinic_text
 from bot.clock import FixedClock
 from bot.services.periods import add_months, period_start
 from bot.services.setup import load_clinic
+from bot.services.sweeping import backfill
 from bot.storage.models import (
     Appointment,
     Fee,
@@ -315,6 +316,9 @@ async def _memberships(
         await _bulk(conn, invoice_table, invoices)  # type: ignore[arg-type]
         built.counts["memberships"] += len(rows)
         built.counts["membership invoices"] += len(invoices)
+    # The sweeps' cursors as migration 0012 leaves an existing clinic (its set-based backfill).
+    for statement in backfill(conn.dialect.name):
+        await conn.execute(text(statement))
 
 
 def _period_invoices(mid: int, row: dict[str, Any], chosen: Any, invoiced_until: date,

@@ -32,7 +32,7 @@ from bot.storage.migrate import head_revision, upgrade
 CACHE = Path(__file__).resolve().parent / ".cache"
 POSTGRES_ENV = "CLINICBOT_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-BUILDER_VERSION = 2  # bump when benchmarks.build changes what it builds
+BUILDER_VERSION = 4  # bump when benchmarks.build changes what it builds
 
 
 @dataclass

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -161,6 +162,11 @@ def create_app(
                     )
                 if not patients_can_reach(settings):
                     log.warning("%s", NO_CHANNEL)
+                # Start-up's objects (modules, the app, the engine) leave the collector's reach:
+                # a full collection then walks only what requests and sweeps made, and stalls
+                # the event loop far less (issue 15).
+                gc.collect()
+                gc.freeze()
                 log.info(
                     "serving: SMS %s, Telegram %s, %d service(s)",
                     "on" if settings.sms_enabled else "off",

@@ -100,6 +100,11 @@ class PreviewUnitOfWork(UnitOfWork):
                 self._turn = False
                 self.turns.give_back()
 
+    async def checkpoint(self) -> None:
+        """Nothing is committed in a preview: only flush, and let others run."""
+        await self.session.flush()
+        await asyncio.sleep(0)
+
     def fresh(self, *, readonly: bool = False) -> UnitOfWork:
         return PreviewUnitOfWork(self.turns, self.clock, readonly=readonly)
 

@@ -4,16 +4,22 @@
 has started by ``as_of`` and has none yet (so downtime is caught up, one invoice per missed
 period), never for a period starting on or after ``cancelled_from``. The unique key
 ``(membership_id, period_start)`` makes two sweeps running at once create each invoice once.
+Its cursor ``next_invoice_on`` (and the renewal reminders' ``renewal_remind_on``) are only ever
+early, never late: a sweep reads the memberships whose cursor has come and moves it on;
+enrolling starts both at the start, cancelling clears those past the cancellation.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, Table, select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
+from bot.services.sweeping import in_chunks, locked, move_cursors, walk
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore_many
@@ -79,6 +85,15 @@ async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Member
             f"{membership.cancelled_from.isoformat()}"
         )
     membership.cancelled_from = from_date
+    # The sweeps' cursors: no period starting on or after the cancellation is invoiced or
+    # reminded of, so a cursor there has nothing left to wait for.
+    if membership.next_invoice_on is not None and membership.next_invoice_on >= from_date:
+        membership.next_invoice_on = None
+    plan = await uow.session.get(MembershipPlan, membership.plan_id)
+    ahead = timedelta(days=(plan.remind_days_before or 0) if plan is not None else 0)
+    remind_on = membership.renewal_remind_on
+    if remind_on is not None and remind_on + ahead >= from_date:
+        membership.renewal_remind_on = None
     # Invoices already generated for periods that now fall after the cancellation (a backdated
     # cancel) are not owed: void those nothing was paid on, so no reminder chases them.
     stale = await uow.session.scalars(
@@ -91,6 +106,7 @@ async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Member
     )
     for invoice in stale:
         invoice.status = "void"
+        invoice.reminder_due_on = None
     await uow.session.flush()
     return membership
 
@@ -114,62 +130,71 @@ def _started(membership: Membership, plan: MembershipPlan, as_of: date) -> list[
 
 
 async def invoice_due_periods(
-    uow: UnitOfWork, as_of: date, *, membership_ids: list[int] | None = None
+    uow: UnitOfWork, as_of: date, *, membership_ids: Sequence[int] | None = None
 ) -> int:
-    """Create the missing invoice of every started period (auto-invoice plans); return how many."""
-    stmt = (
-        select(Membership, MembershipPlan)
-        .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
-        .where(MembershipPlan.auto_invoice.is_(True), Membership.start <= as_of)
-        .order_by(Membership.id)
-        .with_for_update(of=Membership, read=True)
-        .execution_options(populate_existing=True)
-    )
+    """Create the missing invoice of every started period (auto-invoice plans); return how many.
+
+    Only memberships whose ``next_invoice_on`` has come are read, a chunk at a time (each
+    committed, see :func:`bot.services.sweeping.walk`), as plain rows; each one's cursor then
+    moves to its first period after ``as_of`` (None once cancelled by then). With
+    ``membership_ids`` only those are invoiced, within the caller's transaction.
+    """
     if membership_ids is not None:
-        stmt = stmt.where(Membership.id.in_(membership_ids))
-    rows = (await uow.session.execute(stmt)).tuples().all()
-    invoiced = await _invoiced_periods(uow, [membership.id for membership, _ in rows])
-    missing = [
-        _period_invoice(uow, membership, plan, index, start)
-        for membership, plan in rows
-        for index, start in _started(membership, plan, as_of)
-        if (membership.id, start) not in invoiced
-    ]
-    return await insert_ignore_many(uow, Invoice, missing, ["membership_id", "period_start"])
+        created = 0
+        for ids in in_chunks(sorted(membership_ids)):
+            stmt = locked(uow, _due(as_of).where(_M.c.id.in_(ids)).order_by(_M.c.id), _M)
+            created += await _invoice_rows(uow, as_of, (await uow.session.execute(stmt)).all())
+        return created
+    return await walk(uow, _due(as_of), (_M.c.next_invoice_on, _M.c.id), _M,
+                      lambda rows: _invoice_rows(uow, as_of, rows))
 
 
-async def _invoiced_periods(uow: UnitOfWork, membership_ids: list[int]) -> set[tuple[int, date]]:
-    # Skips periods already invoiced (one read instead of one insert per past period); a sweep
-    # running at the same time is still settled by the insert's ON CONFLICT DO NOTHING.
-    if not membership_ids:
-        return set()
-    rows = await uow.session.execute(
-        select(Invoice.membership_id, Invoice.period_start).where(
-            Invoice.membership_id.in_(membership_ids), Invoice.period_start.is_not(None)
-        )
+_M = cast(Table, Membership.__table__)
+_P = cast(Table, MembershipPlan.__table__)
+
+
+def _due(as_of: date) -> Select[Any]:
+    """Memberships with a period that may lack its invoice by ``as_of`` (their plan's
+    ``auto_invoice`` is checked per row: the others' cursors are cleared).
+
+    Locked (PostgreSQL) against a cancellation, so no period after one is invoiced by a sweep
+    that read the membership just before; a membership another sweep holds is left to it."""
+    return (
+        select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from, _M.c.next_invoice_on,
+               _P.c.name, _P.c.price, _P.c.period, _P.c.auto_invoice)
+        .join(_P, _P.c.id == _M.c.plan_id)
+        .where(_M.c.next_invoice_on <= as_of)
     )
-    return {(m, start) for m, start in rows.tuples() if m is not None and start is not None}
 
 
-def _period_invoice(
-    uow: UnitOfWork, membership: Membership, plan: MembershipPlan, index: int, start: date
-) -> dict[str, object]:
-    """The invoice row of one period (inserted unless it exists: ON CONFLICT DO NOTHING)."""
-    end = period_start(membership.start, plan.period, index + 1)
-    return {
-        "patient_id": membership.patient_id,
-        "kind": "membership",
-        "description": f"{plan.name} {start.isoformat()}",
-        "amount": plan.price,
-        "paid": 0,
-        "status": "open",
-        "issued_on": start,
-        "due_on": start,
-        "membership_id": membership.id,
-        "period_start": start,
-        "period_end": end,
-        "created_at": uow.clock.now(),
-    }
+async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) -> int:
+    """Insert the invoices of ``rows``' periods from their cursor to ``as_of`` (ON CONFLICT DO
+    NOTHING: a racing sweep's copy, or a period invoiced already), then move their cursors."""
+    now = uow.clock.now()
+    invoices: list[dict[str, object]] = []
+    moved: list[tuple[int, date | None]] = []
+    for mid, patient_id, start, cancelled, cursor, name, price, period, auto in rows:
+        if not auto:  # invoiced by hand; a reload that turns auto-invoicing on resets this
+            moved.append((mid, None))
+            continue
+        index = first_period_after(start, period, cursor - timedelta(days=1))
+        begins = period_start(start, period, index)
+        while begins <= as_of and (cancelled is None or begins < cancelled):
+            ends = period_start(start, period, index + 1)
+            invoices.append({
+                "patient_id": patient_id, "kind": "membership",
+                "description": f"{name} {begins.isoformat()}", "amount": price, "paid": 0,
+                "status": "open", "issued_on": begins, "due_on": begins,
+                "membership_id": mid, "period_start": begins, "period_end": ends,
+                "created_at": now,
+            })
+            index, begins = index + 1, ends
+        following = None if cancelled is not None and begins >= cancelled else begins
+        if following != cursor:
+            moved.append((mid, following))
+    created = await insert_ignore_many(uow, Invoice, invoices, ["membership_id", "period_start"])
+    await move_cursors(uow, _M, "next_invoice_on", moved)
+    return created
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

@@ -21,6 +21,13 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
   the answers to inbound messages after two days and their ids by age (SMS after 400 days,
   Telegram after a week; the count reported is of answers and ids forgotten).
 
+The membership and unpaid sweeps read only the rows whose cursor has come
+(``membership.next_invoice_on``, ``membership.renewal_remind_on``, ``invoice.reminder_due_on``;
+only ever early, never late) a chunk at a time, each chunk committed
+(:func:`bot.services.sweeping.walk`), and move each cursor on: a pass with nothing due reads
+nothing. A patient who cannot be reached when a reminder is due is not reminded of that
+renewal or stage later.
+
 Patient messages carry ids only and go to :func:`recipient_for` (the patient, or the guardian
 who manages them when the patient has no phone or Telegram); nothing is queued for a patient who
 opted out. At send time :func:`why_not_send` re-checks that a message still matters (invoice
@@ -30,103 +37,34 @@ paid, appointment cancelled or moved, package used up...).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from bot.services import accounts, inbound, memberships, noshows, outbox
+from bot.services import accounts, inbound, memberships, noshows
 from bot.services.clinic import get_clinic, local_today
+from bot.services.due_reminders import RENEWAL_REMINDER as RENEWAL_REMINDER
+from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
+from bot.services.due_reminders import renewal_reminders as renewal_reminders
+from bot.services.due_reminders import unpaid_reminders as unpaid_reminders
 from bot.services.errors import WrongState
-from bot.services.staff import all_staff
+from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients
+from bot.services.recipients import recipient_for as recipient_for
 from bot.storage.models import (
     Appointment,
     Invoice,
     Membership,
-    MembershipPlan,
     NoShow,
     OutboxMessage,
-    Patient,
     PatientPackage,
 )
+from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
 APPOINTMENT_REMINDER = "appointment_reminder"
-RENEWAL_REMINDER = "renewal_reminder"
-UNPAID_REMINDER = "unpaid_reminder"
 PACKAGE_EXPIRY = "package_expiry"
-REMINDED_INVOICE_KINDS = ("membership", "installment")
+REMINDED_INVOICE_KINDS = REMINDED_KINDS
 OPEN_NO_SHOW_STATUSES = ("booked", "no_show")
-
-
-async def recipient_for(uow: UnitOfWork, patient_id: int) -> Patient | None:
-    """Who gets a patient's messages: the patient when a phone or Telegram reaches them, else
-    the first guardian who can be reached (RULES.md 17); None when nobody can, or when the
-    patient or that guardian opted out (RULES.md 14). A merged profile's messages go to the
-    profile it was merged into."""
-    patient = await uow.session.get(Patient, patient_id)
-    seen: set[int] = set()
-    while patient is not None and patient.merged_into_id is not None and patient.id not in seen:
-        seen.add(patient.id)
-        patient = await uow.session.get(Patient, patient.merged_into_id)
-    if patient is None or patient.opted_out:
-        return None
-    if _reachable(patient):
-        return patient
-    await uow.session.refresh(patient, ["guardians"])
-    for guardian in sorted(patient.guardians, key=lambda g: g.id):
-        if guardian.merged_into_id is None and _reachable(guardian):
-            return None if guardian.opted_out else guardian
-    return None
-
-
-def _reachable(patient: Patient) -> bool:
-    return bool(patient.phone) or patient.telegram_user_id is not None
-
-
-async def _today(uow: UnitOfWork) -> date:
-    return local_today(await get_clinic(uow), uow.clock.now())
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """A patient message a sweep wants to exist."""
-
-    purpose: str
-    kind: str
-    patient_id: int
-    params: dict[str, object]
-
-
-async def _existing(uow: UnitOfWork, purposes: list[str]) -> set[str]:
-    """Which of ``purposes`` are queued already (one query, so a quiet sweep stays cheap)."""
-    found: set[str] = set()
-    for start in range(0, len(purposes), 500):
-        rows = await uow.session.scalars(
-            select(OutboxMessage.purpose).where(
-                OutboxMessage.purpose.in_(purposes[start : start + 500])
-            )
-        )
-        found.update(rows.all())
-    return found
-
-
-async def _enqueue_for_patients(uow: UnitOfWork, wanted: list[Wanted]) -> int:
-    """Queue each wanted message not queued yet, unless its patient cannot be reached or opted
-    out; how many were created (a racing sweep's copy is settled by the unique key)."""
-    existing = await _existing(uow, [w.purpose for w in wanted])
-    wanted = [item for item in wanted if item.purpose not in existing]
-    ids = sorted({item.patient_id for item in wanted})
-    loaded: list[Patient] = []  # held, so recipient_for finds them (and guardians) in the session
-    for start in range(0, len(ids), 500):
-        loaded.extend(await uow.session.scalars(
-            select(Patient).where(Patient.id.in_(ids[start : start + 500]))))
-    return await outbox.enqueue_many(uow, [
-        {"purpose": item.purpose, "kind": item.kind, "params": item.params,
-         "patient_id": item.patient_id}
-        for item in wanted
-        if await recipient_for(uow, item.patient_id) is not None
-    ])
 
 
 # -- the sweeps -------------------------------------------------------------------------------
@@ -134,77 +72,7 @@ async def _enqueue_for_patients(uow: UnitOfWork, wanted: list[Wanted]) -> int:
 
 async def invoice_memberships(uow: UnitOfWork) -> int:
     """Invoice every membership period begun by today (clinic time); how many were created."""
-    return await memberships.invoice_due_periods(uow, await _today(uow))
-
-
-async def renewal_reminders(uow: UnitOfWork) -> int:
-    """Queue a reminder for each renewal within its plan's ``remind_days_before``."""
-    today = await _today(uow)
-    rows = (
-        await uow.session.execute(
-            select(Membership, MembershipPlan)
-            .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
-            .where(
-                MembershipPlan.remind_days_before > 0,
-                or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > today),
-            )
-            .order_by(Membership.id)
-        )
-    ).tuples()
-    wanted: list[Wanted] = []
-    for membership, plan in rows:
-        renewal = memberships.next_renewal(membership, plan, today)
-        assert plan.remind_days_before is not None
-        if renewal is None or renewal <= membership.start:
-            continue
-        if renewal - timedelta(days=plan.remind_days_before) > today:
-            continue
-        wanted.append(Wanted(
-            f"membership:{membership.id}:renewal:{renewal.isoformat()}", RENEWAL_REMINDER,
-            membership.patient_id,
-            {"membership_id": membership.id, "period_start": renewal.isoformat()},
-        ))
-    return await _enqueue_for_patients(uow, wanted)
-
-
-async def unpaid_reminders(uow: UnitOfWork) -> int:
-    """Queue the latest unpaid-invoice reminder reached by each open invoice, and tell staff
-    once when its first reminder is due; how many messages were queued."""
-    clinic = await get_clinic(uow)
-    today = local_today(clinic, uow.clock.now())
-    stages = sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
-    first = stages[0] if stages else 1
-    invoices = (
-        await uow.session.scalars(
-            select(Invoice)
-            .where(
-                Invoice.status == "open",
-                Invoice.kind.in_(REMINDED_INVOICE_KINDS),
-                Invoice.due_on <= today - timedelta(days=first),
-            )
-            .order_by(Invoice.due_on, Invoice.id)
-        )
-    ).all()
-    wanted: list[Wanted] = []
-    for invoice in invoices:
-        reached = [days for days in stages if days <= (today - invoice.due_on).days]
-        if reached:
-            wanted.append(Wanted(
-                f"invoice:{invoice.id}:unpaid:{reached[-1]}d", UNPAID_REMINDER,
-                invoice.patient_id, {"invoice_id": invoice.id, "days": reached[-1]},
-            ))
-    created = await _enqueue_for_patients(uow, wanted)
-    staff = await all_staff(uow)
-    told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
-    alerts = {invoice.id: [f"invoice:{invoice.id}:overdue:staff:{s}" for s in told]
-              for invoice in invoices}
-    existing = await _existing(uow, [p for purposes in alerts.values() for p in purposes])
-    return created + await outbox.alert_staff_many(uow, alert="unpaid", alerts=[
-        (f"invoice:{invoice.id}:overdue",
-         {"invoice_id": invoice.id, "patient_id": invoice.patient_id})
-        for invoice in invoices
-        if not set(alerts[invoice.id]) <= existing
-    ])
+    return await memberships.invoice_due_periods(uow, await clinic_today(uow))
 
 
 async def appointment_reminders(uow: UnitOfWork) -> int:
@@ -234,7 +102,7 @@ async def appointment_reminders(uow: UnitOfWork) -> int:
         for a in upcoming
         if a.created_at <= a.starts_at - ahead
     ]
-    return await _enqueue_for_patients(uow, wanted)
+    return await enqueue_for_patients(uow, wanted)
 
 
 async def package_expiry_warnings(uow: UnitOfWork) -> int:
@@ -265,7 +133,7 @@ async def package_expiry_warnings(uow: UnitOfWork) -> int:
         )
         for p in expiring
     ]
-    return await _enqueue_for_patients(uow, wanted)
+    return await enqueue_for_patients(uow, wanted)
 
 
 async def raise_no_shows(uow: UnitOfWork) -> int:
@@ -307,7 +175,7 @@ async def why_not_send(uow: UnitOfWork, message: OutboxMessage) -> str | None:
             membership.cancelled_from is not None and membership.cancelled_from <= start
         ):
             return "the membership was cancelled"
-        return "the period has started" if await _today(uow) >= start else None
+        return "the period has started" if await clinic_today(uow) >= start else None
     if message.kind in (UNPAID_REMINDER, "unpaid"):
         invoice = await uow.session.get(Invoice, _id(params, "invoice_id"))
         settled = invoice is None or invoice.status != "open"
@@ -327,7 +195,7 @@ async def _package_moot(uow: UnitOfWork, params: dict[str, object]) -> str | Non
         return "the package has no uses available"
     if package.expires_on is None or package.expires_on.isoformat() != params.get("expires_on"):
         return "the package's expiry changed"
-    return "the package has expired" if await _today(uow) > package.expires_on else None
+    return "the package has expired" if await clinic_today(uow) > package.expires_on else None
 
 
 async def _no_show_moot(uow: UnitOfWork, params: dict[str, object]) -> str | None:

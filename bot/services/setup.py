@@ -31,7 +31,7 @@ from bot.clinicfile.schema import (
     PurchaseSection,
     quiet_window,
 )
-from bot.services import access, billing, memberships, packages
+from bot.services import access, billing, memberships, packages, sweeping
 from bot.services.clinic import local_today
 from bot.services.setup_closed import load_closed
 from bot.storage.models import (
@@ -201,7 +201,9 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
             "auto_invoice": plan.auto_invoice,
             "remind_days_before": plan.remind_days_before,
         }
-        _, created, changed = await _upsert(uow, MembershipPlan, plan.key, values)
+        plan_row, created, changed = await _upsert(uow, MembershipPlan, plan.key, values)
+        if changed and not created:
+            await sweeping.plan_changed(uow, plan_row.id)
         counts["membership_plans"].add(created=created, changed=changed)
     await uow.session.flush()
     for staff in spec.staff:
@@ -268,7 +270,10 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
         await uow.session.flush()
         counts.add(created=True, changed=True)
     else:
+        stages = sorted(set(clinic.unpaid_invoice_days or []))
         counts.add(created=False, changed=_assign(clinic, values))
+        if sorted(set(values["unpaid_invoice_days"])) != stages:
+            await sweeping.unpaid_stages_changed(uow)
     return clinic
 
 

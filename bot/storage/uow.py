@@ -184,6 +184,16 @@ class UnitOfWork:
         finally:
             self._end_transaction()
 
+    async def checkpoint(self) -> None:
+        """Commit what was done so far and let others run; the unit of work goes on in a new
+        transaction (a long sweep commits each chunk, so it holds no lock, no SQLite write turn
+        and no event loop for long). On SQLite it takes its turn among writers again."""
+        await self.commit()
+        await asyncio.sleep(0)
+        if self.dialect == "sqlite" and not self.readonly:
+            queue = writer_queue(self.engine)
+            self._queue = queue if await queue.enter() else None
+
     async def rollback(self) -> None:
         try:
             await self.session.rollback()

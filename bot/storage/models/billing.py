@@ -4,12 +4,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base
 from bot.storage.types import Money, UTCDateTime
+
+REMINDED_KINDS = ("membership", "installment")  # chased by the unpaid-invoice reminders
+
+
+def _reminder_cursor(context: DefaultExecutionContext) -> date | None:
+    """A new invoice's ``reminder_due_on``: its due date when unpaid reminders chase its kind."""
+    values = _parameters(context)
+    chased = values.get("kind") in REMINDED_KINDS and values.get("status", "open") == "open"
+    return values.get("due_on") if chased else None
+
+
+def _start_cursor(context: DefaultExecutionContext) -> date | None:
+    """A new membership's cursors start at its start (the sweeps move them on from there)."""
+    start: date | None = _parameters(context).get("start")
+    return start
+
+
+def _parameters(context: DefaultExecutionContext) -> dict[str, Any]:
+    """The values of the row being inserted (each row's own in an executemany)."""
+    values: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return values
 
 
 class Invoice(Base):
@@ -24,6 +47,7 @@ class Invoice(Base):
         UniqueConstraint("membership_id", "period_start"),
         UniqueConstraint("package_id", "installment_no"),
         Index("ix_invoice_status_due", "status", "due_on"),
+        Index("ix_invoice_reminder_due_on", "reminder_due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +66,9 @@ class Invoice(Base):
     period_end: Mapped[date | None] = mapped_column(Date)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The unpaid-reminder sweep's cursor: on or before the day its next reminder stage is
+    # reached (None: nothing more to send). Only a lower bound: the sweep re-checks each row.
+    reminder_due_on: Mapped[date | None] = mapped_column(Date, default=_reminder_cursor)
 
     @property
     def outstanding(self) -> Decimal:
@@ -111,7 +138,11 @@ class Membership(Base):
     """A patient's membership; ``cancelled_from``: no period starting on or after it is billed."""
 
     __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("patient_id", "plan_id", "start"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "plan_id", "start"),
+        Index("ix_membership_next_invoice_on", "next_invoice_on", "id"),
+        Index("ix_membership_renewal_remind_on", "renewal_remind_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -119,3 +150,7 @@ class Membership(Base):
     start: Mapped[date] = mapped_column(Date)
     cancelled_from: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The sweeps' cursors (lower bounds; None: nothing more to do): the start of the first
+    # period that may lack its invoice, and the day the next renewal reminder may be due.
+    next_invoice_on: Mapped[date | None] = mapped_column(Date, default=_start_cursor)
+    renewal_remind_on: Mapped[date | None] = mapped_column(Date, default=_start_cursor)

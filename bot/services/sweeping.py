@@ -1,0 +1,172 @@
+"""Bounded pieces for sweeps over many rows: no statement grows its parameters with the data.
+
+A sweep walks the rows it has to look at in chunks (:func:`chunk_size`: 250 rows on PostgreSQL,
+100 on SQLite), each chunk its own short transaction (``UnitOfWork.checkpoint``), so a pass over
+200,000 memberships never holds a lock, a transaction or the event loop for long, and no query
+carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32,767).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+    values,
+)
+
+from bot.storage.models import Invoice, Membership
+from bot.storage.models.billing import REMINDED_KINDS
+from bot.storage.uow import UnitOfWork
+
+T = TypeVar("T")
+CHUNK = {"postgresql": 250, "sqlite": 100}
+IN_LIST_CHUNK = 500  # ids per ``IN (...)`` when a caller holds a list of its own
+
+
+def chunk_size(dialect: str) -> int:
+    """Rows per chunk (and per transaction) of a sweep on ``dialect``."""
+    return CHUNK.get(dialect, 100)
+
+
+def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size`` (for bounded ``IN (...)`` lists)."""
+    if size < 1:
+        raise ValueError("a chunk holds at least one item")
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def walk(
+    uow: UnitOfWork,
+    due: Select[Any],
+    key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    of: Any,
+    handle: Callable[[Sequence[Row[Any]]], Awaitable[int]],
+) -> int:
+    """Run ``handle`` on the rows ``due`` selects, a chunk at a time in ``key`` order (a
+    cursor column and the id, indexed together), with a checkpoint between chunks; the sum of
+    what ``handle`` returned. The last chunk is left for the caller to commit.
+
+    Each chunk is read past the previous one's last ``key`` (no OFFSET, no sort: a range of the
+    index), its rows of ``of`` locked ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL, so two
+    instances sweeping at once share the rows instead of waiting for each other."""
+    size = chunk_size(uow.dialect)
+    cursor, ident = key
+    stmt = locked(uow, due.order_by(cursor, ident).limit(size), of)
+    last: tuple[Any, Any] | None = None
+    total = 0
+    while True:
+        page = stmt if last is None else stmt.where(tuple_(cursor, ident) > tuple_(*last))
+        if uow.dialect == "postgresql":
+            # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
+            # chunks, which the next pass does again (idempotent), and a delivery that sends
+            # one of their messages commits synchronously, flushing them first.
+            await uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        rows = (await uow.session.execute(page)).all()
+        if rows:
+            total += await handle(rows)
+            last = (rows[-1]._mapping[cursor], rows[-1]._mapping[ident])
+        if len(rows) < size:
+            return total
+        await uow.checkpoint()
+
+
+async def move_cursors(
+    uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
+) -> None:
+    """Set ``table.<name>`` of each (id, cursor) of a chunk: one ``UPDATE ... FROM (VALUES
+    ...)`` on PostgreSQL (a chunk's worth of parameters), an executemany on SQLite."""
+    if not moved:
+        return
+    target = table.c[name]
+    if uow.dialect == "postgresql":
+        rows = values(column("id", Integer), column("cursor", Date), name="moved").data(
+            list(moved))
+        await uow.session.execute(
+            update(table).where(table.c.id == rows.c.id)
+            .values({target: cast(rows.c.cursor, Date)}))  # a NULL in VALUES is text
+        return
+    await uow.session.execute(
+        update(table).where(table.c.id == bindparam("row_id"))
+        .values({target: bindparam("cursor")}),
+        [{"row_id": ident, "cursor": cursor} for ident, cursor in moved])
+
+
+def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:
+    """``stmt`` locking the rows of ``of`` it reads, skipping those another transaction holds
+    (PostgreSQL; SQLite's writers take turns anyway)."""
+    if uow.dialect != "postgresql":
+        return stmt
+    return stmt.with_for_update(of=of, skip_locked=True, key_share=True)
+
+
+async def plan_changed(uow: UnitOfWork, plan_id: int) -> None:
+    """A plan changed (a reload: its period, auto-invoicing or reminder days): its memberships'
+    cursors go back to where the next sweep works them out afresh (never late)."""
+    await uow.session.execute(
+        update(Membership)
+        .where(Membership.plan_id == plan_id)
+        .values(renewal_remind_on=Membership.start, next_invoice_on=invoiced_until())
+    )
+
+
+def invoiced_until() -> ColumnElement[Any]:
+    """A membership's ``next_invoice_on`` worked out afresh (set-based): the end of its latest
+    invoiced period, or its start (periods are invoiced in order, from the start)."""
+    latest = (
+        select(func.max(Invoice.period_end))
+        .where(Invoice.membership_id == Membership.id)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, Membership.start)
+
+
+async def unpaid_stages_changed(uow: UnitOfWork) -> None:
+    """The clinic's ``unpaid_invoice_days`` changed: every open invoice the reminders chase is
+    looked at again by the next sweep (which sends only the latest stage reached, once)."""
+    await uow.session.execute(
+        update(Invoice)
+        .where(Invoice.status == "open", Invoice.kind.in_(REMINDED_KINDS))
+        .values(reminder_due_on=Invoice.due_on)
+    )
+
+
+def backfill(dialect: str) -> list[str]:
+    """The cursors of existing rows, set-based (migration 0012; the benchmark's builder).
+
+    Only ever early: invoicing from the end of the latest invoiced period (periods are invoiced
+    in order) or the start; a renewal reminder from the end of the latest period begun before
+    yesterday (the next renewal is never earlier), less the plan's reminder days, or the start;
+    an open membership or installment invoice from its due date."""
+    latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
+              "WHERE invoice.membership_id = membership.id{})")
+    days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
+            "WHERE membership_plan.id = membership.plan_id)")
+    begun = " AND invoice.period_start <= {}".format(
+        "CURRENT_DATE - 1" if dialect == "postgresql" else "date('now', '-1 day')")
+    ended = latest.format(begun)
+    remind = (f"{ended} - {days}" if dialect == "postgresql"
+              else f"date({ended}, '-' || {days} || ' days')")
+    return [
+        f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
+        f"renewal_remind_on = COALESCE({remind}, start)",
+        "UPDATE invoice SET reminder_due_on = due_on "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
+
