@@ -21,7 +21,7 @@ from sqlalchemy import Row, Table, select
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.periods import first_period_after, period_start
-from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients
+from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients, patient_messages
 from bot.services.staff import all_staff
 from bot.services.sweeping import move_cursors, walk
 from bot.storage.models import Invoice, Membership, MembershipPlan
@@ -117,11 +117,12 @@ async def _chase(
         following = due_on + timedelta(days=later[0]) if later else None
         if following != cursor:
             moved.append((invoice_id, following))
-    created = await enqueue_for_patients(uow, wanted, look_first=False)
-    if told:  # staff told once per invoice: the outbox's unique purpose settles repeats
-        created += await outbox.alert_staff_many(uow, alert="unpaid", alerts=[
+    # The patients' reminders and the staff alerts in one insert (staff told once per invoice:
+    # the outbox's unique purpose settles repeats).
+    created = await outbox.enqueue_many(uow, await patient_messages(uow, wanted) + (
+        outbox.staff_alert_rows("unpaid", told, [
             (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid})
             for iid, pid in overdue
-        ])
+        ])))
     await move_cursors(uow, _I, "reminder_due_on", moved)
     return created

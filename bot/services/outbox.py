@@ -58,12 +58,20 @@ async def alert_staff_many(
     """:func:`alert_staff` for many (purpose, params) at once; how many rows were created."""
     staff = await all_staff(uow)
     told = [member.id for member in staff if alert in (member.alerts or [])]
-    return await enqueue_many(uow, [
+    return await enqueue_many(uow, staff_alert_rows(alert, told, alerts))
+
+
+def staff_alert_rows(
+    alert: str, told: list[int], alerts: list[tuple[str, dict[str, object]]]
+) -> list[dict[str, object]]:
+    """The outbox rows (for :func:`enqueue_many`) of each (purpose, params) alert for each of
+    the staff ids ``told``."""
+    return [
         {"purpose": f"{purpose}:staff:{member}", "kind": alert, "params": params,
          "staff_id": member}
         for purpose, params in alerts
         for member in told
-    ])
+    ]
 
 
 async def alert_staff(

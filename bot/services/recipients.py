@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.sweeping import in_chunks
 from bot.storage.models import OutboxMessage, Patient
 from bot.storage.uow import UnitOfWork
+
+_PT = cast(Table, Patient.__table__)
 
 
 async def recipient_for(uow: UnitOfWork, patient_id: int) -> Patient | None:
@@ -82,13 +85,39 @@ async def enqueue_for_patients(
     if look_first:
         existing = await existing_purposes(uow, [w.purpose for w in wanted])
         wanted = [item for item in wanted if item.purpose not in existing]
-    ids = sorted({item.patient_id for item in wanted})
-    loaded: list[Patient] = []  # held, so recipient_for finds them (and guardians) in the session
-    for chunk in in_chunks(ids):
-        loaded.extend(await uow.session.scalars(select(Patient).where(Patient.id.in_(chunk))))
-    return await outbox.enqueue_many(uow, [
+    return await outbox.enqueue_many(uow, await patient_messages(uow, wanted))
+
+
+async def patient_messages(uow: UnitOfWork, wanted: list[Wanted]) -> list[dict[str, object]]:
+    """The outbox rows (for :func:`bot.services.outbox.enqueue_many`) of the ``wanted``
+    messages whose patient :func:`recipient_for` finds someone to reach.
+
+    The patients are read as plain Core rows, a chunk of ids per query; only a merged profile
+    or one reached through a guardian goes through :func:`recipient_for`."""
+    plain = await plainly_reached(uow, sorted({item.patient_id for item in wanted}))
+    return [
         {"purpose": item.purpose, "kind": item.kind, "params": item.params,
          "patient_id": item.patient_id}
         for item in wanted
-        if await recipient_for(uow, item.patient_id) is not None
-    ])
+        if (reached := plain.get(item.patient_id, False)) is True or (
+            reached is None and await recipient_for(uow, item.patient_id) is not None)
+    ]
+
+
+async def plainly_reached(uow: UnitOfWork, ids: list[int]) -> dict[int, bool | None]:
+    """For each of ``ids``: True when the patient is reached themselves (not merged, not opted
+    out, a phone or Telegram), False when nobody is (opted out, or no such patient: absent),
+    None when :func:`recipient_for` has to look further (merged, or guardians)."""
+    found: dict[int, bool | None] = {}
+    for chunk in in_chunks(ids):
+        rows = await uow.session.execute(
+            select(_PT.c.id, _PT.c.merged_into_id, _PT.c.opted_out, _PT.c.phone,
+                   _PT.c.telegram_user_id).where(_PT.c.id.in_(chunk)))
+        for ident, merged, opted_out, phone, telegram in rows:
+            if merged is not None:
+                found[ident] = None
+            elif opted_out:
+                found[ident] = False
+            else:
+                found[ident] = True if (bool(phone) or telegram is not None) else None
+    return found

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.services import memberships
+from bot.services.due_reminders import unpaid_reminders
+from bot.services.sweeping import move_cursors
 from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage, Patient
 from bot.storage.uow import UnitOfWork
 from tests.statements import statements
@@ -232,3 +234,39 @@ async def test_a_reload_with_more_reminder_days_reminds_earlier(
     sofia = await _sofia(make_uow)
     assert f"membership:{sofia.id}:renewal:2026-12-01" in await _purposes(make_uow)
     assert sofia.renewal_remind_on == date(2026, 12, 22)
+
+
+async def test_a_chunk_of_unpaid_reminders_queues_patients_and_staff_in_one_insert(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    await _bulk_members(engine, 600)
+    assert (await run_sweeps(engine, clock)).ok  # November's invoices, open
+    later = UnitOfWork(engine, _on(date(2026, 12, 30)))
+    async with later as uow:
+        with statements(engine) as seen:
+            created = await unpaid_reminders(uow)
+        await uow.commit()
+    assert created > 0  # reminders and their staff alerts
+    chunks = [s for s in seen if "reminder_due_on <=" in s and s.lstrip().startswith("SELECT")]
+    inserts = [s for s in seen if s.lstrip().startswith("INSERT INTO outbox ")]
+    staff = [s for s in seen if "FROM staff" in s]
+    # Per chunk: its rows, its patients (Core), one outbox insert, one cursor update.
+    assert len(chunks) >= 2 and len(inserts) == len(chunks), (len(chunks), len(inserts))
+    assert len(staff) == 1  # the staff read once per pass, not per chunk
+
+
+async def test_moving_cursors_runs_the_same_statement_whatever_the_chunk(
+    engine: AsyncEngine, make_uow: Callable[..., UnitOfWork]
+) -> None:
+    sofia = await _sofia(make_uow)
+    members = cast(Table, Membership.__table__)
+    async with make_uow() as uow:
+        with statements(engine) as seen:
+            await move_cursors(uow, members, "renewal_remind_on", [(sofia.id, None)])
+            await move_cursors(uow, members, "renewal_remind_on",
+                               [(sofia.id, date(2026, 12, 1)), (sofia.id + 10_000, None)])
+        await uow.commit()
+    updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE")]
+    # Compiled (and on PostgreSQL prepared) once, not once per chunk size.
+    assert len(updates) == 2 and updates[0] == updates[1]
+    assert (await _sofia(make_uow)).renewal_remind_on == date(2026, 12, 1)
