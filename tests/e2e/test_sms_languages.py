@@ -131,3 +131,43 @@ async def test_a_closed_day_is_never_offered_by_sms(twilio, make_uow, language):
     assert not any(":" in label and label[0].isdigit() for label in maya.labels), reply
     await maya.say("10:00")
     assert await _starts(make_uow) == []
+
+
+PAGES = {  # items 2 and 3: "more" and "back" in the patient's words; numbers keep their meaning
+    "en": ("Afternoon", None, "MORE", "Back", "Morning: 9:00 a.m.", "Please check your booking:"),
+    "es": ("Tarde", "0) Más", "más", "atrás", "Mañana: de 09:00", "Revise su reserva"),
+    "fr": ("Après-midi", "0) Plus", "Plus", "Retour", "Matin : de 09:00",
+           "Vérifiez votre réservation :"),
+}
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_typed_more_continues_the_numbers_and_back_returns(twilio, make_uow, language):
+    afternoon, more_choice, more, back, morning, check = PAGES[language]
+    await _maya_speaks(make_uow, language)
+    maya = SmsPatient(twilio, MAYA)
+    await maya.say("hi")
+    await maya.choose(BOOK[language])
+    await maya.choose("Maya")
+    await maya.choose("Physio")
+    await maya.choose(DAY[language])
+    for attempt in range(2):
+        first = await maya.choose(afternoon)
+        assert "\n1) 12:00" in first, first
+        if more_choice is None:  # English fits the whole afternoon in one GSM-7 text
+            assert "\n19) 4:30 p.m." in first and "More" not in first, first
+            pick = "13"
+        else:  # accented: the second page goes on from the first page's numbers
+            assert first.endswith("\n" + more_choice), first
+            last_number = int(maya.choices[-2][0])
+            second = await maya.say(more)
+            assert f"\n{last_number + 1}) " in second and "\n1) " not in second, second
+            pick = str(last_number + 1)
+        later = dict(maya.choices)[pick]
+        if attempt == 0:  # back to the parts of the day, then the same again
+            assert maya.labels[0] != morning
+            await maya.say(back)
+            assert maya.labels[0].startswith(morning), maya.labels
+    reply = await maya.say(pick)
+    assert check in reply and later in reply, reply
+    assert await _starts(make_uow) == []
