@@ -1,4 +1,4 @@
-"""Issue 16 items 1, 3, 8, 9, 10 and 11 on Telegram in English, Spanish and French.
+"""Issue 16 items 1, 2, 3, 8, 9, 10 and 11 on Telegram in English, Spanish and French.
 
 Through the real Application and the Bot API stand-in (long polling). Maya (+1 416 555 0101, a
 Physio 5-pack, guardian of Leo) links her phone, then speaks the locale set on her record. The
@@ -175,3 +175,38 @@ async def test_a_closed_day_is_never_offered_on_telegram(tg, make_uow, language)
     assert not any(label[0].isdigit() for label in maya.labels), reply
     await maya.say("10:00")
     assert await _starts(make_uow) == []
+
+
+CALL_OFF = {  # items 1 and 2: no opt-out word offered; a typed no keeps it, a typed yes ends it
+    "en": ("Call it off", "No", "YES", "Cancelled."),
+    "es": ("Anularla", "no", "Sí", "Cancelada"),
+    "fr": ("L'annuler", "non", "oui", "Annulé"),
+}
+OPT_OUT_WORDS = {"cancel", "stop", "quit", "end", "unsubscribe", "baja", "arrêt", "arret"}
+
+
+async def _statuses(make_uow) -> list[str]:
+    async with make_uow() as uow:
+        return list((await uow.session.scalars(select(Appointment.status))).all())
+
+
+async def _call_off(maya: TgUser, language: str, answer: str) -> str:
+    label = CALL_OFF[language][0]
+    await maya.say("/appointments")
+    await maya.press("Maya")
+    await maya.press(DAY[language])
+    words = {word.casefold().strip(".,!?") for shown in maya.labels for word in shown.split()}
+    assert label in maya.labels and not words & OPT_OUT_WORDS, maya.labels
+    await maya.press(label)
+    return await maya.say(answer)
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_calling_off_with_typed_words_on_telegram(tg, make_uow, language):
+    _, no, yes, cancelled = CALL_OFF[language]
+    await book(make_uow, "maya", TUE_10AM)
+    maya = await _maya(tg, make_uow, language)
+    reply = await _call_off(maya, language, no)
+    assert cancelled not in reply and await _statuses(make_uow) == ["booked"], reply
+    reply = await _call_off(maya, language, yes)
+    assert cancelled in reply and await _statuses(make_uow) == ["cancelled"], reply
