@@ -1,4 +1,4 @@
-"""Issue 16 items 1, 2, 3, 8, 9, 10 and 11 on Telegram in English, Spanish and French.
+"""Issue 16 items 1, 2, 3, 6, 8, 9, 10 and 11 on Telegram in English, Spanish and French.
 
 Through the real Application and the Bot API stand-in (long polling). Maya (+1 416 555 0101, a
 Physio 5-pack, guardian of Leo) links her phone, then speaks the locale set on her record. The
@@ -210,3 +210,22 @@ async def test_calling_off_with_typed_words_on_telegram(tg, make_uow, language):
     assert cancelled not in reply and await _statuses(make_uow) == ["booked"], reply
     reply = await _call_off(maya, language, yes)
     assert cancelled in reply and await _statuses(make_uow) == ["cancelled"], reply
+
+
+INSTALLMENTS = {  # item 6: what is owed next, dated in the patient's locale, never ISO
+    "en": ("Next installments:", "Massage 10-pack, payment 3 of 3: $330.00, due Nov 15, 2026"),
+    "es": ("Próximos plazos:",
+           "Massage 10-pack, pago 3 de 3: 330,00\xa0CAD, vence el 15 nov 2026"),
+    "fr": ("Prochains versements :",
+           "Massage 10-pack, versement 3 sur 3 : 330,00\xa0$CA, dû le 15 nov. 2026"),
+}
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_the_next_installment_is_shown_on_telegram(tg, make_uow, language):
+    coming, third = INSTALLMENTS[language]
+    maya = await _maya(tg, make_uow, language)
+    await maya.say("/invoices")
+    reply = await maya.press("Leo")
+    assert coming in reply and third in reply.split("\n"), reply
+    assert "2026-" not in reply and "((" not in reply and "(2/3)" not in reply
