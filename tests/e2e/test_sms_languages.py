@@ -171,3 +171,30 @@ async def test_typed_more_continues_the_numbers_and_back_returns(twilio, make_uo
     reply = await maya.say(pick)
     assert check in reply and later in reply, reply
     assert await _starts(make_uow) == []
+
+
+ASKED = {  # item 10: "how many left?" and "move my Tuesday appointment to Thursday afternoon"
+    "en": ("how many sessions do I have left?", "Physio 5-pack: 3 left",
+           "move my Tuesday appointment to Thursday afternoon", "3:00 p.m.", "Thu 5 Nov"),
+    "es": ("¿cuántas sesiones me quedan?", "Physio 5-pack: quedan 3",
+           "cambiar mi cita del martes al jueves por la tarde", "15:00", "jue 5 nov"),
+    "fr": ("combien de séances me reste-t-il ?", "Physio 5-pack : 3 restantes",
+           "déplacer mon rendez-vous de mardi à jeudi après-midi", "15:00", "jeu. 5 nov"),
+}
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_asking_what_is_left_and_moving_in_one_text(twilio, make_uow, language):
+    left, listed, move, three_pm, thursday = ASKED[language]
+    await _maya_speaks(make_uow, language)
+    maya = SmsPatient(twilio, MAYA)
+    reply = await maya.say(left)
+    assert listed in reply, reply
+    await book(make_uow, "maya", TUE_10AM)
+    reply = await maya.say(move)
+    assert thursday in reply and three_pm in maya.labels, reply
+    reply = await maya.choose(three_pm)
+    assert thursday in reply and three_pm in reply, reply
+    assert await _starts(make_uow) == [TUE_10AM], "nothing moves before the patient confirms"
+    await maya.say(YES[language])
+    assert await _starts(make_uow) == [datetime(2026, 11, 5, 20, 0, tzinfo=UTC)]
