@@ -1,4 +1,4 @@
-"""Issue 16 items 2, 9, 10 and 11 by SMS through the real server, in English, Spanish and French.
+"""Issue 16 items 2, 3, 9, 10 and 11 by SMS through the real server, in English, Spanish and French.
 
 The gaps the other SMS transcripts leave: a typed English "yes", Spanish and French counts and
 language names, a typed request in French, and a clinic closure never offered by text. Maya

@@ -229,3 +229,29 @@ async def test_the_next_installment_is_shown_on_telegram(tg, make_uow, language)
     reply = await maya.press("Leo")
     assert coming in reply and third in reply.split("\n"), reply
     assert "2026-" not in reply and "((" not in reply and "(2/3)" not in reply
+
+
+MOVES = {  # item 10: "how many left?" and "move my Tuesday appointment to Thursday afternoon"
+    "en": ("how many sessions do I have left?", "Physio 5-pack: 3 left",
+           "move my Tuesday appointment to Thursday afternoon", "3:00 p.m.", "Thu 5 Nov", "yes"),
+    "es": ("¿cuántas sesiones me quedan?", "Physio 5-pack: quedan 3",
+           "cambiar mi cita del martes al jueves por la tarde", "15:00", "jue 5 nov", "sí"),
+    "fr": ("combien de séances me reste-t-il ?", "Physio 5-pack : 3 restantes",
+           "déplacer mon rendez-vous de mardi à jeudi après-midi", "15:00", "jeu. 5 nov", "oui"),
+}
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_asking_what_is_left_and_moving_on_telegram(tg, make_uow, language):
+    left, listed, move, three_pm, thursday, yes = MOVES[language]
+    maya = await _maya(tg, make_uow, language)
+    reply = await maya.say(left)
+    assert listed in reply or listed in " ".join(maya.labels), (reply, maya.labels)
+    await book(make_uow, "maya", TUE_10AM)
+    reply = await maya.say(move)
+    assert thursday in reply and maya.labels[0].startswith("12:00"), (reply, maya.labels)
+    reply = await maya.say("15h")  # a time typed on the afternoon's first page
+    assert thursday in reply and three_pm in reply, reply
+    assert await _starts(make_uow) == [TUE_10AM], "nothing moves before the patient confirms"
+    await maya.say(yes)
+    assert await _starts(make_uow) == [datetime(2026, 11, 5, 20, 0, tzinfo=UTC)]
