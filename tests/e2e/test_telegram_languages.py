@@ -12,11 +12,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
+from telegram import Bot
 
+from bot.delivery.channels import Channels
+from bot.delivery.sender import Deliverer
+from bot.handlers.telegram_channel import TelegramChannel
+from bot.services import closures
 from bot.storage.models import Appointment, Patient
 from tests.dialogs.test_appointments import TUE_10AM, book
 from tests.dialogs.test_book_closed import close
 from tests.e2e.telegram_harness import Telegram, TgUser, telegram_server
+from tests.e2e.telegram_standin import TOKEN
 
 LOCALES = {"en": "en_CA", "es": "es", "fr": "fr"}
 BOOK = {"en": "Book an appointment", "es": "Reservar", "fr": "Prendre rendez-vous"}
@@ -255,3 +261,31 @@ async def test_asking_what_is_left_and_moving_on_telegram(tg, make_uow, language
     assert await _starts(make_uow) == [TUE_10AM], "nothing moves before the patient confirms"
     await maya.say(yes)
     assert await _starts(make_uow) == [datetime(2026, 11, 5, 20, 0, tzinfo=UTC)]
+
+
+CLOSED = {  # item 11: the desk tells the patients booked in a closure, in their language
+    "en": "Harbour Physio & Wellness: we are closed on ",
+    "es": "Harbour Physio & Wellness: cerramos ",
+    "fr": "Harbour Physio & Wellness : nous sommes fermés ",
+}
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+async def test_a_closure_over_a_booking_is_told_on_telegram(tg, make_uow, engine, clock,
+                                                           language):
+    await book(make_uow, "maya", TUE_10AM)
+    maya = await _maya(tg, make_uow, language)
+    async with make_uow() as uow:
+        tz = await closures.clinic_zone(uow)
+        starts_at, ends_at = closures.span(date(2026, 11, 3), None, tz)
+        [closure], booked = await closures.add(uow, starts_at=starts_at, ends_at=ends_at,
+                                               reason="Staff training")
+        await closures.notify_patients(uow, closure)
+        await uow.commit()
+    assert len(booked) == 1
+    start = len(tg.standin.calls)
+    async with Bot(TOKEN, base_url=tg.settings.telegram_api_base_url) as bot:
+        await Deliverer(engine, clock, Channels([TelegramChannel(bot)])).run_once()
+    told = await tg.wait_for(lambda c: c.chat_id == maya.chat, after=start)
+    assert told.text.startswith(CLOSED[language]), told.text
+    assert DAY[language].casefold()[-9:] in told.text.casefold() and ".." not in told.text
