@@ -309,8 +309,7 @@ class Engine:
         found = await understood.read(ctx, text)
         if found is None:
             return []
-        for key in ("history", "data", "for"):
-            where.state.pop(key, None)
+        quiet.forget(where)  # nothing half-chosen goes with the jump
         where.dialog, where.step = self._home(ctx)
         return await self._apply(ctx, await understood.act(ctx, found, self.dialogs))
 

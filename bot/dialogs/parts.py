@@ -12,10 +12,9 @@ from datetime import datetime
 
 from bot.dialogs.base import DialogContext
 from bot.dialogs.types import Option
-from bot.dialogs.when import Part, part_of_day
+from bot.dialogs.when import PARTS, Part, part_of_day
 
 GROUP_OVER = 8
-PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")
 PART_KEY = "p"  # option keys: "pmorning", "pafternoon", "pevening"
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from dateparser.date import DateDataParser
 
 Part = Literal["morning", "afternoon", "evening"]
+PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")  # in the day's order
 MAX_CHARS = 60
 NOON, EVENING = time(12, 0), time(17, 0)
 

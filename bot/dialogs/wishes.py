@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 
 from bot.dialogs.base import DialogContext
 from bot.dialogs.understand import Understood
-from bot.dialogs.when import Part, Wanted
+from bot.dialogs.when import PARTS, Wanted
 from bot.services import availability
 
 WISH = "wish"
-PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")
 Pair = TypeVar("Pair", bound=tuple[Any, ...])
 
 
