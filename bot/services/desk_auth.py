@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select
 
-from bot.services import outbox
+from bot.services import outbox, throttle
 from bot.services.errors import InvalidInput
 from bot.services.lookup import find_staff
 from bot.services.staff import all_staff
@@ -109,24 +109,19 @@ async def login_attempt(uow: UnitOfWork, username: str, client: str, *, correct:
     scopes = sorted({f"user:{username[:100]}": USER_FAILURES,
                      f"client:{client[:100]}": CLIENT_FAILURES}.items())
     guards = [(await _guard(uow, scope), limit) for scope, limit in scopes]
-    if any(g.locked_until is not None and g.locked_until > now for g, _ in guards):
+    if any(throttle.locked(g, now) for g, _ in guards):
         return Verdict(accepted=False, locked=True)
     if correct:
         for guard, _ in guards:
             if guard.scope.startswith("user:"):
-                guard.failures, guard.window_started_at = 0, None
+                throttle.clear(guard)
         return Verdict(accepted=True)
-    locked = False
+    now_locked = False
     for guard, limit in guards:
-        if guard.window_started_at is None or guard.window_started_at <= now - WINDOW:
-            guard.failures, guard.window_started_at = 0, now
-        guard.failures += 1
-        if guard.failures >= limit:
-            guard.failures, guard.window_started_at = 0, None
-            guard.locked_until = now + LOCKOUT
+        if throttle.count_failure(guard, now, limit=limit, window=WINDOW, lockout=LOCKOUT):
             await _alert(uow, guard, limit)
-            locked = True
-    return Verdict(accepted=False, locked=locked)
+            now_locked = True
+    return Verdict(accepted=False, locked=now_locked)
 
 
 async def _guard(uow: UnitOfWork, scope: str) -> DeskLoginGuard:

@@ -10,26 +10,22 @@ tests fail; they never skip.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import EXAMPLE_FILE
+from tests.e2e.test_sms_serve import _env, _free_port, _wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORDS = {"desk": "front-desk-secret"}
-START_SECONDS = 30
 SEED = ROOT / "tests" / "browser" / "seed.py"
 
 
@@ -39,12 +35,6 @@ class ServedClinic:
 
     url: str
     database_url: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clinicbot(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -57,13 +47,8 @@ def _clinicbot(env: dict[str, str], *args: str, stdin: str | None = None) -> str
 @pytest.fixture
 def served_clinic(tmp_path: Path) -> Iterator[ServedClinic]:
     port = _free_port()
-    database_url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "TELEGRAM_", "CLINICBOT_", "PUBLIC_BASE_URL"))}
-    env.update({"DATABASE_URL": database_url, "CLINICBOT_HOST": "127.0.0.1",
-                "CLINICBOT_PORT": str(port), "PYTHONPATH": str(ROOT),
-                "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
-                "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"})
+    env = _env(tmp_path, CLINICBOT_PORT=str(port))
+    database_url = env["DATABASE_URL"]
     _clinicbot(env, "load", str(EXAMPLE_FILE))
     for key, password in PASSWORDS.items():
         _clinicbot(env, "staff", "password", key, stdin=password + "\n")
@@ -72,16 +57,7 @@ def served_clinic(tmp_path: Path) -> Iterator[ServedClinic]:
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "clinicbot serve did not become healthy"
-            time.sleep(0.1)
+        _wait_until_healthy(url, server)
         yield ServedClinic(url, database_url)
     finally:
         server.terminate()
