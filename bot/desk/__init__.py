@@ -14,15 +14,19 @@ Adding a page (the pattern every page follows)
 ----------------------------------------------
 1. **Route** -- in a module of its own (``bot/desk/noshows.py``), one function a route::
 
+       from bot.desk.web import DESK, desk_of, desk_page, refuse, render
+
        @desk_page(roles=DESK)               # or EVERYONE, MANAGERS, or a set of role names
        async def no_shows(request: Request) -> Response:
-           desk = desk_of(request)          # .staff, .t (translator), .zone, .uow()
+           desk = desk_of(request)          # .staff, .t, .zone, .currency, .uow()
            async with desk.uow(readonly=True) as uow:
                items = await desk_queues.no_shows_to_decide(uow)
                return render(request, "no_shows.html", items=items)
 
-   and add ``Route("/desk/no-shows", no_shows, methods=["GET"])`` to :func:`routes`.
-   Render inside the unit of work: rows it loaded are expired once it ends.
+   ending with ``ROUTES = [Route("/desk/no-shows", no_shows, methods=["GET"]), ...]``; add
+   the module to :data:`PAGES`.
+   Render inside the unit of work: rows it loaded are expired once it ends. ``desk.staff``
+   is a plain copy (``id``, ``key``, ``name``, ``role``, ``practitioner_id``).
    The decorator redirects to ``/desk/login`` without a live session and answers the 403 page
    for another role; a page that narrows further (a practitioner's own schedule) checks
    ``desk.staff.practitioner_id`` itself and answers ``refuse(request, message)``.
@@ -37,7 +41,8 @@ Adding a page (the pattern every page follows)
    (403). Read ``await request.form()``, call the service in one unit of work with
    ``by=desk.staff.key``, commit, and answer ``RedirectResponse(url, status_code=303)``
    (POST/redirect/GET); a refusal (``DomainError``) renders the page again with
-   ``desk.t.error_text(exc)`` and status 400.
+   ``desk.t.error_text(exc)`` and status 400 (the services' refusals are in English, with
+   dates and amounts in the staff locale).
 4. **Translation** -- run ``.venv/bin/python dev.py translations`` (it extracts the
    templates' ``_()`` too) and translate the new entries in ``bot/locales/{es,fr}``.
 5. **Tests** -- route tests with httpx beside ``tests/e2e/test_desk_core.py`` (its
@@ -46,20 +51,18 @@ Adding a page (the pattern every page follows)
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.desk import dashboard, login
 from bot.desk.web import HERE
 
+PAGES = (login, dashboard)
+
 
 def routes() -> list[BaseRoute]:
-    """Every console route (each path written out, so ``/metrics`` names them one by one)."""
-    return [
-        Route("/desk/login", login.login_form, methods=["GET"]),
-        Route("/desk/login", login.login, methods=["POST"]),
-        Route("/desk/logout", login.logout, methods=["POST"]),
-        Route("/desk/", dashboard.dashboard, methods=["GET"]),
-        Route("/desk/patients", dashboard.patients, methods=["GET"]),
-        Mount("/desk/static", StaticFiles(directory=HERE / "static"), name="desk-static"),
-    ]
+    """Every console route: each page module's ``ROUTES`` (each path written out, so
+    ``/metrics`` names them one by one), and the stylesheet."""
+    found: list[BaseRoute] = [route for module in PAGES for route in module.ROUTES]
+    found.append(Mount("/desk/static", StaticFiles(directory=HERE / "static"), name="desk-static"))
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from bot.desk.web import DESK, EVERYONE, PRACTITIONER, desk_of, desk_page, render
 from bot.services import desk_queues
@@ -45,3 +46,9 @@ async def patients(request: Request) -> Response:
             except InvalidInput as exc:
                 error = desk.t.error_text(exc)
         return render(request, "patients.html", query=query, found=found, error=error)
+
+
+ROUTES = [
+    Route("/desk/", dashboard, methods=["GET"]),
+    Route("/desk/patients", patients, methods=["GET"]),
+]

@@ -12,6 +12,7 @@ import secrets
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from bot.desk.web import (
     CSRF_FIELD,
@@ -99,3 +100,10 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/desk")
     return response
+
+
+ROUTES = [
+    Route("/desk/login", login_form, methods=["GET"]),
+    Route("/desk/login", login, methods=["POST"]),
+    Route("/desk/logout", logout, methods=["POST"]),
+]

@@ -33,7 +33,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.i18n import Translator, phone_text, translator
 from bot.services import desk_auth
 from bot.services.clinic import get_clinic
-from bot.storage.models import Staff
+from bot.services.desk_auth import StaffMember
 from bot.storage.uow import UnitOfWork
 
 if TYPE_CHECKING:  # bot.server mounts the console: importing it here would be a circle
@@ -63,7 +63,7 @@ class Desk:
     """The logged-in staff member of a request and how to speak to them."""
 
     runtime: Runtime
-    staff: Staff
+    staff: StaffMember
     csrf_token: str
     t: Translator
     zone: ZoneInfo
@@ -108,8 +108,11 @@ def desk_page(roles: Collection[str]) -> Callable[[Page], Page]:
             token = request.cookies.get(SESSION_COOKIE)
             live = None
             if token:
-                async with UnitOfWork(runtime.db, runtime.clock) as uow:
+                async with UnitOfWork(runtime.db, runtime.clock, readonly=True) as uow:
                     live = await desk_auth.session_for(uow, token)
+            if token and live is not None and live.due_touch:
+                async with UnitOfWork(runtime.db, runtime.clock) as uow:
+                    await desk_auth.touch_session(uow, token)
                     await uow.commit()
             if live is None:
                 return RedirectResponse(LOGIN_PATH, status_code=303)

@@ -4,8 +4,9 @@
   ``[[staff]]`` key; :func:`check_password` verifies one (a thread, so the event loop runs on).
 * **Sessions** -- :func:`open_session` makes a random token for the browser's cookie and keeps
   only its SHA-256, with a per-session CSRF token. :func:`session_for` finds the staff member
-  behind a token and refreshes its idle clock; a session ends after :data:`IDLE` without a
-  request or :data:`ABSOLUTE` after login, whichever comes first, or at :func:`close_session`.
+  behind a token (a read), :func:`touch_session` refreshes its idle clock; a session ends
+  after :data:`IDLE` without a request or :data:`ABSOLUTE` after login, whichever comes
+  first, or at :func:`close_session`.
 * **Lock-out** -- :func:`login_attempt` counts failures per username (``user:KEY``) and per
   client address (``client:ADDRESS``): :data:`USER_FAILURES` or :data:`CLIENT_FAILURES` within
   :data:`WINDOW` lock that scope out for :data:`LOCKOUT`; while locked no password is accepted,
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from bot.services import outbox, throttle
 from bot.services.errors import InvalidInput
@@ -41,6 +42,7 @@ USER_FAILURES = 5
 CLIENT_FAILURES = 20
 WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+TOUCH_EVERY = timedelta(minutes=1)
 LOCKED_ALERT = "desk_login_locked"
 DESK_ROLES = ("reception", "manager")
 MIN_PASSWORD = 10
@@ -189,16 +191,29 @@ async def open_session(uow: UnitOfWork, staff_id: int) -> OpenedSession:
 
 
 @dataclass(frozen=True)
-class LiveSession:
-    """A logged-in staff member and their session's CSRF token."""
+class StaffMember:
+    """Who is logged in (a copy of their row, usable after the unit of work ends)."""
 
-    staff: Staff
+    id: int
+    key: str
+    name: str
+    role: str
+    practitioner_id: int | None
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A logged-in staff member, their session's CSRF token, and whether its idle clock is
+    due a refresh (:func:`touch_session`: at most one write a minute per session)."""
+
+    staff: StaffMember
     csrf_token: str
+    due_touch: bool
 
 
 async def session_for(uow: UnitOfWork, token: str) -> LiveSession | None:
-    """The live session ``token`` opens, its idle clock refreshed (the caller commits); None
-    when unknown, expired, or its staff member left the set-up file (then it is deleted)."""
+    """The live session ``token`` opens (reads only); None when unknown, expired, or its staff
+    member left the set-up file. Expired rows are dropped at the next login."""
     found = await uow.session.scalar(
         select(DeskSession).where(DeskSession.token_hash == _digest(token)))
     if found is None:
@@ -207,11 +222,16 @@ async def session_for(uow: UnitOfWork, token: str) -> LiveSession | None:
     member = await uow.session.get(Staff, found.staff_id)
     if (member is None or not member.active or found.last_seen_at + IDLE <= now
             or found.created_at + ABSOLUTE <= now):
-        await uow.session.delete(found)
         return None
-    if now - found.last_seen_at > timedelta(minutes=1):  # at most one write a minute
-        found.last_seen_at = now
-    return LiveSession(member, found.csrf_token)
+    who = StaffMember(member.id, member.key, member.name, member.role, member.practitioner_id)
+    return LiveSession(who, found.csrf_token, now - found.last_seen_at > TOUCH_EVERY)
+
+
+async def touch_session(uow: UnitOfWork, token: str) -> None:
+    """Restart the idle clock of the session ``token`` opens; the caller commits."""
+    await uow.session.execute(
+        update(DeskSession).where(DeskSession.token_hash == _digest(token))
+        .values(last_seen_at=uow.clock.now()).execution_options(synchronize_session=False))
 
 
 async def close_session(uow: UnitOfWork, token: str) -> None:

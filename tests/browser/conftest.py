@@ -70,8 +70,10 @@ def served_clinic(tmp_path: Path) -> Iterator[ServedClinic]:
             server.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """Chromium for one test: Playwright's sync API runs an event loop while it is open,
+    which would stop the asyncio tests that run after (so never session-scoped)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

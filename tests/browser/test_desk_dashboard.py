@@ -36,6 +36,12 @@ def test_a_receptionist_logs_in_and_sees_the_dashboard(served_clinic: ServedClin
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert Path(SCREENSHOT).stat().st_size > 10_000
+    page.set_viewport_size({"width": 1024, "height": 768})  # a desk screen: nothing sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.keyboard.press("Tab")  # the keyboard reaches the skip link first, then the menu
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Today", exact=True)).to_be_focused()
     page.get_by_role("link", name="Patients", exact=True).click()
     page.get_by_label("Name, phone or patient id").fill("(416) 555-0101")
     page.keyboard.press("Enter")
