@@ -20,6 +20,8 @@ every request, the event-loop lag probe (:mod:`bot.observability.lag`, started f
 stopped last by the lifespan) reports how late the loop runs, and ``GET /metrics`` serves it
 (:mod:`bot.observability.http`).
 
+The staff console's routes (``/desk/...``, :mod:`bot.desk`) are mounted with the others.
+
 ``GET /healthz`` answers 200 while the database answers (else 503), with each patient channel's
 state (``sms``, ``telegram``: see :class:`~bot.handlers.telegram_startup.TelegramStatus`) and
 ``warnings`` in words, e.g. when no channel is configured at all (also logged at start).
@@ -48,6 +50,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import desk
 from bot.app import build_engine
 from bot.clock import Clock, SystemClock
 from bot.dialogs.engine import Engine
@@ -183,6 +186,7 @@ def create_app(
         Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
     ]
     routes.extend(channel_routes(settings))
+    routes.extend(desk.routes())
     middleware = [Middleware(RequestMetrics, metrics=metrics, routes=routes),
                   Middleware(HideErrors)]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

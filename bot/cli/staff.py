@@ -9,8 +9,8 @@ bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arriv
 3-7, 20-21), bot/cli/staff_closures.py (clinic closures and time off: RULES.md 20),
 bot/cli/staff_noshows.py (RULES.md 8), bot/cli/staff_people.py (registrations
 and merges: RULES.md 18) and bot/cli/staff_access.py (staff chats and family links: RULES.md
-8, 17). Each command is one unit of work committed at its end: a
-refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
+8, 17) and bot/cli/staff_password.py (console passwords). Each command is one unit of work
+committed at its end: a refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.cli import (
     staff_noshows,
     staff_package_changes,
     staff_packages,
+    staff_password,
     staff_people,
     staff_visits,
 )
@@ -65,7 +66,7 @@ def register(cli: click.Group) -> None:
     """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
     families = (
         staff_packages, staff_package_changes, staff_billing, staff_credit, staff_appointments,
-        staff_visits, staff_closures, staff_noshows, staff_people, staff_access,
+        staff_visits, staff_closures, staff_noshows, staff_people, staff_access, staff_password,
     )
     for family in families:
         for command in family.COMMANDS:

@@ -10,12 +10,11 @@ matched) and moves its phone or Telegram account to the kept file only with ``--
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import Desk, confirm, echo
-from bot.services import accounts
+from bot.services import accounts, desk_queues
 from bot.services.clinic import get_clinic, zone
 from bot.services.lookup import as_id, find_patient
 from bot.services.merge_evidence import evidence, mask_phone
@@ -66,22 +65,14 @@ def duplicates() -> None:
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow(readonly=True) as uow:
             tz = zone(await get_clinic(uow))
-            registrations = (
-                await uow.session.scalars(
-                    select(Patient)
-                    .where(Patient.online_registration.is_(True), Patient.merged_into_id.is_(None))
-                    .order_by(Patient.id)
-                )
-            ).all()
-            rows: list[list[Cell]] = []
-            for patient in registrations:
-                similar = await accounts.likely_duplicates(uow, patient.id)
-                if similar:
-                    rows.append([
-                        patient.id, patient.full_name, patient.phone, patient.birth_date,
-                        patient.created_at.astimezone(tz).date(),
-                        ", ".join(f"{other.id} ({other.full_name})" for other in similar),
-                    ])
+            rows: list[list[Cell]] = [
+                [
+                    found.patient.id, found.patient.full_name, found.patient.phone,
+                    found.patient.birth_date, found.patient.created_at.astimezone(tz).date(),
+                    ", ".join(f"{other.id} ({other.full_name})" for other in found.resembles),
+                ]
+                for found in await desk_queues.registrations_to_merge(uow, limit=None)
+            ]
             headers = ["registration", "name", "phone", "born", "registered", "resembles"]
             lines = [render(headers, rows).rstrip("\n")]
             if rows:

@@ -377,6 +377,23 @@ async def staff_code_locked(r: Rendering) -> Notice | None:
         n=params.get("failures"), time=until))
 
 
+async def desk_login_locked(r: Rendering) -> Notice | None:
+    """Someone kept failing to log in to the staff console (:mod:`bot.services.desk_auth`)."""
+    params = r.message.params or {}
+    try:
+        until = r.when(datetime.fromisoformat(str(params.get("until"))))
+    except ValueError:
+        return None
+    if params.get("scope") == "user":
+        return Notice(r.t.gettext(
+            "{n} wrong passwords were tried for the console login {who}: it is locked until "
+            "{time}. If it was not them, set a new password (clinicbot staff password).",
+            n=params.get("failures"), who=params.get("who"), time=until))
+    return Notice(r.t.gettext(
+        "{n} failed console logins came from the address {who}: it may not log in until "
+        "{time}.", n=params.get("failures"), who=params.get("who"), time=until))
+
+
 STAFF_REPLY = "staff_reply"
 
 
@@ -401,6 +418,7 @@ RENDERERS: dict[str, Renderer] = {
     "message": message,
     "delivery_failed": delivery_failed,
     "staff_code_locked": staff_code_locked,
+    "desk_login_locked": desk_login_locked,
     STAFF_REPLY: staff_reply,
     closures.CLINIC_CLOSED: closed_time,
     closures.PRACTITIONER_AWAY: closed_time,

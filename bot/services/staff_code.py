@@ -5,7 +5,8 @@ instance sees the same counts: per chat, :data:`CHAT_FAILURES` wrong codes withi
 :data:`WINDOW` lock that chat out for :data:`LOCKOUT`; overall, :data:`ALL_FAILURES` wrong codes
 within :data:`WINDOW` (from any chats) lock ``/staff`` out for everyone for :data:`LOCKOUT`.
 While locked, no code is checked, not even the right one, and each lock-out alerts the desk
-(outbox kind :data:`LOCKED_ALERT`). The right code clears its chat's count. Registration
+(outbox kind :data:`LOCKED_ALERT`). The right code clears its chat's count. The counting is
+:mod:`bot.services.throttle`'s, shared with the console's logins. Registration
 through the set-up file is never affected.
 
 Two attempts at once (on any instances) take the rows' locks in the same order (overall, then
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 
-from bot.services import outbox
+from bot.services import outbox, throttle
 from bot.services.staff import all_staff
 from bot.storage.models import StaffCodeGuard
 from bot.storage.uow import UnitOfWork
@@ -56,19 +57,14 @@ async def attempt(uow: UnitOfWork, chat_id: int, *, correct: bool) -> Verdict:
     overall = await _guard(uow, ALL)
     await _forget_stale(uow, now)
     chat = await _guard(uow, chat_scope(chat_id))
-    if any(g.locked_until is not None and g.locked_until > now for g in (overall, chat)):
+    if any(throttle.locked(g, now) for g in (overall, chat)):
         return Verdict(accepted=False, locked=True)
     if correct:
-        chat.failures, chat.window_started_at, chat.locked_until = 0, None, None
+        throttle.clear(chat)
         return Verdict(accepted=True)
     locked = False
     for guard, limit in ((chat, CHAT_FAILURES), (overall, ALL_FAILURES)):
-        if guard.window_started_at is None or guard.window_started_at <= now - WINDOW:
-            guard.failures, guard.window_started_at = 0, now
-        guard.failures += 1
-        if guard.failures >= limit:
-            guard.failures, guard.window_started_at = 0, None
-            guard.locked_until = now + LOCKOUT
+        if throttle.count_failure(guard, now, limit=limit, window=WINDOW, lockout=LOCKOUT):
             await _alert(uow, guard, chat_id, limit)
             locked = True
     return Verdict(accepted=False, locked=locked)

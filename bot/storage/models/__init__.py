@@ -19,6 +19,7 @@ from bot.storage.models.clinic import (
     fee_practitioner,
 )
 from bot.storage.models.closures import Closure
+from bot.storage.models.desk import DeskLoginGuard, DeskSession, StaffPassword
 from bot.storage.models.inbound import InboundMessage
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
@@ -37,6 +38,8 @@ __all__ = [
     "Closure",
     "Conversation",
     "CreditEntry",
+    "DeskLoginGuard",
+    "DeskSession",
     "Fee",
     "InboundMessage",
     "Invoice",
@@ -54,6 +57,7 @@ __all__ = [
     "Practitioner",
     "Staff",
     "StaffCodeGuard",
+    "StaffPassword",
     "WorkingHours",
     "fee_practitioner",
     "guardianship",
