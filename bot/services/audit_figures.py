@@ -39,46 +39,58 @@ def minor(amount: Decimal | None) -> int | None:
 
 
 async def _package(uow: UnitOfWork, package_id: int) -> Figures:
-    package = await uow.session.get(PatientPackage, package_id, populate_existing=True)
-    if package is None:
+    # Columns, not the row: the action's own rows (and what it loaded with them) stay as they are.
+    p = PatientPackage
+    found = (await uow.session.execute(
+        select(p.price, p.refund_amount, p.uses, p.redeemed, p.booked, p.available,
+               p.expires_on, p.patient_id).where(p.id == package_id)
+    )).first()
+    if found is None:
         return {}
     collected = await billing.package_collected(uow, package_id)
     return {
-        "price": minor(package.price),
+        "price": minor(found.price),
         "collected": minor(collected),
-        "refunded": minor(package.refund_amount),
-        "uses": package.uses,
-        "redeemed": package.redeemed,
-        "booked": package.booked,
-        "available": package.available,
-        "expires_on": package.expires_on.isoformat() if package.expires_on else None,
-        "patient_id": package.patient_id,
+        "refunded": minor(found.refund_amount),
+        "uses": found.uses,
+        "redeemed": found.redeemed,
+        "booked": found.booked,
+        "available": found.available,
+        "expires_on": found.expires_on.isoformat() if found.expires_on else None,
+        "patient_id": found.patient_id,
     }
 
 
 async def _invoice(uow: UnitOfWork, invoice_id: int) -> Figures:
-    invoice = await uow.session.get(Invoice, invoice_id, populate_existing=True)
-    if invoice is None:
+    i = Invoice
+    found = (await uow.session.execute(
+        select(i.amount, i.paid, i.status, i.patient_id, i.package_id).where(i.id == invoice_id)
+    )).first()
+    if found is None:
         return {}
     return {
-        "amount": minor(invoice.amount),
-        "paid": minor(invoice.paid),
-        "status": invoice.status,
-        "patient_id": invoice.patient_id,
-        "package_id": invoice.package_id,
+        "amount": minor(found.amount),
+        "paid": minor(found.paid),
+        "status": found.status,
+        "patient_id": found.patient_id,
+        "package_id": found.package_id,
     }
 
 
 async def _appointment(uow: UnitOfWork, appointment_id: int) -> Figures:
-    appointment = await uow.session.get(Appointment, appointment_id, populate_existing=True)
-    if appointment is None:
+    a = Appointment
+    found = (await uow.session.execute(
+        select(a.status, a.patient_id, a.starts_at, a.practitioner_id, a.package_id)
+        .where(a.id == appointment_id)
+    )).first()
+    if found is None:
         return {}
     return {
-        "status": appointment.status,
-        "patient_id": appointment.patient_id,
-        "starts_at": appointment.starts_at.isoformat(),
-        "practitioner_id": appointment.practitioner_id,
-        "package_id": appointment.package_id,
+        "status": found.status,
+        "patient_id": found.patient_id,
+        "starts_at": found.starts_at.isoformat(),
+        "practitioner_id": found.practitioner_id,
+        "package_id": found.package_id,
     }
 
 
