@@ -17,7 +17,6 @@ from bot.cli.output import Cell, render
 from bot.cli.staff_common import (
     AMOUNT,
     Desk,
-    acting_desk,
     confirm,
     echo,
     local_text,
@@ -97,7 +96,7 @@ def pay_back(desk: Desk, patient: str, amount: Decimal | None, method: str, yes:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_appointments import describe
-from bot.cli.staff_common import ID, Desk, acting_desk, echo, invoice_lines, local_text
+from bot.cli.staff_common import ID, Desk, echo, invoice_lines, local_text
 from bot.services import billing, noshows, packages
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import InvalidInput
@@ -38,7 +38,7 @@ def no_show(desk: Desk, appointment_id: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             raised = await noshows.mark_no_show(uow, appointment_id, by=by, actor=actor)
             appointment = await uow.session.get(Appointment, appointment_id)
@@ -113,7 +113,7 @@ def resolve(desk: Desk, no_show_id: int, choice: str, fee_key: str | None) -> No
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             if choice == "fee" and not fee_key:
@@ -158,7 +158,7 @@ def undo(desk: Desk, no_show_id: int) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             undone = await noshows.undo(uow, no_show_id, by=by, actor=actor)
             await uow.commit()

@@ -81,7 +81,7 @@ def transfer(desk: Desk, package_id: int, to_patient: str, uses: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             recipient = await find_patient(uow, to_patient)
             gift = await package_admin.transfer(
@@ -157,7 +157,7 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             reserved = (

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
-from bot.cli.staff_common import Desk, acting_desk, confirm, echo
+from bot.cli.staff_common import Desk, confirm, echo
 from bot.services import accounts
 from bot.services.clinic import get_clinic, zone
 from bot.services.lookup import as_id, find_patient
@@ -150,7 +150,7 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
 
     async def look(ctx: Context) -> tuple[int, int, list[str]]:
         async with ctx.uow() as uow:  # a trial merge, rolled back: shows what would move
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             keep_id, merge_id = await _patient_id(uow, keep), await _patient_id(uow, merge_ref)
             kept = await uow.session.get(Patient, keep_id)
@@ -172,7 +172,7 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
-            actor = await acting_desk().actor(uow)
+            actor = await desk.actor(uow)
             result = await accounts.merge(uow, keep_id, merge_id, by=await desk.who(uow),
                                           link_channels=link_channel, actor=actor)
             await uow.commit()
