@@ -22,6 +22,7 @@ from bot.cli.staff_common import (
     OneLineError,
     ParamBase,
     WallTime,
+    acting_desk,
     by_key,
     echo,
     to_utc,
@@ -114,7 +115,8 @@ async def _booked_lines(uow: UnitOfWork, found: list[Closure]) -> list[str]:
 
 
 async def _notify(uow: UnitOfWork, closure: Closure) -> list[str]:
-    done = await closures.notify_patients(uow, closure)
+    actor = await acting_desk().actor(uow)
+    done = await closures.notify_patients(uow, closure, actor=actor)
     lines = [f"Told {len(done.told)} patient(s) (queued: sent by the next delivery run)."]
     if done.already:
         lines.append(f"{len(done.already)} patient(s) had been told already.")
@@ -131,6 +133,7 @@ def add(time_off: bool, practitioner_key: str | None, start: Bound, end: Bound |
 
     async def work(ctx: Context) -> tuple[list[str], list[int]]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             practitioner = (await by_key(uow, Practitioner, practitioner_key, "practitioner")
                             if practitioner_key else None)
@@ -142,6 +145,7 @@ def add(time_off: bool, practitioner_key: str | None, start: Bound, end: Bound |
                 uow, starts_at=starts_at, ends_at=ends_at,
                 practitioner_id=practitioner.id if practitioner else None,
                 location_ids=places or [None], reason=reason,
+                actor=actor,
             )
             lines = [f"Added {await summary(uow, row, capital=False)}." for row in rows]
             lines += await _booked_lines(uow, rows)
@@ -206,9 +210,10 @@ def listing(time_off: bool, practitioner_key: str | None, from_day: date | None)
 def remove(time_off: bool, closure_id: int) -> None:
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             closure = await closures.get(uow, closure_id, time_off=time_off)
             described = await summary(uow, closure, capital=False)
-            removed = await closures.remove(uow, closure_id, time_off=time_off)
+            removed = await closures.remove(uow, closure_id, time_off=time_off, actor=actor)
             await uow.commit()
         lines = [f"Removed {described}."]
         if removed.source == CLOSURE_FROM_FILE:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli import report_audit
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import DATE, echo
@@ -288,5 +289,6 @@ def outbox(status: str | None, fmt: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    """Add the ``report`` group to the ``clinicbot`` group."""
+    """Add the ``report`` group (with ``report audit``) to the ``clinicbot`` group."""
+    report_group.add_command(report_audit.audit_report)
     cli.add_command(report_group)

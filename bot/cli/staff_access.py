@@ -12,7 +12,7 @@ import click
 from sqlalchemy import select
 
 from bot.cli.common import Context, run
-from bot.cli.staff_common import echo, who_text
+from bot.cli.staff_common import acting_desk, echo, who_text
 from bot.services import access
 from bot.services.errors import NotFound
 from bot.services.lookup import find_patient
@@ -35,11 +35,12 @@ def revoke_chat(staff_key: str) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             member = await uow.session.scalar(select(Staff).where(Staff.key == staff_key))
             if member is None:
                 raise NotFound(f"there is no staff member {staff_key!r}")
             from_file = member.chat_from_file
-            chat = await access.revoke_staff_chat(uow, member)
+            chat = await access.revoke_staff_chat(uow, member, actor=actor)
             await uow.commit()
         if chat is None:
             return [f"Staff member {staff_key!r} has no Telegram chat; nothing was changed."]
@@ -65,9 +66,10 @@ def add_guardian(guardian: str, ward: str) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             guardian_id = (await find_patient(uow, guardian)).id
             ward_id = (await find_patient(uow, ward)).id
-            kept, managed = await access.add_guardian(uow, guardian_id, ward_id)
+            kept, managed = await access.add_guardian(uow, guardian_id, ward_id, actor=actor)
             line = f"{who_text(kept)} now manages {who_text(managed)}."
             await uow.commit()
             return line
@@ -88,9 +90,10 @@ def remove_guardian(guardian: str, ward: str) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             found, managed = await find_patient(uow, guardian), await find_patient(uow, ward)
             lines = [f"{who_text(found)} no longer manages {who_text(managed)}."]
-            source = await access.remove_guardian(uow, found.id, managed.id)
+            source = await access.remove_guardian(uow, found.id, managed.id, actor=actor)
             await uow.commit()
         if source == GUARDIAN_FROM_FILE:
             lines.append("The set-up file lists this guardian: remove it from the ward's "

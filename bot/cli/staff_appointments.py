@@ -23,6 +23,7 @@ from bot.cli.staff_common import (
     ID,
     LOCAL_TIME,
     WallTime,
+    acting_desk,
     by_key,
     echo,
     local_text,
@@ -132,6 +133,7 @@ def book(
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)
             practitioner = await by_key(uow, Practitioner, practitioner_key, "practitioner")
@@ -141,6 +143,7 @@ def book(
                 uow, patient_id=owner.id, practitioner_id=practitioner.id,
                 location_id=location.id, fee_id=fee.id, starts_at=to_utc(at, clinic),
                 package_id=choice, booked_by="staff",
+                actor=actor,
             )
             lines = [
                 f"Booked appointment {appointment.id} for {who_text(owner)}: "
@@ -220,9 +223,10 @@ def cancel(appointment_id: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             before = await appointments.get_appointment(uow, appointment_id)
             package_id = before.package_id
-            appointment = await appointments.cancel(uow, appointment_id, by="staff")
+            appointment = await appointments.cancel(uow, appointment_id, by="staff", actor=actor)
             what = await describe(uow, appointment)
             lines = [f"Cancelled appointment {appointment.id} ({what})."]
             if package_id is not None:

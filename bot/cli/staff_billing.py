@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
-from bot.cli.staff_common import AMOUNT, DATE, ID, echo, money, who_text
+from bot.cli.staff_common import AMOUNT, DATE, ID, acting_desk, echo, money, who_text
 from bot.services import billing, credit, memberships, packages
 from bot.services.clinic import get_clinic, local_today
 from bot.services.invoices import memberships_for
@@ -104,6 +104,7 @@ def pay(invoice_id: int, amount: Decimal | None, method: str | None, from_credit
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             was_usable = None
             invoice = await billing.lock_invoice(uow, invoice_id)
@@ -111,11 +112,12 @@ def pay(invoice_id: int, amount: Decimal | None, method: str | None, from_credit
                 was_usable = (await packages.get_package(uow, invoice.package_id)).paid_enough
             left = None
             if from_credit:
-                paid = await credit.pay_from_credit(uow, invoice_id, amount)
+                paid = await credit.pay_from_credit(uow, invoice_id, amount, actor=actor)
                 payment, left = paid.payment, paid.left
             else:
                 payment = await billing.record_payment(
-                    uow, invoice_id, amount or Decimal(0), method=method or "desk"
+                    uow, invoice_id, amount or Decimal(0), method=method or "desk",
+                    actor=actor,
                 )
             owner = await uow.session.get(Patient, invoice.patient_id)
             assert owner is not None  # a foreign key
@@ -185,9 +187,10 @@ def enrol(patient: str, plan: str, start: date) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)
-            membership = await memberships.enrol(uow, owner.id, plan, start)
+            membership = await memberships.enrol(uow, owner.id, plan, start, actor=actor)
             the_plan = await memberships.get_plan(uow, membership.plan_id)
             today = local_today(clinic, uow.clock.now())
             await memberships.invoice_due_periods(uow, today, membership_ids=[membership.id])
@@ -227,6 +230,7 @@ def cancel_membership(membership_id: int, from_date: date) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             stale = (
                 await uow.session.scalars(
                     select(Invoice.id).where(
@@ -237,7 +241,7 @@ def cancel_membership(membership_id: int, from_date: date) -> None:
                     )
                 )
             ).all()
-            membership = await memberships.cancel(uow, membership_id, from_date)
+            membership = await memberships.cancel(uow, membership_id, from_date, actor=actor)
             lines = [
                 f"Membership {membership.id} is cancelled from {from_date.isoformat()}; "
                 "nothing is invoiced from then on."

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from bot.cli.common import fail
 from bot.clinicfile.fields import FIRST_DAY, LAST_DAY
+from bot.services.audit import Actor
 from bot.services.availability import wall_moments
 from bot.services.clinic import zone
 from bot.services.errors import InvalidInput, NotFound
@@ -56,6 +57,17 @@ class Desk:
         if self.explicit:
             await find_staff(uow, self.acting)
         return self.acting
+
+    async def actor(self, uow: UnitOfWork) -> Actor:
+        """Who acts, for the audit log: :meth:`who`, from the command line."""
+        return Actor(await self.who(uow), "cli")
+
+
+def acting_desk() -> Desk:
+    """The ``clinicbot staff --as`` of the running command (the default ``desk`` outside it)."""
+    context = click.get_current_context(silent=True)
+    desk = context.find_object(Desk) if context is not None else None
+    return desk if desk is not None else Desk("desk", explicit=False)
 
 
 @dataclass(frozen=True)

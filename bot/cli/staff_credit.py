@@ -14,7 +14,15 @@ import click
 
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
-from bot.cli.staff_common import AMOUNT, Desk, confirm, echo, local_text, money, who_text
+from bot.cli.staff_common import (
+    AMOUNT,
+    Desk,
+    confirm,
+    echo,
+    local_text,
+    money,
+    who_text,
+)
 from bot.services import credit
 from bot.services.clinic import get_clinic, zone
 from bot.services.lookup import find_patient
@@ -88,10 +96,13 @@ def pay_back(desk: Desk, patient: str, amount: Decimal | None, method: str, yes:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)
-            entry, left = await credit.pay_back(uow, owner.id, amount, method=method, by=by)
+            entry, left = await credit.pay_back(
+                uow, owner.id, amount, method=method, by=by, actor=actor
+            )
             await uow.commit()
             return [f"Paid back {money(-entry.amount, clinic)} ({method}) to "
                     f"{who_text(owner)}; credit left: {money(left, clinic)}."]

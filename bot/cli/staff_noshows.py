@@ -38,8 +38,9 @@ def no_show(desk: Desk, appointment_id: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
-            raised = await noshows.mark_no_show(uow, appointment_id, by=by)
+            raised = await noshows.mark_no_show(uow, appointment_id, by=by, actor=actor)
             appointment = await uow.session.get(Appointment, appointment_id)
             assert appointment is not None  # mark_no_show found it
             lines = [
@@ -112,6 +113,7 @@ def resolve(desk: Desk, no_show_id: int, choice: str, fee_key: str | None) -> No
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             if choice == "fee" and not fee_key:
@@ -123,6 +125,7 @@ def resolve(desk: Desk, no_show_id: int, choice: str, fee_key: str | None) -> No
             resolved = await noshows.resolve(
                 uow, no_show_id, "fee" if choice == "fee" else "redeem",
                 no_show_fee_key=fee_key, by=by,
+                actor=actor,
             )
             if resolved.resolution == "redeemed" and package_id is not None:
                 package = await packages.get_package(uow, package_id)
@@ -155,8 +158,9 @@ def undo(desk: Desk, no_show_id: int) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
-            undone = await noshows.undo(uow, no_show_id, by=by)
+            undone = await noshows.undo(uow, no_show_id, by=by, actor=actor)
             await uow.commit()
             return (
                 f"Undid the resolution of no-show {undone.id}; it waits for a decision again "

@@ -20,6 +20,7 @@ from bot.cli.staff_common import (
     ID,
     USES,
     Desk,
+    acting_desk,
     confirm,
     echo,
     money,
@@ -51,7 +52,8 @@ def expiry(package_id: int, new_date: date | None) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
-            package = await package_admin.change_expiry(uow, package_id, new_date)
+            actor = await acting_desk().actor(uow)
+            package = await package_admin.change_expiry(uow, package_id, new_date, actor=actor)
             when = "never expires"
             if package.expires_on is not None:
                 when = f"expires on {package.expires_on.isoformat()}"
@@ -79,9 +81,12 @@ def transfer(desk: Desk, package_id: int, to_patient: str, uses: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             recipient = await find_patient(uow, to_patient)
-            gift = await package_admin.transfer(uow, package_id, recipient.id, uses, by=by)
+            gift = await package_admin.transfer(
+                uow, package_id, recipient.id, uses, by=by, actor=actor
+            )
             source = await packages.get_package(uow, package_id)
             await uow.commit()
             return [
@@ -152,6 +157,7 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             clinic = await get_clinic(uow)
             reserved = (
@@ -175,7 +181,7 @@ def refund(desk: Desk, package_id: int, amount: Decimal | None, yes: bool) -> No
                     .order_by(Invoice.id)
                 )
             ).all()
-            package = await package_admin.refund(uow, package_id, amount, by=by)
+            package = await package_admin.refund(uow, package_id, amount, by=by, actor=actor)
             owner = await owner_of(uow, package.patient_id)
             refunded = package.refund_amount if package.refund_amount is not None else Decimal(0)
             lines = [

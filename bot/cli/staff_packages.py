@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.cli.common import Context, run
 from bot.cli.output import render
-from bot.cli.staff_common import DATE, ID, echo, money, who_text
+from bot.cli.staff_common import DATE, ID, acting_desk, echo, money, who_text
 from bot.services import package_views, packages
 from bot.services.clinic import get_clinic
 from bot.services.lookup import as_id, find_patient, find_staff
@@ -64,6 +64,7 @@ def sell(patient: str, template: str, seller: str | None, day: date | None) -> N
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             owner = await find_patient(uow, patient)
             staff = await find_staff(uow, seller) if seller else None
@@ -71,6 +72,7 @@ def sell(patient: str, template: str, seller: str | None, day: date | None) -> N
                 uow, owner.id, _template_ref(template),
                 sold_by_staff_id=staff.id if staff else None,
                 purchased_on=day,
+                actor=actor,
             )
             invoices = (
                 await uow.session.scalars(

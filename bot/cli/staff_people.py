@@ -141,6 +141,7 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
 
     async def look(ctx: Context) -> tuple[int, int, list[str]]:
         async with ctx.uow() as uow:  # a trial merge, rolled back: shows what would move
+            actor = await desk.actor(uow)
             by = await desk.who(uow)
             keep_id, merge_id = await _patient_id(uow, keep), await _patient_id(uow, merge_ref)
             kept = await uow.session.get(Patient, keep_id)
@@ -152,7 +153,7 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
                     if registration.online_registration:
                         lines += await _evidence(uow, registration, other, link_channel)
             trial = await accounts.merge(uow, keep_id, merge_id, by=by,
-                                         link_channels=link_channel)
+                                         link_channels=link_channel, actor=actor)
             lines.append(f"Would move to patient {keep_id}: {_moved(trial)}.")
             return keep_id, merge_id, lines
 
@@ -162,8 +163,9 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
             result = await accounts.merge(uow, keep_id, merge_id, by=await desk.who(uow),
-                                          link_channels=link_channel)
+                                          link_channels=link_channel, actor=actor)
             await uow.commit()
             left = [mask_phone(c) if c.startswith("+") else "Telegram account"
                     for c in result.left_off]

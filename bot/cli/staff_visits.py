@@ -17,6 +17,7 @@ from bot.cli.staff_common import (
     ID,
     LOCAL_TIME,
     WallTime,
+    acting_desk,
     by_key,
     echo,
     invoice_lines,
@@ -50,6 +51,7 @@ def reschedule(
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
             practitioner = (
                 await by_key(uow, Practitioner, practitioner_key, "practitioner")
@@ -62,6 +64,7 @@ def reschedule(
                 uow, appointment_id, to_utc(at, clinic), by="staff",
                 new_practitioner_id=practitioner.id if practitioner else None,
                 new_location_id=location.id if location else None,
+                actor=actor,
             )
             line = f"Moved appointment {appointment.id} to {await describe(uow, appointment)}."
             await uow.commit()
@@ -83,7 +86,10 @@ def add_package(appointment_id: int, package_id: int) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
-            appointment = await appointments.attach_package(uow, appointment_id, package_id)
+            actor = await acting_desk().actor(uow)
+            appointment = await appointments.attach_package(
+                uow, appointment_id, package_id, actor=actor
+            )
             package = await packages.get_package(uow, package_id)
             await uow.commit()
             return (
@@ -108,9 +114,10 @@ def remove_package(appointment_id: int) -> None:
 
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             before = await appointments.get_appointment(uow, appointment_id)
             package_id = before.package_id
-            appointment = await appointments.remove_package(uow, appointment_id)
+            appointment = await appointments.remove_package(uow, appointment_id, actor=actor)
             assert package_id is not None  # remove_package refuses an appointment without one
             package = await packages.get_package(uow, package_id)
             await uow.commit()
@@ -138,8 +145,9 @@ def arrive(appointment_id: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
-            appointment = await arrivals.arrive(uow, appointment_id)
+            appointment = await arrivals.arrive(uow, appointment_id, actor=actor)
             lines = [f"Appointment {appointment.id} arrived ({await describe(uow, appointment)})."]
             if appointment.package_id is not None:
                 package = await packages.get_package(uow, appointment.package_id)
@@ -168,8 +176,9 @@ def undo_arrival(appointment_id: int) -> None:
 
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
+            actor = await acting_desk().actor(uow)
             clinic = await get_clinic(uow)
-            voided = await arrivals.undo_arrival(uow, appointment_id)
+            voided = await arrivals.undo_arrival(uow, appointment_id, actor=actor)
             appointment = await appointments.get_appointment(uow, appointment_id)
             lines = [
                 f"Appointment {appointment.id} is booked again, its arrival undone "

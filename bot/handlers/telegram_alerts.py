@@ -34,6 +34,7 @@ from bot.handlers.telegram_context import CHANNEL, Context, deps
 from bot.handlers.telegram_render import clip, keyboard
 from bot.i18n import Translator, negotiate, translator
 from bot.services import appointments, merging, noshows, outbox, staff
+from bot.services.audit import Actor
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import (
@@ -162,13 +163,16 @@ async def on_appointment_button(update: Update, context: Context) -> None:
             await query.answer(t.gettext("Only staff can do this."), show_alert=True)
             return
         name = member.name
+        actor = Actor(member.key, "telegram")
         options: tuple[Option, ...] = ()
         try:
             if action == "arrive":
-                await appointments.arrive(uow, int(raw_id))
+                await appointments.arrive(uow, int(raw_id), actor=actor)
                 outcome = t.gettext("Marked arrived by {who}.", who=name)
             else:
-                no_show = await noshows.mark_no_show(uow, int(raw_id), by=f"{name} (Telegram)")
+                no_show = await noshows.mark_no_show(
+                    uow, int(raw_id), by=f"{name} (Telegram)", actor=actor
+                )
                 outcome = t.gettext("Marked no-show by {who}.", who=name)
                 row = OutboxMessage(kind="no_show", params={
                     "no_show_id": no_show.id, "appointment_id": no_show.appointment_id})
@@ -198,7 +202,8 @@ async def on_merge_button(update: Update, context: Context) -> None:
             if parts[0] == "merge":
                 link = parts[3:] == ["link"]
                 result = await merging.merge(uow, keep_id=int(parts[2]), merge_id=int(parts[1]),
-                                             by=f"{name} (Telegram)", link_channels=link)
+                                             by=f"{name} (Telegram)", link_channels=link,
+                                             actor=Actor(member.key, "telegram"))
                 if link:
                     outcome = t.gettext("Merged by {who}; the registration's phone or Telegram "
                                         "now opens the file.", who=name)

@@ -35,6 +35,7 @@ from bot.handlers.telegram_context import Context, deps
 from bot.handlers.telegram_render import keyboard
 from bot.i18n import Translator, negotiate, translator
 from bot.services import noshows, staff, staff_code
+from bot.services.audit import Actor
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import NoShow, NoShowFee, OutboxMessage
@@ -169,14 +170,19 @@ async def on_no_show_button(update: Update, context: Context) -> None:
         parts = query.data.split(":", 3)
         no_show_id, action = int(parts[1]), parts[2]
         by = f"{member.name} (Telegram)"
+        actor = Actor(member.key, "telegram")
         note: str | None = None
         try:
             if action == "redeem":
-                await noshows.resolve(uow, no_show_id, "redeem", by=by)
+                await noshows.resolve(uow, no_show_id, "redeem", by=by, actor=actor)
             elif action == "fee" and len(parts) >= 4:
-                await noshows.resolve(uow, no_show_id, "fee", no_show_fee_key=parts[3], by=by)
+                await noshows.resolve(
+                    uow, no_show_id, "fee", no_show_fee_key=parts[3], by=by, actor=actor
+                )
             elif action == "undo" and len(parts) >= 4 and parts[3].isdecimal():
-                await noshows.undo(uow, no_show_id, by=by, expected_version=int(parts[3]))
+                await noshows.undo(
+                    uow, no_show_id, by=by, expected_version=int(parts[3]), actor=actor
+                )
             else:
                 raise ValueError("unknown no-show action")
             await uow.commit()

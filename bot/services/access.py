@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
-from bot.services import accounts
+from bot.services import accounts, audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.storage.models import Patient, Staff, guardianship
 from bot.storage.models.people import GUARDIAN_FROM_DESK, GUARDIAN_FROM_FILE
@@ -71,8 +71,11 @@ async def drop_link(uow: UnitOfWork, guardian_id: int, ward_id: int) -> None:
     )
 
 
-async def add_guardian(uow: UnitOfWork, guardian_id: int, ward_id: int) -> tuple[Patient, Patient]:
+async def add_guardian(
+    uow: UnitOfWork, guardian_id: int, ward_id: int, *, actor: audit.Actor | None = None
+) -> tuple[Patient, Patient]:
     """Let ``guardian_id``'s account act for ``ward_id`` (a desk link; RULES.md 17)."""
+    seen = await audit.watch(uow, actor, patient_id=ward_id)
     if guardian_id == ward_id:
         raise InvalidInput("a patient cannot be their own guardian; give two different patients")
     guardian = await accounts.get_patient(uow, guardian_id)
@@ -83,25 +86,39 @@ async def add_guardian(uow: UnitOfWork, guardian_id: int, ward_id: int) -> tuple
         raise WrongState(f"patient {guardian_id} already manages patient {ward_id}")
     await uow.session.execute(insert(guardianship).values(
         guardian_id=guardian_id, ward_id=ward_id, source=GUARDIAN_FROM_DESK))
+    await seen.record(
+        "guardian.add", summary=f"patient {guardian_id} may act for patient {ward_id}",
+    )
     return guardian, ward
 
 
-async def remove_guardian(uow: UnitOfWork, guardian_id: int, ward_id: int) -> str:
+async def remove_guardian(
+    uow: UnitOfWork, guardian_id: int, ward_id: int, *, actor: audit.Actor | None = None
+) -> str:
     """Stop ``guardian_id``'s account acting for ``ward_id``; who had made the link."""
+    seen = await audit.watch(uow, actor, patient_id=ward_id)
     source = await uow.session.scalar(
         select(LINK.source).where(LINK.guardian_id == guardian_id, LINK.ward_id == ward_id))
     if source is None:
         raise NotFound(f"patient {guardian_id} does not manage patient {ward_id}")
     await drop_link(uow, guardian_id, ward_id)
+    await seen.record(
+        "guardian.remove", summary=f"patient {guardian_id} no longer acts for patient {ward_id}",
+    )
     return str(source)
 
 
-async def revoke_staff_chat(uow: UnitOfWork, member: Staff) -> int | None:
+async def revoke_staff_chat(
+    uow: UnitOfWork, member: Staff, *, actor: audit.Actor | None = None
+) -> int | None:
     """Take the Telegram chat off a staff member; the chat it was (None: there was none)."""
+    seen = await audit.watch(uow, actor)
     chat = member.telegram_chat_id
     member.telegram_chat_id = None
     member.chat_from_file = False
     await uow.session.flush()
+    if chat is not None:  # no chat: nothing changed, nothing to record
+        await seen.record("staff.revoke_chat", summary=f"Telegram chat of staff {member.key} off")
     return chat
 
 

@@ -25,7 +25,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import closures, packages
+from bot.services import audit, closures, packages
 from bot.services.arrivals import arrive as arrive  # arrival lives in bot/services/arrivals.py
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
@@ -252,6 +252,7 @@ async def book(
     starts_at: datetime,
     package_id: int | Literal["auto"] | None = "auto",
     booked_by: BookedBy = "patient",
+    actor: audit.Actor | None = None,
 ) -> Appointment:
     """Book an appointment (RULES.md 3, 20); the caller commits.
 
@@ -259,6 +260,7 @@ async def book(
     applies: booked without one; all that applied ran out meanwhile: NoUsesLeft); ``None``
     declines any package; an id uses that package or raises why it cannot.
     """
+    seen = await audit.watch(uow, actor, patient_id=patient_id)
     starts_at = _aware(starts_at)
     clinic = await get_clinic(uow)
     practitioner = await _lock_practitioner(uow, practitioner_id)
@@ -287,6 +289,11 @@ async def book(
             if package.patient_id != patient.id:
                 raise NotAllowed("a package covers only its owner's appointments")
             await packages.reserve_use(uow, package, appointment)
+    await seen.record(
+        "appointment.book",
+        appointment_id=appointment.id,
+        summary=f"appointment {appointment.id} booked",
+    )
     return appointment
 
 
@@ -353,10 +360,12 @@ async def cancel(
     *,
     by: BookedBy = "patient",
     acting_patient_id: int | None = None,
+    actor: audit.Actor | None = None,
 ) -> Appointment:
     """Cancel before arrival; a package use is unlinked and returned (RULES.md 7)."""
     clinic = await get_clinic(uow)
     appointment = await _load_for_change(uow, appointment_id, acting_patient_id)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     _require_booked(appointment, "cancelled")
     now = uow.clock.now()
     if by == "patient":
@@ -365,6 +374,7 @@ async def cancel(
     appointment.status = "cancelled"
     appointment.cancelled_at = now
     await uow.session.flush()
+    await seen.record("appointment.cancel", summary=f"appointment {appointment_id} cancelled")
     return appointment
 
 
@@ -377,11 +387,13 @@ async def reschedule(
     acting_patient_id: int | None = None,
     new_practitioner_id: int | None = None,
     new_location_id: int | None = None,
+    actor: audit.Actor | None = None,
 ) -> Appointment:
     """Move a booked appointment: fully moved, or refused with nothing changed (RULES.md 5, 7)."""
     new_starts_at = _aware(new_starts_at)
     clinic = await get_clinic(uow)
     appointment = await _load_for_change(uow, appointment_id, acting_patient_id)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     _require_booked(appointment, "moved")
     if by == "patient":
         _check_notice(clinic, appointment, uow.clock.now(), "rescheduled")
@@ -415,12 +427,16 @@ async def reschedule(
         appointment.starts_at, appointment.ends_at = new_starts_at, ends_at
         appointment.practitioner_id, appointment.location_id = practitioner.id, location_id
         appointment.confirmed_at = None
+    await seen.record("appointment.reschedule", summary=f"appointment {appointment_id} moved")
     return appointment
 
 
-async def remove_package(uow: UnitOfWork, appointment_id: int) -> Appointment:
+async def remove_package(
+    uow: UnitOfWork, appointment_id: int, *, actor: audit.Actor | None = None
+) -> Appointment:
     """Take the package off an appointment and return its use; only before arrival (RULES.md 6)."""
     appointment = await get_appointment(uow, appointment_id, lock=True)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     if appointment.status == "arrived":
         raise WrongState(
             "the package can be removed only before the appointment is marked arrived"
@@ -430,12 +446,18 @@ async def remove_package(uow: UnitOfWork, appointment_id: int) -> Appointment:
         raise WrongState(f"appointment {appointment.id} has no package to remove")
     await packages.release_use(uow, appointment)
     await uow.session.flush()
+    await seen.record(
+        "appointment.remove_package", summary=f"package taken off appointment {appointment_id}",
+    )
     return appointment
 
 
-async def attach_package(uow: UnitOfWork, appointment_id: int, package_id: int) -> Appointment:
+async def attach_package(
+    uow: UnitOfWork, appointment_id: int, package_id: int, *, actor: audit.Actor | None = None
+) -> Appointment:
     """Staff: let a package cover a booked appointment (its rules apply, RULES.md 3, 4)."""
     appointment = await get_appointment(uow, appointment_id, lock=True)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id, package_id=package_id)
     _require_booked(appointment, "changed")
     if appointment.package_id is not None:
         raise WrongState(
@@ -446,4 +468,7 @@ async def attach_package(uow: UnitOfWork, appointment_id: int, package_id: int) 
         raise NotAllowed("a package covers only its owner's appointments")
     await packages.reserve_use(uow, package, appointment)
     await uow.session.flush()
+    await seen.record(
+        "appointment.add_package", summary=f"package {package_id} on appointment {appointment_id}",
+    )
     return appointment

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import billing, packages
+from bot.services import audit, billing, packages
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import WrongState
 from bot.storage.models import Appointment, Fee, Invoice
@@ -28,13 +28,16 @@ from bot.storage.uow import UnitOfWork
 EARLY_MINUTES = 15
 
 
-async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
+async def arrive(
+    uow: UnitOfWork, appointment_id: int, *, actor: audit.Actor | None = None
+) -> Appointment:
     """Mark arrived: a package use is redeemed (billing ``patient_pays``), else the fee billed.
 
     Only a booked appointment, and only from :data:`EARLY_MINUTES` before it starts.
     """
     clinic = await get_clinic(uow)
     appointment = await packages.lock_appointment(uow, appointment_id)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     if appointment.status != "booked":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; it cannot "
@@ -61,10 +64,13 @@ async def arrive(uow: UnitOfWork, appointment_id: int) -> Appointment:
     appointment.status = "arrived"
     appointment.arrived_at = uow.clock.now()
     await uow.session.flush()
+    await seen.record("appointment.arrive", summary=f"appointment {appointment_id} arrived")
     return appointment
 
 
-async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
+async def undo_arrival(
+    uow: UnitOfWork, appointment_id: int, *, actor: audit.Actor | None = None
+) -> list[Invoice]:
     """Undo :func:`arrive`: the appointment is booked again with its use reserved on the same
     package, and its session invoice voided. Returns the invoices voided.
 
@@ -72,6 +78,7 @@ async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
     the session invoice (refund it first), or when the package was refunded since.
     """
     appointment = await packages.lock_appointment(uow, appointment_id)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     if appointment.status != "arrived":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; there is "
@@ -86,6 +93,9 @@ async def undo_arrival(uow: UnitOfWork, appointment_id: int) -> list[Invoice]:
     appointment.status = "booked"
     appointment.arrived_at = None
     await uow.session.flush()
+    await seen.record(
+        "appointment.undo_arrival", summary=f"arrival at appointment {appointment_id} undone",
+    )
     return voided
 
 

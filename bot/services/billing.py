@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot.services import audit
 from bot.services.errors import AmountOutOfRange, NotFound, WrongState
 from bot.storage.models import Invoice, PatientPackage, Payment
 from bot.storage.types import to_money
@@ -61,12 +62,14 @@ async def record_payment(
     *,
     method: str = "desk",
     external_id: str | None = None,
+    actor: audit.Actor | None = None,
 ) -> Payment:
     """Record money received against an invoice; a package becomes usable once paid enough.
 
     With ``external_id`` (a provider's charge id) the same payment delivered twice is recorded
     once: the second call returns the first payment.
     """
+    seen = await audit.watch(uow, actor, invoice_id=invoice_id)
     if external_id is not None:
         existing = await uow.session.scalar(
             select(Payment).where(Payment.external_id == external_id)
@@ -100,6 +103,9 @@ async def record_payment(
     if invoice.package_id is not None and invoice.status == "paid":
         await _mark_package_paid(uow, invoice)
     await uow.session.flush()
+    await seen.record(
+        "invoice.pay", summary=f"payment {payment.id} ({method}) on invoice {invoice_id}",
+    )
     return payment
 
 

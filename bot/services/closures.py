@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.services import outbox, reminders
+from bot.services import audit, outbox, reminders
 from bot.services.availability import first_moment_at
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import InvalidInput, NotFound
@@ -195,6 +195,7 @@ async def add(
     location_ids: Sequence[int | None] = (None,),
     reason: str | None = None,
     source: str = CLOSURE_FROM_DESK,
+    actor: audit.Actor | None = None,
 ) -> tuple[list[Closure], list[Appointment]]:
     """Close ``[starts_at, ends_at)``: for a practitioner (time off), or the clinic at each of
     ``location_ids`` (None: everywhere). The new rows, and the booked appointments in them."""
@@ -217,8 +218,16 @@ async def add(
                 created_at=uow.clock.now())
         for location_id in location_ids
     ]
+    seen = await audit.watch(uow, actor)
     uow.session.add_all(rows)
     await uow.session.flush()
+    ids = ", ".join(str(row.id) for row in rows)
+    if practitioner_id is None:
+        await seen.record("closure.add", summary=f"closure {ids}")
+    else:
+        await seen.record(
+            "time_off.add", summary=f"time off {ids} of practitioner {practitioner_id}"
+        )
     return rows, await booked_in(uow, rows)
 
 
@@ -231,11 +240,16 @@ async def get(uow: UnitOfWork, closure_id: int, *, time_off: bool) -> Closure:
     return closure
 
 
-async def remove(uow: UnitOfWork, closure_id: int, *, time_off: bool) -> Closure:
+async def remove(
+    uow: UnitOfWork, closure_id: int, *, time_off: bool, actor: audit.Actor | None = None
+) -> Closure:
     """Delete a closure or time off (whoever made it); the row as it was."""
     closure = await get(uow, closure_id, time_off=time_off)
+    seen = await audit.watch(uow, actor)
     await uow.session.delete(closure)
     await uow.session.flush()
+    what = "time_off" if time_off else "closure"
+    await seen.record(f"{what}.remove", summary=f"{what.replace('_', ' ')} {closure_id} removed")
     return closure
 
 
@@ -253,8 +267,11 @@ async def listing(
     return list(await uow.session.scalars(stmt.order_by(Closure.starts_at, Closure.id)))
 
 
-async def notify_patients(uow: UnitOfWork, closure: Closure) -> Notified:
+async def notify_patients(
+    uow: UnitOfWork, closure: Closure, *, actor: audit.Actor | None = None
+) -> Notified:
     """Queue one message per patient with a booked appointment in ``closure`` (once each)."""
+    seen = await audit.watch(uow, actor)
     affected = await booked_in(uow, [closure])
     by_patient: dict[int, list[int]] = {}
     for appointment in affected:
@@ -273,6 +290,9 @@ async def notify_patients(uow: UnitOfWork, closure: Closure) -> Notified:
             patient_id=patient_id,
         )
         (told if created else already).append(patient_id)
+    what = "time_off" if closure.practitioner_id is not None else "closure"
+    told_of = f"{len(told)} patients told of {what.replace('_', ' ')} {closure.id}"
+    await seen.record(f"{what}.notify", summary=told_of)
     return Notified(told, already, unreachable)
 
 

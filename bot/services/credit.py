@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, type_coerce
 
-from bot.services import billing
+from bot.services import audit, billing
 from bot.services.errors import AmountOutOfRange, NotFound, WrongState
 from bot.storage.models import CreditEntry, Invoice, Patient, Payment
 from bot.storage.types import Money, to_money
@@ -102,10 +102,12 @@ async def _lock_holder(uow: UnitOfWork, patient_id: int) -> None:
 
 
 async def pay_back(
-    uow: UnitOfWork, patient_id: int, amount: Decimal | None, *, method: str, by: str
+    uow: UnitOfWork, patient_id: int, amount: Decimal | None, *, method: str, by: str,
+    actor: audit.Actor | None = None,
 ) -> tuple[CreditEntry, Decimal]:
     """Record credit handed back to the patient (``amount``, None: all of it) by ``method``;
     the entry and the credit left. Never more than the credit holds."""
+    seen = await audit.watch(uow, actor, patient_id=patient_id)
     if method not in PAY_BACK_METHODS:
         raise AmountOutOfRange(
             f"credit is paid back by {', '.join(PAY_BACK_METHODS)}, not {method!r}")
@@ -120,17 +122,21 @@ async def pay_back(
     entry = add(uow, patient_id=patient_id, amount=-amount, source=PAID_BACK,
                 reason=f"paid back by {method} ({by})")
     await uow.session.flush()
+    await seen.record("credit.pay_back", summary=f"credit paid back ({method})")
     return entry, held - amount
 
 
 async def pay_from_credit(
-    uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None
+    uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
+    *,
+    actor: audit.Actor | None = None,
 ) -> CreditPayment:
     """Pay ``amount`` of an invoice from its patient's credit (None: as much as both allow).
 
     Never more than the invoice still owes, never more than the credit holds; the patient's row
     is locked first, so concurrent uses of one credit are taken one after the other.
     """
+    seen = await audit.watch(uow, actor, invoice_id=invoice_id)
     patient_id = await uow.session.scalar(
         select(Invoice.patient_id).where(Invoice.id == invoice_id)
     )
@@ -157,6 +163,10 @@ async def pay_from_credit(
         invoice_id=invoice.id, payment_id=payment.id,
     )
     await uow.session.flush()
+    await seen.record(
+        "invoice.pay_from_credit",
+        summary=f"payment {payment.id} from credit on invoice {invoice_id}",
+    )
     return CreditPayment(payment, invoice, held - amount)
 
 

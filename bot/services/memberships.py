@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, Select, Table, select
 
+from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
 from bot.services.sweeping import in_chunks, locked, move_cursors, walk
@@ -33,8 +34,16 @@ async def get_plan(uow: UnitOfWork, ref: str | int) -> MembershipPlan:
     return plan
 
 
-async def enrol(uow: UnitOfWork, patient_id: int, plan_ref: str | int, start: date) -> Membership:
+async def enrol(
+    uow: UnitOfWork,
+    patient_id: int,
+    plan_ref: str | int,
+    start: date,
+    *,
+    actor: audit.Actor | None = None,
+) -> Membership:
     """Start a membership on ``start``; periods are counted from that date."""
+    seen = await audit.watch(uow, actor, patient_id=patient_id)
     plan = await get_plan(uow, plan_ref)
     patient = await uow.session.get(Patient, patient_id)
     if patient is None or patient.merged_into_id is not None:
@@ -56,15 +65,21 @@ async def enrol(uow: UnitOfWork, patient_id: int, plan_ref: str | int, start: da
     )
     uow.session.add(membership)
     await uow.session.flush()
+    await seen.record(
+        "membership.enrol", summary=f"membership {membership.id} from {start.isoformat()}",
+    )
     return membership
 
 
-async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Membership:
+async def cancel(
+    uow: UnitOfWork, membership_id: int, from_date: date, *, actor: audit.Actor | None = None
+) -> Membership:
     """Cancel from ``from_date``: no period starting on or after it is invoiced (RULES.md 16).
 
     Unpaid invoices of periods starting on or after ``from_date`` (a backdated cancellation)
     are voided; anything already paid on is left for the desk to refund.
     """
+    seen = await audit.watch(uow, actor)
     # Locked (PostgreSQL) against a sweep reading it, so no period after the cancellation is
     # invoiced by a sweep that read the membership just before.
     membership = await uow.session.scalar(
@@ -108,6 +123,11 @@ async def cancel(uow: UnitOfWork, membership_id: int, from_date: date) -> Member
         invoice.status = "void"
         invoice.reminder_due_on = None
     await uow.session.flush()
+    await seen.record(
+        "membership.cancel",
+        patient_id=membership.patient_id,
+        summary=f"membership {membership.id} cancelled from {from_date.isoformat()}",
+    )
     return membership
 
 

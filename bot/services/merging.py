@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Table, delete, insert, or_, select, update
 
+from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.storage.models import (
     Appointment,
@@ -63,7 +64,8 @@ class MergeResult:
 
 
 async def merge(
-    uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str, link_channels: bool = False
+    uow: UnitOfWork, keep_id: int, merge_id: int, *, by: str, link_channels: bool = False,
+    actor: audit.Actor | None = None,
 ) -> MergeResult:
     """Merge profile ``merge_id`` into ``keep_id``: everything it owns moves (RULES.md 18).
 
@@ -74,6 +76,7 @@ async def merge(
     ``link_channels``: staff confirmed the online registration's phone and Telegram account are
     the patient's own; without it they are taken off (see the module docstring).
     """
+    seen = await audit.watch(uow, actor, patient_id=keep_id)
     if keep_id == merge_id:
         raise InvalidInput("a profile cannot be merged into itself; pick two different profiles")
     locked = (
@@ -133,6 +136,7 @@ async def merge(
     await uow.session.flush()
     log.info("patient %s merged into patient %s by %s (channels %s)", merge_id, keep_id, by,
              "linked" if link_channels else f"left off: {len(left_off)}")
+    await seen.record("patient.merge", summary=f"patient {merge_id} merged into patient {keep_id}")
     return MergeResult(kept_id=keep_id, merged_id=merge_id, by=by, moved=moved,
                        left_off=tuple(left_off), channels_linked=link_channels)
 

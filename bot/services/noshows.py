@@ -23,7 +23,7 @@ from typing import Literal, cast
 from sqlalchemy import Table, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.services import billing, outbox, packages
+from bot.services import audit, billing, outbox, packages
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     InvalidInput,
@@ -64,13 +64,16 @@ async def open_no_shows(uow: UnitOfWork) -> list[NoShow]:
     return list((await uow.session.scalars(stmt)).all())
 
 
-async def mark_no_show(uow: UnitOfWork, appointment_id: int, *, by: str) -> NoShow:
+async def mark_no_show(
+    uow: UnitOfWork, appointment_id: int, *, by: str, actor: audit.Actor | None = None
+) -> NoShow:
     """Mark a booked appointment no-show and raise it to staff (``by``: who marked it).
 
     Only a booked appointment that has started can be marked. If the sweep already raised it,
     that no-show becomes a ``marked`` one (no second alert).
     """
     appointment = await packages.lock_appointment(uow, appointment_id)
+    seen = await audit.watch(uow, actor, appointment_id=appointment_id)
     if appointment.status != "booked":
         raise WrongState(
             f"appointment {appointment.id} is {appointment.status.replace('_', '-')}; only a "
@@ -89,9 +92,11 @@ async def mark_no_show(uow: UnitOfWork, appointment_id: int, *, by: str) -> NoSh
     if existing is not None:
         existing.reason = "marked"
         await uow.session.flush()
+        await seen.record("no_show.mark", summary=f"appointment {appointment_id} marked no-show")
         return existing
     no_show = await _raise(uow, appointment, "marked", now)
     assert no_show is not None  # the appointment row is locked: nobody raised it meanwhile
+    await seen.record("no_show.mark", summary=f"appointment {appointment_id} marked no-show")
     return no_show
 
 
@@ -123,6 +128,7 @@ async def resolve(
     no_show_fee_key: str | None = None,
     by: str,
     expected_version: int | None = None,
+    actor: audit.Actor | None = None,
 ) -> NoShow:
     """Resolve a no-show: ``redeem`` its package use, or charge the no-show fee ``fee``.
 
@@ -132,6 +138,7 @@ async def resolve(
     if choice not in ("redeem", "fee"):
         raise InvalidInput(f"choose 'redeem' or 'fee', not {choice!r}")
     no_show = await get_no_show(uow, no_show_id, lock=True)
+    seen = await audit.watch(uow, actor, appointment_id=no_show.appointment_id)
     if no_show.resolution is not None:
         raise WrongState(
             f"no-show {no_show.id} was already {await _describe(uow, no_show)}",
@@ -176,11 +183,17 @@ async def resolve(
     no_show.resolved_at = uow.clock.now()
     no_show.version += 1
     await uow.session.flush()
+    await seen.record(
+        "no_show.resolve",
+        invoice_id=no_show.invoice_id,
+        summary=f"no-show {no_show.id} resolved: {choice}",
+    )
     return no_show
 
 
 async def undo(
-    uow: UnitOfWork, no_show_id: int, *, by: str, expected_version: int | None = None
+    uow: UnitOfWork, no_show_id: int, *, by: str, expected_version: int | None = None,
+    actor: audit.Actor | None = None,
 ) -> NoShow:
     """Undo a resolution, restoring exactly the state before it (``by``: who undid it).
 
@@ -189,6 +202,9 @@ async def undo(
     (refused if that package can no longer cover the appointment). A refusal changes nothing.
     """
     no_show = await get_no_show(uow, no_show_id, lock=True)
+    seen = await audit.watch(
+        uow, actor, appointment_id=no_show.appointment_id, invoice_id=no_show.invoice_id,
+    )
     if no_show.resolution is None:
         raise WrongState(f"no-show {no_show.id} is not resolved; there is nothing to undo")
     _check_version(no_show, expected_version)
@@ -205,6 +221,7 @@ async def undo(
     no_show.resolved_at = None
     no_show.version += 1
     await uow.session.flush()
+    await seen.record("no_show.undo", summary=f"no-show {no_show.id} resolution undone")
     return no_show
 
 

@@ -21,7 +21,7 @@ from typing import cast
 
 from sqlalchemy import Table, select, update
 
-from bot.services import billing, credit, outbox, packages
+from bot.services import audit, billing, credit, outbox, packages
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     AmountOutOfRange,
@@ -50,10 +50,13 @@ STAFF_TOLD_OF_REFUNDS = ("reception", "manager")
 
 
 async def change_expiry(
-    uow: UnitOfWork, package_id: int, new_date: date | None
+    uow: UnitOfWork, package_id: int, new_date: date | None,
+    *,
+    actor: audit.Actor | None = None,
 ) -> PatientPackage:
     """Set the package's expiry to ``new_date``, or clear it (None: no expiry)."""
     package = await packages.get_package(uow, package_id, lock=True)
+    seen = await audit.watch(uow, actor, package_id=package_id)
     if package.refunded_at is not None:
         raise PackageEnded(f"{package.name} was refunded; its expiry no longer matters")
     if new_date is not None:
@@ -73,6 +76,9 @@ async def change_expiry(
                 )
     package.expires_on = new_date
     await uow.session.flush()
+    await seen.record(
+        "package.expiry", summary=f"package {package.id} expires {new_date or 'never'}",
+    )
     return package
 
 
@@ -91,7 +97,8 @@ async def suggested_refund(uow: UnitOfWork, package_id: int) -> Decimal:
 
 
 async def refund(
-    uow: UnitOfWork, package_id: int, amount: Decimal | None = None, *, by: str
+    uow: UnitOfWork, package_id: int, amount: Decimal | None = None, *, by: str,
+    actor: audit.Actor | None = None,
 ) -> PatientPackage:
     """Refund a package (``amount`` None: the suggested amount; ``by``: who refunded it).
 
@@ -102,6 +109,7 @@ async def refund(
     the amount is credited to the owner (a ``refund`` entry of the credit ledger).
     """
     package = await packages.get_package(uow, package_id, lock=True)
+    seen = await audit.watch(uow, actor, package_id=package_id)
     if package.refunded_at is not None:
         clinic = await get_clinic(uow)
         raise WrongState(
@@ -139,11 +147,13 @@ async def refund(
         )
     await _tell_staff(uow, package, amount, released, by)
     await uow.session.flush()
+    await seen.record("package.refund", summary=f"package {package.id} refunded")
     return package
 
 
 async def transfer(
-    uow: UnitOfWork, package_id: int, to_patient_id: int, uses: int, *, by: str
+    uow: UnitOfWork, package_id: int, to_patient_id: int, uses: int, *, by: str,
+    actor: audit.Actor | None = None,
 ) -> PatientPackage:
     """Move ``uses`` available uses to a family member's new package; return that package.
 
@@ -153,6 +163,7 @@ async def transfer(
     ``available`` drop by ``uses``. ``by``: who transferred them.
     """
     source = await packages.get_package(uow, package_id, lock=True, scope_rows=True)
+    seen = await audit.watch(uow, actor, package_id=package_id)
     if source.refunded_at is not None:
         raise PackageEnded(f"{source.name} was refunded; its uses cannot be transferred")
     if not source.paid_enough:
@@ -208,6 +219,10 @@ async def transfer(
     )
     uow.session.add(gift)
     await uow.session.flush()
+    await seen.record(
+        "package.transfer",
+        summary=f"{uses} uses of package {package_id} moved to package {gift.id}",
+    )
     return gift
 
 

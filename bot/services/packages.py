@@ -14,7 +14,7 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import selectinload
 
-from bot.services import billing
+from bot.services import audit, billing
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     NotAllowed,
@@ -115,12 +115,14 @@ async def sell_package(
     online: bool = False,
     sold_by_staff_id: int | None = None,
     purchased_on: date | None = None,
+    actor: audit.Actor | None = None,
 ) -> PatientPackage:
     """Sell a package: copy the template's terms onto the patient's package and invoice it.
 
     ``online`` purchases are refused for templates sold at the desk only. With installments,
     the first invoice is due on the purchase date and the others one month apart.
     """
+    seen = await audit.watch(uow, actor, patient_id=patient_id)
     template = await get_template(uow, template_ref)
     if online and not template.online_purchase:
         raise NotAllowed(f"{template.name} is sold at the clinic's desk only")
@@ -153,6 +155,11 @@ async def sell_package(
     await uow.session.flush()
     if template.price > 0:
         await _invoice_package(uow, package)
+    await seen.record(
+        "package.sell",
+        package_id=package.id,
+        summary=f"package {package.id} sold from template {template.id}",
+    )
     return package
 
 

@@ -1,6 +1,8 @@
 """Staff on Telegram: /staff registration, no-show alerts delivered by the outbox's Telegram
 channel, resolving them both ways and undoing (RULES.md 8), refusals for non-staff chats,
-two staff pressing at once, /today and /noshows, and replies to patients' messages."""
+two staff pressing at once, /today and /noshows, and replies to patients' messages. Each button
+that changes something writes one audit entry from face "telegram" (issue 17); refused or
+losing presses write none."""
 
 from __future__ import annotations
 
@@ -16,7 +18,15 @@ from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
 from bot.handlers.telegram_channel import TelegramChannel
 from bot.services import messages, noshows
-from bot.storage.models import Appointment, Invoice, NoShow, OutboxMessage, Patient, Staff
+from bot.storage.models import (
+    Appointment,
+    AuditEntry,
+    Invoice,
+    NoShow,
+    OutboxMessage,
+    Patient,
+    Staff,
+)
 from tests.e2e.telegram_harness import STAFF_CODE, Telegram, TgUser, telegram_server
 from tests.e2e.telegram_standin import TOKEN, Call
 from tests.integration._builders import book, local, package_of
@@ -51,6 +61,14 @@ async def no_show_alert(tg: Telegram, make_uow, engine, clock) -> tuple[int, Cal
     await deliver_outbox(tg, engine, clock)
     alert = await tg.wait_for(lambda c: c.chat_id == DESK_CHAT, after=start)
     return no_show.id, alert
+
+
+async def _audit(make_uow) -> list[tuple[str, str, str]]:
+    """(staff, face, action) of every audit entry, oldest first."""
+    async with make_uow() as uow:
+        rows = await uow.session.execute(
+            select(AuditEntry.staff, AuditEntry.face, AuditEntry.action).order_by(AuditEntry.id))
+        return [tuple(row) for row in rows]
 
 
 async def _no_show(make_uow, no_show_id: int) -> NoShow:
@@ -123,6 +141,8 @@ async def test_desk_redeems_then_undoes_then_charges_a_fee(tg, make_uow, engine,
     async with make_uow() as uow:
         assert (await uow.session.get(Invoice, found.invoice_id)).status == "void"
         assert (await uow.session.get(NoShow, no_show_id)).resolution is None
+    actions = ["no_show.resolve", "no_show.undo"] * 2  # marking it was no staff's press
+    assert await _audit(make_uow) == [("desk", "telegram", action) for action in actions]
 
 
 async def test_a_non_staff_user_pressing_a_staff_button_is_refused(tg, make_uow, engine, clock):
@@ -134,6 +154,7 @@ async def test_a_non_staff_user_pressing_a_staff_button_is_refused(tg, make_uow,
     assert (await _no_show(make_uow, no_show_id)).resolution is None
     assert not [c for c in eve.last if c.method == "editMessageText"]
     assert "Only staff" in await eve.say("/noshows")
+    assert await _audit(make_uow) == []
 
 
 async def test_two_staff_pressing_at_once_get_one_outcome(tg, make_uow, engine, clock):
@@ -163,6 +184,8 @@ async def test_two_staff_pressing_at_once_get_one_outcome(tg, make_uow, engine, 
         invoices = (await uow.session.scalars(select(Invoice).where(
             Invoice.kind == "no_show"))).all()
         assert len(invoices) == (1 if found.resolution == "fee" else 0)
+    [(who, face, action)] = await _audit(make_uow)  # the losing press recorded nothing
+    assert who in ("desk", "ana") and (face, action) == ("telegram", "no_show.resolve")
 
 
 async def test_today_lists_appointments_with_arrive_buttons(tg, make_uow, clock):
@@ -176,6 +199,7 @@ async def test_today_lists_appointments_with_arrive_buttons(tg, make_uow, clock)
     assert "Marked arrived" in await desk.press("Arrived")
     async with make_uow() as uow:
         assert (await uow.session.get(Appointment, appointment.id)).status == "arrived"
+    assert await _audit(make_uow) == [("desk", "telegram", "appointment.arrive")]
     assert "No open no-shows" in await desk.say("/noshows")
 
 

@@ -1,6 +1,7 @@
 """Every table, importable from one place (Alembic and the services use this module)."""
 
 from bot.storage.models.appointments import LIVE_STATUSES, Appointment, NoShow
+from bot.storage.models.audit import AuditEntry
 from bot.storage.models.base import Base
 from bot.storage.models.billing import (
     CreditEntry,
@@ -33,6 +34,7 @@ from bot.storage.models.security import StaffCodeGuard
 __all__ = [
     "LIVE_STATUSES",
     "Appointment",
+    "AuditEntry",
     "Base",
     "Clinic",
     "Closure",
