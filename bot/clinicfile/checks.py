@@ -316,3 +316,10 @@ def _phones(spec: ClinicSpec) -> Iterable[Problem]:
             patient.phone = normalise_phone(patient.phone, region)
         except ValueError as exc:
             yield Problem(("patients", i, "phone"), str(exc))
+    for i, member in enumerate(spec.staff):
+        if member.phone is None:
+            continue
+        try:
+            member.phone = normalise_phone(member.phone, region)
+        except ValueError as exc:
+            yield Problem(("staff", i, "phone"), str(exc))

@@ -20,6 +20,7 @@ from bot.storage.models.clinic import (
 )
 from bot.storage.models.closures import Closure
 from bot.storage.models.inbound import InboundMessage
+from bot.storage.models.inbox import InboxItem, InboxReply
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
     PackageRedemption,
@@ -39,6 +40,8 @@ __all__ = [
     "CreditEntry",
     "Fee",
     "InboundMessage",
+    "InboxItem",
+    "InboxReply",
     "Invoice",
     "Location",
     "Membership",
