@@ -21,6 +21,5 @@ async def item_text(uow: UnitOfWork, clinic: Clinic, item: InboxItem, t: Transla
     row = OutboxMessage(kind=item.kind, purpose=item.key, params=params)
     notice = await notifications.render(uow, clinic, row, t)
     if notice is None:
-        return t.gettext("{kind}: what this was about is gone (cancelled, merged or settled).",
-                         kind=item.kind.replace("_", " "))
+        return t.gettext("What this alert was about is gone (cancelled, merged or settled).")
     return notice.text

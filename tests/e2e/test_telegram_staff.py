@@ -15,8 +15,16 @@ from telegram import Bot
 from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
 from bot.handlers.telegram_channel import TelegramChannel
-from bot.services import messages, noshows
-from bot.storage.models import Appointment, Invoice, NoShow, OutboxMessage, Patient, Staff
+from bot.services import inbox, messages, noshows
+from bot.storage.models import (
+    Appointment,
+    InboxItem,
+    Invoice,
+    NoShow,
+    OutboxMessage,
+    Patient,
+    Staff,
+)
 from tests.e2e.telegram_harness import STAFF_CODE, Telegram, TgUser, telegram_server
 from tests.e2e.telegram_standin import TOKEN, Call
 from tests.integration._builders import book, local, package_of
@@ -205,6 +213,10 @@ async def test_a_staff_reply_to_a_patient_message_goes_to_the_patient(
         row = await uow.session.scalar(select(OutboxMessage).where(
             OutboxMessage.kind == "staff_reply"))
         assert row.status == "sent" and row.patient_id == maya.id
+        [item] = (await uow.session.scalars(select(InboxItem))).all()
+        [reply] = await inbox.replies(uow, item.id)
+        assert (item.handled_by, reply.staff_key, reply.outbox_id) == ("desk", "desk", row.id)
+        assert reply.text == "Yes, 3 pm works." and "text" not in row.params
 
 
 async def test_a_visit_not_marked_after_grace_offers_arrived(tg, make_uow, engine, clock):

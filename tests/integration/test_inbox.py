@@ -10,7 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.delivery.inbox_text import item_text
+from bot.i18n import translator
 from bot.services import inbox, messages, noshows, outbox
+from bot.services.clinic import get_clinic
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.storage.models import InboxItem, InboxReply, OutboxMessage
 from tests.integration._builders import book, local, patient
@@ -190,3 +193,15 @@ async def test_an_opted_out_patient_gets_no_reply_and_the_desk_is_told_why(make_
         assert await uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "staff_reply")) == 0
         assert (await inbox.get_item(uow, item_id)).handled_at is None
+
+
+async def test_an_item_reads_as_its_alert_in_the_readers_language(make_uow, clock):
+    item_id = await _message(make_uow, clock, "maya", "Can I come at 3?")
+    async with make_uow() as uow:
+        await outbox.alert_staff(uow, alert="no_renderer", purpose="gone:1", params={})
+        gone = await uow.session.scalar(select(InboxItem).where(InboxItem.key == "gone:1"))
+        clinic = await get_clinic(uow)
+        message = await item_text(uow, clinic, await inbox.get_item(uow, item_id), translator("fr"))
+        assert message == "Message de Maya Chen (patient 1) (sms) : Can I come at 3?"
+        assert await item_text(uow, clinic, gone, translator("en")) == (
+            "What this alert was about is gone (cancelled, merged or settled).")
