@@ -66,7 +66,9 @@ async def alert_staff_many(
     """:func:`alert_staff` for many (purpose, params) at once; how many rows were created."""
     staff = await all_staff(uow)
     told = [member.id for member in staff if alert in (member.alerts or [])]
-    await record_alerts(uow, [(purpose, alert, params) for purpose, params in alerts])
+    if not told:  # nobody to send them to: the desk's inbox has them all the same
+        await record_alerts(uow, [(item_key(purpose), alert, params) for purpose, params in alerts])
+        return 0
     return await enqueue_many(uow, staff_alert_rows(alert, told, alerts))
 
 
@@ -87,16 +89,4 @@ async def alert_staff(
     uow: UnitOfWork, *, alert: str, purpose: str, params: dict[str, object]
 ) -> int:
     """Queue an alert for each staff member whose ``alerts`` include ``alert``; return the count."""
-    staff = await all_staff(uow)
-    await record_alerts(uow, [(item_key(purpose), alert, params)])
-    created = 0
-    for member in staff:
-        if alert in (member.alerts or []):
-            created += await enqueue(
-                uow,
-                purpose=f"{purpose}:staff:{member.id}",
-                kind=alert,
-                params=params,
-                staff_id=member.id,
-            )
-    return created
+    return await alert_staff_many(uow, alert=alert, alerts=[(purpose, params)])
