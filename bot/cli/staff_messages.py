@@ -104,6 +104,8 @@ def reply(desk: Desk, item_id: int, text: str | None) -> None:
       echo "We called you back." | clinicbot staff reply 12
     """
     if text is None or text == "-":
+        if sys.stdin.isatty():
+            click.echo("Type the reply, then Ctrl-D on a line of its own:", err=True)
         text = sys.stdin.read()
 
     async def work(ctx: Context) -> list[str]:

@@ -129,6 +129,7 @@ def test_an_opted_out_patient_is_not_answered_and_the_desk_hears_why(database_ur
     refused = desk.refused("staff", "reply", str(item), ANSWER)
     assert "opted out of messages (they texted STOP), so nothing was sent" in refused.stderr
     assert "the reply is empty" in desk.refused("staff", "reply", str(item), "  ").stderr
+    assert "the reply is empty" in desk.refused("staff", "reply", str(item)).stderr  # stdin
     assert "there is no inbox item 99999" in desk.refused("staff", "handled", "99999").stderr
     assert f"Item {item} is handled by desk" in desk.ok("staff", "handled", str(item))
     assert "already handled by desk" in desk.ok("staff", "--as", "ana", "handled", str(item))
