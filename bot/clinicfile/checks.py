@@ -11,7 +11,7 @@ normalised to E.164 here: a number is written ``+E.164`` or as dialled in the cl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import phonenumbers
@@ -20,7 +20,13 @@ from babel import Locale
 from bot.clinicfile.closed import check_closed
 from bot.clinicfile.errors import Loc, Problem
 from bot.clinicfile.fields import shown
-from bot.clinicfile.schema import ClinicSpec, MembershipSection, PractitionerSection
+from bot.clinicfile.schema import (
+    ClinicSpec,
+    MembershipSection,
+    PatientSection,
+    PractitionerSection,
+    StaffSection,
+)
 from bot.services.periods import period_start
 
 KEYED = (
@@ -309,10 +315,13 @@ def _phones(spec: ClinicSpec) -> Iterable[Problem]:
             spec.clinic.phone = normalise_phone(spec.clinic.phone, region)
         except ValueError as exc:
             yield Problem(("clinic", "phone"), str(exc))
-    for i, patient in enumerate(spec.patients):
-        if patient.phone is None:
-            continue
-        try:
-            patient.phone = normalise_phone(patient.phone, region)
-        except ValueError as exc:
-            yield Problem(("patients", i, "phone"), str(exc))
+    people: list[tuple[str, Sequence[PatientSection | StaffSection]]] = [
+        ("patients", spec.patients), ("staff", spec.staff)]
+    for section, rows in people:
+        for i, person in enumerate(rows):
+            if person.phone is None:
+                continue
+            try:
+                person.phone = normalise_phone(person.phone, region)
+            except ValueError as exc:
+                yield Problem((section, i, "phone"), str(exc))

@@ -142,13 +142,15 @@ class RemindersSection(Section):
 
 
 class StaffSection(Section):
-    """``[[staff]]``: who receives alerts in chat, and as which role."""
+    """``[[staff]]``: who receives alerts in chat (or, with ``phone``, by SMS), and as which
+    role."""
 
     key: Key
     name: Name
     role: Literal["reception", "practitioner", "manager"]
     practitioner: Ref | None = None
     telegram_chat_id: ChatId | None = None
+    phone: Phone | None = None
     alerts: list[AlertKind] = []
 
 

@@ -19,8 +19,9 @@ recipient's messages one after the other), so ``send`` may be called concurrentl
 :class:`Channels` is what a deployment has: :class:`SmsChannel` when Twilio is configured, and
 :class:`bot.handlers.telegram_channel.TelegramChannel` when the bot's token is (they are built
 in ``bot.scheduler.service.build_channels`` and ``bot.cli.jobs``). Patients are reached on
-Telegram when linked, else by SMS; staff chats only on Telegram, so without it staff alerts
-stay queued.
+Telegram when linked, else by SMS; staff in their Telegram chat, else by SMS at the ``phone``
+the set-up file gives them; a staff member reached by neither has their alerts stay queued
+(they are in the desk's inbox meanwhile).
 """
 
 from __future__ import annotations
@@ -118,3 +119,8 @@ class Channels:
     def reach_staff(self) -> bool:
         """Staff chats can be reached (Telegram)."""
         return TELEGRAM in self._by_name
+
+    @property
+    def reach_staff_phones(self) -> bool:
+        """Staff with a phone can be texted (SMS)."""
+        return SMS in self._by_name

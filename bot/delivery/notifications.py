@@ -27,13 +27,15 @@ from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import closures, invoices, merge_evidence, payments, reminders
+from bot.services import closures, inbox, invoices, merge_evidence, payments, reminders
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
     Clinic,
     Closure,
     Fee,
+    InboxItem,
+    InboxReply,
     Invoice,
     Location,
     Membership,
@@ -342,11 +344,16 @@ async def payment_credited(r: Rendering) -> Notice | None:
 
 
 async def message(r: Rendering) -> Notice | None:
+    """A patient's "Talk to the clinic" message; its text is kept in the inbox item only."""
     params = r.message.params or {}
+    text = params.get("text")
+    if "inbox_id" in params:
+        item = await r.uow.session.get(InboxItem, r.param("inbox_id"))
+        text = item.text if item is not None else None
     return Notice(r.t.gettext(
         "Message from {patient} ({channel}): {text}",
         patient=await r.staff_label(r.param("patient_id")), channel=params.get("channel") or "?",
-        text=params.get("text") or "",
+        text=text or "",
     ))
 
 
@@ -394,12 +401,16 @@ async def desk_login_locked(r: Rendering) -> Notice | None:
         "{time}.", n=params.get("failures"), who=params.get("who"), time=until))
 
 
-STAFF_REPLY = "staff_reply"
+STAFF_REPLY = inbox.STAFF_REPLY
 
 
 async def staff_reply(r: Rendering) -> Notice | None:
-    """What the patient reads: the clinic's answer to their "Talk to the clinic" message."""
+    """What the patient reads: the clinic's answer to their "Talk to the clinic" message (its
+    text is kept in the inbox's reply row; older rows carried it in their params)."""
     text = (r.message.params or {}).get("text")
+    if "reply_id" in (r.message.params or {}):
+        answer = await r.uow.session.get(InboxReply, r.param("reply_id"))
+        text = answer.text if answer is not None else None
     if not isinstance(text, str) or not text:
         return None
     return Notice(r.t.gettext("{clinic}: {text}", clinic=r.clinic.name, text=text))

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from bot.storage.models import OutboxMessage
+from bot.storage.models import OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
 
 STATUSES = ("pending", "claimed", "sent", "failed", "skipped")
@@ -40,16 +40,17 @@ class Claim:
 
 async def claim_due(
     uow: UnitOfWork, *, limit: int, lease: timedelta, patients: bool, staff: bool,
-    lease_now: datetime | None = None,
+    lease_now: datetime | None = None, staff_phones: bool = False,
 ) -> list[Claim]:
     """Claim up to ``limit`` due rows, oldest due first.
 
     ``patients`` / ``staff``: whether rows for patients / staff are wanted (a deployment with no
-    channel for them leaves them queued). ``lease_now``: the time leases are kept in (default:
-    the unit of work's clock; ``clinicbot jobs run --now`` in the past keeps them in real time,
-    as the other senders do, so theirs and its own mean the same).
+    channel for them leaves them queued); ``staff_phones``: without ``staff``, rows for the
+    staff members who have a phone are wanted (SMS without Telegram). ``lease_now``: the time
+    leases are kept in (default: the unit of work's clock; ``clinicbot jobs run --now`` in the
+    past keeps them in real time, as the other senders do, so theirs and its own mean the same).
     """
-    if limit <= 0 or not (patients or staff):
+    if limit <= 0 or not (patients or staff or staff_phones):
         return []
     now = uow.clock.now()
     lease_now = lease_now or now
@@ -65,7 +66,11 @@ async def claim_due(
     )
     if not patients:
         stmt = stmt.where(OutboxMessage.patient_id.is_(None))
-    if not staff:
+    if not staff and staff_phones:
+        texted = select(Staff.id).where(Staff.phone.is_not(None))
+        stmt = stmt.where(or_(OutboxMessage.staff_id.is_(None),
+                              OutboxMessage.staff_id.in_(texted)))
+    elif not staff:
         stmt = stmt.where(OutboxMessage.staff_id.is_(None))
     if uow.dialect == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)

@@ -12,7 +12,9 @@ transaction: the claim is renewed (so a slow batch is not taken over), and the r
 * **skipped** when it no longer matters (``reminders.why_not_send``: invoice paid, appointment
   cancelled or moved...), when the patient (or the guardian it goes to) opted out, or when no
   configured channel reaches the recipient;
-* **held** during the clinic's quiet hours: ``not_before`` moves to their end (clinic time);
+* **held** during the clinic's quiet hours: ``not_before`` moves to their end (clinic time).
+  This holds for staff alerts too, on Telegram and by SMS: nobody's phone buzzes at night for
+  a no-show or an unpaid invoice, and the desk's inbox shows every alert meanwhile;
 * otherwise rendered in the recipient's language (:mod:`bot.delivery.notifications`).
 
 The transaction is committed *before* the provider is called (no database lock is held over the
@@ -147,6 +149,7 @@ class Deliverer:
                     uow, limit=min(self.policy.batch_size, self.policy.max_messages - handled),
                     lease=self.policy.lease, patients=self.channels.reach_patients,
                     staff=self.channels.reach_staff, lease_now=self.lease_clock.now(),
+                    staff_phones=self.channels.reach_staff_phones,
                 )
                 await uow.commit()
             if not claims:
@@ -259,12 +262,16 @@ class Deliverer:
         """Where the row goes, or why it cannot go anywhere."""
         blank = Notice("")
         if message.staff_id is not None:
+            # Their Telegram chat (with buttons) when there is one, else their phone by SMS.
             staff = await uow.session.get(Staff, message.staff_id)
-            telegram = self.channels.get(TELEGRAM)
-            if staff is None or staff.telegram_chat_id is None or telegram is None:
-                return None, "the staff member has no Telegram chat"
-            return Send(claim, telegram, str(staff.telegram_chat_id), blank,
-                        language=negotiate([], clinic.locale)), None
+            telegram, sms = self.channels.get(TELEGRAM), self.channels.get(SMS)
+            language = negotiate([], clinic.locale)
+            if staff is not None and staff.telegram_chat_id is not None and telegram is not None:
+                return Send(claim, telegram, str(staff.telegram_chat_id), blank,
+                            language=language), None
+            if staff is not None and staff.phone and sms is not None:
+                return Send(claim, sms, staff.phone, blank, language=language), None
+            return None, "the staff member has no Telegram chat"
         if message.patient_id is None:
             return None, "the message has no recipient"
         recipient = await reminders.recipient_for(uow, message.patient_id)
@@ -363,7 +370,8 @@ class Deliverer:
             if await queue.settle(uow, send.claim, status="skipped", claimed_until=None,
                                   last_error="the recipient unsubscribed at the provider"):
                 counts.skipped += 1
-                if send.channel.name == SMS:
+                if send.channel.name == SMS and send.account_id is not None:
+                    # A patient's phone (a staff phone that unsubscribed opts nobody out).
                     await delivery.opt_out_phone(uow, send.address)
                 elif send.account_id is not None:
                     await accounts.opt_out(uow, send.account_id)

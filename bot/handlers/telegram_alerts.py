@@ -1,7 +1,8 @@
 """Staff alerts beyond no-show choices: replies to patients, /today and /noshows.
 
-* A staff member's Telegram *reply* to a "Talk to the clinic" alert is queued (outbox kind
-  ``staff_reply``) to the patient, who gets it on their own channel (Telegram or SMS).
+* A staff member's Telegram *reply* to a "Talk to the clinic" alert is the desk's reply to that
+  inbox item (:func:`bot.services.inbox.reply`): queued (outbox kind ``staff_reply``) to the
+  patient, who gets it on their own channel (Telegram or SMS), and the item marked handled.
 * ``/today``: today's appointments, each with ``Arrived`` / ``No-show`` buttons
   (``appt:<id>:arrive`` / ``appt:<id>:noshow``); ``/noshows``: the unresolved no-shows with
   their choices. Only registered staff chats may use them (RULES.md 8).
@@ -33,7 +34,7 @@ from bot.handlers.telegram_channel import provider_id
 from bot.handlers.telegram_context import CHANNEL, Context, deps
 from bot.handlers.telegram_render import clip, keyboard
 from bot.i18n import Translator, negotiate, translator
-from bot.services import appointments, merging, noshows, outbox, staff
+from bot.services import appointments, inbox, merging, noshows, outbox, staff
 from bot.services.audit import Actor
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
@@ -91,10 +92,20 @@ async def on_reply(update: Update, context: Context) -> None:
             if staff_id is None and chat.type == "private":
                 await telegram_patients.on_text(update, context)
             return
-        text = (message.text or "").strip()[:1000]
-        digest = hashlib.sha256(f"{chat.id}:{message.message_id}".encode()).hexdigest()[:16]
-        await outbox.enqueue(uow, purpose=f"{STAFF_REPLY}:{digest}", kind=STAFF_REPLY,
-                             patient_id=patient_id, params={"text": text, "staff_id": staff_id})
+        item_id = (alert.params or {}).get("inbox_id") if alert is not None else None
+        if isinstance(item_id, int) and member is not None:
+            try:  # the desk's inbox: recorded, marked handled, refused for an opted-out patient
+                await inbox.reply(uow, item_id, by=member.key, text=message.text or "")
+            except DomainError as exc:
+                await uow.rollback()
+                await message.reply_text(
+                    t.gettext("Nothing was changed: {reason}", reason=t.error_text(exc)))
+                return
+        else:  # an alert queued before the inbox existed
+            text = (message.text or "").strip()[:1000]
+            digest = hashlib.sha256(f"{chat.id}:{message.message_id}".encode()).hexdigest()[:16]
+            await outbox.enqueue(uow, purpose=f"{STAFF_REPLY}:{digest}", kind=STAFF_REPLY,
+                                 patient_id=patient_id, params={"text": text, "staff_id": staff_id})
         await uow.commit()
     await message.reply_text(t.gettext("Your reply will be sent to the patient."))
 

@@ -20,6 +20,7 @@ from sqlalchemy import Row, Table, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
+from bot.services.inbox_record import record_alerts
 from bot.services.periods import first_period_after, period_start
 from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients, patient_messages
 from bot.services.staff import all_staff
@@ -118,11 +119,14 @@ async def _chase(
         if following != cursor:
             moved.append((invoice_id, following))
     # The patients' reminders and the staff alerts in one insert (staff told once per invoice:
-    # the outbox's unique purpose settles repeats).
+    # the outbox's unique purpose settles repeats); the desk's inbox has each alert even when
+    # no staff member asked for unpaid alerts.
+    alerts: list[tuple[str, dict[str, object]]] = [
+        (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid}) for iid, pid in overdue
+    ]
+    if not told:
+        await record_alerts(uow, [(purpose, "unpaid", params) for purpose, params in alerts])
     created = await outbox.enqueue_many(uow, await patient_messages(uow, wanted) + (
-        outbox.staff_alert_rows("unpaid", told, [
-            (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid})
-            for iid, pid in overdue
-        ])))
+        outbox.staff_alert_rows("unpaid", told, alerts)))
     await move_cursors(uow, _I, "reminder_due_on", moved)
     return created

@@ -2,12 +2,18 @@
 
 Senders (later: the scheduler and the Telegram/SMS handlers) deliver and render these rows;
 the services only decide *that* something must be said, once.
+
+Every staff alert is also an item of the desk's inbox (:mod:`bot.services.inbox_record`), one
+per alert however many staff it goes to: :func:`enqueue` and :func:`enqueue_many` record one
+for each row with a ``staff_id``, and :func:`alert_staff` / :func:`alert_staff_many` record it
+even when no staff member asked for that alert (an SMS-only clinic's desk still sees it).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from bot.services.inbox_record import item_key, record_alerts, record_staff_rows
 from bot.services.staff import all_staff
 from bot.storage.models import OutboxMessage
 from bot.storage.uow import UnitOfWork
@@ -37,6 +43,7 @@ async def enqueue(
         "attempts": 0,
         "created_at": now,
     }
+    await record_staff_rows(uow, [values])
     return await insert_ignore(uow, OutboxMessage, values, ["purpose"]) is not None
 
 
@@ -49,6 +56,7 @@ async def enqueue_many(uow: UnitOfWork, messages: list[dict[str, object]]) -> in
          "not_before": now, "attempts": 0, "created_at": now}
         for message in messages
     ]
+    await record_staff_rows(uow, rows)
     return await insert_ignore_many(uow, OutboxMessage, rows, ["purpose"])
 
 
@@ -58,6 +66,9 @@ async def alert_staff_many(
     """:func:`alert_staff` for many (purpose, params) at once; how many rows were created."""
     staff = await all_staff(uow)
     told = [member.id for member in staff if alert in (member.alerts or [])]
+    if not told:  # nobody to send them to: the desk's inbox has them all the same
+        await record_alerts(uow, [(item_key(purpose), alert, params) for purpose, params in alerts])
+        return 0
     return await enqueue_many(uow, staff_alert_rows(alert, told, alerts))
 
 
@@ -78,15 +89,4 @@ async def alert_staff(
     uow: UnitOfWork, *, alert: str, purpose: str, params: dict[str, object]
 ) -> int:
     """Queue an alert for each staff member whose ``alerts`` include ``alert``; return the count."""
-    staff = await all_staff(uow)
-    created = 0
-    for member in staff:
-        if alert in (member.alerts or []):
-            created += await enqueue(
-                uow,
-                purpose=f"{purpose}:staff:{member.id}",
-                kind=alert,
-                params=params,
-                staff_id=member.id,
-            )
-    return created
+    return await alert_staff_many(uow, alert=alert, alerts=[(purpose, params)])

@@ -212,6 +212,7 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
             "role": staff.role,
             "practitioner_id": practitioners[staff.practitioner].id if staff.practitioner else None,
             "alerts": list(staff.alerts),
+            "phone": staff.phone,
         }
         # A chat id a staff member registered themselves (/staff CODE) survives a reload; one
         # the file gave goes with its line.

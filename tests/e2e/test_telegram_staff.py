@@ -17,10 +17,11 @@ from telegram import Bot
 from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
 from bot.handlers.telegram_channel import TelegramChannel
-from bot.services import messages, noshows
+from bot.services import inbox, messages, noshows
 from bot.storage.models import (
     Appointment,
     AuditEntry,
+    InboxItem,
     Invoice,
     NoShow,
     OutboxMessage,
@@ -229,6 +230,10 @@ async def test_a_staff_reply_to_a_patient_message_goes_to_the_patient(
         row = await uow.session.scalar(select(OutboxMessage).where(
             OutboxMessage.kind == "staff_reply"))
         assert row.status == "sent" and row.patient_id == maya.id
+        [item] = (await uow.session.scalars(select(InboxItem))).all()
+        [reply] = await inbox.replies(uow, item.id)
+        assert (item.handled_by, reply.staff_key, reply.outbox_id) == ("desk", "desk", row.id)
+        assert reply.text == "Yes, 3 pm works." and "text" not in row.params
 
 
 async def test_a_visit_not_marked_after_grace_offers_arrived(tg, make_uow, engine, clock):

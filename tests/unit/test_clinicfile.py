@@ -259,6 +259,17 @@ def test_phones_are_normalised_to_e164_in_the_clinic_country() -> None:
     assert spec.patients[2].phone == "+14165550102"
 
 
+STAFF_CHAT = "telegram_chat_id = -1001234567890  # a group chat: negative id\n"
+
+
+def test_a_staff_phone_is_optional_and_normalised_like_a_patients() -> None:
+    assert parse_clinic_text(EXAMPLE, "x").staff[0].phone is None
+    spec = parse_clinic_text(bad(STAFF_CHAT, STAFF_CHAT + 'phone = "(416) 555-0177"\n'), "x")
+    assert spec.staff[0].phone == "+14165550177"
+    message = first_problem(bad(STAFF_CHAT, STAFF_CHAT + 'phone = "555-01"\n'))
+    assert '[[staff]] "desk": key "phone": "555-01" is not a valid phone number' in message
+
+
 def test_without_a_country_a_phone_must_be_international() -> None:
     text = bad('phone = "+14165550100"', "")
     text = text.replace('locale = "en_CA"                  #', 'locale = "en"  #')

@@ -22,6 +22,7 @@ from bot.storage.models.clinic import (
 from bot.storage.models.closures import Closure
 from bot.storage.models.desk import DeskLoginGuard, DeskSession, StaffPassword
 from bot.storage.models.inbound import InboundMessage
+from bot.storage.models.inbox import InboxItem, InboxReply
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
     PackageRedemption,
@@ -44,6 +45,8 @@ __all__ = [
     "DeskSession",
     "Fee",
     "InboundMessage",
+    "InboxItem",
+    "InboxReply",
     "Invoice",
     "Location",
     "Membership",

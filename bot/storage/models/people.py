@@ -83,7 +83,8 @@ class Staff(Base):
 
     ``active`` is cleared when the set-up file no longer lists them (the row stays: sales and
     messages refer to it); ``chat_from_file``: the set-up file gave ``telegram_chat_id`` (not
-    ``/staff CODE``), so a reload without it takes the chat back.
+    ``/staff CODE``), so a reload without it takes the chat back. ``phone`` (E.164, from the
+    set-up file): alerts go there by SMS when no Telegram chat reaches the member.
     """
 
     __tablename__ = "staff"
@@ -94,6 +95,7 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(20))
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    phone: Mapped[str | None] = mapped_column(String(20))
     alerts: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     chat_from_file: Mapped[bool] = mapped_column(default=False, server_default=false())
