@@ -8,12 +8,15 @@ carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Dialect,
     Row,
     Select,
     Table,
@@ -26,9 +29,10 @@ from sqlalchemy import (
     update,
 )
 
-from bot.storage.models import Invoice, Membership
+from bot.storage.models import Base, Invoice, Membership
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore_many
 
 T = TypeVar("T")
 CHUNK = {"postgresql": 250, "sqlite": 100}
@@ -48,39 +52,176 @@ def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequenc
         yield items[start : start + size]
 
 
+Handle = Callable[[UnitOfWork, Sequence[Row[Any]]], Awaitable[int]]
+
+
 async def walk(
     uow: UnitOfWork,
     due: Select[Any],
     key: tuple[ColumnElement[Any], ColumnElement[Any]],
     of: Any,
-    handle: Callable[[Sequence[Row[Any]]], Awaitable[int]],
+    handle: Handle,
 ) -> int:
     """Run ``handle`` on the rows ``due`` selects, a chunk at a time in ``key`` order (a
     cursor column and the id, indexed together), with a checkpoint between chunks; the sum of
-    what ``handle`` returned. The last chunk is left for the caller to commit.
+    what ``handle`` returned (it is given the unit of work each chunk is in). The last chunk
+    is left for the caller to commit.
 
     Each chunk is read past the previous one's last ``key`` (no OFFSET, no sort: a range of the
     index), its rows of ``of`` locked ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL, so two
-    instances sweeping at once share the rows instead of waiting for each other."""
+    instances sweeping at once share the rows instead of waiting for each other.
+
+    With ``uow.lanes`` above 1 (a sweep's own unit of work on PostgreSQL) the rows are split
+    into that many lanes walked at once, each in a unit of work of its own (``uow.fresh()``,
+    which commits its own last chunk): while one lane waits for the database, another works
+    out its chunk. Each lane is a range of the key (see :func:`_lane_bounds`)."""
+    lanes = uow.lanes
+    bounds = await _lane_bounds(uow, due, key, lanes) if lanes > 1 else []
+    if not bounds:
+        return await _walk_lane(uow, due, key, of, handle)
+    edges = [None, *bounds, None]
+
+    async def side(lane: int) -> int:
+        async with uow.fresh() as other:
+            total = await _walk_lane(other, due, key, of, handle, edges[lane], edges[lane + 1])
+            await other.commit()
+            return total
+
+    sides = [asyncio.create_task(side(lane)) for lane in range(1, len(edges) - 1)]
+    try:
+        total = await _walk_lane(uow, due, key, of, handle, edges[0], edges[1])
+        return total + sum(await asyncio.gather(*sides))
+    finally:
+        for task in sides:
+            task.cancel()
+        await asyncio.gather(*sides, return_exceptions=True)
+
+
+async def _lane_bounds(
+    uow: UnitOfWork, due: Select[Any], key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    lanes: int,
+) -> list[tuple[Any, Any]]:
+    """The keys where each lane after the first starts (equal shares of the due rows in key
+    order), or none when the rows make less than a chunk per lane. Lanes are ranges of the
+    key's index, so each walks it in order with no filter (a filter such as ``id % 2`` made
+    the planner sort every remaining due row for each chunk)."""
+    cursor, ident = key
+    keys = due.with_only_columns(cursor, ident)
+    count = int(await uow.session.scalar(select(func.count()).select_from(keys.subquery())) or 0)
+    if count < lanes * chunk_size(uow.dialect):
+        return []
+    ordered = keys.order_by(cursor, ident).limit(1)
+    return [tuple((await uow.session.execute(ordered.offset(count * lane // lanes))).one())
+            for lane in range(1, lanes)]
+
+
+async def _walk_lane(
+    uow: UnitOfWork,
+    due: Select[Any],
+    key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    of: Any,
+    handle: Handle,
+    start: tuple[Any, Any] | None = None,
+    stop: tuple[Any, Any] | None = None,
+) -> int:
+    """:func:`walk` over the keys from ``start`` (included) to ``stop`` (excluded)."""
     size = chunk_size(uow.dialect)
     cursor, ident = key
+    if stop is not None:
+        due = due.where(tuple_(cursor, ident) < tuple_(*stop))
     stmt = locked(uow, due.order_by(cursor, ident).limit(size), of)
     last: tuple[Any, Any] | None = None
     total = 0
     while True:
-        page = stmt if last is None else stmt.where(tuple_(cursor, ident) > tuple_(*last))
-        if uow.dialect == "postgresql":
+        if last is not None:
+            page = stmt.where(tuple_(cursor, ident) > tuple_(*last))
+        else:
+            page = stmt if start is None else stmt.where(tuple_(cursor, ident) >= tuple_(*start))
+        if uow.dialect == "postgresql" and uow.waits_for_flush:
             # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
             # chunks, which the next pass does again (idempotent), and a delivery that sends
             # one of their messages commits synchronously, flushing them first.
             await uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         rows = (await uow.session.execute(page)).all()
         if rows:
-            total += await handle(rows)
+            total += await handle(uow, rows)
             last = (rows[-1]._mapping[cursor], rows[-1]._mapping[ident])
         if len(rows) < size:
             return total
         await uow.checkpoint()
+
+
+async def insert_and_move(
+    uow: UnitOfWork,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+    cursors: tuple[Table, str, Sequence[tuple[int, date | None]]],
+) -> int:
+    """A chunk's writes: insert ``rows`` into ``table`` unless their ``conflict`` columns
+    exist (ON CONFLICT DO NOTHING) and move ``cursors`` (a table, its cursor column, and each
+    (id, cursor) of the chunk); how many rows were inserted.
+
+    On PostgreSQL one statement does both (a data-modifying CTE over one array per column, see
+    :func:`_unnest_insert`: compiled and prepared once however many rows, one round trip); on
+    SQLite the insert, then :func:`move_cursors`."""
+    cursor_table, name, moved = cursors
+    if uow.dialect != "postgresql" or not rows:
+        created = await insert_ignore_many(uow, model, rows, conflict)
+        await move_cursors(uow, cursor_table, name, moved)
+        return created
+    table = cast(Table, model.__table__)
+    columns, arrays = _columns(uow, table, rows)
+    stmt = _unnest_insert(uow.engine.dialect, table, columns, tuple(conflict), cursor_table.name,
+                          cursor_table.c[name].name)
+    params: dict[str, Any] = {f"c{n}": array for n, array in enumerate(arrays)}
+    params["ids"] = [ident for ident, _ in moved]
+    params["cursors"] = [cursor for _, cursor in moved]
+    return int((await uow.session.execute(stmt, params)).scalar_one())
+
+
+def _columns(
+    uow: UnitOfWork, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The columns ``rows`` set (with any scalar default the rows leave out) and one array of
+    bound values per column, through each column type's own bind processing. A column with a
+    computed default must be given: an insert over arrays never calls it."""
+    given = tuple(rows[0]) if rows else ()
+    defaults: dict[str, Any] = {}
+    for column in table.c:
+        if column.name in given or column.default is None or column.primary_key:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"rows for {table.name} must give {column.name} (computed default)")
+        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+    names = given + tuple(defaults)
+    dialect = uow.engine.dialect
+    arrays: list[list[Any]] = []
+    for column_name in names:
+        process = table.c[column_name].type.bind_processor(dialect)
+        values = ([row[column_name] for row in rows] if column_name in given
+                  else [defaults[column_name]] * len(rows))
+        arrays.append([process(v) for v in values] if process else values)
+    return names, arrays
+
+
+@functools.lru_cache(maxsize=32)
+def _unnest_insert(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
+    cursor_table: str, cursor_column: str,
+) -> TextClause:
+    """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`` with
+    the cursor update of :func:`_unnest_update` in the same statement; counts the inserted
+    rows (constant names from the models, never from data)."""
+    arrays = ", ".join(
+        f"CAST(:c{n} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for n, name in enumerate(columns))
+    return text(
+        f"WITH moved AS ({_unnest_update(cursor_table, cursor_column).text}), "  # noqa: S608 - model names only
+        f"added AS (INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING 1) "
+        "SELECT count(*) FROM added")
 
 
 async def move_cursors(
