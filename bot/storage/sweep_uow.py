@@ -11,10 +11,12 @@ once, restoring it when the sweep ends:
   And no bitmap scans: a sweep reads a chunk as a range of its cursor's index in key order up
   to a bound (:func:`bot.services.sweeping.walk`'s lanes); the planner, underestimating such a
   range, read all of it through a bitmap and sorted it, for every chunk.
-* SQLite: no automatic WAL checkpoint in a chunk's commit (which copies the WAL into the
-  database and syncs it, on the event loop's thread: the longest stalls of a pass). The sweep
-  checkpoints passively between chunks in a worker thread instead, so the WAL stays short and
-  the event loop is free meanwhile.
+* SQLite: the connection's calls run in a worker thread (``sqlite_inline``'s ``in_worker``):
+  a chunk's statements and commit (its WAL writes, which the disk may hold up for 100 ms) no
+  longer hold the event loop, which only waits for their answers (other writers of the process
+  still wait for the sweep's turn among writers, as before). And no automatic WAL checkpoint in
+  a chunk's commit: the sweep checkpoints passively between chunks, in the worker thread too,
+  so the WAL stays short.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class SweepUnitOfWork(UnitOfWork):
             row = await cursor.fetchone()
             pages = int(row[0]) if row else SQLITE_AUTOCHECKPOINT_PAGES
             await driver.execute("PRAGMA wal_autocheckpoint=0")
+            driver.in_worker = True
             return f"PRAGMA wal_autocheckpoint={pages}"
         return ""
 
@@ -115,8 +118,11 @@ class SweepUnitOfWork(UnitOfWork):
         """Undo the set-up and return the connection to the pool (or drop it when that fails:
         a connection still set up for sweeping must not serve others)."""
         try:
+            driver = await _driver(connection)
+            if self.dialect == "sqlite":
+                driver.in_worker = False
             if self._restore:
-                await (await _driver(connection)).execute(self._restore)
+                await driver.execute(self._restore)
         except Exception:  # a broken connection: the sweep's own error says why
             await connection.invalidate()
         except BaseException:  # cancelled while restoring: it may still be set up
