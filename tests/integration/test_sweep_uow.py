@@ -8,6 +8,7 @@ SQLite) and must undo that before the connection serves anyone else.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, cast
@@ -60,9 +61,33 @@ async def test_a_sweep_keeps_one_connection_and_gives_it_back_as_it_was(
         await uow.checkpoint()
         assert await _who(uow) == first  # the next chunk's transaction, the same connection
         assert await uow.session.scalar(text(show)) == during
+        driver = (await (await uow.session.connection()).get_raw_connection()).driver_connection
         await uow.commit()
+    if engine.dialect.name == "sqlite":  # its calls ran in a worker thread, and no longer do
+        assert driver.in_worker is False
     # Every connection the pool holds now (the sweep's among them) is as it was.
     assert set(await _pooled(engine, show)) == {usual}
+
+
+async def test_a_sweeps_sqlite_calls_run_in_a_worker_thread(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's driver never holds the event loop")
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def where() -> int:
+        seen.append(threading.get_ident())
+        return 1
+
+    async with SweepUnitOfWork(engine, clock) as uow:
+        raw = await (await uow.session.connection()).get_raw_connection()
+        assert raw.driver_connection.in_worker is True
+        await raw.driver_connection.create_function("where_am_i", 0, where)
+        assert await uow.session.scalar(text("SELECT where_am_i()")) == 1
+        await uow.commit()
+    assert seen and loop_thread not in seen
 
 
 async def test_a_failing_sweep_gives_its_connection_back_as_it_was(
