@@ -23,7 +23,8 @@ from bot.services.clinic import get_clinic, local_today
 from bot.services.periods import first_period_after, period_start
 from bot.services.recipients import Wanted, clinic_today, patient_messages
 from bot.services.staff import all_staff
-from bot.services.sweeping import insert_and_move, walk
+from bot.services.sweep_writes import insert_and_move
+from bot.services.sweeping import walk
 from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork

@@ -19,7 +19,8 @@ from sqlalchemy import Row, Select, Table, select
 
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
-from bot.services.sweeping import in_chunks, insert_and_move, locked, walk
+from bot.services.sweep_writes import insert_and_move
+from bot.services.sweeping import in_chunks, locked, walk
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
 from bot.storage.models.billing import reminder_cursor
 from bot.storage.uow import UnitOfWork

@@ -49,7 +49,7 @@ async def enqueue_many(uow: UnitOfWork, messages: list[dict[str, object]]) -> in
 def rows(uow: UnitOfWork, messages: list[dict[str, object]]) -> list[dict[str, object]]:
     """The outbox rows queueing ``messages`` now (as :func:`enqueue_many` inserts them; for a
     sweep that inserts them with its other writes, see
-    :func:`bot.services.sweeping.insert_and_move`)."""
+    :func:`bot.services.sweep_writes.insert_and_move`)."""
     now = uow.clock.now()
     return [
         {"patient_id": None, "staff_id": None, **message, "status": "pending",

@@ -9,14 +9,12 @@ carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Dialect,
     Row,
     Select,
     Table,
@@ -29,10 +27,9 @@ from sqlalchemy import (
     update,
 )
 
-from bot.storage.models import Base, Invoice, Membership
+from bot.storage.models import Invoice, Membership
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore_many
 
 T = TypeVar("T")
 CHUNK = {"postgresql": 250, "sqlite": 100}
@@ -151,79 +148,6 @@ async def _walk_lane(
         await uow.checkpoint()
 
 
-async def insert_and_move(
-    uow: UnitOfWork,
-    model: type[Base],
-    rows: Sequence[Mapping[str, Any]],
-    conflict: Sequence[str],
-    cursors: tuple[Table, str, Sequence[tuple[int, date | None]]],
-) -> int:
-    """A chunk's writes: insert ``rows`` into ``table`` unless their ``conflict`` columns
-    exist (ON CONFLICT DO NOTHING) and move ``cursors`` (a table, its cursor column, and each
-    (id, cursor) of the chunk); how many rows were inserted.
-
-    On PostgreSQL one statement does both (a data-modifying CTE over one array per column, see
-    :func:`_unnest_insert`: compiled and prepared once however many rows, one round trip); on
-    SQLite the insert, then :func:`move_cursors`."""
-    cursor_table, name, moved = cursors
-    if uow.dialect != "postgresql" or not rows:
-        created = await insert_ignore_many(uow, model, rows, conflict)
-        await move_cursors(uow, cursor_table, name, moved)
-        return created
-    table = cast(Table, model.__table__)
-    columns, arrays = _columns(uow, table, rows)
-    stmt = _unnest_insert(uow.engine.dialect, table, columns, tuple(conflict), cursor_table.name,
-                          cursor_table.c[name].name)
-    params: dict[str, Any] = {f"c{n}": array for n, array in enumerate(arrays)}
-    params["ids"] = [ident for ident, _ in moved]
-    params["cursors"] = [cursor for _, cursor in moved]
-    return int((await uow.session.execute(stmt, params)).scalar_one())
-
-
-def _columns(
-    uow: UnitOfWork, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> tuple[tuple[str, ...], list[list[Any]]]:
-    """The columns ``rows`` set (with any scalar default the rows leave out) and one array of
-    bound values per column, through each column type's own bind processing. A column with a
-    computed default must be given: an insert over arrays never calls it."""
-    given = tuple(rows[0]) if rows else ()
-    defaults: dict[str, Any] = {}
-    for column in table.c:
-        if column.name in given or column.default is None or column.primary_key:
-            continue
-        if not column.default.is_scalar:
-            raise ValueError(f"rows for {table.name} must give {column.name} (computed default)")
-        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
-    names = given + tuple(defaults)
-    dialect = uow.engine.dialect
-    arrays: list[list[Any]] = []
-    for column_name in names:
-        process = table.c[column_name].type.bind_processor(dialect)
-        values = ([row[column_name] for row in rows] if column_name in given
-                  else [defaults[column_name]] * len(rows))
-        arrays.append([process(v) for v in values] if process else values)
-    return names, arrays
-
-
-@functools.lru_cache(maxsize=32)
-def _unnest_insert(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
-    cursor_table: str, cursor_column: str,
-) -> TextClause:
-    """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`` with
-    the cursor update of :func:`_unnest_update` in the same statement; counts the inserted
-    rows (constant names from the models, never from data)."""
-    arrays = ", ".join(
-        f"CAST(:c{n} AS {table.c[name].type.compile(dialect=dialect)}[])"
-        for n, name in enumerate(columns))
-    return text(
-        f"WITH moved AS ({_unnest_update(cursor_table, cursor_column).text}), "  # noqa: S608 - model names only
-        f"added AS (INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING 1) "
-        "SELECT count(*) FROM added")
-
-
 async def move_cursors(
     uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
 ) -> None:
@@ -235,7 +159,7 @@ async def move_cursors(
         return
     target = table.c[name]
     if uow.dialect == "postgresql":
-        await uow.session.execute(_unnest_update(table.name, target.name), {
+        await uow.session.execute(unnest_update(table.name, target.name), {
             "ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]})
         return
     await uow.session.execute(
@@ -244,7 +168,7 @@ async def move_cursors(
         [{"row_id": ident, "cursor": cursor} for ident, cursor in moved])
 
 
-def _unnest_update(table: str, column_name: str) -> TextClause:
+def unnest_update(table: str, column_name: str) -> TextClause:
     """``UPDATE table SET column = cursor`` for each (id, cursor) of two arrays (constant
     names from the models, never from data)."""
     return text(

@@ -102,12 +102,6 @@ class Connection:
     async def close(self) -> None:
         self._conn.close()
 
-    def run_in_worker(self, sql: str) -> list[Any]:
-        """Run ``sql`` and fetch its rows, blocking (for ``asyncio.to_thread``: a statement
-        that may wait for the disk, e.g. a WAL checkpoint). Nothing else may use this
-        connection meanwhile."""
-        return self._conn.execute(sql).fetchall()
-
     def stop(self) -> None:
         self._conn.close()
 

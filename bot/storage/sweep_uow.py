@@ -93,8 +93,8 @@ class SweepUnitOfWork(UnitOfWork):
         thread (passively: never waiting for readers or writers) before the next turn."""
         await self.commit()
         if self.dialect == "sqlite" and self._connection is not None:
-            driver = await _driver(self._connection)
-            await asyncio.to_thread(driver.run_in_worker, "PRAGMA wal_checkpoint(PASSIVE)")
+            driver = await _driver(self._connection)  # its calls run in the worker thread
+            await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
         await asyncio.sleep(0)
         if self.dialect == "sqlite":
             queue = writer_queue(self.engine)
