@@ -93,8 +93,8 @@ class SweepUnitOfWork(UnitOfWork):
         thread (passively: never waiting for readers or writers) before the next turn."""
         await self.commit()
         if self.dialect == "sqlite" and self._connection is not None:
-            driver = await _driver(self._connection)  # its calls run in the worker thread
-            await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            # Through the connection: its calls run in the worker thread.
+            await _sqlite(await _driver(self._connection), "PRAGMA wal_checkpoint(PASSIVE)")
         await asyncio.sleep(0)
         if self.dialect == "sqlite":
             queue = writer_queue(self.engine)
@@ -106,10 +106,9 @@ class SweepUnitOfWork(UnitOfWork):
             await driver.execute("SET synchronous_commit TO OFF; SET enable_bitmapscan TO OFF")
             return "RESET synchronous_commit; RESET enable_bitmapscan"
         if self.dialect == "sqlite":
-            cursor = await driver.execute("PRAGMA wal_autocheckpoint")
-            row = await cursor.fetchone()
-            pages = int(row[0]) if row else SQLITE_AUTOCHECKPOINT_PAGES
-            await driver.execute("PRAGMA wal_autocheckpoint=0")
+            rows = await _sqlite(driver, "PRAGMA wal_autocheckpoint")
+            pages = int(rows[0][0]) if rows else SQLITE_AUTOCHECKPOINT_PAGES
+            await _sqlite(driver, "PRAGMA wal_autocheckpoint=0")
             driver.in_worker = True
             return f"PRAGMA wal_autocheckpoint={pages}"
         return ""
@@ -121,7 +120,9 @@ class SweepUnitOfWork(UnitOfWork):
             driver = await _driver(connection)
             if self.dialect == "sqlite":
                 driver.in_worker = False
-            if self._restore:
+            if self._restore and self.dialect == "sqlite":
+                await _sqlite(driver, self._restore)
+            elif self._restore:
                 await driver.execute(self._restore)
         except Exception:  # a broken connection: the sweep's own error says why
             await connection.invalidate()
@@ -136,3 +137,14 @@ async def _driver(connection: AsyncConnection) -> Any:
     """The driver's own connection (asyncpg's, or :mod:`bot.storage.sqlite_inline`'s)."""
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+async def _sqlite(driver: Any, sql: str) -> list[Any]:
+    """Run ``sql`` on a SQLite driver connection and finish with its cursor (a statement left
+    unfinished would keep the next transaction from committing)."""
+    cursor = await driver.execute(sql)
+    try:
+        rows: list[Any] = await cursor.fetchall()
+        return rows
+    finally:
+        await cursor.close()
