@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.delivery.sender import Deliverer, DeliveryCounts
 from bot.services.errors import DomainError
 from bot.services.reminders import SWEEPS, Sweep
+from bot.storage.sweep_uow import SweepUnitOfWork
 from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ async def run_sweep(
 ) -> int:
     """Run one sweep in its own transaction and commit; how many rows it created.
 
-    ``unit``: where the transaction comes from (default: a :class:`UnitOfWork` on ``db``; a dry
+    ``unit``: where the transaction comes from (default: a
+    :class:`bot.storage.sweep_uow.SweepUnitOfWork` on ``db``, one connection for its chunks; a dry
     run passes units of work that are rolled back in the end, see :mod:`bot.scheduler.preview`).
     """
     for attempt in range(1, SWEEP_TRIES + 1):
         try:
-            async with (unit or (lambda: UnitOfWork(db, clock)))() as uow:
+            async with (unit or (lambda: SweepUnitOfWork(db, clock)))() as uow:
                 created = await sweep(uow)
                 await uow.commit()
                 return created

@@ -20,12 +20,13 @@ from sqlalchemy import Row, Table, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
-from bot.services.inbox_record import record_alerts
+from bot.services.inbox_record import record_alerts, record_staff_rows
 from bot.services.periods import first_period_after, period_start
-from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients, patient_messages
+from bot.services.recipients import Wanted, clinic_today, patient_messages
 from bot.services.staff import all_staff
-from bot.services.sweeping import move_cursors, walk
-from bot.storage.models import Invoice, Membership, MembershipPlan
+from bot.services.sweep_writes import insert_and_move
+from bot.services.sweeping import walk
+from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
@@ -50,7 +51,7 @@ async def renewal_reminders(uow: UnitOfWork) -> int:
         .where(_M.c.renewal_remind_on <= today)
     )
     return await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M,
-                      lambda rows: _remind_renewals(uow, today, rows))
+                      lambda chunk, rows: _remind_renewals(chunk, today, rows))
 
 
 async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]]) -> int:
@@ -73,9 +74,8 @@ async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]
         following = None if cancelled is not None and renewal >= cancelled else renewal - ahead
         if following != cursor:
             moved.append((mid, following))
-    created = await enqueue_for_patients(uow, wanted, look_first=False)
-    await move_cursors(uow, _M, "renewal_remind_on", moved)
-    return created
+    return await insert_and_move(uow, OutboxMessage, outbox.rows(uow, await patient_messages(
+        uow, wanted)), ["purpose"], (_M, "renewal_remind_on", moved))
 
 
 async def unpaid_reminders(uow: UnitOfWork) -> int:
@@ -93,7 +93,7 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
     due = select(_I.c.id, _I.c.patient_id, _I.c.due_on, _I.c.reminder_due_on, _I.c.status,
                  _I.c.kind).where(_I.c.reminder_due_on <= today)
     return await walk(uow, due, (_I.c.reminder_due_on, _I.c.id), _I,
-                      lambda rows: _chase(uow, today, stages, told, rows))
+                      lambda chunk, rows: _chase(chunk, today, stages, told, rows))
 
 
 async def _chase(
@@ -120,13 +120,15 @@ async def _chase(
             moved.append((invoice_id, following))
     # The patients' reminders and the staff alerts in one insert (staff told once per invoice:
     # the outbox's unique purpose settles repeats); the desk's inbox has each alert even when
-    # no staff member asked for unpaid alerts.
+    # no staff member asked for unpaid alerts. The cursors move in the same statement
+    # (PostgreSQL).
     alerts: list[tuple[str, dict[str, object]]] = [
         (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid}) for iid, pid in overdue
     ]
     if not told:
         await record_alerts(uow, [(purpose, "unpaid", params) for purpose, params in alerts])
-    created = await outbox.enqueue_many(uow, await patient_messages(uow, wanted) + (
+    queued = outbox.rows(uow, await patient_messages(uow, wanted) + (
         outbox.staff_alert_rows("unpaid", told, alerts)))
-    await move_cursors(uow, _I, "reminder_due_on", moved)
-    return created
+    await record_staff_rows(uow, queued)
+    return await insert_and_move(
+        uow, OutboxMessage, queued, ["purpose"], (_I, "reminder_due_on", moved))

@@ -20,10 +20,11 @@ from sqlalchemy import Row, Select, Table, select
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
-from bot.services.sweeping import in_chunks, locked, move_cursors, walk
+from bot.services.sweep_writes import insert_and_move
+from bot.services.sweeping import in_chunks, locked, walk
 from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
+from bot.storage.models.billing import reminder_cursor
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore_many
 
 
 async def get_plan(uow: UnitOfWork, ref: str | int) -> MembershipPlan:
@@ -166,7 +167,7 @@ async def invoice_due_periods(
             created += await _invoice_rows(uow, as_of, (await uow.session.execute(stmt)).all())
         return created
     return await walk(uow, _due(as_of), (_M.c.next_invoice_on, _M.c.id), _M,
-                      lambda rows: _invoice_rows(uow, as_of, rows))
+                      lambda chunk, rows: _invoice_rows(chunk, as_of, rows))
 
 
 _M = cast(Table, Membership.__table__)
@@ -206,15 +207,14 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
                 "description": f"{name} {begins.isoformat()}", "amount": price, "paid": 0,
                 "status": "open", "issued_on": begins, "due_on": begins,
                 "membership_id": mid, "period_start": begins, "period_end": ends,
-                "created_at": now,
+                "created_at": now, "reminder_due_on": reminder_cursor("membership", "open", begins),
             })
             index, begins = index + 1, ends
         following = None if cancelled is not None and begins >= cancelled else begins
         if following != cursor:
             moved.append((mid, following))
-    created = await insert_ignore_many(uow, Invoice, invoices, ["membership_id", "period_start"])
-    await move_cursors(uow, _M, "next_invoice_on", moved)
-    return created
+    return await insert_and_move(uow, Invoice, invoices, ["membership_id", "period_start"],
+                                 (_M, "next_invoice_on", moved))
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

@@ -50,14 +50,22 @@ async def enqueue(
 async def enqueue_many(uow: UnitOfWork, messages: list[dict[str, object]]) -> int:
     """:func:`enqueue` for many messages at once (each: ``purpose``, ``kind``, ``params`` and
     ``patient_id`` or ``staff_id``); how many were created."""
+    queued = rows(uow, messages)
+    await record_staff_rows(uow, queued)
+    return await insert_ignore_many(uow, OutboxMessage, queued, ["purpose"])
+
+
+def rows(uow: UnitOfWork, messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The outbox rows queueing ``messages`` now (as :func:`enqueue_many` inserts them; for a
+    sweep that inserts them with its other writes, see
+    :func:`bot.services.sweep_writes.insert_and_move`; the caller records their staff alerts in
+    the inbox, :func:`bot.services.inbox_record.record_staff_rows`)."""
     now = uow.clock.now()
-    rows = [
+    return [
         {"patient_id": None, "staff_id": None, **message, "status": "pending",
          "not_before": now, "attempts": 0, "created_at": now}
         for message in messages
     ]
-    await record_staff_rows(uow, rows)
-    return await insert_ignore_many(uow, OutboxMessage, rows, ["purpose"])
 
 
 async def alert_staff_many(

@@ -8,6 +8,7 @@ carries more than a chunk's worth of parameters (PostgreSQL refuses more than 32
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -48,35 +49,99 @@ def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequenc
         yield items[start : start + size]
 
 
+Handle = Callable[[UnitOfWork, Sequence[Row[Any]]], Awaitable[int]]
+
+
 async def walk(
     uow: UnitOfWork,
     due: Select[Any],
     key: tuple[ColumnElement[Any], ColumnElement[Any]],
     of: Any,
-    handle: Callable[[Sequence[Row[Any]]], Awaitable[int]],
+    handle: Handle,
 ) -> int:
     """Run ``handle`` on the rows ``due`` selects, a chunk at a time in ``key`` order (a
     cursor column and the id, indexed together), with a checkpoint between chunks; the sum of
-    what ``handle`` returned. The last chunk is left for the caller to commit.
+    what ``handle`` returned (it is given the unit of work each chunk is in). The last chunk
+    is left for the caller to commit.
 
     Each chunk is read past the previous one's last ``key`` (no OFFSET, no sort: a range of the
     index), its rows of ``of`` locked ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL, so two
-    instances sweeping at once share the rows instead of waiting for each other."""
+    instances sweeping at once share the rows instead of waiting for each other.
+
+    With ``uow.lanes`` above 1 (a sweep's own unit of work on PostgreSQL) the rows are split
+    into that many lanes walked at once, each in a unit of work of its own (``uow.fresh()``,
+    which commits its own last chunk): while one lane waits for the database, another works
+    out its chunk. Each lane is a range of the key (see :func:`_lane_bounds`)."""
+    lanes = uow.lanes
+    bounds = await _lane_bounds(uow, due, key, lanes) if lanes > 1 else []
+    if not bounds:
+        return await _walk_lane(uow, due, key, of, handle)
+    edges = [None, *bounds, None]
+
+    async def side(lane: int) -> int:
+        async with uow.fresh() as other:
+            total = await _walk_lane(other, due, key, of, handle, edges[lane], edges[lane + 1])
+            await other.commit()
+            return total
+
+    sides = [asyncio.create_task(side(lane)) for lane in range(1, len(edges) - 1)]
+    try:
+        total = await _walk_lane(uow, due, key, of, handle, edges[0], edges[1])
+        return total + sum(await asyncio.gather(*sides))
+    finally:
+        for task in sides:
+            task.cancel()
+        await asyncio.gather(*sides, return_exceptions=True)
+
+
+async def _lane_bounds(
+    uow: UnitOfWork, due: Select[Any], key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    lanes: int,
+) -> list[tuple[Any, Any]]:
+    """The keys where each lane after the first starts (equal shares of the due rows in key
+    order), or none when the rows make less than a chunk per lane. Lanes are ranges of the
+    key's index, so each walks it in order with no filter (a filter such as ``id % 2`` made
+    the planner sort every remaining due row for each chunk)."""
+    cursor, ident = key
+    keys = due.with_only_columns(cursor, ident)
+    count = int(await uow.session.scalar(select(func.count()).select_from(keys.subquery())) or 0)
+    if count < lanes * chunk_size(uow.dialect):
+        return []
+    ordered = keys.order_by(cursor, ident).limit(1)
+    return [tuple((await uow.session.execute(ordered.offset(count * lane // lanes))).one())
+            for lane in range(1, lanes)]
+
+
+async def _walk_lane(
+    uow: UnitOfWork,
+    due: Select[Any],
+    key: tuple[ColumnElement[Any], ColumnElement[Any]],
+    of: Any,
+    handle: Handle,
+    start: tuple[Any, Any] | None = None,
+    stop: tuple[Any, Any] | None = None,
+) -> int:
+    """:func:`walk` over the keys from ``start`` (included) to ``stop`` (excluded)."""
     size = chunk_size(uow.dialect)
     cursor, ident = key
+    if stop is not None:
+        due = due.where(tuple_(cursor, ident) < tuple_(*stop))
     stmt = locked(uow, due.order_by(cursor, ident).limit(size), of)
     last: tuple[Any, Any] | None = None
     total = 0
     while True:
-        page = stmt if last is None else stmt.where(tuple_(cursor, ident) > tuple_(*last))
-        if uow.dialect == "postgresql":
+        if last is not None:
+            page = stmt.where(tuple_(cursor, ident) > tuple_(*last))
+        else:
+            page = stmt if start is None else stmt.where(tuple_(cursor, ident) >= tuple_(*start))
+        if uow.dialect == "postgresql" and uow.waits_for_flush:
             # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
             # chunks, which the next pass does again (idempotent), and a delivery that sends
             # one of their messages commits synchronously, flushing them first.
             await uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         rows = (await uow.session.execute(page)).all()
         if rows:
-            total += await handle(rows)
+            total += await handle(uow, rows)
             last = (rows[-1]._mapping[cursor], rows[-1]._mapping[ident])
         if len(rows) < size:
             return total
@@ -94,7 +159,7 @@ async def move_cursors(
         return
     target = table.c[name]
     if uow.dialect == "postgresql":
-        await uow.session.execute(_unnest_update(table.name, target.name), {
+        await uow.session.execute(unnest_update(table.name, target.name), {
             "ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]})
         return
     await uow.session.execute(
@@ -103,7 +168,7 @@ async def move_cursors(
         [{"row_id": ident, "cursor": cursor} for ident, cursor in moved])
 
 
-def _unnest_update(table: str, column_name: str) -> TextClause:
+def unnest_update(table: str, column_name: str) -> TextClause:
     """``UPDATE table SET column = cursor`` for each (id, cursor) of two arrays (constant
     names from the models, never from data)."""
     return text(

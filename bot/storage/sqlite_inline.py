@@ -51,14 +51,28 @@ class Connection:
         self._conn = conn
         self._busy_timeout_ms = busy_timeout_ms
         self._tx = _Immediate()
+        # Every call in a worker thread instead (a sweep's connection, see
+        # bot.storage.sweep_uow): its chunks' writes and commits, disk work included, never
+        # hold the event loop; the loop only waits for the answers.
+        self.in_worker = False
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        if self.in_worker:
+            return await asyncio.to_thread(self._worker_call, function, *args)
         try:
             return function(*args)
         except sqlite3.OperationalError as error:
             if not _busy(error) or self._busy_timeout_ms <= 0:
                 raise
         return await asyncio.to_thread(self._waiting, function, *args)
+
+    def _worker_call(self, function: Callable[..., T], *args: Any) -> T:
+        try:
+            return function(*args)
+        except sqlite3.OperationalError as error:
+            if not _busy(error) or self._busy_timeout_ms <= 0:
+                raise
+        return self._waiting(function, *args)
 
     def _waiting(self, function: Callable[..., T], *args: Any) -> T:
         self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
@@ -127,12 +141,17 @@ class Cursor:
         return self
 
     async def fetchall(self) -> list[Any]:
+        if self._connection.in_worker:
+            return await self._connection._call(self._cursor.fetchall)
         return self._cursor.fetchall()
 
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._connection.in_worker:
+            return await self._connection._call(
+                self._cursor.fetchmany, size or self._cursor.arraysize)
         return self._cursor.fetchmany(size or self._cursor.arraysize)
 
     async def close(self) -> None:

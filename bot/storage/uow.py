@@ -112,10 +112,15 @@ class UnitOfWork:
     holds rows only while something refers to them), so a short unit of work that looks the
     same row up several times (a dialog turn: its answer, then its next question) reads it once;
     not for units of work that walk over many rows.
+    ``waits_for_flush``: whether a commit waits for the database's log to reach the disk here
+    (a sweep's own unit of work, :mod:`bot.storage.sweep_uow`, relaxes it for the connection).
     :meth:`remember` keeps a lookup's answer until the transaction ends (for set-up data a
     dialog turn consults many times), or until it next writes (e.g. free times, which a turn
     computes for its answer and again for its next question).
     """
+
+    waits_for_flush = True
+    lanes = 1  # how many units of work a sweep may walk its rows in at once (see sweep_uow)
 
     def __init__(
         self,

@@ -19,8 +19,13 @@ REMINDED_KINDS = ("membership", "installment")  # chased by the unpaid-invoice r
 def _reminder_cursor(context: DefaultExecutionContext) -> date | None:
     """A new invoice's ``reminder_due_on``: its due date when unpaid reminders chase its kind."""
     values = _parameters(context)
-    chased = values.get("kind") in REMINDED_KINDS and values.get("status", "open") == "open"
-    return values.get("due_on") if chased else None
+    return reminder_cursor(values.get("kind"), values.get("status", "open"), values.get("due_on"))
+
+
+def reminder_cursor(kind: str | None, status: str | None, due_on: date | None) -> date | None:
+    """Where a new invoice's ``reminder_due_on`` starts: its due date when unpaid reminders
+    chase its kind and it is open, else None (nothing to chase)."""
+    return due_on if kind in REMINDED_KINDS and status == "open" else None
 
 
 def _start_cursor(context: DefaultExecutionContext) -> date | None:
