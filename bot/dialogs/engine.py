@@ -27,9 +27,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -45,7 +45,9 @@ from bot.i18n import negotiate, phone_text, translator
 from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
 from bot.services import accounts
 from bot.services.clinic import get_clinic
+from bot.services.clinic_setup import VERSION_COLUMN, version_seen
 from bot.services.errors import DomainError
+from bot.storage.hot import Hot
 from bot.storage.models import Conversation, Patient
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore
@@ -54,15 +56,20 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 20
 MENU = "menu"
 # Built once: building and keying a statement costs more than SQLite takes to run it. The
-# linked patient comes in the same row (identify() then finds it in the session), and only the
+# linked patient comes in the same row (identify() then finds it in the session), and so does
+# the set-up version (the set-up copy's check: clinic_setup.version_seen); only the
 # conversation is locked: two turns of one conversation run one after the other.
 CONVERSATION = (
-    select(Conversation, Patient)
+    select(Conversation, Patient, VERSION_COLUMN)
     .outerjoin(Patient, Patient.id == Conversation.patient_id)
     .where(Conversation.channel == bindparam("channel"),
            Conversation.address == bindparam("address"))
     .with_for_update(of=Conversation)
 )
+_CONVERSATION_ROW = cast(Table, Conversation.__table__)
+SAVE_CONVERSATION = Hot(update(_CONVERSATION_ROW).where(
+    _CONVERSATION_ROW.c.id == bindparam("conversation")).values(
+    {name: bindparam(name) for name in ("patient_id", "dialog", "step", "state", "updated_at")}))
 
 
 # Extension points of a channel that acts on each message once (bot.services.inbound). Claim
@@ -135,8 +142,8 @@ class Engine:
                     await claim(uow)
                 except Exception as exc:
                     raise _Passed() from exc
-            clinic = await get_clinic(uow)
             conversation = await self._conversation(uow, inbound)
+            clinic = await get_clinic(uow)
             account = await identify(uow, conversation, inbound)
             ctx = DialogContext(
                 uow=uow,
@@ -149,8 +156,7 @@ class Engine:
             )
             outcome = await self._turn(ctx, inbound, guarded)
             outcome.effects.extend(ctx.effects)
-            conversation.updated_at = uow.clock.now()
-            flag_modified(conversation, "state")
+            await _save(uow, conversation)
             if settle is not None:
                 try:
                     await settle(uow, outcome)
@@ -162,7 +168,7 @@ class Engine:
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound) -> Conversation:
         which = {"channel": inbound.channel, "address": inbound.address}
         # The patient, if any, is now in the session.
-        conversation: Conversation | None = await uow.session.scalar(CONVERSATION, which)
+        conversation = await _read_conversation(uow, which)
         if conversation is None:
             values = {
                 "channel": inbound.channel,
@@ -171,7 +177,7 @@ class Engine:
                 "updated_at": uow.clock.now(),
             }
             await insert_ignore(uow, Conversation, values, ["channel", "address"])
-            conversation = await uow.session.scalar(CONVERSATION, which)
+            conversation = await _read_conversation(uow, which)
             assert conversation is not None
         if conversation.state is None:
             conversation.state = {}
@@ -446,6 +452,31 @@ class Engine:
             "please try again, or send MENU."
         )
         return Outcome(replies=[Reply(text=text)], failed=True)
+
+
+async def _read_conversation(uow: UnitOfWork, which: dict[str, str]) -> Conversation | None:
+    """The conversation, locked, with its patient; the set-up version is noted on the way."""
+    row = (await uow.session.execute(CONVERSATION, which)).first()
+    if row is None:
+        return None
+    version_seen(uow, row.setup_version)
+    conversation: Conversation = row.Conversation
+    return conversation
+
+
+async def _save(uow: UnitOfWork, conversation: Conversation) -> None:
+    """Write where the conversation stands: one prebuilt UPDATE when nothing else is pending (the
+    ORM's flush of one row costs several times the statement), else with the turn's flush."""
+    session = uow.session
+    conversation.updated_at = uow.clock.now()
+    if _pending_besides(conversation, session):
+        flag_modified(conversation, "state")
+        return
+    await SAVE_CONVERSATION.count(uow, {
+        "conversation": conversation.id, "patient_id": conversation.patient_id,
+        "dialog": conversation.dialog, "step": conversation.step, "state": conversation.state,
+        "updated_at": conversation.updated_at})
+    session.expunge(conversation)  # written: nothing of it is left for the commit's flush
 
 
 def _by_number(text: str, shown: list[Option], everything: list[Option]) -> Option | None:

@@ -132,9 +132,13 @@ def time_labels(ctx: DialogContext, slots: list[datetime]) -> list[str]:
 
 async def typed_example(ctx: DialogContext, day: date) -> str:
     """A day and time to type, as the day step's example: the first free time of ``day`` (the
-    first day with one), written as the patient would type it ("November 3 9:00 a.m.")."""
-    first = (await free_slots(ctx, day))[0]
-    return f"{ctx.t.day_month_text(day)} {ctx.t.time_text(first, ctx.zone)}"
+    first day with one), written as the patient would type it ("November 3 9:00 a.m."); the day
+    alone when its last free time was booked since the days were listed (on PostgreSQL each
+    statement sees what other turns committed meanwhile)."""
+    free = await free_slots(ctx, day)
+    if not free:
+        return ctx.t.day_month_text(day)
+    return f"{ctx.t.day_month_text(day)} {ctx.t.time_text(free[0], ctx.zone)}"
 
 
 def taken(ctx: DialogContext) -> Goto:

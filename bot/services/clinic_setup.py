@@ -45,6 +45,10 @@ CHANGED = "setup changed"
 # Run on every transaction that reads the set-up: a Core statement on the connection, no ORM.
 _CLINIC = Clinic.__table__.c
 VERSION = select(_CLINIC.setup_version).where(_CLINIC.id == 1)
+# The same, as a column another hot statement can carry (the dialog engine's conversation
+# lookup): see :func:`version_seen`.
+VERSION_COLUMN = VERSION.scalar_subquery().label("setup_version")
+_VERSION_SEEN = "clinic setup version"
 NO_CLINIC = "no clinic is set up yet; run 'clinicbot load FILE.toml' first"
 T = TypeVar("T")
 
@@ -165,8 +169,17 @@ async def clinic_setup(uow: UnitOfWork) -> ClinicSetup:
     return await uow.remember(("clinic setup", changes), lambda: _current(uow, changes))
 
 
+def version_seen(uow: UnitOfWork, version: int | None) -> None:
+    """Record the set-up version another statement of this transaction read
+    (:data:`VERSION_COLUMN`), so that :func:`clinic_setup` does not read it again."""
+    uow.note(_VERSION_SEEN, version)
+
+
 async def _current(uow: UnitOfWork, changes: int) -> ClinicSetup:
-    version = await (await uow.session.connection()).scalar(VERSION)
+    if changes:  # this transaction changed the set-up: read what it wrote
+        version = await _version(uow)
+    else:
+        version = await uow.remember(_VERSION_SEEN, lambda: _version(uow))
     if version is None:
         raise NotFound(NO_CLINIC)
     engine = uow.engine.sync_engine
@@ -177,6 +190,11 @@ async def _current(uow: UnitOfWork, changes: int) -> ClinicSetup:
     if not changes:
         _SHARED[engine] = setup
     return setup
+
+
+async def _version(uow: UnitOfWork) -> int | None:
+    version: int | None = await (await uow.connection()).scalar(VERSION)
+    return version
 
 
 async def _read(uow: UnitOfWork, version: int) -> ClinicSetup:

@@ -30,8 +30,8 @@ request replayed months later is still recognised and not acted on again. Telegr
 ``update_id`` afresh at random after a week without updates, so its ids are kept a week only.
 Rows are forgotten by age alone.
 
-Every message runs :func:`claim` and :func:`settle`: they are prebuilt Core statements run on
-the unit of work's connection (no ORM objects), compiled once per process.
+Every message runs :func:`claim` and :func:`settle`: statements compiled once per process and
+run on the driver's connection (:mod:`bot.storage.hot`), no ORM objects.
 """
 
 from __future__ import annotations
@@ -43,22 +43,21 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
     Integer,
     String,
     Table,
     bindparam,
     delete,
-    func,
+    null,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from bot.clock import Clock, SystemClock
+from bot.storage.hot import Hot
 from bot.storage.models import InboundMessage
 from bot.storage.types import UTCDateTime
 from bot.storage.uow import UnitOfWork
@@ -77,25 +76,23 @@ _COLUMNS = ("channel", "external_id", "created_at", "owner", "lease_until")
 _TYPES: dict[str, TypeEngine[Any]] = {
     "channel": String(), "external_id": String(), "created_at": UTCDateTime(), "owner": String(),
     "lease_until": UTCDateTime()}
-_NEW: list[BindParameter[Any]] = [bindparam(name, type_=_TYPES[name]) for name in _COLUMNS]
-_CLAIM_SQLITE = (
-    sqlite.insert(TABLE).values(dict(zip(_COLUMNS, _NEW, strict=True)))
-    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    .returning(C.id)
-)
+# Written as text: SQLAlchemy never caches a dialect's ``insert()`` (its ON CONFLICT clause has
+# no cache key), so the construct was compiled again for every message; a text statement is
+# compiled once per process. The typed parameters get the casts the driver needs.
+_INTO = f"INSERT INTO inbound_message ({', '.join(_COLUMNS)})"
+_NEW = ", ".join(f":{name}" for name in _COLUMNS)
+_CLAIM_SQLITE = Hot(text(
+    f"{_INTO} VALUES ({_NEW}) "
+    "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(name, type_=_TYPES[name]) for name in _COLUMNS)))
 # Inserted only under the message's advisory lock, tried (never waited for): a repeat of a
 # message in hand elsewhere gets no row at once, instead of queueing behind its transaction.
-_CLAIM_POSTGRESQL = (
-    postgresql.insert(TABLE)
-    .from_select(list(_COLUMNS), select(*_NEW).where(
-        func.pg_try_advisory_xact_lock(ADVISORY_CLASS, bindparam("lock", type_=Integer),
-                                       type_=Boolean),
-        func.set_config("idle_in_transaction_session_timeout",
-                        bindparam("idle", type_=String), True).is_not(None),
-    ))
-    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    .returning(C.id)
-)
+_CLAIM_POSTGRESQL = Hot(text(
+    f"{_INTO} SELECT {_NEW} WHERE pg_try_advisory_xact_lock({ADVISORY_CLASS}, :lock) "
+    "AND set_config('idle_in_transaction_session_timeout', :idle, true) IS NOT NULL "
+    "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(name, type_=_TYPES[name]) for name in _COLUMNS),
+             bindparam("lock", type_=Integer), bindparam("idle", type_=String)))
 _WHICH = (C.channel == bindparam("of_channel")) & (C.external_id == bindparam("of_id"))
 _FIND = select(C.id, C.owner, C.lease_until, C.answered_at, C.reply).where(_WHICH)
 _TAKE_OVER = (
@@ -104,10 +101,10 @@ _TAKE_OVER = (
            C.owner.is_not_distinct_from(bindparam("previous", type_=String)))
     .values(owner=bindparam("owner"), lease_until=bindparam("lease_until"))
 )
-_SETTLE = (
+_SETTLE = Hot(
     update(TABLE)
     .where(_WHICH, C.owner == bindparam("token", type_=String))
-    .values(reply=bindparam("reply"), answered_at=bindparam("now"), lease_until=None)
+    .values(reply=bindparam("reply"), answered_at=bindparam("now"), lease_until=null())
 )
 
 
@@ -131,7 +128,6 @@ async def claim(
 ) -> Claim:
     """Claim the message ``external_id`` of ``channel`` for handling (see the module docstring):
     the first statement of the transaction that acts on it, or one of its own, committed."""
-    connection = await uow.session.connection()
     now = uow.clock.now()
     token = uuid.uuid4().hex
     values: dict[str, Any] = {"channel": channel, "external_id": external_id,
@@ -142,8 +138,9 @@ async def claim(
         statement = _CLAIM_POSTGRESQL
     else:
         statement = _CLAIM_SQLITE
-    if (await connection.execute(statement, values)).first() is not None:
+    if await statement.rows(uow, values):
         return Claim(owned=True, token=token)
+    connection = await uow.connection()
     seen = await _find(connection, channel, external_id)
     if seen is None:  # PostgreSQL: in hand in another transaction (its advisory lock is held)
         return Claim(owned=False)
@@ -170,11 +167,9 @@ async def settle(
 ) -> None:
     """Record ``reply`` as the answer to a message claimed under ``token``, in the transaction
     of the action; :class:`ClaimLost` if another delivery took the claim over (roll back)."""
-    connection = await uow.session.connection()
-    result: Any = await connection.execute(
-        _SETTLE, {"of_channel": channel, "of_id": external_id, "token": token,
-                  "reply": reply, "now": uow.clock.now()})
-    if result.rowcount != 1:
+    settled = await _SETTLE.count(uow, {"of_channel": channel, "of_id": external_id,
+                                        "token": token, "reply": reply, "now": uow.clock.now()})
+    if settled != 1:
         raise ClaimLost(f"the claim of a {channel} message was taken over")
 
 
@@ -191,13 +186,13 @@ async def remember_reply(uow: UnitOfWork, channel: str, external_id: str, reply:
 async def earlier_reply(uow: UnitOfWork, channel: str, external_id: str) -> str | None:
     """The answer given to this message, or None while it is still being handled (or once the
     answer is forgotten: see :func:`answered`)."""
-    seen = await _find(await uow.session.connection(), channel, external_id)
+    seen = await _find(await uow.connection(), channel, external_id)
     return None if seen is None else seen.reply
 
 
 async def answered(uow: UnitOfWork, channel: str, external_id: str) -> bool:
     """Whether this message was acted on and answered (its answer may be forgotten since)."""
-    seen = await _find(await uow.session.connection(), channel, external_id)
+    seen = await _find(await uow.connection(), channel, external_id)
     return seen is not None and seen.answered_at is not None
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.clock import Clock, SystemClock
@@ -138,12 +138,24 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._queue: WriterQueue | None = None
         self._memo: dict[Hashable, Any] = {}
+        self._connection: AsyncConnection | None = None
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
             raise RuntimeError("use the unit of work inside 'async with'")
         return self._session
+
+    async def connection(self) -> AsyncConnection:
+        """The connection of the session's transaction, for Core statements (begun if need be).
+
+        Kept for the transaction: asking the session each time costs more than a small
+        statement."""
+        found = self._connection
+        if found is None or found.sync_connection is None or found.sync_connection.closed \
+                or not found.sync_connection.in_transaction():
+            found = self._connection = await self.session.connection()
+        return found
 
     @property
     def dialect(self) -> str:
@@ -224,9 +236,15 @@ class UnitOfWork:
             self._memo[key] = await lookup()
         return cast(T, self._memo[key])
 
+    def note(self, key: Hashable, answer: Any) -> None:
+        """Record ``answer`` as :meth:`remember`'s for ``key`` in this transaction (a lookup
+        another statement already answered)."""
+        self._memo[key] = answer
+
     def _end_transaction(self) -> None:
         """Forget what was remembered, and let the next SQLite writer of this process go."""
         self._memo.clear()
+        self._connection = None
         queue, self._queue = self._queue, None
         if queue is not None:
             queue.leave()

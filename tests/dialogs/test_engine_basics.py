@@ -10,6 +10,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.dialogs.engine import UNSIZED_POOL_TURNS, Engine, _pool_size
 from bot.dialogs.types import Inbound, Outcome
+from bot.services.clinic import get_clinic
 from bot.storage.models import InboxItem, OutboxMessage, Patient
 from tests.dialogs.conftest import SOFIA, STRANGER
 from tests.statements import statements
@@ -218,3 +219,19 @@ async def test_a_question_sees_what_the_turn_changed(chat, make_uow):
     async with make_uow() as uow:
         maya = await uow.session.scalar(select(Patient).where(Patient.phone == chat.phone))
         assert maya is not None and maya.opted_out is False
+
+
+async def test_a_turn_reads_the_set_up_version_with_the_conversation(chat, engine, make_uow):
+    """No statement of its own for the set-up version; a change made in another transaction
+    is still seen by the next turn (the version comes with the conversation's row)."""
+    await chat.say("hi")
+    with statements(engine) as seen:
+        reply = await chat.say("HELP")
+    versions = [s for s in seen if "setup_version" in s]
+    assert len(versions) == 1 and "FROM conversation" in versions[0]
+    assert "Harbour Physio & Wellness" in reply.text
+    async with make_uow() as uow:
+        clinic = await get_clinic(uow)
+        clinic.name = "Harbour Physio East"
+        await uow.commit()
+    assert "Harbour Physio East" in (await chat.say("HELP")).text

@@ -7,10 +7,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.dialogs.gsm import to_gsm
 from bot.handlers import sms_text
-from bot.handlers.sms import twiml
+from bot.handlers.sms import NOT_XML, twiml
 from bot.handlers.sms_text import is_gsm7, segments, split
 
 
@@ -79,6 +80,16 @@ def test_twiml_holds_one_message_per_part_escaped():
     assert root.tag == "Response"
     assert [m.text for m in root.iter("Message")] == ["1) Tom & Jerry <3", "Zoë ok"]
     assert ET.fromstring(twiml([])).tag == "Response"
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from(
+    ["a", "é", "😀", " ", "&", "<", ">", '"', "'", "\n", "\r", "\t", "\x00", "\x1f", "\ufffe",
+     "]"]), max_size=12), max_size=4))
+def test_twiml_is_what_twilios_writer_writes(messages: list[str]) -> None:
+    written = MessagingResponse()
+    for message in messages:
+        written.message(NOT_XML.sub("", message))
+    assert twiml(messages) == str(written)
 
 
 def test_typographic_characters_become_gsm7_letters_never_change():
