@@ -14,6 +14,7 @@ from bot.services import appointments, package_admin
 from bot.storage.models import (
     Appointment,
     Fee,
+    InboxItem,
     Location,
     OutboxMessage,
     Patient,
@@ -145,7 +146,8 @@ async def test_too_late_to_cancel_offers_a_message_to_the_clinic(chat, make_uow,
         [message] = (await uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "message"))).all()
         assert message.params["about"] == f"appointment:{appointment_id}"
-        assert message.params["text"] == "I have a fever and cannot come tomorrow"
+        item = await uow.session.get(InboxItem, message.params["inbox_id"])  # text kept there
+        assert item is not None and item.text == "I have a fever and cannot come tomorrow"
     assert await row(make_uow, appointment_id) == ("booked", TUE_10AM, await package_id(
         make_uow, "maya"), "reserved")
     assert await counters(make_uow, "maya") == (2, 1, 2)
