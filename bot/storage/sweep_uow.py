@@ -43,7 +43,7 @@ class SweepUnitOfWork(UnitOfWork):
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         super().__init__(engine, clock)
-        self._connection: AsyncConnection | None = None
+        self._held: AsyncConnection | None = None
         self._restore: str | None = None
 
     async def __aenter__(self) -> SweepUnitOfWork:
@@ -56,7 +56,7 @@ class SweepUnitOfWork(UnitOfWork):
             await connection.invalidate()
             await connection.close()
             raise
-        self._connection = connection
+        self._held = connection
         self._factory = async_sessionmaker(bind=connection, expire_on_commit=False,
                                            autoflush=True)
         await super().__aenter__()
@@ -71,7 +71,7 @@ class SweepUnitOfWork(UnitOfWork):
         try:
             await super().__aexit__(exc_type, exc, tb)
         finally:
-            connection, self._connection = self._connection, None
+            connection, self._held = self._held, None
             if connection is not None:
                 await self._give_back(connection)
 
@@ -92,9 +92,9 @@ class SweepUnitOfWork(UnitOfWork):
         """Commit, let others run; on SQLite copy the WAL into the database in a worker
         thread (passively: never waiting for readers or writers) before the next turn."""
         await self.commit()
-        if self.dialect == "sqlite" and self._connection is not None:
+        if self.dialect == "sqlite" and self._held is not None:
             # Through the connection: its calls run in the worker thread.
-            await _sqlite(await _driver(self._connection), "PRAGMA wal_checkpoint(PASSIVE)")
+            await _sqlite(await _driver(self._held), "PRAGMA wal_checkpoint(PASSIVE)")
         await asyncio.sleep(0)
         if self.dialect == "sqlite":
             queue = writer_queue(self.engine)
