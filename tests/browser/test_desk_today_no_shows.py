@@ -1,5 +1,6 @@
 """In Chromium: a receptionist decides the seeded no-show from the dashboard (a no-show fee),
-undoes it, and finds the visit on its day's page, by keyboard and at a 1024 px desk screen."""
+undoes it, finds the visit on its day's page, and merges the seeded registration into Maya's
+profile, by keyboard and at a 1024 px desk screen."""
 
 from __future__ import annotations
 
@@ -41,3 +42,10 @@ def test_a_receptionist_resolves_a_no_show_and_sees_the_day(served_clinic: Serve
     expect(visit.get_by_role("link", name="to decide")).to_be_visible()
     expect(page.get_by_role("heading", name="Ana Silva at Downtown")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.get_by_role("link", name="Registrations", exact=True).click()
+    expect(page.get_by_role("heading", name="Maya Chen looks like Maya Chen")).to_be_visible()
+    page.get_by_role("button", name="Merge Maya Chen into Maya Chen").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Merge patient")
+    page.get_by_role("button", name="Yes, merge").click()
+    expect(page.get_by_role("status")).to_contain_text("into the profile kept")
+    expect(page.get_by_text("No registrations to merge.")).to_be_visible()
