@@ -54,10 +54,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.desk import dashboard, login
+from bot.desk import dashboard, login, noshows, registrations, today
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard)
+PAGES = (login, dashboard, today, noshows, registrations)
 
 
 def routes() -> list[BaseRoute]:
