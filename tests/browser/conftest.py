@@ -1,11 +1,11 @@
 """The browser harness: a real ``clinicbot serve`` and Debian's Chromium driven by Playwright.
 
-``served_clinic`` loads the example clinic into a SQLite file, gives every staff member of
-:data:`PASSWORDS` a console password (``clinicbot staff password KEY`` on standard input), seeds
-a row in each dashboard queue, and runs ``clinicbot serve`` on a free loopback port until the
-test ends. ``page`` is a fresh Chromium page (1280x900) launched from ``/usr/bin/chromium``:
-Playwright's own browser download fails here, so ``.ci/run`` installs Debian's. Without it the
-tests fail; they never skip.
+``served_clinic`` loads the example clinic into a SQLite file, seeds a row in each dashboard
+queue and a manager (``seed.py``), gives every staff member of :data:`PASSWORDS` a console
+password (``clinicbot staff password KEY`` on standard input), and runs ``clinicbot serve``
+on a free loopback port until the test ends. ``page`` is a fresh Chromium page (1280x900)
+launched from ``/usr/bin/chromium``: Playwright's own browser download fails here, so
+``.ci/run`` installs Debian's. Without it the tests fail; they never skip.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from tests.e2e.test_sms_serve import _env, _free_port, _wait_until_healthy
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PASSWORDS = {"desk": "front-desk-secret"}
+PASSWORDS = {"desk": "front-desk-secret",
+             "ana": "practitioner-pw-0", "mia": "manager-pw-0"}
 SEED = ROOT / "tests" / "browser" / "seed.py"
 
 
@@ -50,9 +51,9 @@ def served_clinic(tmp_path: Path) -> Iterator[ServedClinic]:
     env = _env(tmp_path, CLINICBOT_PORT=str(port))
     database_url = env["DATABASE_URL"]
     _clinicbot(env, "load", str(EXAMPLE_FILE))
-    for key, password in PASSWORDS.items():
-        _clinicbot(env, "staff", "password", key, stdin=password + "\n")
     subprocess.run([sys.executable, str(SEED)], env=env, check=True, timeout=120, cwd=ROOT)
+    for key, password in PASSWORDS.items():  # after the seed, which adds the manager
+        _clinicbot(env, "staff", "password", key, stdin=password + "\n")
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

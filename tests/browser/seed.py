@@ -1,6 +1,7 @@
 """One row in each of the dashboard's queues, for the browser tests (run as a script, after
 ``clinicbot load``, with ``DATABASE_URL`` set): a no-show Maya missed yesterday, an online
-registration that looks like her, an overdue invoice and a failed reminder."""
+registration that looks like her, an overdue invoice and a failed reminder; and a manager,
+``mia`` (the example set-up file has none), for the manager's pages."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import FixedClock, SystemClock
 from bot.services import accounts, noshows
 from bot.storage.db import create_engine
-from bot.storage.models import Invoice, OutboxMessage
+from bot.storage.models import Invoice, OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
 from tests.integration._builders import book, patient
 
@@ -38,6 +39,7 @@ async def seed() -> None:
                 last_error="the number cannot receive texts"))
             await accounts.register_online(uow, first_name="Maya", last_name="Chen",
                                            birth_date=born, phone="+14165550199")
+            uow.session.add(Staff(key="mia", name="Mia Laurent", role="manager", alerts=[]))
             await uow.commit()
         async with UnitOfWork(engine, FixedClock(now)) as uow:
             await noshows.mark_no_show(uow, visit.id, by="desk")
