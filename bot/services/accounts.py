@@ -27,6 +27,7 @@ from bot.services.identity import clean_name as clean_name
 from bot.services.identity import clinic_region as clinic_region
 from bot.services.identity import name_key as name_key
 from bot.services.identity import normalise_phone as normalise_phone
+from bot.services.kept_apart import apart_from
 from bot.services.merging import MergeResult as MergeResult
 from bot.services.merging import merge as merge
 from bot.storage.models import Patient, guardianship
@@ -187,7 +188,8 @@ async def register_online(
 
 
 async def likely_duplicates(uow: UnitOfWork, patient_id: int) -> list[Patient]:
-    """Other live profiles with the same phone, or the same name and birth date."""
+    """Other live profiles with the same phone, or the same name and birth date, less those
+    staff kept separate from it (:mod:`bot.services.kept_apart`)."""
     patient = await uow.session.get(Patient, patient_id)
     if patient is None:
         raise NotFound(f"there is no patient {patient_id}")
@@ -201,7 +203,8 @@ async def likely_duplicates(uow: UnitOfWork, patient_id: int) -> list[Patient]:
     candidates = (
         await uow.session.scalars(
             select(Patient)
-            .where(or_(*same), Patient.id != patient.id, Patient.merged_into_id.is_(None))
+            .where(or_(*same), Patient.id != patient.id, Patient.merged_into_id.is_(None),
+                   Patient.id.not_in(apart_from(patient.id)))
             .order_by(Patient.id)
         )
     ).all()
