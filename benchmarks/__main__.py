@@ -5,11 +5,12 @@
 
 Measurements (``--only``): availability, dialogs, webhook, scheduler, sweeps, memory and
 console (the staff console's pages); they run in that order on a fresh copy of the cached
-clinic, per database (the webhook and the sweeps on a copy of their own: a sweep pass would leave the scheduler's pass nothing to do). The clinic
-has ``--memberships`` memberships (default: 50,000 on SQLite and 200,000 on PostgreSQL, times
-``--scale``: issue 15's scale for sweeps). ``--profile NAME`` runs that one
-measurement under pyinstrument and writes the profile next to the cache. The exit status is 1
-when a figure misses its target, else 0. See benchmarks/README.md.
+clinic, per database (the webhook and the sweeps on a copy of their own: a sweep pass would
+leave the scheduler's pass nothing to do). The clinic has ``--memberships`` memberships
+(default: 50,000 on SQLite and 200,000 on PostgreSQL, times ``--scale``: issue 15's scale for
+sweeps). ``--profile NAME`` runs that one measurement under pyinstrument and writes the profile
+next to the cache. The exit status is 1 when a figure misses its target, else 0. See
+benchmarks/README.md.
 """
 
 from __future__ import annotations
