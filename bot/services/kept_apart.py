@@ -5,27 +5,19 @@ offering that pair.
 The decision is a row of ``kept_apart`` (lowest id first) with who and when, and an audit entry
 (``patient.keep_separate``; undone: ``patient.keep_separate_undo``). Keeping a pair apart twice
 is no error (two staff clicking at once both succeed; one row is kept). Undo deletes the row:
-the pair is offered again if it still resembles. :func:`apart_from` is the query
-:func:`bot.services.accounts.likely_duplicates` leaves out.
+the pair is offered again if it still resembles;
+:func:`bot.services.accounts.likely_duplicates` leaves kept pairs out.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, select, union_all
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound
 from bot.storage.models import KeptApart, Patient
 from bot.storage.uow import UnitOfWork
-
-
-def apart_from(patient_id: int) -> Select[tuple[int]]:
-    """The ids of the patients kept apart from ``patient_id`` (a subquery)."""
-    return select(union_all(
-        select(KeptApart.high_id.label("other")).where(KeptApart.low_id == patient_id),
-        select(KeptApart.low_id.label("other")).where(KeptApart.high_id == patient_id),
-    ).subquery().c.other)
 
 
 async def _live(uow: UnitOfWork, patient_id: int) -> Patient:

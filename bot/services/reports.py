@@ -94,16 +94,19 @@ class PackageSales:
 async def package_sales(uow: UnitOfWork, date_from: date, date_to: date) -> PackageSales:
     """Packages sold in the range, oldest first, with what was collected and is still owed."""
     _check_range(date_from, date_to)
+    sold = select(PatientPackage.id).where(
+        PatientPackage.purchased_on >= date_from, PatientPackage.purchased_on <= date_to)
     collected = (
         select(Invoice.package_id, func.sum(Payment.amount).label("amount"))
         .join(Payment, Payment.invoice_id == Invoice.id)
-        .where(Invoice.kind.in_(PRICE_KINDS))
+        .where(Invoice.kind.in_(PRICE_KINDS), Invoice.package_id.in_(sold))
         .group_by(Invoice.package_id)
         .subquery()
     )
     owed = (
         select(Invoice.package_id, func.sum(Invoice.amount - Invoice.paid).label("amount"))
-        .where(Invoice.kind.in_(PRICE_KINDS), Invoice.status == "open")
+        .where(Invoice.kind.in_(PRICE_KINDS), Invoice.status == "open",
+               Invoice.package_id.in_(sold))
         .group_by(Invoice.package_id)
         .subquery()
     )

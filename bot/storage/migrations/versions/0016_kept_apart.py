@@ -6,7 +6,10 @@ Create Date: 2026-12-06 19:30:00.000000
 
 ``kept_apart``: one row per pair of patients staff kept separate (lowest id first), with who
 and when; the registrations queue and ``clinicbot staff duplicates`` leave such pairs out.
-Nothing to backfill.
+Indexes for the console's pages (issue 17 benchmark): ``patient.birth_date`` (look-alike
+registrations), ``patient_package.purchased_on`` (package sales in a range) and
+``appointment.starts_at`` (package usage and no-shows in a range, every practitioner). Nothing to
+backfill.
 """
 
 from __future__ import annotations
@@ -39,8 +42,15 @@ def upgrade() -> None:
         sa.UniqueConstraint('low_id', 'high_id', name=op.f('uq_kept_apart_low_id_high_id')),
     )
     op.create_index('ix_kept_apart_high', 'kept_apart', ['high_id', 'low_id'], unique=False)
+    op.create_index('ix_appointment_starts', 'appointment', ['starts_at', 'id'], unique=False)
+    op.create_index('ix_patient_birth_date', 'patient', ['birth_date'], unique=False)
+    op.create_index('ix_patient_package_purchased_on', 'patient_package', ['purchased_on', 'id'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_patient_package_purchased_on', table_name='patient_package')
+    op.drop_index('ix_patient_birth_date', table_name='patient')
+    op.drop_index('ix_appointment_starts', table_name='appointment')
     op.drop_index('ix_kept_apart_high', table_name='kept_apart')
     op.drop_table('kept_apart')
