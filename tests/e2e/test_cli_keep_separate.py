@@ -1,6 +1,6 @@
 """``clinicbot staff keep-separate A B [--undo]``: an online registration that looks like Maya
 but is someone else leaves ``staff duplicates``; --undo brings it back; refusals change nothing;
-the audit log names the CLI and the staff member (--as).
+the audit log names the CLI and the staff member (--as). On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_FILE
 from tests.e2e.test_cli_staff_people import register_online
-from tests.e2e.test_cli_staff_support import Clinicbot, example_desk, query
+from tests.e2e.test_cli_staff_support import Clinicbot, query
 
 
 @pytest.fixture
-def desk(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Clinicbot:
-    return example_desk(tmp_path, tmp_path_factory)
+def desk(database_url: str, tmp_path: Path) -> Clinicbot:
+    """``clinicbot`` on the test database with the example clinic loaded (Maya is patient 1)."""
+    clinicbot = Clinicbot(database_url, tmp_path)
+    clinicbot.ok("load", str(EXAMPLE_FILE))
+    assert query(database_url, "SELECT id FROM patient WHERE key = 'maya'") == [(1,)]
+    return clinicbot
 
 
 def test_a_look_alike_kept_separate_leaves_the_duplicates_and_undo_brings_it_back(
