@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot.services import credit
 from bot.storage.models import (
     AuditEntry,
+    Clinic,
     CreditEntry,
     Invoice,
     PackageTemplate,
@@ -309,6 +310,22 @@ async def test_two_managers_refunding_at_once_refund_once(console: Console) -> N
     async with console.uow(readonly=True) as uow:
         assert await credit.balance(uow, who["maya"]) == Decimal("240.00")
         assert await uow.session.scalar(select(func.count()).select_from(CreditEntry)) == 1
+
+
+async def test_the_pages_speak_the_clinic_locale(console: Console) -> None:
+    who = await ids(console)
+    async with console.uow() as uow:
+        (await uow.session.scalars(select(Clinic))).one().locale = "fr_CA"
+        await uow.commit()
+    async with console.client() as http:
+        await log_in(http, "mia")
+        page = await http.get(f"/desk/packages/{who['package']}")
+        sell = await http.get(f"/desk/patients/{who['maya']}/sell")
+    assert page.status_code == 200 and sell.status_code == 200
+    for text in ("Remboursement suggéré : 240,00", "Séances couvertes", "avant l&#39;import",
+                 "5 = 2 consommées + 0 réservées + 3 disponibles"):
+        assert text in page.text, text
+    assert "Vendre un forfait à Maya Chen" in sell.text and "400,00" in sell.text
 
 
 async def test_each_role_is_refused_where_it_should_be(console: Console) -> None:
