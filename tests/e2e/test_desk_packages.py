@@ -172,6 +172,22 @@ async def test_the_back_field_never_leaves_the_console(console: Console) -> None
         assert typo.status_code == 400 and "Give the amount as a number" in typo.text
 
 
+async def test_a_payment_on_another_invoice_goes_back_to_the_patient(console: Console) -> None:
+    who = await ids(console)
+    async with console.uow(readonly=True) as uow:
+        invoice = await uow.session.scalar(select(Invoice.id).where(
+            Invoice.patient_id == who["sofia"], Invoice.status == "open").order_by(Invoice.id))
+    async with console.client() as http:
+        await log_in(http, "desk")
+        form = await http.get(f"/desk/invoices/{invoice}/pay")
+        assert form.status_code == 200 and 'value="49.00"' in form.text  # what is owed
+        paid = await post(http, f"/desk/invoices/{invoice}/pay", amount="49.00", method="cash")
+        assert paid.headers["location"] == f"/desk/patients/{who['sofia']}?paid={invoice}"
+        again = await post(http, f"/desk/invoices/{invoice}/pay", amount="1.00", method="cash")
+        assert again.status_code == 400 and "already paid in full" in again.text
+        assert "Nothing is owed on this invoice." in again.text
+
+
 async def test_an_invoice_is_paid_from_credit(console: Console) -> None:
     who = await ids(console)
     async with console.client() as http:
