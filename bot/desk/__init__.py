@@ -54,10 +54,19 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.desk import dashboard, login, noshows, registrations, today
+from bot.desk import (
+    appointment,
+    booking,
+    closures,
+    dashboard,
+    login,
+    noshows,
+    registrations,
+    today,
+)
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations)
+PAGES = (login, dashboard, today, noshows, registrations, booking, appointment, closures)
 
 
 def routes() -> list[BaseRoute]:
