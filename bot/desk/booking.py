@@ -44,6 +44,8 @@ async def _book_page(request: Request, query: Mapping[str, str], *, error: str |
         fee = next((f for f in fees if str(f.id) == query.get("fee")), fees[0])
         choices = await booking_views.packages_for_fee(uow, patient.id, fee.id)
         wanted = query.get("package")
+        if query.get("shown", str(fee.id)) != str(fee.id):
+            wanted = None  # another fee was chosen: pre-select its package again
         chosen = next((c for c in choices if str(c.package.id) == wanted), None)
         if chosen is None and wanted != NO_PACKAGE and choices:
             chosen = choices[0]  # pre-selected, as in chat
