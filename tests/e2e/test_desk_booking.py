@@ -132,6 +132,17 @@ async def test_without_a_package_and_the_other_fees_and_places(console: Console)
         massage = await fee_of(console, "massage-60")
         page = await http.get(f"/desk/patients/{known['maya']}/book?fee={massage}")
         assert "Ben Okafor at East End" in page.text and "Physio 5-pack" not in page.text
+        follow = await fee_of(console, "physio-follow")
+        path = f"/desk/patients/{known['maya']}/book"
+        again = await http.get(f"{path}?fee={follow}&shown={massage}&package=none")
+        assert f'value="{known["package"]}" selected' in again.text  # pre-selected again
+        kept = await http.get(f"{path}?fee={follow}&shown={follow}&package=none")
+        assert 'value="none" selected' in kept.text
+        later = await http.get(f"{path}?fee={follow}&day=2026-11-09")
+        assert 'id="day-2026-11-09"' in later.text and 'id="day-2026-11-08"' not in later.text
+        assert "&amp;day=2026-11-16" in later.text  # the link to the next days
+        past = await http.get(f"{path}?fee={follow}&day=2026-10-01")
+        assert 'id="day-2026-11-02"' in past.text and 'id="day-2026-10-01"' not in past.text
         booked = await post(http, f"/desk/patients/{known['maya']}/book",
                             f"/desk/patients/{known['maya']}/book",
                             **await booking_form(console, known["maya"], package="none"))
@@ -203,11 +214,27 @@ async def test_reschedule_cancel_and_the_package_on_the_appointment_page(
                            practitioner=str(ana), location=str(downtown))
         assert moved.status_code == 303 and moved.headers["location"] == page + "?done=moved"
         assert "Wed 4 Nov, 11:30" in (await http.get(page)).text
+        _ana, east = await where_of(console, "ana", "east")
+        narrowed = await http.get(page + f"/reschedule?where={ana}-{east}&day=2026-11-06")
+        assert "Ana Silva at East End" not in narrowed.text  # the package: Downtown only
         removed = await post(http, page, page + "/remove-package")
         assert removed.headers["location"] == page + "?done=package-removed"
         assert await available(console, known["package"]) == 3
         shown = await http.get(page)
         assert "Add the package" in shown.text
+        friday = local(2026, 11, 6, 10).isoformat()
+        there = await http.get(page + f"/reschedule?where={ana}-{east}&day=2026-11-06")
+        assert "Ana Silva at East End" in there.text and f'value="{friday}"' in there.text
+        moved = await post(http, page, page + "/reschedule", at=friday,
+                           practitioner=str(ana), location=str(east))
+        assert moved.status_code == 303
+        shown = await http.get(page)
+        assert "East End" in shown.text and "No package of the patient can cover it." in shown.text
+        refused = await post(http, page, page + "/add-package", package=str(known["package"]))
+        assert refused.status_code == 400 and "Appointment" in refused.text
+        back = await post(http, page, page + "/reschedule", at=new_time,
+                          practitioner=str(ana), location=str(downtown))
+        assert back.status_code == 303
         added = await post(http, page, page + "/add-package", package=str(known["package"]))
         assert added.headers["location"] == page + "?done=package-added"
         assert await available(console, known["package"]) == 2
