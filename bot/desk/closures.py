@@ -1,5 +1,5 @@
 """``/desk/closures``: clinic closures and practitioners' time off still to come; add or remove
-one (reception, managers).
+one, and tell the patients booked in one (reception, managers).
 
 The services behind ``clinicbot staff closed`` and ``time-off`` (:mod:`bot.services.closures`):
 nothing is offered or booked in closed time, in chat or at the desk. Days are whole days
@@ -34,9 +34,18 @@ async def _show(request: Request, *, error: str | None = None, status_code: int 
         done = None
         what = request.query_params.get("closure", "")
         if error is None and what.isdigit():
+            counts = {key: request.query_params.get(key, "0") for key in
+                      ("told", "already", "unreachable")}
+            if not all(value.isdigit() for value in counts.values()):
+                counts = dict.fromkeys(counts, "0")
             done = {"added": desk.t.gettext("Added {id}.", id=what),
                     "removed": desk.t.gettext("Removed {id}: its time can be booked again.",
-                                              id=what)}.get(request.query_params.get("done", ""))
+                                              id=what),
+                    "told": desk.t.gettext(
+                        "Told {told} patient(s) (sent by the next delivery run); "
+                        "{already} had been told already; {unreachable} cannot be reached "
+                        "by message: call them.", **counts),
+                    }.get(request.query_params.get("done", ""))
         return render(request, "closures.html", status_code=status_code,
                       closures=[c for c in found if not c.time_off],
                       time_off=[c for c in found if c.time_off],
@@ -116,8 +125,29 @@ async def remove(request: Request) -> Response:
     return RedirectResponse(f"{PATH}?done=removed&closure={closure_id}", status_code=303)
 
 
+@desk_page(roles=DESK)
+async def notify(request: Request) -> Response:
+    """Tell each patient booked in it, once each, in their language (``clinicbot staff closed
+    notify`` / ``time-off notify``)."""
+    desk = desk_of(request)
+    form = await request.form()
+    closure_id = int(request.path_params["closure_id"])
+    try:
+        async with desk.uow() as uow:
+            closure = await closures.get(uow, closure_id, time_off=form.get("kind") == "time-off")
+            done = await closures.notify_patients(
+                uow, closure, actor=audit.Actor(desk.staff.key, "console"))
+            await uow.commit()
+    except DomainError as exc:
+        return await _show(request, error=desk.t.error_text(exc), status_code=400)
+    query = f"done=told&closure={closure_id}&told={len(done.told)}"
+    query += f"&already={len(done.already)}&unreachable={len(done.unreachable)}"
+    return RedirectResponse(f"{PATH}?{query}", status_code=303)
+
+
 ROUTES = [
     Route(PATH, closures_page, methods=["GET"]),
     Route(PATH, add, methods=["POST"]),
     Route(PATH + "/{closure_id:int}/remove", remove, methods=["POST"]),
+    Route(PATH + "/{closure_id:int}/notify", notify, methods=["POST"]),
 ]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.models import Appointment, AuditEntry, Closure, PatientPackage
+from bot.storage.models import Appointment, AuditEntry, Closure, OutboxMessage, PatientPackage
 from tests.e2e.test_desk_core import Console, csrf_of, log_in
 from tests.e2e.test_desk_core import console as console  # the fixture, re-exported
 from tests.integration._builders import book, local, patient
@@ -298,6 +298,7 @@ async def test_a_practitioner_opens_and_marks_only_their_own(console: Console) -
             f"/desk/patients/{known['maya']}/book": 403,
             mine + "/reschedule": 403, mine + "/cancel": 403, mine + "/add-package": 403,
             mine + "/remove-package": 403, mine + "/undo-arrival": 403,
+            "/desk/closures/1/notify": 403,
             f"/desk/appointments/{bens}/arrive": 403,
             f"/desk/appointments/{bens}/no-show": 403,
             "/desk/closures": 403, "/desk/closures/1/remove": 403,
@@ -331,6 +332,17 @@ async def test_closures_and_time_off_are_added_listed_and_removed(console: Conso
         assert "Added" in listing.text and "Staff day" in listing.text
         assert "Tue, Nov 10, 2026" in listing.text or "Nov 10, 2026" in listing.text
         assert "appointment " in listing.text  # the booked one, to move or cancel
+        closure_id = int(added.headers["location"].split("closure=")[1].split("#")[0])
+        for _time in range(2):
+            told = await post(http, "/desk/closures", f"/desk/closures/{closure_id}/notify",
+                              kind="closure")
+            assert told.status_code == 303
+        told_page = await http.get(told.headers["location"])
+        assert "Told 0 patient(s)" in told_page.text and "1 had been told already" in told_page.text
+        async with console.uow(readonly=True) as uow:
+            sent = await uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.purpose.like(f"closure:{closure_id}:%")))
+        assert sent == 1
         page = await http.get(f"/desk/patients/{known['maya']}/book?day=2026-11-10")
         closed_day = page.text.split('id="day-2026-11-10"')[1].split("</fieldset>")[0]
         assert "No free time" in closed_day
