@@ -55,6 +55,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.desk import (
+    appointment,
+    booking,
+    closures,
     dashboard,
     login,
     noshows,
@@ -66,7 +69,10 @@ from bot.desk import (
 )
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations, packages, package_changes, payments)
+PAGES = (
+    login, dashboard, today, noshows, registrations, packages, package_changes, payments,
+    booking, appointment, closures,
+)
 
 
 def routes() -> list[BaseRoute]:
