@@ -54,10 +54,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.desk import dashboard, login, noshows, registrations, today
+from bot.desk import dashboard, login, noshows, patient, patient_money, registrations, today, unpaid
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations)
+PAGES = (login, dashboard, today, noshows, registrations, patient, patient_money, unpaid)
 
 
 def routes() -> list[BaseRoute]:
