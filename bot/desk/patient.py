@@ -48,13 +48,20 @@ async def show(request: Request, patient_id: int | None, *, error: str | None = 
                 raise NotFound("there is no such patient")
             record = await patient_record(uow, patient_id)
         except NotFound:
-            return render(request, "patient_missing.html", status_code=404,
-                          wanted=request.path_params.get("patient_id", ""))
+            return missing(request, desk.t.gettext(
+                "There is no patient {id}.", id=request.path_params.get("patient_id", "")))
         locale = normalise_locale(record.patient.locale)
         speaks = language_name(locale.split("_")[0]) if locale else None
         return render(request, "patient.html", status_code=status_code, r=record,
                       p=record.patient, speaks=speaks, error=error, form=form or {},
                       done=done_text(request, request.query_params.get("done", "")))
+
+
+def missing(request: Request, message: str) -> Response:
+    """The 404 page: ``message`` and a link back to Patients."""
+    t = desk_of(request).t
+    return render(request, "patient_missing.html", status_code=404,
+                  heading=t.gettext("Not found"), message=message)
 
 
 def patient_id_of(request: Request) -> int | None:

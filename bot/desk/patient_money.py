@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.desk.patient import FIELD_MAX, patient_id_of, profile_url, show
+from bot.desk.patient import FIELD_MAX, missing, patient_id_of, profile_url, show
 from bot.desk.web import DESK, desk_of, desk_page, render
 from bot.services import audit, credit, memberships
 from bot.services.clinic import get_clinic, local_today
@@ -90,7 +90,9 @@ async def cancel_membership(request: Request) -> Response:
         found = (await uow.session.execute(
             select_membership(membership_id))).first() if membership_id is not None else None
         if found is None:
-            return await show(request, None)
+            return missing(request, desk.t.gettext(
+                "There is no membership {id}.",
+                id=request.path_params.get("membership_id", "")))
         patient_id, plan_name = found
     try:
         from_day = day_of(from_text)

@@ -87,7 +87,8 @@ async def test_a_missing_or_merged_patient_is_said_so(console: Console) -> None:
         for wanted in ("999999", "abc", "0"):
             missing = await http.get(f"/desk/patients/{wanted}")
             assert missing.status_code == 404
-            assert "No such patient" in missing.text and 'href="/desk/patients"' in missing.text
+            assert f"There is no patient {wanted}." in missing.text
+            assert 'href="/desk/patients"' in missing.text
         merged = await http.get(f"/desk/patients/{copy_id}")
         assert merged.status_code == 200 and "merged into another one" in merged.text
         assert f'href="/desk/patients/{who["maya"]}">Open Maya Chen' in merged.text
@@ -179,7 +180,7 @@ async def test_enrolling_invoices_the_periods_begun_and_cancelling_asks_first(
         assert early.status_code == 400 and "before it starts" in early.text
         missing = await post(http, maya, "/desk/memberships/999999/cancel",
                              **{"from": "2026-11-01"})
-        assert missing.status_code == 404
+        assert missing.status_code == 404 and "There is no membership 999999." in missing.text
     async with console.uow(readonly=True) as uow:
         kept = await uow.session.get(Membership, membership_id)
         assert kept is not None and kept.cancelled_from is not None
