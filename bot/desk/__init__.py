@@ -63,15 +63,18 @@ from bot.desk import (
     noshows,
     package_changes,
     packages,
+    patient,
+    patient_money,
     payments,
     registrations,
     today,
+    unpaid,
 )
 from bot.desk.web import HERE
 
 PAGES = (
-    login, dashboard, today, noshows, registrations, packages, package_changes, payments,
-    booking, appointment, closures,
+    login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
+    package_changes, payments, booking, appointment, closures,
 )
 
 
