@@ -35,6 +35,9 @@ def done_text(request: Request, code: str) -> str | None:
         "membership-cancelled": t.gettext("Membership cancelled."),
         "paid-back": t.gettext("Credit paid back."),
     }
+    paid = request.query_params.get("paid", "")
+    if paid.isdigit() and len(paid) < 12:  # back from the payment form (/desk/invoices/ID/pay)
+        return t.gettext("Payment recorded on invoice {id}.", id=paid)
     return texts.get(code)
 
 

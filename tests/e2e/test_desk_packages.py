@@ -183,6 +183,8 @@ async def test_a_payment_on_another_invoice_goes_back_to_the_patient(console: Co
         assert form.status_code == 200 and 'value="49.00"' in form.text  # what is owed
         paid = await post(http, f"/desk/invoices/{invoice}/pay", amount="49.00", method="cash")
         assert paid.headers["location"] == f"/desk/patients/{who['sofia']}?paid={invoice}"
+        profile = await http.get(paid.headers["location"])  # the profile says it was recorded
+        assert f"Payment recorded on invoice {invoice}." in profile.text
         again = await post(http, f"/desk/invoices/{invoice}/pay", amount="1.00", method="cash")
         assert again.status_code == 400 and "already paid in full" in again.text
         assert "Nothing is owed on this invoice." in again.text
