@@ -179,3 +179,24 @@ def open_unpaid(page: Page, url: str) -> None:
     page.goto(f"{url}/desk/")
     page.get_by_role("link", name="Unpaid", exact=True).click()
     expect(page.get_by_role("heading", name="Unpaid invoices", level=1)).to_be_visible()
+
+
+def charge_no_show_fee(page: Page, url: str, name: str, fee: str) -> None:
+    """From the dashboard, decide ``name``'s no-show by charging ``fee`` (the option's label,
+    e.g. "Late cancellation fee ($30.00)") and see it decided."""
+    page.goto(f"{url}/desk/")
+    page.get_by_role("link", name="Decide").click()
+    row = page.get_by_role("row", name=name)
+    row.get_by_label("Fee to charge").select_option(label=fee)
+    row.get_by_role("button", name=f"No-show fee: {name}").click()
+    expect(page.get_by_role("status")).to_contain_text("a no-show fee was charged")
+
+
+def merge_registration(page: Page, url: str, registration: str, into: str) -> None:
+    """On Registrations, merge the online registration called ``registration`` into the
+    profile called ``into``, after the confirmation page."""
+    page.goto(f"{url}/desk/registrations")
+    page.get_by_role("button", name=f"Merge {registration} into {into}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Merge patient")
+    page.get_by_role("button", name="Yes, merge").click()
+    expect(page.get_by_role("status")).to_contain_text("into the profile kept")
