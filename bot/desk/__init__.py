@@ -54,10 +54,19 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.desk import dashboard, login, noshows, registrations, today
+from bot.desk import (
+    audit_log,
+    dashboard,
+    login,
+    messages,
+    noshows,
+    registrations,
+    staff_admin,
+    today,
+)
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations)
+PAGES = (login, dashboard, today, noshows, registrations, messages, audit_log, staff_admin)
 
 
 def routes() -> list[BaseRoute]:
