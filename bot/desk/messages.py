@@ -46,12 +46,12 @@ async def listing(request: Request) -> Response:
     state = _state(request)
     after = request.query_params.get("after") or None
     async with desk.uow(readonly=True) as uow:
+        error = None
         try:
             page = await inbox.listing(uow, state=state, after=after, limit=PAGE_SIZE)
-            error = None
-        except DomainError as exc:
-            page, error = await inbox.listing(uow, state=state, limit=PAGE_SIZE), \
-                desk.t.error_text(exc)
+        except DomainError as exc:  # a page token mangled by hand: the first page, and why
+            error = desk.t.error_text(exc)
+            page = await inbox.listing(uow, state=state, limit=PAGE_SIZE)
         names = await inbox.patient_names(uow, page.items)
         more = (f"{PATH}?{urlencode({'state': state, 'after': page.next})}"
                 if page.next else None)
