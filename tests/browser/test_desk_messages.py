@@ -1,7 +1,8 @@
 """In Chromium, in an SMS-only clinic: Maya texts "Talk to the clinic" and a question through
 the real (signed) SMS webhook; the receptionist opens Messages, replies, and the reply reaches
-the Twilio stand-in addressed to Maya's phone. Then the manager finds the reply in the audit
-log and the staff page, at a 1024 px desk screen."""
+the Twilio stand-in addressed to Maya's phone; the seeded no-show's staff alert is there too
+(no Telegram needed). Then the manager finds the reply in the audit log and the staff page, at
+a 1024 px desk screen."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def test_a_patients_text_is_answered_from_the_console_and_reaches_them(
     page.get_by_role("link", name="Messages", exact=True).click()
     expect(page.get_by_role("row", name="Maya Chen").filter(has_text=QUESTION)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    alert = page.get_by_role("row").filter(has_text="No-show").filter(has_text="Maya Chen")
+    alert.get_by_role("link").first.click()  # the seeded no-show's alert, with no Telegram
+    expect(page.get_by_role("heading", name="No-show", level=1)).to_be_visible()
+    expect(page.get_by_text("staff alert")).to_be_visible()
+    expect(page.locator("blockquote")).to_contain_text("Maya Chen")
     reply_to(page, sms_clinic.url, "Maya Chen", ANSWER)
     expect(page.get_by_text("handled by desk")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
