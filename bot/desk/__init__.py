@@ -60,13 +60,17 @@ from bot.desk import (
     login,
     messages,
     noshows,
+    package_changes,
+    packages,
+    payments,
     registrations,
     staff_admin,
     today,
 )
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations, messages, audit_log, staff_admin)
+PAGES = (login, dashboard, today, noshows, registrations, packages, package_changes, payments,
+         messages, audit_log, staff_admin)
 
 
 def routes() -> list[BaseRoute]:
