@@ -55,22 +55,30 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.desk import (
+    appointment,
     audit_log,
+    booking,
+    closures,
     dashboard,
     login,
     messages,
     noshows,
     package_changes,
     packages,
+    patient,
+    patient_money,
     payments,
     registrations,
     staff_admin,
     today,
+    unpaid,
 )
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations, packages, package_changes, payments,
-         messages, audit_log, staff_admin)
+PAGES = (
+    login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
+    package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
+)
 
 
 def routes() -> list[BaseRoute]:

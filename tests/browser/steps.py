@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PASSWORDS, TWILIO_FROM, TWILIO_SID, SmsClinic
 from tests.e2e.sms_harness import CHOICE, new_sid
@@ -78,6 +78,110 @@ def refund(page: Page, url: str, package_id: int, amount: str | None = None) -> 
     expect(page.get_by_text("The package ends")).to_be_visible()
     page.get_by_role("button", name=re.compile(r"^Yes, refund")).click()
     expect(page.get_by_role("status")).to_contain_text("The package was refunded")
+def _choose(page: Page, label: str, text: str) -> None:
+    """In the select labelled ``label``, choose the option whose text contains ``text``."""
+    select = page.get_by_label(label, exact=True)
+    value = select.locator("option", has_text=text).first.get_attribute("value")
+    assert value is not None, text
+    select.select_option(value)
+
+
+def _start(page: Page, day: str, time: str) -> Locator:
+    """The button of the free time ``time`` on ``day`` in the time picker."""
+    return page.locator(f"#day-{day}").get_by_role(
+        "button", name=re.compile(f", {re.escape(time)}$"))
+
+
+def book_at(page: Page, url: str, patient_id: int, *, fee: str, where: str, day: str,
+            time: str) -> int:
+    """Book patient ``patient_id`` for ``fee`` (its name) with ``where`` ("Ana Silva at
+    Downtown") on ``day`` (YYYY-MM-DD) at ``time`` (clinic time as the page writes it,
+    "10:00 a.m."), with the package the page pre-selects; land on the appointment's page and
+    answer its id."""
+    page.goto(f"{url}/desk/patients/{patient_id}/book")
+    _choose(page, "Fee", fee)
+    page.get_by_role("button", name="Show free times").click()
+    _choose(page, "Practitioner and location", where)
+    page.get_by_label("From", exact=True).fill(day)
+    page.get_by_role("button", name="Show free times").click()
+    _start(page, day, time).click()
+    expect(page).to_have_url(re.compile(r"/desk/appointments/\d+\?done=booked$"))
+    expect(page.get_by_role("status")).to_have_text("Booked.")
+    expect(page.locator("dl.facts")).to_contain_text(f", {time}")
+    found = re.search(r"/desk/appointments/(\d+)", page.url)
+    assert found is not None
+    return int(found.group(1))
+
+
+def reschedule_to(page: Page, url: str, appointment_id: int, *, day: str, time: str,
+                  where: str | None = None) -> None:
+    """Move appointment ``appointment_id`` to ``day`` at ``time`` (as the page writes it), with
+    ``where`` ("Ana Silva at East End") when given, from its page's Reschedule link."""
+    page.goto(f"{url}/desk/appointments/{appointment_id}")
+    page.get_by_role("link", name="Reschedule").click()
+    if where is not None:
+        _choose(page, "Practitioner and location", where)
+    page.get_by_label("From", exact=True).fill(day)
+    page.get_by_role("button", name="Show free times").click()
+    _start(page, day, time).click()
+    expect(page.get_by_role("status")).to_have_text("Moved to the new time.")
+    expect(page.locator("dl.facts")).to_contain_text(f", {time}")
+
+
+def cancel_appointment(page: Page, url: str, appointment_id: int) -> None:
+    """Cancel appointment ``appointment_id`` from its page, confirming when asked."""
+    page.goto(f"{url}/desk/appointments/{appointment_id}")
+    page.get_by_role("link", name="Cancel appointment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Cancel appointment {appointment_id}?")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.get_by_role("status")).to_contain_text("Cancelled.")
+    expect(page.locator("dl.facts")).to_contain_text("cancelled")
+
+
+def add_closure(page: Page, url: str, day: str, reason: str) -> None:
+    """Close the clinic everywhere on ``day`` (YYYY-MM-DD) from Closures and time off."""
+    page.goto(f"{url}/desk/closures")
+    closures = page.get_by_role("region", name="Clinic closures")
+    closures.get_by_label("First day", exact=True).fill(day)
+    closures.get_by_label("Reason (shown to patients)").fill(reason)
+    closures.get_by_role("button", name="Add the closure").click()
+    expect(page.get_by_role("status")).to_contain_text("Added")
+    expect(page.get_by_role("region", name="Clinic closures").get_by_role(
+        "row", name=reason)).to_be_visible()
+def open_patient(page: Page, url: str, patient_id: int) -> None:
+    """Open the profile of patient ``patient_id`` (its heading is the patient's name)."""
+    page.goto(f"{url}/desk/patients/{patient_id}")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Packages & Memberships")).to_be_visible()
+
+
+def add_guardian(page: Page, typed: str, name: str) -> None:
+    """On the open profile, add the guardian typed as ``typed`` (id, key or phone), who is
+    called ``name``; the guardian is then listed with a link to their profile."""
+    page.get_by_label("Guardian's patient id, key or phone").fill(typed)
+    page.get_by_role("button", name="Add guardian").click()
+    expect(page.get_by_role("status")).to_have_text("Guardian added.")
+    guardians = page.get_by_role("table", name="Guardians (may act for this patient)")
+    expect(guardians.get_by_role("link", name=name)).to_be_visible()
+
+
+def enrol(page: Page, plan: str, start: str) -> None:
+    """On the open profile, enrol in the plan whose choice reads ``plan`` from ``start``
+    (YYYY-MM-DD); the membership is then listed."""
+    page.get_by_label("Membership plan").select_option(label=plan)
+    page.get_by_label("Start date").fill(start)
+    page.get_by_role("button", name="Enrol").click()
+    expect(page.get_by_role("status")).to_have_text("Enrolled in the membership.")
+    memberships = page.get_by_role("table", name="Memberships")
+    expect(memberships.get_by_role("row").nth(1)).to_contain_text(plan.split(" (")[0])
+
+
+def open_unpaid(page: Page, url: str) -> None:
+    """Open Unpaid from the navigation."""
+    page.goto(f"{url}/desk/")
+    page.get_by_role("link", name="Unpaid", exact=True).click()
+    expect(page.get_by_role("heading", name="Unpaid invoices", level=1)).to_be_visible()
 
 
 def text_clinic(clinic: SmsClinic, phone: str, *texts: str) -> str:
