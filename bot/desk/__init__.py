@@ -56,10 +56,12 @@ from starlette.staticfiles import StaticFiles
 
 from bot.desk import (
     appointment,
+    audit_log,
     booking,
     closures,
     dashboard,
     login,
+    messages,
     noshows,
     package_changes,
     packages,
@@ -67,6 +69,7 @@ from bot.desk import (
     patient_money,
     payments,
     registrations,
+    staff_admin,
     today,
     unpaid,
 )
@@ -74,7 +77,7 @@ from bot.desk.web import HERE
 
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
-    package_changes, payments, booking, appointment, closures,
+    package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
 )
 
 

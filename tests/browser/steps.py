@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import PASSWORDS
+from tests.browser.conftest import PASSWORDS, TWILIO_FROM, TWILIO_SID, SmsClinic
+from tests.e2e.sms_harness import CHOICE, new_sid
+from tests.e2e.sms_harness import messages as sms_messages
 
 
 def log_in(page: Page, url: str, key: str = "desk") -> None:
@@ -200,3 +203,36 @@ def merge_registration(page: Page, url: str, registration: str, into: str) -> No
     expect(page.get_by_role("heading", level=1)).to_contain_text("Merge patient")
     page.get_by_role("button", name="Yes, merge").click()
     expect(page.get_by_role("status")).to_contain_text("into the profile kept")
+def text_clinic(clinic: SmsClinic, phone: str, *texts: str) -> str:
+    """Text the clinic from ``phone`` through the real SMS webhook, signed as Twilio signs it:
+    each of ``texts`` in turn; a text that names a choice of the last answer (``"Talk to the
+    clinic"``) sends that choice's number. The clinic's last answer."""
+    answer: list[str] = []
+    for text in texts:
+        body = text
+        for number, label in CHOICE.findall("\n".join(answer)):
+            if text.casefold() in label.casefold():
+                body = number
+                break
+        params = {"MessageSid": new_sid(), "AccountSid": TWILIO_SID, "From": phone,
+                  "To": TWILIO_FROM, "Body": body, "NumMedia": "0"}
+        sent = httpx.post(f"{clinic.url}/sms/inbound", data=params, timeout=60,
+                          headers={"X-Twilio-Signature": clinic.sign("/sms/inbound", params)})
+        answer = sms_messages(sent)
+        assert answer, f"no answer to {text!r}"
+    return "\n".join(answer)
+
+
+def reply_to(page: Page, url: str, name: str, text: str) -> None:
+    """Open Messages, open the waiting message of the patient called ``name``, send ``text``
+    as the reply, and check it is on its way and the message handled."""
+    page.goto(f"{url}/desk/")
+    page.get_by_role("link", name="Messages", exact=True).click()
+    expect(page.get_by_role("heading", name="Waiting for the desk")).to_be_visible()
+    row = page.get_by_role("row", name=name).filter(has_text="Patient message").first
+    row.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Patient message", level=1)).to_be_visible()
+    page.get_by_label("Reply", exact=True).fill(text)
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_role("status")).to_contain_text("The reply is on its way")
+    expect(page.get_by_text(text)).to_be_visible()
