@@ -5,6 +5,7 @@ would (labels, roles, button names) and checks that it worked before it returns.
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -203,6 +204,8 @@ def merge_registration(page: Page, url: str, registration: str, into: str) -> No
     expect(page.get_by_role("heading", level=1)).to_contain_text("Merge patient")
     page.get_by_role("button", name="Yes, merge").click()
     expect(page.get_by_role("status")).to_contain_text("into the profile kept")
+
+
 def text_clinic(clinic: SmsClinic, phone: str, *texts: str) -> str:
     """Text the clinic from ``phone`` through the real SMS webhook, signed as Twilio signs it:
     each of ``texts`` in turn; a text that names a choice of the last answer (``"Talk to the
@@ -236,3 +239,15 @@ def reply_to(page: Page, url: str, name: str, text: str) -> None:
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("The reply is on its way")
     expect(page.get_by_text(text)).to_be_visible()
+
+
+def wait_for_sms(clinic: SmsClinic, to: str, text: str, seconds: float = 60) -> str:
+    """The body of the SMS to ``to`` containing ``text`` that reached the Twilio stand-in,
+    waiting at most ``seconds`` for the outbox to deliver it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for sms in clinic.twilio.sent:
+            if sms.params.get("To") == to and text in sms.params.get("Body", ""):
+                return str(sms.params["Body"])
+        time.sleep(0.2)
+    raise AssertionError(f"no SMS to {to} saying {text!r}: {clinic.twilio.sent}")

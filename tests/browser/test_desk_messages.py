@@ -6,26 +6,14 @@ a 1024 px desk screen."""
 
 from __future__ import annotations
 
-import time
-
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SmsClinic
-from tests.browser.steps import log_in, reply_to, text_clinic
+from tests.browser.steps import log_in, reply_to, text_clinic, wait_for_sms
 
 MAYA = "+14165550101"
 QUESTION = "Can I come at 3 pm on Tuesday instead?"
 ANSWER = "Yes, 3 pm on Tuesday works. See you then."
-
-
-def wait_for_sms(clinic: SmsClinic, to: str, text: str, seconds: float = 60) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for sms in clinic.twilio.sent:
-            if sms.params.get("To") == to and text in sms.params.get("Body", ""):
-                return sms.params["Body"]
-        time.sleep(0.2)
-    raise AssertionError(f"no SMS to {to} saying {text!r}: {clinic.twilio.sent}")
 
 
 def test_a_patients_text_is_answered_from_the_console_and_reaches_them(
