@@ -62,11 +62,13 @@ from bot.desk import (
     packages,
     payments,
     registrations,
+    statement,
     today,
 )
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations, packages, package_changes, payments)
+PAGES = (login, dashboard, today, noshows, registrations, packages, package_changes, payments,
+         statement)
 
 
 def routes() -> list[BaseRoute]:
