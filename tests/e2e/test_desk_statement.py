@@ -1,0 +1,85 @@
+"""The console's package statement: the print view (``/desk/packages/{id}/statement``) and
+its PDF (``/desk/packages/{id}/statement.pdf``), linked from the package's page; reception and
+managers only, over HTTP against the real app on SQLite and PostgreSQL.
+
+The example clinic: Maya Chen owns a paid physio 5-pack (2 uses redeemed before the import).
+"""
+
+from __future__ import annotations
+
+import io
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from bot.storage.models import Clinic
+from tests.e2e.test_desk_core import Console, log_in
+from tests.e2e.test_desk_core import console as console  # the fixture, re-exported
+from tests.integration._builders import package_of
+
+
+async def maya_package(console: Console) -> int:
+    async with console.uow(readonly=True) as uow:
+        return (await package_of(uow, "maya")).id
+
+
+def pdf_text(body: bytes) -> str:
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+async def test_reception_reads_prints_and_downloads_a_statement(console: Console) -> None:
+    package = await maya_package(console)
+    async with console.client() as http:
+        await log_in(http, "desk")
+        page = await http.get(f"/desk/packages/{package}")
+        assert f'href="/desk/packages/{package}/statement"' in page.text
+        assert f'href="/desk/packages/{package}/statement.pdf"' in page.text
+        view = await http.get(f"/desk/packages/{package}/statement")
+        assert view.status_code == 200
+        for text in ("Package statement", "Harbour Physio &amp; Wellness", "Maya Chen",
+                     f"Physio 5-pack (package {package})", "$400.00", "Sessions covered",
+                     "before import", "Payments and refunds", "Download PDF",
+                     '<th scope="col">Date</th>'):
+            assert text in view.text, text
+        assert view.text.count("before import") == 2
+        pdf = await http.get(f"/desk/packages/{package}/statement.pdf")
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert "attachment" in pdf.headers["content-disposition"]
+        read = pdf_text(pdf.content)
+        for text in ("Harbour Physio & Wellness", "Maya Chen", "$400.00", "Sessions covered"):
+            assert text in read, (text, read)
+        missing = await http.get("/desk/packages/99999/statement")
+        assert missing.status_code == 404 and "there is no package 99999" in missing.text
+        assert (await http.get("/desk/packages/99999/statement.pdf")).status_code == 404
+
+
+async def test_a_manager_reads_it_in_the_clinic_locale(console: Console) -> None:
+    package = await maya_package(console)
+    async with console.uow() as uow:
+        (await uow.session.scalars(select(Clinic))).one().locale = "fr_CA"
+        await uow.commit()
+    async with console.client() as http:
+        await log_in(http, "mia")
+        view = await http.get(f"/desk/packages/{package}/statement")
+        assert view.status_code == 200
+        assert "Relevé du forfait" in view.text and "Séances couvertes" in view.text
+        read = pdf_text((await http.get(f"/desk/packages/{package}/statement.pdf")).content)
+        assert "Relevé du forfait" in read and "400,00" in read, read
+
+
+async def test_a_practitioner_and_a_stranger_are_refused(console: Console) -> None:
+    package = await maya_package(console)
+    paths = (f"/desk/packages/{package}/statement", f"/desk/packages/{package}/statement.pdf")
+    async with console.client() as http:
+        for path in paths:
+            away = await http.get(path)
+            assert away.status_code == 303 and away.headers["location"] == "/desk/login"
+        await log_in(http, "ana")
+        for path in paths:
+            refused = await http.get(path)
+            assert refused.status_code == 403
+            assert "Maya Chen" not in refused.text
+            assert refused.headers["content-type"].startswith("text/html")
+
