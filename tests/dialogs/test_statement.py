@@ -45,7 +45,8 @@ async def test_on_sms_the_statement_is_a_short_summary(chat):
 @pytest.mark.parametrize(("locale", "hello", "statement", "expected"), [
     ("es", "hola", "Extracto",
      "Physio 5-pack: pagado 400,00 CAD de 400,00 CAD, pendiente 0,00 CAD."),
-    ("fr", "bonjour", "Relevé", "Physio 5-pack : payé 400,00 $CA sur 400,00 $CA, reste dû 0,00 $CA."),
+    ("fr", "bonjour", "Relevé",
+     "Physio 5-pack : payé 400,00 $CA sur 400,00 $CA, reste dû 0,00 $CA."),
 ])
 async def test_the_summary_speaks_the_patients_language(chat, make_uow, locale, hello,
                                                          statement, expected):
