@@ -110,7 +110,8 @@ def _use(t: Translator, kind: str) -> str:
     return names.get(kind, kind)
 
 
-def _method(t: Translator, method: str) -> str:
+def method_text(t: Translator, method: str) -> str:
+    """How money was paid, in ``t``'s language."""
     names = {"desk": t.gettext("at the desk"), "card": t.gettext("card"),
              "cash": t.gettext("cash"), "cheque": t.gettext("cheque"),
              "telegram": t.gettext("Telegram"), "credit": t.gettext("credit"),
@@ -150,7 +151,7 @@ def document(st: Statement, t: Translator) -> Document:
               for s in d.sessions],
         empty=t.gettext("No session yet."), numeric=frozenset({4}))
     rows = [[t.datetime_text(p.received_at, st.zone), t.gettext("Payment"),
-             _method(t, p.method), money(p.amount)] for p in st.payments]
+             method_text(t, p.method), money(p.amount)] for p in st.payments]
     if d.refund_amount is not None:
         rows.append([t.datetime_text(st.refunded_at, st.zone) if st.refunded_at else "",
                      t.gettext("Refund"), t.gettext("to the patient's credit"),

@@ -12,10 +12,10 @@ import io
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bot.storage.models import Clinic
-from tests.e2e.test_desk_core import Console, log_in
+from bot.storage.models import Clinic, Membership
+from tests.e2e.test_desk_core import Console, csrf_of, log_in
 from tests.e2e.test_desk_core import console as console  # the fixture, re-exported
-from tests.integration._builders import package_of
+from tests.integration._builders import package_of, patient
 
 
 async def maya_package(console: Console) -> int:
@@ -83,3 +83,35 @@ async def test_a_practitioner_and_a_stranger_are_refused(console: Console) -> No
             assert "Maya Chen" not in refused.text
             assert refused.headers["content-type"].startswith("text/html")
 
+
+
+async def sofia_membership(console: Console) -> int:
+    async with console.uow(readonly=True) as uow:
+        sofia = await patient(uow, "sofia")
+        found = await uow.session.scalar(select(Membership.id).where(
+            Membership.patient_id == sofia.id))
+        assert found is not None
+        return found
+
+
+async def test_a_membership_statement_lists_periods_and_payments(console: Console) -> None:
+    membership = await sofia_membership(console)
+    paths = (f"/desk/memberships/{membership}/statement",
+             f"/desk/memberships/{membership}/statement.pdf")
+    async with console.client() as http:
+        await log_in(http, "desk")
+        view = await http.get(paths[0])
+        assert view.status_code == 200
+        for text in ("Membership statement", "Wellness membership (monthly)",
+                     f"(membership {membership})", "$49.00 a month", "Periods invoiced",
+                     "Sep 1, 2026", "Payments", "Next renewal"):
+            assert text in view.text, text
+        read = pdf_text((await http.get(paths[1])).content)
+        for text in ("Membership statement", "Wellness membership (monthly)", "$49.00",
+                     "Periods invoiced"):
+            assert text in read, (text, read)
+        assert (await http.get("/desk/memberships/99999/statement")).status_code == 404
+        await http.post("/desk/logout", data={"csrf_token": csrf_of(await http.get("/desk/"))})
+        await log_in(http, "ana")
+        for path in paths:
+            assert (await http.get(path)).status_code == 403
