@@ -119,7 +119,7 @@ def document(st: MembershipStatement, t: Translator) -> Document:
     payments = Table(
         title=t.gettext("Payments"),
         headers=[t.gettext("Date"), t.gettext("Method"), t.gettext("Amount")],
-        rows=[[t.datetime_text(p.received_at, st.zone), method_text(t, p.method),
+        rows=[[day(p.received_at.astimezone(st.zone).date()), method_text(t, p.method),
                money(p.amount)] for p in st.payments],
         empty=t.gettext("No payment yet."), numeric=frozenset({2}))
     return Document(

@@ -150,10 +150,11 @@ def document(st: Statement, t: Translator) -> Document:
                s.fee or "", s.practitioner or "", money(st.patient_pays)]
               for s in d.sessions],
         empty=t.gettext("No session yet."), numeric=frozenset({4}))
-    rows = [[t.datetime_text(p.received_at, st.zone), t.gettext("Payment"),
+    rows = [[t.date_text(p.received_at.astimezone(st.zone).date()), t.gettext("Payment"),
              method_text(t, p.method), money(p.amount)] for p in st.payments]
     if d.refund_amount is not None:
-        rows.append([t.datetime_text(st.refunded_at, st.zone) if st.refunded_at else "",
+        rows.append([t.date_text(st.refunded_at.astimezone(st.zone).date())
+                     if st.refunded_at else "",
                      t.gettext("Refund"), t.gettext("to the patient's credit"),
                      money(-d.refund_amount)])
     money_table = Table(

@@ -8,14 +8,16 @@ The example clinic: Maya Chen owns a paid physio 5-pack (2 uses redeemed before 
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from bot.services import package_admin
 from bot.storage.models import Clinic, Membership
 from tests.e2e.test_desk_core import Console, csrf_of, log_in
 from tests.e2e.test_desk_core import console as console  # the fixture, re-exported
-from tests.integration._builders import package_of, patient
+from tests.integration._builders import book, local, package_of, patient
 
 
 async def maya_package(console: Console) -> int:
@@ -115,3 +117,24 @@ async def test_a_membership_statement_lists_periods_and_payments(console: Consol
         await log_in(http, "ana")
         for path in paths:
             assert (await http.get(path)).status_code == 403
+
+
+async def test_a_booked_session_then_a_refund_show_on_the_statement(console: Console) -> None:
+    package = await maya_package(console)
+    async with console.uow() as uow:
+        await book(uow, "maya", local(2026, 11, 3, 10), package_id=package)
+        await uow.commit()
+    async with console.client() as http:
+        await log_in(http, "desk")
+        view = (await http.get(f"/desk/packages/{package}/statement")).text
+        for text in ("Nov 3, 2026", "booked", "Physiotherapy follow-up", "Ana Silva",
+                     "5 = 2 redeemed + 1 booked + 2 available"):
+            assert text in view, text
+        async with console.uow() as uow:
+            await package_admin.refund(uow, package, Decimal("100.00"), by="mia")
+            await uow.commit()
+        view = (await http.get(f"/desk/packages/{package}/statement")).text
+        assert "refunded" in view and "Refund" in view and "-$100.00" in view
+        assert "Physiotherapy follow-up" not in view, "the refund released the booked use"
+        read = pdf_text((await http.get(f"/desk/packages/{package}/statement.pdf")).content)
+        assert "-$100.00" in read and "Refund" in read, read
