@@ -70,6 +70,7 @@ from bot.desk import (
     payments,
     registrations,
     staff_admin,
+    statement,
     today,
     unpaid,
 )
@@ -78,6 +79,7 @@ from bot.desk.web import HERE
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
+    statement,
 )
 
 

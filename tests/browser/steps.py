@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -251,3 +252,29 @@ def wait_for_sms(clinic: SmsClinic, to: str, text: str, seconds: float = 60) -> 
                 return str(sms.params["Body"])
         time.sleep(0.2)
     raise AssertionError(f"no SMS to {to} saying {text!r}: {clinic.twilio.sent}")
+
+
+def open_statement(page: Page, url: str, package_id: int) -> None:
+    """From the package's page, open its statement (the print view) and check its figures are
+    there; printed, the console's header is left out."""
+    page.goto(f"{url}/desk/packages/{package_id}")
+    page.get_by_role("link", name="Statement (print)").click()
+    expect(page).to_have_url(f"{url}/desk/packages/{package_id}/statement")
+    expect(page.get_by_role("heading", name="Package statement", level=1)).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text(f"(package {package_id})")
+    expect(page.get_by_role("heading", name="Sessions covered")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.get_by_role("navigation", name="Console")).to_be_hidden()
+    expect(page.get_by_role("link", name="Download PDF")).to_be_hidden()
+    page.emulate_media(media="screen")
+
+
+def download_statement(page: Page) -> bytes:
+    """On a statement's print view (or the package's page), download the PDF; its bytes."""
+    with page.expect_download() as event:
+        page.get_by_role("link", name="Download PDF").click()
+    download = event.value
+    assert download.suggested_filename.startswith("statement-package-")
+    body = Path(download.path()).read_bytes()
+    assert body.startswith(b"%PDF-")
+    return body
