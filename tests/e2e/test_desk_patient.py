@@ -160,6 +160,7 @@ async def test_enrolling_invoices_the_periods_begun_and_cancelling_asks_first(
             invoiced = await uow.session.scalar(select(func.count()).select_from(Invoice).where(
                 Invoice.membership_id == membership_id))
         assert invoiced == 2  # October and November have begun
+        assert f'href="/desk/memberships/{membership_id}/statement"' in shown.text
         twice = await post(http, maya, f"{maya}/enrol", plan="wellness-monthly",
                            start="2026-10-01")
         assert twice.status_code == 400 and "already has" in twice.text
