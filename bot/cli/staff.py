@@ -2,7 +2,7 @@
 
 The ``staff`` group holds one subcommand per desk action, defined by family in
 bot/cli/staff_packages.py and staff_package_changes.py (sales, details, expiry, transfers,
-refunds: RULES.md 1-2, 5, 9-12),
+refunds: RULES.md 1-2, 5, 9-12), bot/cli/staff_statement.py (a package's statement),
 bot/cli/staff_billing.py (invoices, payments, memberships: RULES.md 2, 13-16),
 bot/cli/staff_credit.py (the credit a patient holds: RULES.md 9),
 bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arrival: RULES.md
@@ -31,6 +31,7 @@ from bot.cli import (
     staff_packages,
     staff_password,
     staff_people,
+    staff_statement,
     staff_visits,
 )
 from bot.cli.staff_common import Desk
@@ -67,9 +68,9 @@ def staff_group(ctx: click.Context, acting: str) -> None:
 def register(cli: click.Group) -> None:
     """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
     families = (
-        staff_packages, staff_package_changes, staff_billing, staff_credit, staff_appointments,
-        staff_visits, staff_closures, staff_noshows, staff_people, staff_access, staff_password,
-        staff_messages,
+        staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
+        staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
+        staff_access, staff_password, staff_messages,
     )
     for family in families:
         for command in family.COMMANDS:

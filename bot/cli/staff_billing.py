@@ -25,7 +25,7 @@ from bot.services.invoices import memberships_for
 from bot.services.lookup import find_patient
 from bot.storage.models import Invoice, Patient
 
-METHODS = ("desk", "card", "cash", "cheque")
+METHODS = billing.PAYMENT_METHODS
 
 
 @click.command("invoices")

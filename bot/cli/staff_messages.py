@@ -111,7 +111,8 @@ def reply(desk: Desk, item_id: int, text: str | None) -> None:
     async def work(ctx: Context) -> list[str]:
         async with ctx.uow() as uow:
             by = await desk.who(uow)
-            answer = await inbox.reply(uow, item_id, by=by, text=text or "")
+            answer = await inbox.reply(uow, item_id, by=by, text=text or "",
+                                       actor=await desk.actor(uow))
             item = await inbox.get_item(uow, item_id)
             await uow.commit()
         return [f"Reply {answer.id} to patient {item.patient_id} is queued (outbox "
@@ -136,10 +137,11 @@ def handled(desk: Desk, item_id: int, undo: bool) -> None:
     async def work(ctx: Context) -> str:
         async with ctx.uow() as uow:
             by = await desk.who(uow)
+            actor = await desk.actor(uow)
             if undo:
-                item, changed = await inbox.mark_unhandled(uow, item_id)
+                item, changed = await inbox.mark_unhandled(uow, item_id, actor=actor)
             else:
-                item, changed = await inbox.mark_handled(uow, item_id, by=by)
+                item, changed = await inbox.mark_handled(uow, item_id, by=by, actor=actor)
             state = await _state(uow, item)
             await uow.commit()
         if undo:

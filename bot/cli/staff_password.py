@@ -3,7 +3,8 @@
 On a terminal the password is asked twice, hidden; otherwise one line is read from standard
 input (``printf '%s\\n' "$PASSWORD" | clinicbot staff password desk``). Only its argon2 hash is
 stored (:func:`bot.services.desk_auth.set_password`); it is never printed or logged, and the
-staff member's open console sessions end.
+staff member's open console sessions end. The audit log records who set it (``--as``), as
+``staff.password``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import click
 
 from bot.cli.common import Context, fail, run
-from bot.cli.staff_common import echo
+from bot.cli.staff_common import acting_desk, echo
 from bot.services import desk_auth
 from bot.services.errors import InvalidInput
 from bot.services.lookup import find_staff
@@ -53,7 +54,8 @@ def password(staff_key: str) -> None:
         except InvalidInput as exc:
             fail(exc.message)
         async with ctx.uow() as uow:
-            await desk_auth.set_password(uow, staff_key, secret)
+            actor = await acting_desk().actor(uow)
+            await desk_auth.set_password(uow, staff_key, secret, actor=actor)
             await uow.commit()
         return [f"Password set for {staff_key} ({name}); they can log in at /desk/login."]
 

@@ -54,10 +54,34 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.desk import dashboard, login, noshows, registrations, reports, today
+from bot.desk import (
+    appointment,
+    audit_log,
+    booking,
+    closures,
+    dashboard,
+    login,
+    messages,
+    noshows,
+    package_changes,
+    packages,
+    patient,
+    patient_money,
+    payments,
+    registrations,
+    reports,
+    staff_admin,
+    statement,
+    today,
+    unpaid,
+)
 from bot.desk.web import HERE
 
-PAGES = (login, dashboard, today, noshows, registrations, reports)
+PAGES = (
+    login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
+    package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
+    statement, reports,
+)
 
 
 def routes() -> list[BaseRoute]:

@@ -5,22 +5,25 @@ up, all booked, expired, awaiting payment, refunded); a package's details are th
 promises: purchase date, price, paid, uses redeemed / booked / available, expiry, status, and
 the sessions it covered (those before online records counted on one line). From there the
 patient can book with it: the booking dialog (``BOOK_DIALOG``) starts with it chosen (no "use
-your package?" question).
+your package?" question), or ask for its statement (issue 18): on Telegram the dialog asks the
+channel for the PDF (a ``statement_pdf`` effect: the adapter sends it as a document); elsewhere
+(SMS) it answers with a short summary (:func:`bot.services.statements.summary`).
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.dialogs.base import Answer, Dialog, DialogContext, Goto, Result, Retry
+from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Goto, Result, Retry
 from bot.dialogs.types import Option, Reply
-from bot.services import accounts, package_views
+from bot.services import accounts, package_views, statements
 from bot.services.errors import NotAllowed
 from bot.services.package_views import PackageDetails, SessionCovered
 
 BOOK_DIALOG = "book"
 BUY_DIALOG = "buy"
-BOOK, BUY, BACK = "book", "buy", "back"
+BOOK, BUY, BACK, STATEMENT = "book", "buy", "back", "statement"
+DOCUMENT_CHANNELS = frozenset({"telegram"})  # channels that send the statement as a PDF
 IMPORTED = "imported"  # a use redeemed before the clinic's online records
 
 
@@ -165,7 +168,7 @@ class MyPackages(Dialog):
 
     async def ask_details(self, ctx: DialogContext) -> Reply:
         package = await self._package(ctx)
-        options = [Option(BACK, ctx._("Back"))]
+        options = [Option(STATEMENT, ctx._("Statement")), Option(BACK, ctx._("Back"))]
         if package.status == "active" and package.available > 0 and first_step(BOOK_DIALOG):
             options.insert(0, Option(BOOK, ctx._("Book with this package")))
         return Reply(details_text(ctx, package), tuple(options))
@@ -173,6 +176,12 @@ class MyPackages(Dialog):
     async def on_details(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == BACK:
             return Goto("list")
+        if answer.key == STATEMENT:
+            package = await self._package(ctx)
+            if ctx.channel in DOCUMENT_CHANNELS:
+                ctx.effects.append(Effect("statement_pdf", {"package_id": package.id,
+                                                            "locale": ctx.t.locale}))
+            return Goto("statement")
         booking = _dialog(BOOK_DIALOG)
         if answer.key == BOOK and booking is not None:
             package = await self._package(ctx)
@@ -180,6 +189,20 @@ class MyPackages(Dialog):
             if isinstance(booking, BooksWithPackage):
                 return await booking.with_package(ctx, package.id)
             return Goto(booking.first_step, dialog=BOOK_DIALOG)
+        return Retry(ctx._("Please answer with the number of one of the choices."))
+
+    async def ask_statement(self, ctx: DialogContext) -> Reply:
+        package = await self._package(ctx)
+        if ctx.channel in DOCUMENT_CHANNELS:
+            text = ctx._("Here is the statement of {name} as a PDF file.", name=package.name)
+        else:
+            found = await statements.package_statement(ctx.uow, package.id)
+            text = statements.summary(found, ctx.t)
+        return Reply(text, (Option(BACK, ctx._("Back")),))
+
+    async def on_statement(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == BACK:
+            return Goto("details")
         return Retry(ctx._("Please answer with the number of one of the choices."))
 
     async def _package(self, ctx: DialogContext) -> PackageDetails:

@@ -95,7 +95,8 @@ async def on_reply(update: Update, context: Context) -> None:
         item_id = (alert.params or {}).get("inbox_id") if alert is not None else None
         if isinstance(item_id, int) and member is not None:
             try:  # the desk's inbox: recorded, marked handled, refused for an opted-out patient
-                await inbox.reply(uow, item_id, by=member.key, text=message.text or "")
+                await inbox.reply(uow, item_id, by=member.key, text=message.text or "",
+                                  actor=Actor(member.key, "telegram"))
             except DomainError as exc:
                 await uow.rollback()
                 await message.reply_text(

@@ -18,7 +18,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.dialogs.types import Inbound, Outcome, Reply
-from bot.handlers import telegram_payments
+from bot.handlers import telegram_payments, telegram_statement
 from bot.handlers.telegram_context import CHANNEL, Context, acted, answer_surely, deps
 from bot.handlers.telegram_render import clip, keyboard, markup
 from bot.i18n import Translator, negotiate, translator
@@ -166,6 +166,8 @@ async def send_outcome(
     for effect in outcome.effects:
         if getattr(effect, "kind", None) == "telegram_invoice":
             await telegram_payments.send_invoice(context, chat.id, int(effect.params["invoice_id"]))
+        elif getattr(effect, "kind", None) == telegram_statement.KIND:
+            await telegram_statement.send_statement(context, chat.id, effect.params)
 
 
 async def _shown_keys(context: Context, chat_id: int) -> set[str]:

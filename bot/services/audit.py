@@ -21,7 +21,7 @@ staff member, action and time range: for ``clinicbot report audit`` and the cons
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import and_, or_, select
@@ -35,6 +35,7 @@ Face = Literal["cli", "telegram", "console"]
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 SUMMARY_LENGTH = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,21 @@ class Page:
 
     entries: list[AuditEntry]
     after: tuple[datetime, int] | None
+
+
+def page_token(after: tuple[datetime, int]) -> str:
+    """A page's ``after`` key as text for a link (``MICROSECONDS-ID``, UTC)."""
+    at, entry_id = after
+    micros = (at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{entry_id}"
+
+
+def parse_page_token(token: str) -> tuple[datetime, int]:
+    """The ``after`` key :func:`page_token` wrote; InvalidInput for anything else."""
+    parts = token.strip().split("-")
+    if len(parts) != 2 or not all(p.isdecimal() and len(p) <= 20 for p in parts):
+        raise InvalidInput(f"{token[:40]!r} is not a page token; use the link a page gave")
+    return _EPOCH + timedelta(microseconds=int(parts[0])), int(parts[1])
 
 
 async def entries(

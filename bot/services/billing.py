@@ -15,6 +15,7 @@ from bot.storage.uow import UnitOfWork
 
 ZERO = Decimal("0.00")
 PRICE_KINDS = ("package", "installment")  # the invoices for a package's price
+PAYMENT_METHODS = ("desk", "card", "cash", "cheque")  # how staff record money received
 
 
 async def create_invoice(

@@ -28,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select, update
 
-from bot.services import outbox, throttle
+from bot.services import audit, outbox, throttle
 from bot.services.errors import InvalidInput
 from bot.services.lookup import find_staff
 from bot.services.staff import all_staff
@@ -61,13 +61,16 @@ def check_new_password(password: str) -> None:
         raise InvalidInput(f"the password is too long: use at most {MAX_PASSWORD} characters")
 
 
-async def set_password(uow: UnitOfWork, staff_key: str, password: str) -> Staff:
+async def set_password(uow: UnitOfWork, staff_key: str, password: str, *,
+                       actor: audit.Actor | None = None) -> Staff:
     """Store ``password``'s hash for staff member ``staff_key`` and end their open sessions.
 
-    NotFound for a key the set-up file does not list; the caller commits.
+    NotFound for a key the set-up file does not list; the caller commits. Given an ``actor``
+    (who set it), an audit entry ``staff.password`` (never the password or its hash).
     """
     check_new_password(password)
     member = await find_staff(uow, staff_key)
+    seen = await audit.watch(uow, actor)
     hashed = await asyncio.to_thread(_HASHER.hash, password)
     row = await uow.session.get(StaffPassword, member.id, with_for_update=True)
     if row is None:
@@ -76,6 +79,7 @@ async def set_password(uow: UnitOfWork, staff_key: str, password: str) -> Staff:
     else:
         row.password_hash, row.set_at = hashed, uow.clock.now()
     await uow.session.execute(delete(DeskSession).where(DeskSession.staff_id == member.id))
+    await seen.record("staff.password", summary=f"console password of staff {member.key} set")
     return member
 
 
@@ -238,3 +242,26 @@ async def close_session(uow: UnitOfWork, token: str) -> None:
     """End the session ``token`` opens (nothing if none); the caller commits."""
     await uow.session.execute(
         delete(DeskSession).where(DeskSession.token_hash == _digest(token)))
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """A current staff member as the manager's staff page lists them (never a hash)."""
+
+    key: str
+    name: str
+    role: str
+    chat_linked: bool
+    phone: str | None
+    password_set_at: datetime | None
+
+
+async def roster(uow: UnitOfWork) -> list[RosterRow]:
+    """Every current staff member in set-up order, with whether a chat and a console password
+    are set (``clinicbot staff password``, ``revoke-chat``)."""
+    rows = await uow.session.execute(
+        select(Staff, StaffPassword.set_at)
+        .outerjoin(StaffPassword, StaffPassword.staff_id == Staff.id)
+        .where(Staff.active.is_(True)).order_by(Staff.id))
+    return [RosterRow(member.key, member.name, member.role, member.telegram_chat_id is not None,
+                      member.phone, set_at) for member, set_at in rows.all()]

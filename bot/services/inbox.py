@@ -13,6 +13,10 @@ here is what the desk does with them, for every adapter (CLI, Telegram, the cons
   message: to the guardian who manages them when they have neither), records it and marks the
   item handled, in the caller's unit of work. A patient who opted out gets nothing and the
   desk is told why; so is a reply to an alert about no patient.
+
+Given an ``actor`` (:class:`bot.services.audit.Actor`), each action that changed something
+records an audit entry (``inbox.reply``, ``inbox.handled``, ``inbox.unhandled``): ids only,
+never the message or the reply.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.services import outbox
+from bot.services import audit, outbox
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.recipients import reachable, recipient_for
 from bot.storage.models import InboxItem, InboxReply, OutboxMessage, Patient
@@ -123,27 +127,39 @@ async def replies(uow: UnitOfWork, item_id: int) -> list[InboxReply]:
         select(InboxReply).where(InboxReply.item_id == item_id).order_by(InboxReply.id))).all())
 
 
-async def mark_handled(uow: UnitOfWork, item_id: int, *, by: str) -> tuple[InboxItem, bool]:
+async def mark_handled(uow: UnitOfWork, item_id: int, *, by: str,
+                       actor: audit.Actor | None = None) -> tuple[InboxItem, bool]:
     """Mark the item handled by staff ``by``; whether this call did (False: it was already,
     and whoever handled it first stays recorded)."""
+    seen = await audit.watch(uow, actor)
     result = await uow.session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.handled_at.is_(None))
         .values(handled_at=uow.clock.now(), handled_by=by)
         .execution_options(synchronize_session=False))
     changed = bool(getattr(result, "rowcount", 0) == 1)
-    return await get_item(uow, item_id), changed
+    item = await get_item(uow, item_id)
+    if changed:
+        await seen.record("inbox.handled", summary=f"inbox item {item_id} handled",
+                          patient_id=item.patient_id)
+    return item, changed
 
 
-async def mark_unhandled(uow: UnitOfWork, item_id: int) -> tuple[InboxItem, bool]:
+async def mark_unhandled(uow: UnitOfWork, item_id: int, *, actor: audit.Actor | None = None
+                         ) -> tuple[InboxItem, bool]:
     """Put the item back among the unhandled; whether this call did (False: it was there)."""
+    seen = await audit.watch(uow, actor)
     result = await uow.session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.handled_at.is_not(None))
         .values(handled_at=None, handled_by=None)
         .execution_options(synchronize_session=False))
     changed = bool(getattr(result, "rowcount", 0) == 1)
-    return await get_item(uow, item_id), changed
+    item = await get_item(uow, item_id)
+    if changed:
+        await seen.record("inbox.unhandled", summary=f"inbox item {item_id} waits again",
+                          patient_id=item.patient_id)
+    return item, changed
 
 
 def check_reply(text: str) -> str:
@@ -169,7 +185,8 @@ async def _why_unreachable(uow: UnitOfWork, patient_id: int) -> str:
             "was sent; add a phone to their profile or call them")
 
 
-async def reply(uow: UnitOfWork, item_id: int, *, by: str, text: str) -> InboxReply:
+async def reply(uow: UnitOfWork, item_id: int, *, by: str, text: str,
+                actor: audit.Actor | None = None) -> InboxReply:
     """Queue ``text`` to the item's patient, record it and mark the item handled (see the
     module docstring); nothing changes when it is refused."""
     text = check_reply(text)
@@ -189,4 +206,17 @@ async def reply(uow: UnitOfWork, item_id: int, *, by: str, text: str) -> InboxRe
         select(OutboxMessage.id).where(OutboxMessage.purpose == purpose))
     await mark_handled(uow, item.id, by=by)
     await uow.session.flush()
+    seen = await audit.watch(uow, actor)
+    await seen.record("inbox.reply", summary=f"reply {answer.id} to inbox item {item.id}",
+                      patient_id=item.patient_id)
     return answer
+
+
+async def patient_names(uow: UnitOfWork, items: list[InboxItem]) -> dict[int, str]:
+    """The full names of the items' patients, by id, in one query (for a page of the inbox)."""
+    ids = {item.patient_id for item in items if item.patient_id is not None}
+    if not ids:
+        return {}
+    rows = await uow.session.execute(select(Patient.id, Patient.first_name, Patient.last_name)
+                                     .where(Patient.id.in_(ids)))
+    return {patient_id: f"{first} {last}" for patient_id, first, last in rows.all()}

@@ -182,7 +182,7 @@ async def transfer(
             f"transfer from 1 to {source.available} uses (what {source.name} has available)"
         )
     recipient = await _patient(uow, to_patient_id)
-    if recipient.id not in await _family_ids(uow, source.patient_id):
+    if recipient.id not in await family_ids(uow, source.patient_id):
         raise NotAllowed(
             f"uses can be transferred only to the owner's family (wards, guardians, or "
             f"patients sharing a guardian); patient {recipient.id} is not family"
@@ -261,7 +261,7 @@ async def _patient(uow: UnitOfWork, patient_id: int) -> Patient:
     return patient
 
 
-async def _family_ids(uow: UnitOfWork, owner_id: int) -> set[int]:
+async def family_ids(uow: UnitOfWork, owner_id: int) -> set[int]:
     """The owner's wards, guardians, and the other wards of those guardians."""
     link = guardianship.c
     guardians = select(link.guardian_id).where(link.ward_id == owner_id)

@@ -72,7 +72,7 @@ async def test_details_after_a_booking_an_arrival_and_a_no_show(chat, make_uow, 
     assert "Nov 2, 2026: Physiotherapy follow-up with Ana Silva" in lines
     assert "Nov 2, 2026: Physiotherapy follow-up with Ana Silva (missed)" in lines
     assert "Nov 3, 2026: Physiotherapy follow-up with Ana Silva (upcoming)" in lines
-    assert chat.labels == ["Back"], "no uses available: nothing to book with"
+    assert chat.labels == ["Statement", "Back"], "no uses available: nothing to book with"
 
 
 async def test_an_expired_package_says_so_and_offers_no_booking(chat, make_uow):
@@ -85,7 +85,7 @@ async def test_an_expired_package_says_so_and_offers_no_booking(chat, make_uow):
     reply = await chat.choose("Physio 5-pack")
     assert "Physio 5-pack (expired)" in reply.text and "Expires Nov 1, 2026" in reply.text
     assert "Uses: 2 used, 0 booked, 3 available" in reply.text
-    assert chat.labels == ["Back"]
+    assert chat.labels == ["Statement", "Back"]
 
 
 async def test_a_package_without_expiry_says_no_expiry(chat, make_uow):
@@ -108,7 +108,7 @@ async def test_a_refunded_package_shows_the_refund(chat, make_uow):
     reply = await chat.choose("Physio 5-pack")
     assert "Physio 5-pack (refunded)" in reply.text
     assert "Refunded: $240.00" in reply.text, "price / uses x uses not redeemed = 400/5 x 3"
-    assert chat.labels == ["Back"]
+    assert chat.labels == ["Statement", "Back"]
 
 
 async def test_a_package_awaiting_payment_then_paid(chat, make_uow):
@@ -124,7 +124,7 @@ async def test_a_package_awaiting_payment_then_paid(chat, make_uow):
                  "Expires May 1, 2027"):
         assert fact in reply.text
     assert "Sessions covered" not in reply.text
-    assert chat.labels == ["Back"], "an unpaid package cannot be booked with yet"
+    assert chat.labels == ["Statement", "Back"], "an unpaid package cannot be booked with yet"
     async with make_uow() as uow:
         invoice = (await packages.package_invoices(uow, sold.id))[0]
         await billing.record_payment(uow, invoice.id, Decimal("400.00"))
@@ -225,7 +225,7 @@ async def test_book_with_this_package_hands_it_to_the_booking_dialog(
         leo_package = (await package_of(uow, "leo")).id
     await _open(chat, who="Leo Chen")
     await chat.choose("Massage")
-    assert chat.labels == ["Book with this package", "Back"]
+    assert chat.labels == ["Book with this package", "Statement", "Back"]
     reply = await chat.choose("Book with this package")
     assert reply.text == f"booking with package {leo_package} for {leo_id}"
     reply = await chat.say("back")
@@ -240,7 +240,7 @@ async def test_without_a_booking_dialog_no_booking_is_offered(chat, monkeypatch)
     )
     await _open(chat)
     await chat.choose("Physio 5-pack")
-    assert chat.labels == ["Back"]
+    assert chat.labels == ["Statement", "Back"]
     reply = await chat.send(choice="book")
     assert "earlier message" in reply.text, "a crafted booking button is not accepted"
 
@@ -256,7 +256,7 @@ async def test_book_with_this_package_books_with_it_without_asking_again(chat, m
     await _open(chat)
     assert chat.labels == [MAYAS, "Physio 5-pack: 5 left, until May 1, 2027"]
     await chat.choose("5 left")
-    assert chat.labels == ["Book with this package", "Back"]
+    assert chat.labels == ["Book with this package", "Statement", "Back"]
     reply = await chat.choose("Book with this package")
     assert "use your package" not in reply.text, "chosen here: not asked again"
     assert "Which day?" in reply.text, "its one treatment and place: straight to the day"
@@ -286,7 +286,7 @@ async def test_a_used_up_package_and_one_without_expiry_say_so_on_the_list(
     await _open(chat)
     assert chat.labels == ["Physio 5-pack: used up"]
     reply = await chat.choose("used up")
-    assert "No expiry" in reply.text and chat.labels == ["Back"]
+    assert "No expiry" in reply.text and chat.labels == ["Statement", "Back"]
 
 
 @pytest.mark.parametrize(("locale", "label", "earlier"), [

@@ -28,7 +28,8 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Clinic", "username": "c
 LONG_POLL_CAP = 0.5
 ANSWERED_TRUE = {"answerCallbackQuery", "answerPreCheckoutQuery", "setWebhook", "deleteWebhook",
                  "setMyCommands"}
-MESSAGE_METHODS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendInvoice"}
+MESSAGE_METHODS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendInvoice",
+                   "sendDocument"}
 
 
 @dataclass
@@ -135,6 +136,11 @@ class TelegramStandin:
         if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params[
                 "reply_markup"]:
             message["reply_markup"] = params["reply_markup"]
+        if method == "sendDocument" and isinstance(params.get("document"), dict):
+            message["document"] = {"file_id": f"doc{message_id}", "file_unique_id": "u",
+                                   "file_name": params["document"].get("filename")}
+            if "caption" in params:
+                message["caption"] = str(params["caption"])
         if method == "sendInvoice":
             message["invoice"] = {"title": params.get("title"), "description":
                                   params.get("description"), "start_parameter": "",
@@ -148,17 +154,19 @@ async def _params(request: Request) -> dict[str, Any]:
     if content_type.startswith("application/json"):
         data = await request.json()
         return dict(data) if isinstance(data, dict) else {}
-    form = await request.form()
     params: dict[str, Any] = {}
-    for key, value in form.items():
-        text = value if isinstance(value, str) else ""
-        if key == "text":
-            params[key] = text
-            continue
-        try:
-            params[key] = json.loads(text)
-        except ValueError:
-            params[key] = text
+    async with request.form() as form:
+        for key, value in form.items():
+            if not isinstance(value, str):  # an uploaded file (sendDocument): name and bytes
+                params[key] = {"filename": value.filename, "content": await value.read()}
+                continue
+            if key in ("text", "caption"):
+                params[key] = value
+                continue
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
     return params
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.services import desk_auth
 from bot.storage.db import create_engine
-from bot.storage.models import StaffPassword
+from bot.storage.models import AuditEntry, StaffPassword
 from bot.storage.uow import UnitOfWork
 from tests.e2e.test_cli_staff_support import Clinicbot, example_desk
 
@@ -129,3 +129,25 @@ def test_an_unknown_key_or_a_short_password_is_refused(desk: Clinicbot) -> None:
     empty = piped(desk, "", "staff", "password", "desk")
     assert empty.returncode == 2 and "no password on standard input" in empty.stderr
     assert stored_hashes(desk.url) == []
+
+
+def audit_rows(url: str) -> list[tuple[str, str, str, str]]:
+    async def read() -> list[tuple[str, str, str, str]]:
+        engine = create_engine(url)
+        try:
+            async with UnitOfWork(engine, readonly=True) as uow:
+                return [(e.staff, e.face, e.action, e.summary) for e in (await uow.session.scalars(
+                    select(AuditEntry).order_by(AuditEntry.id))).all()]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_who_set_a_password_is_in_the_audit_log_never_the_password(desk: Clinicbot) -> None:
+    done = piped(desk, "correct horse battery\n", "staff", "--as", "ana", "password", "desk")
+    assert done.returncode == 0, done.stderr
+    assert audit_rows(desk.url) == [
+        ("ana", "cli", "staff.password", "console password of staff desk set")]
+    refused = piped(desk, "short\n", "staff", "--as", "ana", "password", "desk")
+    assert refused.returncode == 2 and len(audit_rows(desk.url)) == 1

@@ -238,6 +238,7 @@ async def test_the_dashboard_lists_the_four_queues_with_real_rows(console: Conso
     assert registrations.count(">Maya Chen</a>") == 2
     assert "$75.00" in unpaid and "Physio follow-up on Oct 20" in unpaid
     assert '<td class="num">11</td>' in unpaid  # due Oct 23, today Nov 3
+    assert 'href="/desk/unpaid"' in unpaid  # the whole list, paged, with a way to pay
     assert "the number cannot receive texts" in failed and "appointment reminder" in failed
 
 

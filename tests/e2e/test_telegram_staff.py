@@ -234,6 +234,9 @@ async def test_a_staff_reply_to_a_patient_message_goes_to_the_patient(
         [reply] = await inbox.replies(uow, item.id)
         assert (item.handled_by, reply.staff_key, reply.outbox_id) == ("desk", "desk", row.id)
         assert reply.text == "Yes, 3 pm works." and "text" not in row.params
+        entries = (await uow.session.scalars(select(AuditEntry))).all()
+        assert [(e.staff, e.face, e.action) for e in entries] == [
+            ("desk", "telegram", "inbox.reply")]
 
 
 async def test_a_visit_not_marked_after_grace_offers_arrived(tg, make_uow, engine, clock):

@@ -1,6 +1,6 @@
 """Keep separate (issue 17): an online registration staff decided is not the profile it
 resembles leaves the registrations queue; undo brings it back; the audit log records both; two
-staff keeping the same pair at once both succeed with one row. Both databases; migration 0016
+staff keeping the same pair at once both succeed with one row. Both databases; migration 0017
 down and up again.
 """
 
@@ -125,9 +125,9 @@ async def _tables(engine: AsyncEngine) -> set[str]:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_migration_0016_goes_down_and_up(engine: AsyncEngine) -> None:
+async def test_migration_0017_goes_down_and_up(engine: AsyncEngine) -> None:
     assert "kept_apart" in await _tables(engine)
-    await _migrate(engine, "0015", down=True)
+    await _migrate(engine, "0016", down=True)
     assert "kept_apart" not in await _tables(engine)
     await upgrade(engine)
     assert "kept_apart" in await _tables(engine)

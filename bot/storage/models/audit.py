@@ -25,7 +25,7 @@ class AuditEntry(Base):
 
     ``patient_id``, ``package_id``, ``appointment_id`` and ``invoice_id`` name what it was done
     to (plain ids, not foreign keys: an audit row outlives what it describes, e.g. a merged
-    patient). Indexed newest first as a whole, per patient and per staff member.
+    patient). Indexed newest first as a whole, per patient, per staff member and per action.
     """
 
     __tablename__ = "audit_entry"
@@ -33,6 +33,7 @@ class AuditEntry(Base):
         Index("ix_audit_entry_at", "at", "id"),
         Index("ix_audit_entry_patient", "patient_id", "at", "id"),
         Index("ix_audit_entry_staff", "staff", "at", "id"),
+        Index("ix_audit_entry_action", "action", "at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

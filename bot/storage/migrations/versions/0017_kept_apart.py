@@ -1,7 +1,7 @@
 """kept apart: registrations staff decided are not the profile they resemble (issue 17)
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 19:30:00.000000
 
 ``kept_apart``: one row per pair of patients staff kept separate (lowest id first), with who
@@ -19,8 +19,8 @@ from alembic import op
 
 import bot.storage.types
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
