@@ -3,13 +3,14 @@
     python -m benchmarks [--db sqlite|postgresql|both] [--scale 1.0] [--memberships N]
                          [--only NAME ...] [--rebuild] [--profile NAME]
 
-Measurements (``--only``): availability, dialogs, webhook, scheduler, sweeps, memory; they run
-in that order on a fresh copy of the cached clinic, per database (the webhook and the sweeps on
-a copy of their own: a sweep pass would leave the scheduler's pass nothing to do). The clinic
-has ``--memberships`` memberships (default: 50,000 on SQLite and 200,000 on PostgreSQL, times
-``--scale``: issue 15's scale for sweeps). ``--profile NAME`` runs that one
-measurement under pyinstrument and writes the profile next to the cache. The exit status is 1
-when a figure misses its target, else 0. See benchmarks/README.md.
+Measurements (``--only``): availability, dialogs, webhook, scheduler, sweeps, memory and
+console (the staff console's pages); they run in that order on a fresh copy of the cached
+clinic, per database (the webhook and the sweeps on a copy of their own: a sweep pass would
+leave the scheduler's pass nothing to do). The clinic has ``--memberships`` memberships
+(default: 50,000 on SQLite and 200,000 on PostgreSQL, times ``--scale``: issue 15's scale for
+sweeps). ``--profile NAME`` runs that one measurement under pyinstrument and writes the profile
+next to the cache. The exit status is 1 when a figure misses its target, else 0. See
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from benchmarks import availability, dialogs, memory, scheduler, sweeps, webhook
+from benchmarks import availability, console, dialogs, memory, scheduler, sweeps, webhook
 from benchmarks.build import Scale
 from benchmarks.common import Bench, Figure, Sizes
 from benchmarks.databases import Cache
@@ -35,6 +36,7 @@ MEASURES: dict[str, Measure] = {
     "scheduler": scheduler.measure,
     "sweeps": sweeps.measure,
     "memory": memory.measure,
+    "console": console.measure,
 }
 KINDS = ("sqlite", "postgresql")
 MEMBERSHIPS = {"sqlite": 50_000, "postgresql": 200_000}  # at --scale 1.0 (issue 15)
@@ -150,6 +152,8 @@ def _counts(counts: dict[str, int]) -> str:
 def _value(figure: Figure | None) -> str:
     if figure is None:
         return "-"
+    if math.isnan(figure.value):
+        return "skipped"
     digits = 0 if figure.value >= 100 else 1 if figure.value >= 10 else 2
     return f"{figure.value:,.{digits}f} {figure.unit}"
 

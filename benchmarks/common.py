@@ -39,6 +39,7 @@ class Sizes:
     delivery_seconds: float = 60.0
     provider_round_trip: float = 0.05  # seconds a provider across the internet takes
     memory_requests: int = 1000
+    console_runs: int = 30  # each console page, after one warm-up
 
     @classmethod
     def tiny(cls) -> Sizes:
@@ -47,7 +48,8 @@ class Sizes:
                    webhook_patients=3, webhook_warmup=3, capacity_seconds=60.0,
                    capacity_requests=12, step_shares=(), webhook_rate=10,
                    webhook_paced_seconds=1.0, sweep_cover=None, availability_runs=3,
-                   delivery_messages=5, delivery_seconds=30.0, memory_requests=10)
+                   delivery_messages=5, delivery_seconds=30.0, memory_requests=10,
+                   console_runs=2)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
 cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
 ``--to`` (default: today); credit lists the credit held now. CSV has one header line, ISO
-dates and plain decimals, no totals.
+dates and plain decimals, no totals; its columns are defined once in
+:mod:`bot.services.report_tables`, shared with the console's CSV downloads.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import DATE, echo
 from bot.delivery import queue
-from bot.services import credit, reports
+from bot.services import credit, report_tables, reports
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
@@ -46,6 +47,10 @@ async def _range(
     if date_to is None:
         date_to = local_today(await get_clinic(uow), uow.clock.now())
     return date_from or date_to.replace(day=1), date_to
+
+
+def _csv(table: report_tables.Table) -> list[str]:
+    return [render(table.headers, table.rows, "csv").rstrip("\n")]
 
 
 def _table(title: str, headers: list[str], rows: list[list[Cell]], fmt: str) -> list[str]:
@@ -76,6 +81,9 @@ def package_sales(date_from: date | None, date_to: date | None, fmt: str) -> Non
         async with ctx.uow(readonly=True) as uow:
             currency = (await get_clinic(uow)).currency
             report = await reports.package_sales(uow, *await _range(uow, date_from, date_to))
+            title = f"Package sales {report.date_from} to {report.date_to}:"
+            if fmt == "csv":
+                return _csv(report_tables.sales_table(report))
             rows: list[list[Cell]] = [
                 [
                     r.package_id, r.sold_on, r.patient_id, r.patient_name, r.package_name,
@@ -83,23 +91,14 @@ def package_sales(date_from: date | None, date_to: date | None, fmt: str) -> Non
                 ]
                 for r in report.rows
             ]
-            if fmt == "csv":
-                headers = [
-                    "package_id", "sold_on", "patient_id", "patient_name", "package", "sold_by",
-                    "price", "collected", "outstanding", "refunded", "sold_by_staff_id",
-                ]
-                for row, r in zip(rows, report.rows, strict=True):
-                    row.append(r.sold_by_staff_id)
-            else:
-                headers = [
-                    "package", "sold on", "patient", "name", "package name", "sold by",
-                    f"price {currency}", "collected", "outstanding", "refunded",
-                ]
-                rows.append([
-                    None, None, None, None, "total", None, report.total_price,
-                    report.total_collected, report.total_outstanding, report.total_refunded,
-                ])
-            title = f"Package sales {report.date_from} to {report.date_to}:"
+            headers = [
+                "package", "sold on", "patient", "name", "package name", "sold by",
+                f"price {currency}", "collected", "outstanding", "refunded",
+            ]
+            rows.append([
+                None, None, None, None, "total", None, report.total_price,
+                report.total_collected, report.total_outstanding, report.total_refunded,
+            ])
             return _table(title, headers, rows, fmt)
 
     echo(run(work))
@@ -133,37 +132,34 @@ def package_usage(
             lines: list[str] = []
             if fmt == "table":
                 lines.append(f"Package usage {report.date_from} to {report.date_to}:")
+            if fmt == "csv":
+                for part in wanted:
+                    lines += _csv({"uses": report_tables.usage_table,
+                                   "practitioners": report_tables.practitioners_table,
+                                   "no-shows": report_tables.no_shows_table}[part](report))
+                return lines
             if "uses" in wanted:
                 rows: list[list[Cell]] = [
                     [
                         r.period, r.package_name, r.practitioner, r.sold_by,
-                        ("true" if r.credited_at_redemption else "false") if fmt == "csv" else
-                        ("practitioner" if r.credited_at_redemption else "seller"),
+                        "practitioner" if r.credited_at_redemption else "seller",
                         r.at_sessions, r.at_no_shows, r.uses,
                     ]
                     for r in report.rows
                 ]
                 headers = ["month", "package", "practitioner", "sold by", "credited to",
                            "at sessions", "at no-shows", "uses"]
-                if fmt == "csv":
-                    headers = ["month", "package", "practitioner", "sold_by",
-                               "credited_at_redemption", "at_sessions", "at_no_shows", "uses"]
-                else:
-                    rows.append([None, "total", None, None, None, None, None, report.total_uses])
+                rows.append([None, "total", None, None, None, None, None, report.total_uses])
                 lines += _table("Uses redeemed:", headers, rows, fmt)
             if "practitioners" in wanted:
                 rows = [[p.practitioner, p.uses, p.credited] for p in report.practitioners]
                 headers = ["practitioner", "uses", "credited at redemption"]
-                if fmt == "csv":
-                    headers = ["practitioner", "uses", "credited_at_redemption"]
                 lines += _table("By practitioner:", headers, rows, fmt)
             if "no-shows" in wanted:
                 rows = [
                     [n.period, n.redeemed, n.charged, n.charged_amount] for n in report.no_shows
                 ]
                 headers = ["month", "redeemed", "charged a fee", f"fees {currency}"]
-                if fmt == "csv":
-                    headers = ["month", "redeemed", "charged", "charged_amount"]
                 lines += _table("Package no-shows:", headers, rows, fmt)
             return lines
 
@@ -185,6 +181,8 @@ def unpaid(date_from: date | None, date_to: date | None, fmt: str) -> None:
         async with ctx.uow(readonly=True) as uow:
             currency = (await get_clinic(uow)).currency
             report = await reports.unpaid(uow, date_to, date_from=date_from)
+            if fmt == "csv":
+                return _csv(report_tables.unpaid_table(report))
             rows: list[list[Cell]] = [
                 [
                     r.invoice_id, r.patient_id, r.patient_name, r.kind, r.description, r.issued_on,
@@ -192,19 +190,13 @@ def unpaid(date_from: date | None, date_to: date | None, fmt: str) -> None:
                 ]
                 for r in report.rows
             ]
-            if fmt == "csv":
-                headers = [
-                    "invoice_id", "patient_id", "patient_name", "kind", "description", "issued_on",
-                    "due_on", "days_overdue", "amount", "paid", "outstanding",
-                ]
-            else:
-                headers = [
-                    "invoice", "patient", "name", "kind", "description", "issued", "due",
-                    "days overdue", f"amount {currency}", "paid", "outstanding",
-                ]
-                total: list[Cell] = [None] * 11
-                total[4], total[10] = "total", report.total_outstanding
-                rows.append(total)
+            headers = [
+                "invoice", "patient", "name", "kind", "description", "issued", "due",
+                "days overdue", f"amount {currency}", "paid", "outstanding",
+            ]
+            total: list[Cell] = [None] * 11
+            total[4], total[10] = "total", report.total_outstanding
+            rows.append(total)
             return _table(f"Unpaid invoices due by {report.as_of}:", headers, rows, fmt)
 
     echo(run(work))
@@ -231,14 +223,13 @@ def credit_report(fmt: str) -> None:
         async with ctx.uow(readonly=True) as uow:
             currency = (await get_clinic(uow)).currency
             found = await credit.holders(uow)
+            if fmt == "csv":
+                return _csv(report_tables.credit_table(found))
             rows: list[list[Cell]] = [
                 [h.patient_id, h.patient_name, h.credit, h.owed] for h in found
             ]
-            if fmt == "csv":
-                headers = ["patient_id", "patient_name", "credit", "owed"]
-            else:
-                headers = ["patient", "name", f"credit {currency}", "owed on open invoices"]
-                rows.append([None, "total", sum((h.credit for h in found), ZERO), None])
+            headers = ["patient", "name", f"credit {currency}", "owed on open invoices"]
+            rows.append([None, "total", sum((h.credit for h in found), ZERO), None])
             return _table("Credit held for patients:", headers, rows, fmt)
 
     echo(run(work))

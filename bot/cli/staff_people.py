@@ -14,7 +14,7 @@ import click
 from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import Desk, confirm, echo
-from bot.services import accounts, desk_queues
+from bot.services import accounts, desk_queues, kept_apart
 from bot.services.clinic import get_clinic, zone
 from bot.services.lookup import as_id, find_patient
 from bot.services.merge_evidence import evidence, mask_phone
@@ -77,6 +77,7 @@ def duplicates() -> None:
             lines = [render(headers, rows).rstrip("\n")]
             if rows:
                 lines.append("Merge one into the profile to keep: clinicbot staff merge KEEP MERGE")
+                lines.append("Or, if they are different people: clinicbot staff keep-separate A B")
             return lines
 
     echo(run(work))
@@ -178,4 +179,37 @@ def merge(desk: Desk, keep: str, merge_ref: str, link_channel: bool, yes: bool) 
     click.echo(run(work))
 
 
-COMMANDS = [duplicates, merge]
+@click.command("keep-separate")
+@click.argument("first")
+@click.argument("second")
+@click.option("--undo", is_flag=True, help="Forget an earlier keep-separate of this pair.")
+@click.pass_obj
+def keep_separate(desk: Desk, first: str, second: str, undo: bool) -> None:
+    """Record that profiles FIRST and SECOND (ids, keys or +phones) are different people: the
+    registration stops being offered for a merge in 'staff duplicates' and the console.
+
+    --undo forgets the decision (the pair is offered again if it still looks alike).
+
+    \b
+    Example:
+      clinicbot staff keep-separate 7 maya
+      clinicbot staff keep-separate 7 maya --undo
+    """
+
+    async def work(ctx: Context) -> str:
+        async with ctx.uow() as uow:
+            actor = await desk.actor(uow)
+            a, b = await _patient_id(uow, first), await _patient_id(uow, second)
+            if undo:
+                done = await kept_apart.undo(uow, a, b, actor=actor)
+                await uow.commit()
+                return (f"Patients {a} and {b} are no longer kept separate." if done
+                        else f"Patients {a} and {b} were not kept separate; nothing to undo.")
+            await kept_apart.keep_separate(uow, a, b, by=await desk.who(uow), actor=actor)
+            await uow.commit()
+            return f"Kept patients {a} and {b} separate: they are not offered for a merge."
+
+    click.echo(run(work))
+
+
+COMMANDS = [duplicates, merge, keep_separate]

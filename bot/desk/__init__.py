@@ -69,6 +69,7 @@ from bot.desk import (
     patient_money,
     payments,
     registrations,
+    reports,
     staff_admin,
     statement,
     today,
@@ -79,7 +80,7 @@ from bot.desk.web import HERE
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
-    statement,
+    statement, reports,
 )
 
 

@@ -7,7 +7,9 @@ The same services as ``clinicbot staff duplicates`` and ``staff merge``
 POST runs the merge in a transaction it rolls back, to show what would move and to refuse early
 what the merge would refuse; only the confirmation (``confirmed=yes``) merges. The
 registration's channel opens the kept file only when staff tick that they checked it is the
-patient's own. Reception and managers only.
+patient's own. Keep separate (:mod:`bot.services.kept_apart`, like ``staff keep-separate``)
+records that the two are different people, so the pair leaves the queue here and on the
+dashboard; the page then offers Undo. Reception and managers only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.desk.web import DESK, desk_of, desk_page, render
-from bot.services import accounts, audit, desk_queues
+from bot.services import accounts, audit, desk_queues, kept_apart
 from bot.services.errors import DomainError
 from bot.services.merge_evidence import evidence
 from bot.storage.models import Patient
@@ -37,8 +39,15 @@ async def _show(request: Request, *, error: str | None = None, status_code: int 
         merged = request.query_params.get("merged", "")
         done = (desk.t.gettext("Merged patient {id} into the profile kept.", id=merged)
                 if merged.isdigit() and error is None else None)
+        apart = [_number(v) for v in request.query_params.get("kept", "").split("-", 1)]
+        kept = None
+        if error is None and len(apart) == 2 and None not in apart:
+            first = await uow.session.get(Patient, apart[0])
+            second = await uow.session.get(Patient, apart[1])
+            if first is not None and second is not None:
+                kept = (first, second)
         return render(request, "registrations.html", status_code=status_code, pairs=pairs,
-                      error=error, done=done)
+                      error=error, done=done, kept=kept)
 
 
 @desk_page(roles=DESK)
@@ -81,7 +90,50 @@ async def merge(request: Request) -> Response:
     return RedirectResponse(f"{PATH}?merged={merge_id}", status_code=303)
 
 
+@desk_page(roles=DESK)
+async def keep_separate(request: Request) -> Response:
+    """``registration``, ``other`` (patient ids): they are different people. ``back=dashboard``
+    returns to the dashboard."""
+    desk = desk_of(request)
+    form = await request.form()
+    first, second = _number(form.get("registration")), _number(form.get("other"))
+    if first is None or second is None:
+        return await _show(request, status_code=400, error=desk.t.gettext(
+            "Choose the two profiles to keep separate from the list."))
+    try:
+        async with desk.uow() as uow:
+            await kept_apart.keep_separate(uow, first, second, by=desk.staff.key,
+                                           actor=audit.Actor(desk.staff.key, "console"))
+            await uow.commit()
+    except DomainError as exc:
+        return await _show(request, error=desk.t.error_text(exc), status_code=400)
+    if form.get("back") == "dashboard":
+        return RedirectResponse("/desk/", status_code=303)
+    return RedirectResponse(f"{PATH}?kept={first}-{second}", status_code=303)
+
+
+@desk_page(roles=DESK)
+async def undo_keep_separate(request: Request) -> Response:
+    """``registration``, ``other``: forget that they were kept separate."""
+    desk = desk_of(request)
+    form = await request.form()
+    first, second = _number(form.get("registration")), _number(form.get("other"))
+    if first is None or second is None:
+        return await _show(request, status_code=400, error=desk.t.gettext(
+            "Choose the two profiles to keep separate from the list."))
+    try:
+        async with desk.uow() as uow:
+            await kept_apart.undo(uow, first, second,
+                                  actor=audit.Actor(desk.staff.key, "console"))
+            await uow.commit()
+    except DomainError as exc:
+        return await _show(request, error=desk.t.error_text(exc), status_code=400)
+    return RedirectResponse(PATH, status_code=303)
+
+
 ROUTES = [
     Route(PATH, registrations, methods=["GET"]),
     Route(PATH + "/merge", merge, methods=["POST"]),
+    Route(PATH + "/keep-separate", keep_separate, methods=["POST"]),
+    Route(PATH + "/keep-separate/undo", undo_keep_separate, methods=["POST"]),
 ]

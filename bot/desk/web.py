@@ -147,14 +147,23 @@ def role_name(t: Translator, role: str) -> str:
 def helpers(t: Translator, zone: ZoneInfo, currency: str) -> dict[str, Any]:
     """What every template may call: ``_``, ``money``, ``day``, ``when``, ``phone``."""
 
+    # One render's texts, each written once: a page repeats prices, zeros and times (Babel's
+    # formatting was most of a long page's time at the benchmark's scale).
+    amounts: dict[Decimal, str] = {}
+    moments: dict[datetime, str] = {}
+
     def money(amount: Decimal) -> str:
-        return t.money(amount, currency)
+        if amount not in amounts:
+            amounts[amount] = t.money(amount, currency)
+        return amounts[amount]
 
     def day(value: date) -> str:
         return t.date_text(value)
 
     def when(moment: datetime) -> str:
-        return t.datetime_text(moment, zone)
+        if moment not in moments:
+            moments[moment] = t.datetime_text(moment, zone)
+        return moments[moment]
 
     return {"_": t.gettext, "money": money, "day": day, "when": when, "phone": phone_text,
             "language": t.language,

@@ -14,6 +14,8 @@ and Telegram account are taken off by a merge unless staff confirmed them).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -29,7 +31,7 @@ from bot.services.identity import name_key as name_key
 from bot.services.identity import normalise_phone as normalise_phone
 from bot.services.merging import MergeResult as MergeResult
 from bot.services.merging import merge as merge
-from bot.storage.models import Patient, guardianship
+from bot.storage.models import KeptApart, Patient, guardianship
 from bot.storage.uow import UnitOfWork
 
 
@@ -187,34 +189,56 @@ async def register_online(
 
 
 async def likely_duplicates(uow: UnitOfWork, patient_id: int) -> list[Patient]:
-    """Other live profiles with the same phone, or the same name and birth date."""
+    """Other live profiles with the same phone, or the same name and birth date, less those
+    staff kept separate from it (:mod:`bot.services.kept_apart`)."""
     patient = await uow.session.get(Patient, patient_id)
     if patient is None:
         raise NotFound(f"there is no patient {patient_id}")
-    same = []
-    if patient.phone is not None:
-        same.append(Patient.phone == patient.phone)
-    if patient.birth_date is not None:
-        same.append(Patient.birth_date == patient.birth_date)
+    return (await likely_duplicates_of(uow, [patient]))[patient.id]
+
+
+def _resembles(patient: Patient, other: Patient) -> bool:
+    """Same phone, or same birth date and the same name (accents and case aside)."""
+    if other.id == patient.id:
+        return False
+    if patient.phone is not None and other.phone == patient.phone:
+        return True
+    return (patient.birth_date is not None and other.birth_date == patient.birth_date
+            and name_key(other.first_name, other.last_name)
+            == name_key(patient.first_name, patient.last_name))
+
+
+async def likely_duplicates_of(uow: UnitOfWork, patients: Sequence[Patient]
+                               ) -> dict[int, list[Patient]]:
+    """:func:`likely_duplicates` of each of ``patients`` (by id), in two queries whatever
+    their number: the registrations queue asks for many at once."""
+    found: dict[int, list[Patient]] = {p.id: [] for p in patients}
+    phones = {p.phone for p in patients if p.phone is not None}
+    births = {p.birth_date for p in patients if p.birth_date is not None}
+    same = ([Patient.phone.in_(phones)] if phones else []) + (
+        [Patient.birth_date.in_(births)] if births else [])
     if not same:
-        return []
-    candidates = (
-        await uow.session.scalars(
-            select(Patient)
-            .where(or_(*same), Patient.id != patient.id, Patient.merged_into_id.is_(None))
-            .order_by(Patient.id)
-        )
-    ).all()
-    key = name_key(patient.first_name, patient.last_name)
-    return [
-        other
-        for other in candidates
-        if (patient.phone is not None and other.phone == patient.phone)
-        or (
-            other.birth_date == patient.birth_date
-            and name_key(other.first_name, other.last_name) == key
-        )
-    ]
+        return found
+    candidates = (await uow.session.scalars(
+        select(Patient).where(or_(*same), Patient.merged_into_id.is_(None))
+        .order_by(Patient.id))).all()
+    ids = list(found)
+    apart = {tuple(pair) for pair in (await uow.session.execute(
+        select(KeptApart.low_id, KeptApart.high_id)
+        .where(or_(KeptApart.low_id.in_(ids), KeptApart.high_id.in_(ids))))).tuples()}
+    near: dict[object, list[Patient]] = defaultdict(list)
+    for other in candidates:
+        for key in {other.phone, other.birth_date} - {None}:
+            near[key].append(other)
+    for patient in patients:
+        seen = {o.id: o for key in {patient.phone, patient.birth_date} - {None}
+                for o in near[key]}
+        found[patient.id] = [
+            other for _, other in sorted(seen.items())
+            if _resembles(patient, other)
+            and (min(patient.id, other.id), max(patient.id, other.id)) not in apart
+        ]
+    return found
 
 
 async def set_locale(uow: UnitOfWork, patient_id: int, locale: str | None) -> Patient:

@@ -26,6 +26,7 @@ from bot.storage.uow import UnitOfWork
 
 QUEUE_LIMIT = 100
 SEARCH_LIMIT = 50
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,22 @@ class Registration:
 
 async def registrations_to_merge(uow: UnitOfWork, limit: int | None = QUEUE_LIMIT
                                  ) -> list[Registration]:
-    """Online registrations that resemble a profile, oldest first (``limit=None``: all)."""
-    registrations = (await uow.session.scalars(
-        select(Patient)
-        .where(Patient.online_registration.is_(True), Patient.merged_into_id.is_(None))
-        .order_by(Patient.id))).all()
+    """Online registrations that resemble a profile, oldest first (``limit=None``: all);
+    read :data:`BATCH` registrations at a time, a few queries each batch."""
     found: list[Registration] = []
-    for patient in registrations:
-        similar = await accounts.likely_duplicates(uow, patient.id)
-        if similar:
-            found.append(Registration(patient, similar))
-            if limit is not None and len(found) >= limit:
-                break
-    return found
+    after = 0
+    while limit is None or len(found) < limit:
+        batch = (await uow.session.scalars(
+            select(Patient)
+            .where(Patient.online_registration.is_(True), Patient.merged_into_id.is_(None),
+                   Patient.id > after)
+            .order_by(Patient.id).limit(BATCH))).all()
+        if not batch:
+            break
+        similar = await accounts.likely_duplicates_of(uow, batch)
+        found += [Registration(p, similar[p.id]) for p in batch if similar[p.id]]
+        after = batch[-1].id
+    return found if limit is None else found[:limit]
 
 
 @dataclass(frozen=True)

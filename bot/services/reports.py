@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, select, type_coerce
 
 from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today, zone
@@ -94,18 +94,21 @@ class PackageSales:
 async def package_sales(uow: UnitOfWork, date_from: date, date_to: date) -> PackageSales:
     """Packages sold in the range, oldest first, with what was collected and is still owed."""
     _check_range(date_from, date_to)
+    # Per sold package (correlated, by the invoice's package index): summing every package's
+    # invoices first would read all of them whatever the range.
     collected = (
-        select(Invoice.package_id, func.sum(Payment.amount).label("amount"))
-        .join(Payment, Payment.invoice_id == Invoice.id)
-        .where(Invoice.kind.in_(PRICE_KINDS))
-        .group_by(Invoice.package_id)
-        .subquery()
+        select(func.sum(Payment.amount))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Invoice.package_id == PatientPackage.id, Invoice.kind.in_(PRICE_KINDS))
+        .correlate(PatientPackage)
+        .scalar_subquery()
     )
-    owed = (
-        select(Invoice.package_id, func.sum(Invoice.amount - Invoice.paid).label("amount"))
-        .where(Invoice.kind.in_(PRICE_KINDS), Invoice.status == "open")
-        .group_by(Invoice.package_id)
-        .subquery()
+    owed = (  # open ones only, but found by the package (not by the status index)
+        select(func.sum(case((Invoice.status == "open", Invoice.amount - Invoice.paid),
+                             else_=0)))
+        .where(Invoice.package_id == PatientPackage.id, Invoice.kind.in_(PRICE_KINDS))
+        .correlate(PatientPackage)
+        .scalar_subquery()
     )
     rows = await uow.session.execute(
         select(
@@ -118,14 +121,12 @@ async def package_sales(uow: UnitOfWork, date_from: date, date_to: date) -> Pack
             PatientPackage.price,
             PatientPackage.sold_by_staff_id,
             Staff.name,
-            _money(collected.c.amount),
-            _money(owed.c.amount),
+            _money(collected),
+            _money(owed),
             _money(PatientPackage.refund_amount),
         )
         .join(Patient, Patient.id == PatientPackage.patient_id)
         .outerjoin(Staff, Staff.id == PatientPackage.sold_by_staff_id)
-        .outerjoin(collected, collected.c.package_id == PatientPackage.id)
-        .outerjoin(owed, owed.c.package_id == PatientPackage.id)
         .where(
             PatientPackage.purchased_on >= date_from,
             PatientPackage.purchased_on <= date_to,

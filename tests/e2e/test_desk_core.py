@@ -235,7 +235,7 @@ async def test_the_dashboard_lists_the_four_queues_with_real_rows(console: Conso
     assert f'href="/desk/patients/{maya_id}">Maya Chen</a>' in no_shows
     assert "Tue 3 Nov, 10:00 a.m." in no_shows and "marked no-show" in no_shows
     assert "/desk/registrations#registration-" in registrations
-    assert registrations.count("Maya Chen") == 2
+    assert registrations.count(">Maya Chen</a>") == 2
     assert "$75.00" in unpaid and "Physio follow-up on Oct 20" in unpaid
     assert '<td class="num">11</td>' in unpaid  # due Oct 23, today Nov 3
     assert 'href="/desk/unpaid"' in unpaid  # the whole list, paged, with a way to pay

@@ -23,6 +23,7 @@ from bot.storage.models.closures import Closure
 from bot.storage.models.desk import DeskLoginGuard, DeskSession, StaffPassword
 from bot.storage.models.inbound import InboundMessage
 from bot.storage.models.inbox import InboxItem, InboxReply
+from bot.storage.models.kept_apart import KeptApart
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
     PackageRedemption,
@@ -48,6 +49,7 @@ __all__ = [
     "InboxItem",
     "InboxReply",
     "Invoice",
+    "KeptApart",
     "Location",
     "Membership",
     "MembershipPlan",

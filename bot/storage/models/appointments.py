@@ -26,6 +26,7 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointment_practitioner_starts", "practitioner_id", "starts_at"),
         Index("ix_appointment_patient_starts", "patient_id", "starts_at"),
+        Index("ix_appointment_starts", "starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

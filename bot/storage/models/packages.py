@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.storage.models.base import Base
@@ -65,6 +65,7 @@ class PatientPackage(Base):
         CheckConstraint("booked >= 0", name="booked_not_negative"),
         CheckConstraint("redeemed >= 0", name="redeemed_not_negative"),
         CheckConstraint("uses = redeemed + booked + available", name="uses_add_up"),
+        Index("ix_patient_package_purchased_on", "purchased_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

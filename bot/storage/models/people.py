@@ -40,7 +40,8 @@ class Patient(Base):
     """A patient profile. ``guardians`` are the patients whose accounts may act for this one."""
 
     __tablename__ = "patient"
-    __table_args__ = (Index("ix_patient_phone", "phone"),)
+    __table_args__ = (Index("ix_patient_phone", "phone"),
+                      Index("ix_patient_birth_date", "birth_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -1,0 +1,95 @@
+"""The reports as plain tables, one definition for ``clinicbot report ... --format csv`` and
+the console's CSV downloads (``/desk/reports/{name}.csv``), so both give the same file.
+
+Each ``*_table`` turns a report of :mod:`bot.services.reports` (or the credit holders of
+:mod:`bot.services.credit`) into machine headers and rows of plain values (ISO dates, plain
+decimals, ids); :func:`report_table` loads one by name for a range of clinic dates. Writing
+them as CSV (and guarding against spreadsheet formulas) is :func:`bot.cli.output.render`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from bot.services import credit, reports
+from bot.services.errors import NotFound
+from bot.storage.uow import UnitOfWork
+
+Cell = str | int | Decimal | date | datetime | None
+# Report names, as in the console's URLs; package-usage is the CLI's ``--section uses``,
+# practitioners and no-shows its other sections.
+NAMES = ("package-sales", "package-usage", "practitioners", "no-shows", "unpaid", "credit")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Machine headers and the rows under them."""
+
+    headers: list[str]
+    rows: list[list[Cell]]
+
+
+def sales_table(report: reports.PackageSales) -> Table:
+    """Packages sold: one row each, the seller's staff id last."""
+    return Table(
+        ["package_id", "sold_on", "patient_id", "patient_name", "package", "sold_by",
+         "price", "collected", "outstanding", "refunded", "sold_by_staff_id"],
+        [[r.package_id, r.sold_on, r.patient_id, r.patient_name, r.package_name, r.sold_by,
+          r.price, r.collected, r.outstanding, r.refunded, r.sold_by_staff_id]
+         for r in report.rows])
+
+
+def usage_table(report: reports.PackageUsage) -> Table:
+    """Uses redeemed per month, package, practitioner and seller."""
+    return Table(
+        ["month", "package", "practitioner", "sold_by", "credited_at_redemption",
+         "at_sessions", "at_no_shows", "uses"],
+        [[r.period, r.package_name, r.practitioner, r.sold_by,
+          "true" if r.credited_at_redemption else "false", r.at_sessions, r.at_no_shows,
+          r.uses] for r in report.rows])
+
+
+def practitioners_table(report: reports.PackageUsage) -> Table:
+    """Each practitioner's uses, and those credited to them at redemption."""
+    return Table(["practitioner", "uses", "credited_at_redemption"],
+                 [[p.practitioner, p.uses, p.credited] for p in report.practitioners])
+
+
+def no_shows_table(report: reports.PackageUsage) -> Table:
+    """Package no-shows per month: redeemed vs charged a fee, and the fees."""
+    return Table(["month", "redeemed", "charged", "charged_amount"],
+                 [[n.period, n.redeemed, n.charged, n.charged_amount]
+                  for n in report.no_shows])
+
+
+def unpaid_table(report: reports.Unpaid) -> Table:
+    """Open invoices due by the report's day, most overdue first."""
+    return Table(
+        ["invoice_id", "patient_id", "patient_name", "kind", "description", "issued_on",
+         "due_on", "days_overdue", "amount", "paid", "outstanding"],
+        [[r.invoice_id, r.patient_id, r.patient_name, r.kind, r.description, r.issued_on,
+          r.due_on, r.days_overdue, r.amount, r.paid, r.outstanding] for r in report.rows])
+
+
+def credit_table(found: list[credit.CreditHolder]) -> Table:
+    """Credit held for each patient, largest first, with what they owe."""
+    return Table(["patient_id", "patient_name", "credit", "owed"],
+                 [[h.patient_id, h.patient_name, h.credit, h.owed] for h in found])
+
+
+async def report_table(uow: UnitOfWork, name: str, date_from: date, date_to: date) -> Table:
+    """The report ``name`` (one of :data:`NAMES`) for ``date_from`` to ``date_to`` inclusive
+    (unpaid: due in the range; credit: held now)."""
+    if name == "package-sales":
+        return sales_table(await reports.package_sales(uow, date_from, date_to))
+    if name in ("package-usage", "practitioners", "no-shows"):
+        usage = await reports.package_usage(uow, date_from, date_to)
+        return {"package-usage": usage_table, "practitioners": practitioners_table,
+                "no-shows": no_shows_table}[name](usage)
+    if name == "unpaid":
+        return unpaid_table(await reports.unpaid(uow, date_to, date_from=date_from))
+    if name == "credit":
+        return credit_table(await credit.holders(uow))
+    raise NotFound(f"there is no report {name!r}")
