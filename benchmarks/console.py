@@ -61,6 +61,13 @@ PAGES: list[tuple[str, str, Callable[[Ids], str]]] = [
     ("appointment", "desk", lambda i: f"/desk/appointments/{i.appointment}"),
     ("messages", "desk", lambda i: "/desk/messages"),
     ("audit", "bench-manager", lambda i: "/desk/audit"),
+    ("book (7 days of free times)", "desk", lambda i: f"/desk/patients/{i.patient}/book"),
+    ("reschedule", "desk", lambda i: f"/desk/appointments/{i.appointment}/reschedule"),
+    ("closures", "desk", lambda i: "/desk/closures"),
+    ("sell", "desk", lambda i: f"/desk/patients/{i.patient}/sell"),
+    ("statement", "desk", lambda i: f"/desk/packages/{i.package}/statement"),
+    ("statement PDF", "desk", lambda i: f"/desk/packages/{i.package}/statement.pdf"),
+    ("staff (manager)", "bench-manager", lambda i: "/desk/staff"),
 ]
 
 

@@ -7,7 +7,12 @@ database: :mod:`bot.services.desk_auth`). :func:`routes` lists every route; ``bo
 mounts them.
 
 Modules: :mod:`bot.desk.web` (the decorator, rendering, roles), :mod:`bot.desk.login` (login,
-logout), :mod:`bot.desk.dashboard` (``/desk/``, ``/desk/patients``); templates in
+logout), :mod:`bot.desk.dashboard` (``/desk/``, ``/desk/patients``); one module a page after
+that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep separate),
+``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back), ``unpaid``,
+``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
+``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
+``audit_log``, ``staff_admin``, ``reports`` (with ``charts``). Templates in
 ``bot/desk/templates/`` (Jinja2, autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
 
 Adding a page (the pattern every page follows)
