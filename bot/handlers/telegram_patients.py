@@ -13,8 +13,9 @@ import logging
 from functools import partial
 
 from sqlalchemy import select
-from telegram import Message, Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.dialogs.types import Inbound, Outcome, Reply
@@ -131,14 +132,27 @@ async def on_button(update: Update, context: Context) -> None:
         return
     stale = query.data not in await _shown_keys(context, user.id)
     outcome = await deps(context).engine.handle(_inbound(user, choice=query.data))
+    # The turn is committed: from here on only the answer matters, so a button's own
+    # acknowledgement (which just stops its spinner) failing must not stop the answer.
     if stale:
-        await query.answer(t.gettext("That button is from an earlier message."))
+        await _acknowledge(query, t.gettext("That button is from an earlier message."))
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
         await send_outcome(update, context, outcome, edit=False)
         return
-    await query.answer()
+    await _acknowledge(query)
     await send_outcome(update, context, outcome, edit=True)
+
+
+async def _acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer the button press (``answerCallbackQuery``); a failure (the Bot API unreachable
+    for a moment, or the press too old to answer) is logged and passed over: the patient's
+    answer is sent next either way, and the update is not delivered again."""
+    try:
+        await query.answer(text)
+    except TelegramError as exc:
+        log.warning("telegram: acknowledging a button press failed (%s); answering anyway",
+                    type(exc).__name__)
 
 
 async def send_outcome(

@@ -67,6 +67,7 @@ class TelegramStandin:
         self._message_ids = itertools.count(1000)
         self._throttle: list[float] = []
         self._failures: list[int] = []
+        self._method_failures: dict[str, list[int]] = {}
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._handle,
                                            methods=["POST", "GET"])])
 
@@ -83,6 +84,11 @@ class TelegramStandin:
         """Answer the next ``times`` message calls with HTTP ``status`` (a Bot API outage)."""
         self._failures.extend([status] * times)
 
+    def fail_method(self, method: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` (any method, e.g.
+        ``answerCallbackQuery``) with HTTP ``status``."""
+        self._method_failures.setdefault(method, []).extend([status] * times)
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -94,6 +100,10 @@ class TelegramStandin:
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
         self.calls.append(Call(method, params))
+        if self._method_failures.get(method):
+            status = self._method_failures[method].pop(0)
+            return JSONResponse({"ok": False, "error_code": status,
+                                 "description": "Bad Gateway"}, status_code=status)
         if method in MESSAGE_METHODS and self._failures:
             status = self._failures.pop(0)
             return JSONResponse({"ok": False, "error_code": status,

@@ -127,6 +127,22 @@ async def test_a_typed_request_books_with_one_press(tg, make_uow):
         assert appointment.package_id is not None
 
 
+async def test_a_press_whose_acknowledgement_fails_is_still_answered(tg, make_uow):
+    """The turn is committed before the button press is acknowledged (answerCallbackQuery);
+    the Bot API failing that call (a 502, or a press too old to answer) must not lose the
+    answer: the booking is confirmed to the patient and the update is not failed (in webhook
+    mode ``deliver`` asserts the 200)."""
+    maya = await _linked_maya(tg)
+    await maya.say("physio follow-up with Ana tuesday 10am please")
+    tg.standin.fail_method("answerCallbackQuery", 502)
+    reply = await maya.press("Confirm")
+    assert "Booked for Tue 3 Nov, 10:00 a.m." in reply
+    assert len(tg.standin.of("answerCallbackQuery")) == 1  # the failed one, not retried
+    async with make_uow() as uow:
+        [appointment] = (await uow.session.scalars(select(Appointment))).all()
+        assert appointment.status == "booked"
+
+
 async def test_a_stale_button_is_answered_politely_with_the_current_step(tg):
     maya = await _linked_maya(tg)
     old_menu = maya.keyboard_call()
