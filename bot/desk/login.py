@@ -20,13 +20,16 @@ from bot.desk.web import (
     LOGIN_CSRF_COOKIE,
     LOGIN_PATH,
     SESSION_COOKIE,
+    desk_of,
     desk_page,
+    language_cookie,
     refuse,
     render,
     runtime_of,
     secure_cookies,
     speaking,
 )
+from bot.i18n import SHIPPED
 from bot.services import desk_auth
 from bot.storage.uow import UnitOfWork
 
@@ -102,7 +105,25 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@desk_page(roles=EVERYONE)
+async def choose_language(request: Request) -> Response:
+    """The staff member's console language (``language``: en, es or fr), kept in a cookie of
+    theirs for a year; back to the page it was chosen on (``back``, a ``/desk/`` path)."""
+    desk = desk_of(request)
+    form = await request.form()
+    chosen, back = form.get("language"), form.get("back")
+    target = back if isinstance(back, str) and back.startswith("/desk/") and "//" not in back \
+        and "\\" not in back else "/desk/"
+    response = RedirectResponse(target, status_code=303)
+    if chosen in SHIPPED:
+        response.set_cookie(language_cookie(desk.staff.id), str(chosen), max_age=365 * 86400,
+                            path="/desk", httponly=True, samesite="lax",
+                            secure=secure_cookies(desk.runtime))
+    return response
+
+
 ROUTES = [
+    Route("/desk/language", choose_language, methods=["POST"]),
     Route("/desk/login", login_form, methods=["GET"]),
     Route("/desk/login", login, methods=["POST"]),
     Route("/desk/logout", logout, methods=["POST"]),

@@ -10,8 +10,10 @@
   ``role_name``, ``desk`` and ``csrf_token``.
 * :func:`refuse` -- the 403 page with a message saying what to do.
 
-Staff locale: staff have no language of their own in the set-up file, so the console speaks
-the clinic's locale (``[clinic] locale``); dates and times are in the clinic's time zone.
+Staff locale: the console speaks the clinic's locale (``[clinic] locale``) until a staff member
+picks another language (en, es or fr) from the header; their choice is a cookie of their own
+(:func:`language_cookie`, so staff sharing a desk computer each keep theirs, and no server
+keeps it in memory). Dates and times are in the clinic's time zone.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.i18n import Translator, phone_text, translator
+from bot.i18n import SHIPPED, Translator, language_name, negotiate, phone_text, translator
 from bot.services import desk_auth
 from bot.services.clinic import get_clinic
 from bot.services.desk_auth import StaffMember
@@ -90,11 +92,23 @@ def secure_cookies(runtime: Runtime) -> bool:
     return (runtime.settings.public_base_url or "").startswith("https://")
 
 
-async def speaking(runtime: Runtime) -> tuple[Translator, ZoneInfo, str]:
-    """The console's translator (the clinic's locale), time zone and currency."""
+def language_cookie(staff_id: int) -> str:
+    """The cookie holding one staff member's console language (a shipped language code)."""
+    return f"desk_language_{staff_id}"
+
+
+async def speaking(runtime: Runtime, chosen: str | None = None
+                   ) -> tuple[Translator, ZoneInfo, str]:
+    """The console's translator (the language ``chosen`` by the staff member if we ship it,
+    with the clinic's region for formats; else the clinic's locale), time zone and currency."""
     async with UnitOfWork(runtime.db, runtime.clock, readonly=True) as uow:
         clinic = await get_clinic(uow)
-        return translator(clinic.locale), ZoneInfo(clinic.timezone), clinic.currency
+        locale = clinic.locale
+        if chosen in SHIPPED and chosen != locale.split("_")[0]:
+            region = locale.split("_")[1] if "_" in locale else None
+            locale = negotiate([f"{chosen}_{region}" if region else None, chosen],
+                               clinic.locale)  # fr_CA where Babel has it, else plain es
+        return translator(locale), ZoneInfo(clinic.timezone), clinic.currency
 
 
 def desk_page(roles: Collection[str]) -> Callable[[Page], Page]:
@@ -116,7 +130,8 @@ def desk_page(roles: Collection[str]) -> Callable[[Page], Page]:
                     await uow.commit()
             if live is None:
                 return RedirectResponse(LOGIN_PATH, status_code=303)
-            t, zone, currency = await speaking(runtime)
+            t, zone, currency = await speaking(
+                runtime, request.cookies.get(language_cookie(live.staff.id)))
             request.state.desk = Desk(runtime, live.staff, live.csrf_token, t, zone, currency)
             if live.staff.role not in allowed:
                 return refuse(request, t.gettext(
@@ -166,7 +181,7 @@ def helpers(t: Translator, zone: ZoneInfo, currency: str) -> dict[str, Any]:
         return moments[moment]
 
     return {"_": t.gettext, "money": money, "day": day, "when": when, "phone": phone_text,
-            "language": t.language,
+            "language": t.language, "languages": [(code, language_name(code)) for code in SHIPPED],
             "role_name": functools.partial(role_name, t)}
 
 

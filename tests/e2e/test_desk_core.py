@@ -112,6 +112,33 @@ async def test_a_receptionist_logs_in_sees_the_navigation_and_logs_out(console: 
         assert await uow.session.scalar(select(func.count()).select_from(DeskSession)) == 0
 
 
+async def test_each_staff_member_picks_their_console_language(console: Console) -> None:
+    """The console speaks the clinic's locale until a staff member picks another language in
+    the header; the choice is theirs (a cookie named for them), not the next person's."""
+    async with console.client() as http:
+        await log_in(http, "desk")
+        home = await http.get("/desk/")
+        assert ">Today<" in home.text and '<option value="en" selected>' in home.text
+        chose = await http.post("/desk/language", data={
+            "csrf_token": csrf_of(home), "language": "fr", "back": "/desk/patients"})
+        assert chose.status_code == 303 and chose.headers["location"] == "/desk/patients"
+        assert "desk_language_" in chose.headers["set-cookie"]
+        french = await http.get("/desk/patients")
+        assert ">Aujourd&#39;hui<" in french.text and '<html lang="fr">' in french.text
+        away = await http.post("/desk/language", data={
+            "csrf_token": csrf_of(french), "language": "es", "back": "//evil.example/"})
+        assert away.headers["location"] == "/desk/"  # never off the console
+        assert ">Hoy<" in (await http.get("/desk/")).text
+        unknown = await http.post("/desk/language", data={
+            "csrf_token": csrf_of(french), "language": "de", "back": "/desk/"})
+        assert unknown.status_code == 303 and "set-cookie" not in unknown.headers
+        forged = await http.post("/desk/language", data={"language": "fr", "back": "/desk/"})
+        assert forged.status_code == 403
+    async with console.client() as other:  # another browser: mia still reads English
+        await log_in(other, "mia")
+        assert ">Today<" in (await other.get("/desk/")).text
+
+
 async def test_a_wrong_password_or_username_answers_the_form_without_saying_which(
         console: Console) -> None:
     async with console.client() as http:
