@@ -10,43 +10,62 @@ only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.desk.packages import missing
 from bot.desk.web import DESK, desk_of, desk_page, render
+from bot.i18n import Translator
 from bot.services import membership_statements, statement_pdf, statements
 from bot.services.errors import NotFound
+from bot.storage.uow import UnitOfWork
+
+Wording = Callable[[UnitOfWork, int, Translator], Awaitable[statements.Document]]
+
+
+async def _package(uow: UnitOfWork, package_id: int, t: Translator) -> statements.Document:
+    return statements.document(await statements.package_statement(uow, package_id), t)
+
+
+async def _membership(uow: UnitOfWork, membership_id: int, t: Translator
+                      ) -> statements.Document:
+    return membership_statements.document(
+        await membership_statements.membership_statement(uow, membership_id), t)
+
+
+async def _document(request: Request, word: Wording, key: int) -> statements.Document | Response:
+    """The statement ``word`` writes for ``key`` in the staff member's locale, or the 404 page."""
+    desk = desk_of(request)
+    async with desk.uow(readonly=True) as uow:
+        try:
+            return await word(uow, key, desk.t)
+        except NotFound as exc:
+            return missing(request, exc)
 
 
 @desk_page(roles=DESK)
 async def statement(request: Request) -> Response:
     """The statement to read or print."""
-    desk = desk_of(request)
     package_id = int(request.path_params["package_id"])
-    async with desk.uow(readonly=True) as uow:
-        try:
-            found = await statements.package_statement(uow, package_id)
-        except NotFound as exc:
-            return missing(request, exc)
+    doc = await _document(request, _package, package_id)
+    if isinstance(doc, Response):
+        return doc
     return render(request, "statement.html", back=f"/desk/packages/{package_id}",
-                  back_text=desk.t.gettext("Back to the package"),
-                  pdf=f"/desk/packages/{package_id}/statement.pdf",
-                  doc=statements.document(found, desk.t))
+                  back_text=desk_of(request).t.gettext("Back to the package"),
+                  pdf=f"/desk/packages/{package_id}/statement.pdf", doc=doc)
 
 
 @desk_page(roles=DESK)
 async def statement_file(request: Request) -> Response:
     """The statement as a PDF file to download."""
-    desk = desk_of(request)
     package_id = int(request.path_params["package_id"])
-    async with desk.uow(readonly=True) as uow:
-        try:
-            found = await statements.package_statement(uow, package_id)
-        except NotFound as exc:
-            return missing(request, exc)
-    return pdf_response(statements.document(found, desk.t), f"statement-package-{package_id}.pdf")
+    doc = await _document(request, _package, package_id)
+    if isinstance(doc, Response):
+        return doc
+    return pdf_response(doc, f"statement-package-{package_id}.pdf")
 
 
 def pdf_response(doc: statements.Document, name: str) -> Response:
@@ -59,30 +78,22 @@ def pdf_response(doc: statements.Document, name: str) -> Response:
 @desk_page(roles=DESK)
 async def membership(request: Request) -> Response:
     """A membership's statement to read or print."""
-    desk = desk_of(request)
     membership_id = int(request.path_params["membership_id"])
-    async with desk.uow(readonly=True) as uow:
-        try:
-            found = await membership_statements.membership_statement(uow, membership_id)
-        except NotFound as exc:
-            return missing(request, exc)
+    doc = await _document(request, _membership, membership_id)
+    if isinstance(doc, Response):
+        return doc
     return render(request, "statement.html", back=None, back_text=None,
-                  pdf=f"/desk/memberships/{membership_id}/statement.pdf",
-                  doc=membership_statements.document(found, desk.t))
+                  pdf=f"/desk/memberships/{membership_id}/statement.pdf", doc=doc)
 
 
 @desk_page(roles=DESK)
 async def membership_file(request: Request) -> Response:
     """A membership's statement as a PDF file to download."""
-    desk = desk_of(request)
     membership_id = int(request.path_params["membership_id"])
-    async with desk.uow(readonly=True) as uow:
-        try:
-            found = await membership_statements.membership_statement(uow, membership_id)
-        except NotFound as exc:
-            return missing(request, exc)
-    return pdf_response(membership_statements.document(found, desk.t),
-                        f"statement-membership-{membership_id}.pdf")
+    doc = await _document(request, _membership, membership_id)
+    if isinstance(doc, Response):
+        return doc
+    return pdf_response(doc, f"statement-membership-{membership_id}.pdf")
 
 
 ROUTES = [
