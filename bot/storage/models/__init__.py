@@ -31,6 +31,7 @@ from bot.storage.models.packages import (
     PatientPackage,
 )
 from bot.storage.models.people import Conversation, Patient, Staff, guardianship
+from bot.storage.models.receipts import SessionReceipt
 from bot.storage.models.security import StaffCodeGuard
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "PatientPackage",
     "Payment",
     "Practitioner",
+    "SessionReceipt",
     "Staff",
     "StaffCodeGuard",
     "StaffPassword",
