@@ -222,13 +222,20 @@ def text(doc: Document) -> str:
 
 
 def summary(st: Statement, t: Translator) -> str:
-    """A short summary (an SMS within 3 segments): the package, money, uses and expiry."""
+    """A short summary (an SMS within 3 segments): the package, money, uses and expiry; an
+    insurance-friendly package's receipts counted, with their total."""
     d = st.details
     expiry = (t.gettext("expires {day}", day=t.date_text(d.expires_on)) if d.expires_on
               else t.gettext("never expires"))
-    return t.gettext(
+    text = t.gettext(
         "{package}: paid {paid} of {price}, {outstanding} owed. Uses: {redeemed} redeemed, "
         "{booked} booked, {available} available; {expiry}.",
         package=d.name, paid=t.money(d.paid, st.currency), price=t.money(d.price, st.currency),
         outstanding=t.money(d.outstanding, st.currency), redeemed=d.redeemed, booked=d.booked,
         available=d.available, expiry=expiry)
+    if st.receipts is None:
+        return text
+    total = sum((r.value for r in st.receipts), Decimal(0))
+    return text + " " + t.ngettext(
+        "{n} insurance receipt, {total} in all.", "{n} insurance receipts, {total} in all.",
+        len(st.receipts), total=t.money(total, st.currency))
