@@ -32,6 +32,7 @@ class SessionReceipt(Base):
             "uq_session_receipt_adjustment", "package_id", unique=True,
             sqlite_where=text("kind = 'adjustment'"), postgresql_where=text("kind = 'adjustment'"),
         ),
+        Index("ix_session_receipt_session_on", "session_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -64,9 +64,12 @@ def upgrade() -> None:
     op.create_index('uq_session_receipt_adjustment', 'session_receipt', ['package_id'],
                     unique=True, sqlite_where=sa.text("kind = 'adjustment'"),
                     postgresql_where=sa.text("kind = 'adjustment'"))
+    op.create_index('ix_session_receipt_session_on', 'session_receipt', ['session_on', 'id'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_session_receipt_session_on', table_name='session_receipt')
     op.drop_index('uq_session_receipt_adjustment', table_name='session_receipt')
     op.drop_index('uq_session_receipt_live_appointment', table_name='session_receipt')
     op.drop_index(op.f('ix_session_receipt_package_id'), table_name='session_receipt')
