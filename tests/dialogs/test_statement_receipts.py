@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import update
 
 from bot.dialogs.gsm import to_gsm
@@ -47,6 +48,26 @@ async def test_on_sms_the_summary_counts_the_receipts(chat, make_uow, clock):
     await chat.choose("Insurer-friendly physio 6")
     reply = await chat.choose("Statement")
     assert reply.text.endswith(" 2 insurance receipts, $180.00 in all."), reply.text
+    assert segments(to_gsm(plain(reply))) <= 3
+
+
+@pytest.mark.parametrize(("locale", "hello", "statement", "ending"), [
+    ("es", "hola", "Extracto", "2 recibos para el seguro, 180,00 CAD en total."),
+    ("fr", "bonjour", "Relevé", "2 reçus : 180,00 $CA."),
+])
+async def test_the_receipts_line_speaks_the_patients_language(chat, make_uow, clock, locale,
+                                                               hello, statement, ending):
+    await _insured_with_two_sessions(make_uow, clock)
+    async with make_uow() as uow:
+        (await patient(uow, "maya")).locale = locale
+        await uow.commit()
+    await chat.say(hello)
+    await chat.say("2")  # My packages
+    await chat.say("1")  # for Maya
+    await chat.choose("Insurer-friendly physio 6")
+    reply = await chat.choose(statement)
+    said = " ".join(reply.text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    assert said.endswith(ending), reply.text
     assert segments(to_gsm(plain(reply))) <= 3
 
 

@@ -76,6 +76,9 @@ def test_each_arrival_gets_a_receipt_the_desk_can_print(database_url: str,
     for appointment in past_visits(desk.url, package, [9, 10]):
         desk.ok("staff", "arrive", str(appointment))
 
+    shown = desk.ok("staff", "package", str(package))
+    assert f"insurance-friendly, one per redeemed session (clinicbot staff receipts {package})" \
+        in shown
     listed = desk.ok("staff", "receipts", str(package))
     assert f"Receipts of package {package}: Insurer-friendly physio 6" in listed
     assert listed.count("90.00 CAD") == 4 and "Ana Silva" in listed  # value and total
