@@ -99,8 +99,8 @@ async def issue(
     """The receipt of a use just redeemed (its counters already moved), for an insurance-friendly
     package; None for any other. The package's last use takes the value left."""
     # Re-read what a transfer committed meanwhile may have changed (the row is locked now).
-    await uow.session.refresh(
-        package, ["insurance_friendly", "session_value", "receipt_value", "value_transferred"])
+    await uow.session.refresh(package, [
+        "insurance_friendly", "session_value", "receipt_value", "value_transferred", "uses"])
     if not package.insurance_friendly:
         return None
     left = await unreceipted(uow, package)
@@ -164,9 +164,11 @@ async def suggested_refund(uow: UnitOfWork, package: PatientPackage) -> Decimal:
 
 
 async def _closing_rest(uow: UnitOfWork, package: PatientPackage) -> Decimal:
+    """The money behind the package not yet receipted nor transferred: its funds less the value
+    of its uses, plus the value still unreceipted (what its transfers took is not in it)."""
     left_over = await unreceipted(uow, package)
-    pool = (package.receipt_value or billing.ZERO) - package.value_transferred
-    return to_money(await funds(uow, package) - pool + left_over)
+    return to_money(await funds(uow, package) - (package.receipt_value or billing.ZERO)
+                    + left_over)
 
 
 async def close_on_refund(

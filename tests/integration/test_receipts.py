@@ -192,6 +192,46 @@ async def test_a_transfer_carries_the_session_value_and_keeps_the_total(
     assert sum(mayas) + sum(leos_values) == D("100.00")
 
 
+@pytest.mark.parametrize("amount", [None, "10.00"])
+async def test_a_refund_after_a_transfer_keeps_the_family_total(make_uow, clock, amount):
+    package_id = await _insured(make_uow)
+    (first,) = await _booked(make_uow, package_id, [9])
+    await _arrive(make_uow, clock, [first])
+    async with make_uow() as uow:
+        leo = await patient(uow, "leo")
+        gift_id = (await package_admin.transfer(uow, package_id, leo.id, 1, by="desk")).id
+        if amount is None:
+            assert await package_admin.suggested_refund(uow, package_id) == D("33.34")
+        refunded = (await package_admin.refund(
+            uow, package_id, None if amount is None else D(amount), by="desk")).refund_amount
+        await uow.commit()
+    clock.set(local(2026, 11, 2, 13))
+    async with make_uow() as uow:
+        leos = (await book(uow, "leo", local(2026, 11, 12, 9), package_id=gift_id)).id
+        await uow.commit()
+    clock.set(local(2026, 11, 12, 17))
+    async with make_uow() as uow:
+        await arrivals.arrive(uow, leos)
+        await uow.commit()
+    assert refunded is not None
+    total = sum(await _values(make_uow, package_id)) + sum(await _values(make_uow, gift_id))
+    assert total + refunded == D("100.00")
+
+
+async def test_refunding_a_transferred_package_keeps_the_family_total(make_uow, clock):
+    package_id = await _insured(make_uow)
+    mayas = await _booked(make_uow, package_id, [9, 10])
+    async with make_uow() as uow:
+        leo = await patient(uow, "leo")
+        gift_id = (await package_admin.transfer(uow, package_id, leo.id, 1, by="desk")).id
+        assert await package_admin.suggested_refund(uow, gift_id) == D("0.00")  # nothing paid
+        await package_admin.refund(uow, gift_id, by="desk")  # its unused value is kept
+        await uow.commit()
+    await _arrive(make_uow, clock, mayas)
+    total = sum(await _values(make_uow, package_id)) + sum(await _values(make_uow, gift_id))
+    assert total == D("100.00")
+
+
 async def _race(make_uow, actions) -> list[str]:
     async def attempt(action) -> str:
         async with make_uow() as uow:
@@ -236,3 +276,30 @@ async def test_an_undo_racing_a_redemption_keeps_the_total(make_uow, clock):
     await _arrive(make_uow, clock, ids[:1])
     values = await _values(make_uow, package_id)
     assert sorted(values) == [D("33.33"), D("33.33"), D("33.34")]
+
+
+async def test_a_transfer_racing_the_last_redemption_keeps_the_total(make_uow, clock):
+    package_id = await _insured(make_uow)
+    first, second = await _booked(make_uow, package_id, [9, 10])
+    await _arrive(make_uow, clock, [first])
+    async with make_uow() as uow:
+        leo_id = (await patient(uow, "leo")).id
+    gifts: list[int] = []
+
+    async def give(uow) -> None:
+        gifts.append((await package_admin.transfer(uow, package_id, leo_id, 1, by="desk")).id)
+
+    async def arrive(uow) -> None:
+        await arrivals.arrive(uow, second)
+
+    assert await _race(make_uow, [give, arrive]) == ["won", "won"]
+    clock.set(local(2026, 11, 2, 13))
+    async with make_uow() as uow:
+        leos = (await book(uow, "leo", local(2026, 11, 12, 9), package_id=gifts[0])).id
+        await uow.commit()
+    clock.set(local(2026, 11, 12, 17))
+    async with make_uow() as uow:
+        await arrivals.arrive(uow, leos)
+        await uow.commit()
+    total = sum(await _values(make_uow, package_id)) + sum(await _values(make_uow, gifts[0]))
+    assert total == D("100.00")
