@@ -127,6 +127,7 @@ class RefundPreview:
     available: int
     released: list[int]  # appointments that would lose the package (their uses return)
     settled: list[int]  # open invoices that would be owed no more
+    insurance_friendly: bool = False  # suggested: collected and not yet receipted
 
 
 async def refund_preview(uow: UnitOfWork, package_id: int) -> RefundPreview:
@@ -149,7 +150,8 @@ async def refund_preview(uow: UnitOfWork, package_id: int) -> RefundPreview:
         collected=await billing.package_collected(uow, package.id),
         suggested=await package_admin.suggested_refund(uow, package.id),
         redeemed=package.redeemed, booked=package.booked, available=package.available,
-        released=list(released), settled=list(settled))
+        released=list(released), settled=list(settled),
+        insurance_friendly=package.insurance_friendly)
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,17 @@ def test_each_arrival_gets_a_receipt_the_desk_can_print(database_url: str,
     for part in ("Session receipt", "Maya Chen", "Ana Silva", "$90.00", "Session value"):
         assert part in read, (part, read)
 
+    unasked = desk.refused("staff", "refund", str(package))  # shown, not done
+    assert "Suggested refund: 360.00 CAD (collected and not yet receipted" in unasked.stdout
+    refunded = desk.ok("staff", "refund", str(package), "--amount", "300")
+    assert "300.00" in refunded
+    listed = desk.ok("staff", "receipts", str(package))
+    assert "adjustment" in listed and "60.00 CAD" in listed
+    assert "Total of live receipts: 240.00 CAD" in listed  # 540 collected - 300 refunded
+
     statement = desk.ok("staff", "statement", str(package))
-    assert "Receipts for insurance claims" in statement and "$180.00" in statement
+    assert "Receipts for insurance claims" in statement and "Refund adjustment" in statement
+    assert "$240.00" in statement.split("Receipts for insurance claims")[1]
     statement_pdf = tmp_path / "statement.pdf"
     desk.ok("staff", "statement", str(package), "--pdf", str(statement_pdf))
     assert "Receipts for insurance claims" in pdf_text(statement_pdf)
