@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
-from bot.dialogs import keywords, quiet, understood
+from bot.dialogs import invited, keywords, quiet, understood
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.identity import identify
@@ -43,7 +43,7 @@ from bot.dialogs.paging import MORE_KEY, page_options
 from bot.dialogs.types import Inbound, Option, Outcome, Reply
 from bot.i18n import negotiate, phone_text, translator
 from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
-from bot.services import accounts
+from bot.services import accounts, invitation_codes
 from bot.services.clinic import get_clinic
 from bot.services.clinic_setup import VERSION_COLUMN, version_seen
 from bot.services.errors import DomainError
@@ -155,6 +155,7 @@ class Engine:
                 settings={"telegram_payments": self.config.telegram_payments},
             )
             outcome = await self._turn(ctx, inbound, guarded)
+            _say_first(outcome, await invited.apply_pending(ctx))
             outcome.effects.extend(ctx.effects)
             await _save(uow, conversation)
             if settle is not None:
@@ -205,6 +206,10 @@ class Engine:
             await self._opt_in(ctx)
             welcome = ctx._("You will get our messages again.")
             return Outcome(await self._enter(ctx, self._home(ctx), [welcome]))
+        if inbound.choice is None and (code := invitation_codes.read_code(text)) is not None:
+            quiet.forget(ctx.conversation)  # an invitation code starts afresh from home
+            return Outcome(await self._enter(ctx, self._home(ctx),
+                                             [await invited.take_code(ctx, code)]))
         if quiet.went_quiet(ctx.conversation, ctx.now) and not quiet.answers_reminder(
                 ctx.conversation, inbound):
             started_over = await self._start_over(ctx, inbound, text, word)
@@ -477,6 +482,18 @@ async def _save(uow: UnitOfWork, conversation: Conversation) -> None:
         "dialog": conversation.dialog, "step": conversation.step, "state": conversation.state,
         "updated_at": conversation.updated_at})
     session.expunge(conversation)  # written: nothing of it is left for the commit's flush
+
+
+def _say_first(outcome: Outcome, note: str | None) -> None:
+    """Put ``note`` before the first reply's text (an invitation accepted this turn)."""
+    if note is None:
+        return
+    if not outcome.replies:
+        outcome.replies.append(Reply(text=note))
+        return
+    first = outcome.replies[0]
+    outcome.replies[0] = Reply(f"{note}\n\n{first.text}", first.options,
+                               first.request_contact, first.first_number)
 
 
 def _by_number(text: str, shown: list[Option], everything: list[Option]) -> Option | None:
