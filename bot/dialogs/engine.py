@@ -357,7 +357,9 @@ class Engine:
             return await self._ask(ctx, [result.message])
         if isinstance(result, Finish):
             ctx.conversation.state.pop("for", None)
-            return await self._enter(ctx, self._home(ctx), result.say)
+            accepted = await invited.apply_pending(ctx)  # registered or linked just now
+            say = [*result.say, accepted] if accepted else result.say
+            return await self._enter(ctx, self._home(ctx), say)
         current = ctx.conversation.dialog
         target = result.dialog or current
         assert target is not None
