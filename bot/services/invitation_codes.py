@@ -12,8 +12,8 @@ counting of :mod:`bot.services.throttle`, as ``/staff CODE`` does): per chat,
 :data:`CHAT_FAILURES` wrong codes within :data:`WINDOW` lock that chat out for :data:`LOCKOUT`;
 overall, :data:`ALL_FAILURES` wrong codes within :data:`WINDOW` lock every chat out. While
 locked no code is checked, not even the right one. With 27^8 codes (about 2.8e11) and at most
-:data:`ALL_FAILURES` guesses an hour, a guess finds a live code with odds of about one in 10^9
-in each hour, however many phones the guesser has.
+:data:`ALL_FAILURES` wrong guesses an hour whatever the number of phones, even with a thousand
+invitations open the guesses of an hour hit one with odds below one in a million.
 """
 
 from __future__ import annotations

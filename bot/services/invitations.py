@@ -15,7 +15,9 @@ by the usual registration, a patient, is made a guardian of the invited patient 
   revoked or accepted invitation cannot be resent. Rotating means a code seen by someone who
   should not have it dies with the resend.
 * A code queued in an SMS is kept in that outbox row only until the invitation ends (accepted,
-  revoked, or its code replaced); then the row's text and code are wiped.
+  revoked, or its code replaced); then the row's text and code are wiped. The SMS is not sent
+  to a phone that opted out (a patient's, or a number that texted STOP).
+* An invitation for a profile merged since is for the profile it was merged into.
 
 Every staff action is audited (``invitation.create``, ``invitation.resend``,
 ``invitation.revoke``: ids only, never the code or the phone); what the invitee does is not.
@@ -34,7 +36,7 @@ from bot.services.clinic import get_clinic
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.identity import clinic_region, normalise_phone
 from bot.services.invitation_codes import digest, new_code
-from bot.storage.models import Invitation, OutboxMessage, Patient, guardianship
+from bot.storage.models import Conversation, Invitation, OutboxMessage, Patient, guardianship
 from bot.storage.models.invitations import ACCEPTED, OPEN, REVOKED
 from bot.storage.uow import UnitOfWork
 
@@ -227,8 +229,8 @@ async def accept(uow: UnitOfWork, code_hash: str, guardian_id: int) -> Acceptanc
     why = dead(invitation, now)
     if invitation is None or why is not None:
         return Acceptance(why or UNKNOWN)
-    ward = await uow.session.get(Patient, invitation.patient_id)
-    if ward is None or ward.merged_into_id is not None:
+    ward = await _kept(uow, invitation.patient_id)
+    if ward is None:
         return Acceptance(WITHDRAWN)
     name = ward.first_name
     if guardian_id == ward.id:
@@ -264,7 +266,10 @@ async def sms_destination(uow: UnitOfWork, message: OutboxMessage) -> tuple[str 
         return None, "the invitation has a newer code"
     phone = str(params.get("phone") or "")
     owners = (await uow.session.scalars(select(Patient).where(Patient.phone == phone))).all()
-    if not phone or any(p.opted_out for p in owners):
+    texted = await uow.session.scalar(select(Conversation.state).where(
+        Conversation.channel == "sms", Conversation.address == phone))
+    stopped = isinstance(texted, dict) and bool(texted.get("opted_out"))
+    if not phone or stopped or any(p.opted_out for p in owners):
         return None, "the phone opted out"
     return phone, ""
 
@@ -288,6 +293,16 @@ async def _wipe_codes(uow: UnitOfWork, invitation_id: int) -> None:
         .where(OutboxMessage.purpose.like(f"{INVITATION_SMS}:{invitation_id}:round:%"))
         .values(params={"invitation_id": invitation_id}, body=None)
         .execution_options(synchronize_session=False))
+
+
+async def _kept(uow: UnitOfWork, patient_id: int) -> Patient | None:
+    """The live profile ``patient_id`` is now (a merged profile: the one it was merged into)."""
+    patient = await uow.session.get(Patient, patient_id)
+    seen: set[int] = set()
+    while patient is not None and patient.merged_into_id is not None and patient.id not in seen:
+        seen.add(patient.id)
+        patient = await uow.session.get(Patient, patient.merged_into_id)
+    return None if patient is None or patient.merged_into_id is not None else patient
 
 
 async def _locked(uow: UnitOfWork, invitation_id: int) -> Invitation:

@@ -210,3 +210,27 @@ async def test_migration_0018_goes_down_and_up(engine: AsyncEngine) -> None:
     assert not {"invitation", "invitation_guard"} & await tables()
     await upgrade(engine)
     assert {"invitation", "invitation_guard"} <= await tables()
+
+
+async def test_the_sms_skips_a_phone_that_opted_out_and_a_merged_ward_follows(make_uow) -> None:
+    issued = await _invite(make_uow, "leo", sms_phone="+14165550102")  # Sofía's phone
+    async with make_uow() as uow:
+        sofia = await patient(uow, "sofia")
+        await accounts.opt_out(uow, sofia.id)
+        message = await uow.session.scalar(select(OutboxMessage))
+        assert message is not None
+        assert await invitations.sms_destination(uow, message) == (None, "the phone opted out")
+        await accounts.opt_in(uow, sofia.id)
+        assert await invitations.sms_destination(uow, message) == ("+14165550102", "")
+        # Leo's file merged into a registration: the invitation is for the kept profile.
+        leo = await patient(uow, "leo")
+        copy = await accounts.register_online(uow, first_name="Leo", last_name="Chen",
+                                              birth_date=leo.birth_date)
+        await accounts.merge(uow, copy.id, leo.id, by="desk")
+        await uow.commit()
+        kept = copy.id
+    assert (await _accept(make_uow, issued.code, "sofia")) == invitations.Acceptance(
+        invitations.ACCEPTED_NOW, "Leo")
+    async with make_uow() as uow:
+        sofia_id = (await patient(uow, "sofia")).id
+    assert (sofia_id, kept) in await _links(make_uow)
