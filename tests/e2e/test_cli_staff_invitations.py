@@ -5,11 +5,13 @@ by hash only; ``clinicbot chat`` from a phone the clinic does not know registers
 ``invitations`` lists it as accepted by that patient; a resend of an accepted one and a revoke of
 an unknown one are refused (exit 2, nothing written); ``invite-resend`` rotates the code and
 ``--sms`` queues the SMS; ``invite-revoke`` kills the code; each staff action is audited without
-the code.
+the code. With Telegram configured the link names the bot ``getMe`` reports (the Bot API
+stand-in); Telegram not answering prints the code alone and says why.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -17,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.telegram_standin import TOKEN, TelegramStandin
 from tests.e2e.test_cli_staff_support import Clinicbot, example_desk, query, snapshot
+from tests.e2e.twilio_standin import LiveServer
 
 INVITEE = "+14165550177"
 
@@ -88,3 +92,27 @@ def test_resend_rotates_the_code_and_revoke_kills_it(desk: Clinicbot) -> None:
                        ("desk", "invitation.revoke")]
     assert "not a phone number" in desk.refused(
         "staff", "invite", "leo", "--sms", "call me").stderr
+
+
+async def _invite_with_telegram(desk: Clinicbot, api: str) -> tuple[int, str, str]:
+    """``clinicbot staff invite leo`` with Telegram configured (the Bot API at ``api``), run
+    without blocking the loop that serves the stand-in."""
+    env = {**desk.env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api + "/bot"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "staff", "invite", "leo", cwd=desk.cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_telegram_link_names_the_bot_telegram_knows(desk: Clinicbot) -> None:
+    async with LiveServer(TelegramStandin().app) as api:
+        code, out, err = await _invite_with_telegram(desk, api.url)
+    assert code == 0, err
+    assert f"Telegram link: https://t.me/clinic_test_bot?start={code_of(out)}" in out
+    # Telegram not answering: the code alone, and why.
+    code, out, err = await _invite_with_telegram(desk, "http://127.0.0.1:9")
+    assert code == 0, err
+    assert "Telegram did not answer, so there is no link now" in out and code_of(out)
+    assert TOKEN not in out + err
