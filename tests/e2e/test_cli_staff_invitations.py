@@ -60,7 +60,7 @@ def test_an_invitation_is_printed_accepted_in_chat_and_listed(desk: Clinicbot) -
     links = "SELECT guardian_id, ward_id FROM guardianship ORDER BY guardian_id"
     assert query(desk.url, links) == [(1, 2), (4, 2)]
     # The same code again: used up, and nothing changes.
-    assert "already used" in chat(desk, "+14165550102", f"{code}\n")
+    assert "ya se usó" in chat(desk, "+14165550102", f"{code}\n")  # Sofía reads Spanish
     before = snapshot(desk.url)
     refused = desk.refused("staff", "invite-resend", "1")
     assert "invitation 1 was accepted" in refused.stderr
@@ -80,10 +80,10 @@ def test_resend_rotates_the_code_and_revoke_kills_it(desk: Clinicbot) -> None:
     assert second != first
     queued = query(desk.url, "SELECT kind, purpose, patient_id FROM outbox")
     assert queued == [("invitation", "invitation:1:round:2", None)]
-    assert "not valid" in chat(desk, "+14165550102", f"{first}\n")
+    assert "no es válido" in chat(desk, "+14165550102", f"{first}\n")
     assert "+14165550177" in query(desk.url, "SELECT sms_phone FROM invitation")[0]
     assert "is revoked" in desk.ok("staff", "invite-revoke", "1")
-    assert "withdrawn by the clinic" in chat(desk, "+14165550102", f"{second}\n")
+    assert "La clínica retiró esa invitación." in chat(desk, "+14165550102", f"{second}\n")
     assert "revoked" in desk.ok("staff", "invitations", "2")
     assert query(desk.url, "SELECT params FROM outbox")[0][0] in (
         {"invitation_id": 1}, '{"invitation_id": 1}')

@@ -83,9 +83,9 @@ async def test_the_invitee_texts_the_code_registers_and_books_for_leo(
         [params] = (await uow.session.scalars(select(OutboxMessage.params))).all()
         assert "code" not in params  # the code left the outbox with the acceptance
 
-    # Sofía sends the used code: told so, nothing changes.
+    # Sofía sends the used code: told so (in Spanish, her language), nothing changes.
     sofia = SmsPatient(twilio, SOFIA)
-    assert "already used" in await sofia.say(code.group(1))
+    assert "Ese código de invitación ya se usó." in await sofia.say(code.group(1))
 
 
 async def test_wrong_codes_are_answered_and_locked_out(twilio: Twilio, make_uow) -> None:
@@ -96,9 +96,9 @@ async def test_wrong_codes_are_answered_and_locked_out(twilio: Twilio, make_uow)
     sofia = SmsPatient(twilio, SOFIA)
     wrong = "2222BBBB" if issued.code != "2222BBBB" else "3333CCCC"
     for _ in range(invitation_codes.CHAT_FAILURES - 1):
-        assert "That code is not valid" in await sofia.say(wrong)
-    assert "Too many wrong codes" in await sofia.say(wrong)
-    assert "Too many wrong codes" in await sofia.say(issued.code)  # not even checked
+        assert "Ese código no es válido" in await sofia.say(wrong)
+    assert "demasiados códigos incorrectos" in await sofia.say(wrong)
+    assert "demasiados códigos incorrectos" in await sofia.say(issued.code)  # not checked
     async with make_uow() as uow:
         assert (await uow.session.execute(select(guardianship.c.guardian_id).where(
             guardianship.c.source == "desk"))).all() == []
