@@ -4,11 +4,14 @@ The same services as ``clinicbot staff invite`` / ``invite-resend`` / ``invite-r
 (:mod:`bot.services.invitations`). Creating or resending answers the patient's page itself
 (not a redirect) with the new code and its Telegram link: only the code's hash is kept, so this
 is the one time it can be shown ("Get the link": a resend gives a fresh one). The invitee's
-phone, when typed, gets the invitation by SMS through the outbox. Reception and managers only.
+phone, when typed, gets the invitation by SMS through the outbox. The form carries a one-time
+token (``once``), so sending it again (reloading the page that shows the code) creates nothing
+and says so. Reception and managers only.
 """
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,8 +21,10 @@ from bot.desk.patient import FIELD_MAX, missing, patient_id_of, profile_url, sho
 from bot.desk.web import DESK, desk_of, desk_page
 from bot.handlers.telegram_link import bot_username, deep_link
 from bot.services import audit, invitations
-from bot.services.errors import DomainError, NotFound
+from bot.services.errors import DomainError, NotFound, WrongState
 from bot.services.lookup import as_id
+
+TOKEN_MAX = 40
 
 
 async def _issued_view(request: Request, issued: invitations.Issued) -> dict[str, object]:
@@ -55,13 +60,18 @@ async def create(request: Request) -> Response:
     patient_id = patient_id_of(request)
     if patient_id is None:
         return await show(request, None)
-    phone = _typed_phone(await request.form())
+    form = await request.form()
+    phone = _typed_phone(form)
+    once = str(form.get("once", "") or "")[:TOKEN_MAX] or None
     try:
         async with desk.uow() as uow:
             issued = await invitations.create(
                 uow, patient_id, actor=audit.Actor(desk.staff.key, "console"),
-                sms_phone=phone or None)
+                sms_phone=phone or None, form_token=once)
             await uow.commit()
+    except IntegrityError:  # the same form sent twice at once: the other one created it
+        return await show(request, patient_id, status_code=400, error=desk.t.error_text(
+            WrongState("this form created an invitation already; Resend gives it a new code")))
     except DomainError as exc:
         return await show(request, patient_id, error=desk.t.error_text(exc), status_code=400,
                           form={"invite_phone": phone})

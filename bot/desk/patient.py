@@ -11,6 +11,8 @@ Reception and managers only.
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -62,7 +64,7 @@ async def show(request: Request, patient_id: int | None, *, error: str | None = 
         return render(request, "patient.html", status_code=status_code, r=record,
                       p=record.patient, speaks=speaks, error=error, form=form or {},
                       done=done_text(request, request.query_params.get("done", "")),
-                      invitations=invited, issued=issued)
+                      invitations=invited, issued=issued, once=secrets.token_urlsafe(16))
 
 
 def missing(request: Request, message: str) -> Response:

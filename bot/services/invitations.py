@@ -109,11 +109,18 @@ async def _phone(uow: UnitOfWork, typed: str | None) -> str | None:
 
 async def create(
     uow: UnitOfWork, patient_id: int, *, actor: audit.Actor, sms_phone: str | None = None,
-    days: int = DEFAULT_DAYS,
+    days: int = DEFAULT_DAYS, form_token: str | None = None,
 ) -> Issued:
-    """A new invitation to manage ``patient_id`` (texted to ``sms_phone`` when given)."""
+    """A new invitation to manage ``patient_id`` (texted to ``sms_phone`` when given);
+    ``form_token``: the console form's, refused when that form created one already."""
     valid = _days(days)
     phone = await _phone(uow, sms_phone)
+    if form_token is not None:
+        earlier = await uow.session.scalar(
+            select(Invitation.id).where(Invitation.form_token == form_token))
+        if earlier is not None:
+            raise WrongState(f"this form created invitation {earlier} already, and its code "
+                             "was shown then; Resend gives it a new code")
     seen = await audit.watch(uow, actor, patient_id=patient_id)
     ward = await uow.session.get(Patient, patient_id)
     if ward is None:
@@ -124,7 +131,8 @@ async def create(
     code, now = new_code(), uow.clock.now()
     invitation = Invitation(
         patient_id=patient_id, code_hash=digest(code), status=OPEN, round=1,
-        created_by=actor.staff, created_at=now, expires_at=now + valid, sms_phone=phone)
+        created_by=actor.staff, created_at=now, expires_at=now + valid, sms_phone=phone,
+        form_token=form_token)
     uow.session.add(invitation)
     await uow.session.flush()
     queued = await _text(uow, invitation, code, phone)

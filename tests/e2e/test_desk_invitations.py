@@ -32,12 +32,19 @@ async def test_create_list_resend_and_revoke(console: Console) -> None:
         first = code_in(made.text)
         assert "Telegram is off" in made.text and "open" in made.text
         assert first not in (await http.get(page)).text  # shown only once
+        once = re.search(r'name="once" value="([^"]+)"', (await http.get(page)).text)
+        assert once
+        twice = [await post(http, page, f"{page}/invitations", once=once.group(1))
+                 for _ in range(2)]  # the form sent again (a reload): nothing more created
+        assert [r.status_code for r in twice] == [200, 400]
+        assert "this form created invitation 2 already" in twice[1].text
         bad = await post(http, page, f"{page}/invitations", phone="call me")
         assert bad.status_code == 400 and "not a phone number" in bad.text
         again = await post(http, page, "/desk/invitations/1/resend", phone="416 555 0177")
         assert again.status_code == 200
         second = code_in(again.text)
         assert second != first and "queued to go by SMS" in again.text
+        await post(http, page, "/desk/invitations/2/revoke")
         gone = await post(http, page, "/desk/invitations/1/revoke")
         assert gone.status_code == 303 and gone.headers["location"].endswith(
             "done=invitation-revoked")
@@ -54,7 +61,8 @@ async def test_create_list_resend_and_revoke(console: Console) -> None:
             AuditEntry.staff, AuditEntry.face, AuditEntry.action, AuditEntry.summary)
             .order_by(AuditEntry.id))).tuples().all()
         assert [e[:3] for e in entries] == [
-            ("desk", "console", "invitation.create"), ("desk", "console", "invitation.resend"),
+            ("desk", "console", "invitation.create"), ("desk", "console", "invitation.create"),
+            ("desk", "console", "invitation.resend"), ("desk", "console", "invitation.revoke"),
             ("desk", "console", "invitation.revoke")]
         assert all(second not in e[3] and first not in e[3] for e in entries)
         [params] = (await uow.session.scalars(select(OutboxMessage.params))).all()

@@ -3,9 +3,11 @@
 An :class:`Invitation` holds only a hash of its one-time code (the code itself is shown to the
 desk once, at creation or resend). ``status`` is ``open`` until it is ``accepted`` (by
 ``accepted_by_id``) or ``revoked``; an open invitation past ``expires_at`` is expired (derived,
-never stored). ``round`` counts the codes issued (a resend issues a new code): an SMS queued for
-an older round is not sent. :class:`InvitationGuard` counts wrong codes per chat and overall,
-in the database, so every instance throttles alike (:mod:`bot.services.invitation_codes`).
+never stored). ``form_token``: the console form it was created from (a form sent twice, e.g.
+by reloading the page, creates one invitation). ``round`` counts the codes issued (a resend
+issues a new code): an SMS queued for an older round is not sent. :class:`InvitationGuard`
+counts wrong codes per chat and overall, in the database, so every instance throttles alike
+(:mod:`bot.services.invitation_codes`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sms_phone: Mapped[str | None] = mapped_column(String(20))
+    form_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     accepted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column('created_at', bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('expires_at', bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('sms_phone', sa.String(length=20), nullable=True),
+        sa.Column('form_token', sa.String(length=40), nullable=True),
         sa.Column('accepted_by_id', sa.Integer(), nullable=True),
         sa.Column('accepted_at', bot.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('revoked_by', sa.String(length=64), nullable=True),
@@ -43,6 +44,7 @@ def upgrade() -> None:
                                 name=op.f('fk_invitation_accepted_by_id_patient')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_invitation')),
         sa.UniqueConstraint('code_hash', name=op.f('uq_invitation_code_hash')),
+        sa.UniqueConstraint('form_token', name=op.f('uq_invitation_form_token')),
     )
     op.create_index('ix_invitation_patient', 'invitation', ['patient_id', 'id'], unique=False)
     op.create_table(
