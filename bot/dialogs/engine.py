@@ -11,6 +11,8 @@ back. An unexpected error rolls the whole turn back, keeps the patient's place a
 (the outcome says ``failed``). A channel that acts on each message once claims the message first
 in the turn's transaction and records its answer last (:data:`Claim`, :data:`Settle`), so the
 three commit together.
+A message shaped like an invitation code (:mod:`bot.dialogs.invited`) is taken as one from any
+sender at any step; a code waiting for its sender to register or link is accepted when they do.
 Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
 none by default). Turns beyond the database pool's size wait their turn first come, first served
