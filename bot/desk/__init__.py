@@ -12,7 +12,7 @@ that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep 
 ``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back), ``unpaid``,
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
-``audit_log``, ``staff_admin``, ``reports`` (with ``charts``). Templates in
+``audit_log``, ``staff_admin``, ``reports`` (with ``charts``, ``report_sections``). Templates in
 ``bot/desk/templates/`` (Jinja2, autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
 
 Adding a page (the pattern every page follows)
