@@ -1,12 +1,13 @@
 """The newer parts of ``/desk/reports`` (:mod:`bot.desk.reports`): the package reports month by
-month, staff compensation both ways (RULES.md 12) and the membership report (RULES.md 13, 16).
+month and staff compensation both ways (RULES.md 12). The membership report has a page of its
+own (:mod:`bot.desk.report_members`).
 
 :func:`load` reads them for the page's range (a fixed number of queries, see
-:mod:`bot.services.compensation` and :mod:`bot.services.membership_report`; the months regroup
-the sales and usage the page has read already) and :func:`charts` draws their charts, each
-with its text alternative (:func:`bot.desk.charts.bar_chart`). Their CSV downloads are the
-report tables ``sales-by-month``, ``uses-by-month``, ``compensation``, ``memberships`` and
-``membership-plans`` of :mod:`bot.services.report_tables`, as ``clinicbot report`` writes them.
+:mod:`bot.services.compensation`; the months regroup the sales and usage the page has read
+already) and :func:`charts` draws their charts, each with its text alternative
+(:func:`bot.desk.charts.bar_chart`). Their CSV downloads are the report tables
+``sales-by-month``, ``uses-by-month`` and ``compensation`` of
+:mod:`bot.services.report_tables`, as ``clinicbot report`` writes them.
 """
 
 from __future__ import annotations
@@ -19,19 +20,17 @@ from bot.desk.charts import Chart, Number, bar_chart
 from bot.desk.web import Desk
 from bot.services import report_months, reports
 from bot.services.compensation import Compensation, compensation
-from bot.services.membership_report import MembershipReport, membership_report
 from bot.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class Sections:
-    """What the newer sections show: months, compensation and memberships."""
+    """What the newer sections show: months and compensation."""
 
     sales_months: list[report_months.SalesMonth]
     uses_months: list[report_months.UsesMonth]
     no_show_months: list[reports.NoShowRow]
     compensation: Compensation
-    members: MembershipReport
 
 
 async def load(uow: UnitOfWork, first: date, last: date, sales: reports.PackageSales,
@@ -42,7 +41,6 @@ async def load(uow: UnitOfWork, first: date, last: date, sales: reports.PackageS
         uses_months=report_months.uses_by_month(usage),
         no_show_months=report_months.no_shows_by_month(usage),
         compensation=await compensation(uow, first, last),
-        members=await membership_report(uow, first, last),
     )
 
 
@@ -71,9 +69,5 @@ def charts(desk: Desk, money: Callable[[Number], str], found: Sections) -> dict[
             _("Compensation: sales and uses credited"),
             [(r.name, [r.sales, r.credited_uses]) for r in found.compensation.rows],
             _count, [_("Sold (paid at sale)"), _("Uses credited at redemption")]),
-        "memberships": bar_chart(
-            _("Members by month"),
-            [(m.period, [m.joined, m.ended, m.active_at_end]) for m in found.members.months],
-            _count, [_("Joined"), _("Ended"), _("Active at month end")]),
     }
 

@@ -13,20 +13,21 @@ month ends clamp), unless cancelled by then.
 * **Per month** (every month the range touches; the first and last may be partial): active
   members at its start and end, joined, ended, and churn (ended / active at the start, %).
 
-Set-based and bounded: five queries whatever the number of members (the plans; members active
-the day before the range, per plan; joins and ends grouped by day and plan; renewals grouped by
-plan, start and cancellation). None takes more parameters with more members, and the rows read
-grow with the days of the range and the distinct start days, not with the members.
+Set-based and bounded: two queries whatever the number of members, the plans and one grouped
+count (members still running after the day before the range and starting by the end of the
+renewal window, per plan, start day and cancellation day, a cancellation after that window
+counted as none), from which every figure is added up. No query takes more parameters with more
+members, and its rows grow with the distinct start days and the cancellations near the range,
+not with the members.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from bot.services.errors import InvalidInput
 from bot.services.periods import first_period_after, period_start
@@ -105,67 +106,59 @@ async def membership_report(
                    MembershipPlan.period).order_by(MembershipPlan.name, MembershipPlan.key)
         )).tuples()
     }
-    ever_active = or_(Membership.cancelled_from.is_(None),
-                      Membership.cancelled_from > Membership.start)
-    before = date_from - timedelta(days=1)
-    at_start = dict((await uow.session.execute(
-        select(Membership.plan_id, func.count())
-        .where(Membership.start <= before,
-               or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > before))
-        .group_by(Membership.plan_id)
-    )).tuples().all())
-    joined = await uow.session.execute(
-        select(Membership.start, Membership.plan_id, func.count())
-        .where(Membership.start >= date_from, Membership.start <= date_to, ever_active)
-        .group_by(Membership.start, Membership.plan_id)
-    )
-    ended = await uow.session.execute(
-        select(Membership.cancelled_from, Membership.plan_id, func.count())
-        .where(Membership.cancelled_from >= date_from, Membership.cancelled_from <= date_to,
-               Membership.cancelled_from > Membership.start)
-        .group_by(Membership.cancelled_from, Membership.plan_id)
-    )
-    per_month: dict[str, list[int]] = {period: [0, 0] for period in months(date_from, date_to)}
-    for plan_id, count in at_start.items():
-        plans[plan_id].active += count
-    for day, plan_id, count in joined.tuples():
-        per_month[day.strftime("%Y-%m")][0] += count
-        plans[plan_id].joined += count
-        plans[plan_id].active += count
-    for until, plan_id, count in ended.tuples():
-        per_month[until.strftime("%Y-%m") if until else ""][1] += count
-        plans[plan_id].ended += count
-        plans[plan_id].active -= count
-    await _renewals(uow, plans, date_to, renewal_days)
+    before, last = date_from - timedelta(days=1), date_to + timedelta(days=renewal_days)
+    per_month = {period: [0, 0] for period in months(date_from, date_to)}
+    at_start = 0
+    for plan_id, start, until, count in await _groups(uow, before, last):
+        plan = plans[plan_id]
+        if start <= before:  # every group was still a member after ``before``
+            at_start += count
+            plan.active += count
+        elif start <= date_to and (until is None or until > start):
+            per_month[start.strftime("%Y-%m")][0] += count
+            plan.joined += count
+            plan.active += count
+        if until is not None and until <= date_to and until > start:
+            per_month[until.strftime("%Y-%m")][1] += count
+            plan.ended += count
+            plan.active -= count
+        if until is None or until > date_to:
+            plan.renewals_due += count * _renewals(start, plan.period, date_to, last, until)
     rows: list[MembershipMonth] = []
-    active = sum(at_start.values())
+    active = at_start
     for period, (came, went) in per_month.items():
         rows.append(MembershipMonth(period, active, came, went, active + came - went))
         active += came - went
     return MembershipReport(date_from, date_to, renewal_days, list(plans.values()), rows)
 
 
-async def _renewals(
-    uow: UnitOfWork, plans: dict[int, PlanMembers], after: date, days: int
-) -> None:
-    """Add to each plan the renewals falling in the ``days`` after ``after``."""
-    last = after + timedelta(days=days)
-    groups = await uow.session.execute(
-        select(Membership.plan_id, MembershipPlan.period, Membership.start,
-               Membership.cancelled_from, func.count())
-        .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
-        .where(Membership.start < last,
-               or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > after))
-        .group_by(Membership.plan_id, MembershipPlan.period, Membership.start,
-                  Membership.cancelled_from)
+async def _groups(
+    uow: UnitOfWork, before: date, last: date
+) -> list[tuple[int, date, date | None, int]]:
+    """Memberships still running after ``before`` that start by ``last``, counted per plan,
+    start and cancellation (one on or before ``last``: a later one changes nothing here)."""
+    until = case((Membership.cancelled_from <= last, Membership.cancelled_from), else_=None)
+    running = (
+        select(Membership.plan_id, Membership.start, until.label("until"))
+        .where(Membership.start <= last,
+               or_(Membership.cancelled_from.is_(None), Membership.cancelled_from > before))
+        .subquery()
     )
-    due: dict[int, int] = defaultdict(int)
-    for plan_id, period, start, cancelled, count in groups.tuples():
-        index = max(1, first_period_after(start, period, after))
+    found = await uow.session.execute(
+        select(running.c.plan_id, running.c.start, running.c.until, func.count())
+        .group_by(running.c.plan_id, running.c.start, running.c.until)
+    )
+    return [(plan_id, start, cancelled, count)
+            for plan_id, start, cancelled, count in found.tuples()]
+
+
+def _renewals(start: date, period: str, after: date, last: date, until: date | None) -> int:
+    """How many periods after the first start in ``after`` (excluded) to ``last``, before
+    ``until``."""
+    index = max(1, first_period_after(start, period, after))
+    renews, count = period_start(start, period, index), 0
+    while renews <= last and (until is None or renews < until):
+        count += 1
+        index += 1
         renews = period_start(start, period, index)
-        while renews <= last and (cancelled is None or renews < cancelled):
-            due[plan_id] += count
-            index += 1
-            renews = period_start(start, period, index)
-    for plan_id, count in due.items():
-        plans[plan_id].renewals_due += count
+    return count
