@@ -10,16 +10,17 @@ Nov 5 with Ana is not credited at redemption. Ana is staff and practitioner: one
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from bot.services import report_months, reports
+from bot.services import packages, report_months, reports
 from bot.services.compensation import compensation
 from bot.services.errors import InvalidInput
 from bot.storage.models import Practitioner, Staff
+from tests.integration._builders import patient
 from tests.integration.test_reports import _sessions
 
 pytestmark = pytest.mark.usefixtures("clinic")
@@ -81,3 +82,42 @@ def test_months_cover_the_range_across_a_year_end():
     assert report_months.months(date(2025, 11, 30), date(2026, 2, 1)) == [
         "2025-11", "2025-12", "2026-01", "2026-02"]
     assert report_months.months(date(2026, 5, 5), date(2026, 5, 6)) == ["2026-05"]
+
+
+async def _compensation_statements(engine, make_uow) -> int:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with make_uow(readonly=True) as uow:
+            await reports.get_clinic(uow)  # the clinic row is read once per unit of work
+            before = len(seen)
+            report = await compensation(uow, date(2026, 9, 1), date(2026, 12, 31))
+            assert report.rows, "the range must have rows for this test to mean anything"
+            return len(seen) - before
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_compensation_runs_the_same_queries_for_few_or_many_sales(engine, make_uow, clock):
+    await _sessions(make_uow, clock)
+    few = await _compensation_statements(engine, make_uow)
+    async with make_uow() as uow:
+        desk = await uow.session.scalar(select(Staff).where(Staff.key == "desk"))
+        ana = await uow.session.scalar(select(Staff).where(Staff.key == "ana"))
+        sofia = await patient(uow, "sofia")
+        for day in range(1, 21):  # twenty more sales, assigned to either
+            await packages.sell_package(
+                uow, sofia.id, "physio-5", purchased_on=date(2026, 9, 1) + timedelta(days=day),
+                sold_by_staff_id=(desk if day % 2 else ana).id,
+            )
+        await uow.commit()
+    assert await _compensation_statements(engine, make_uow) == few == 4
+    async with make_uow(readonly=True) as uow:
+        report = await compensation(uow, date(2026, 9, 1), date(2026, 12, 31))
+    assert [(r.name, r.sales, r.sales_amount) for r in report.rows] == [
+        ("Ana Silva", 10, D("4000.00")), ("Ben Okafor", 0, D("0.00")),
+        ("Front desk", 11, D("4400.00"))]
