@@ -2,8 +2,9 @@
 a table with a bar chart, and ``/desk/reports/{name}.csv`` to download one.
 
 The same services as ``clinicbot report`` (:mod:`bot.services.reports`,
-:func:`bot.services.credit.holders`, and the months, compensation and memberships of
-:mod:`bot.desk.report_sections`); the CSV's columns come from
+:func:`bot.services.credit.holders`, and the months and compensation of
+:mod:`bot.desk.report_sections`; the membership report has its page,
+:mod:`bot.desk.report_members`); the CSV's columns come from
 :mod:`bot.services.report_tables`, the definition the CLI's ``--format csv`` uses, so a
 download is byte for byte the CLI's file for the same range. Dates are the clinic's local
 dates, ``from`` to ``to`` inclusive (default: the 1st of this month to today). Unpaid lists the
