@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, case, func, select, type_coerce
 
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_midnight_utc
-from bot.services.reports import _check_range
+from bot.services.reports import check_range
 from bot.storage.models import Appointment, PackageRedemption, PatientPackage, Practitioner, Staff
 from bot.storage.types import Money
 from bot.storage.uow import UnitOfWork
@@ -73,7 +73,7 @@ class Compensation:
 
 async def compensation(uow: UnitOfWork, date_from: date, date_to: date) -> Compensation:
     """Per person, the range's sales assigned to them and uses credited to them, by name."""
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     clinic = await get_clinic(uow)
     sold = await uow.session.execute(
         select(PatientPackage.sold_by_staff_id, func.count(),

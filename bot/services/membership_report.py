@@ -32,7 +32,7 @@ from sqlalchemy import case, func, or_, select
 from bot.services.errors import InvalidInput
 from bot.services.periods import first_period_after, period_start
 from bot.services.report_months import months
-from bot.services.reports import _check_range
+from bot.services.reports import check_range
 from bot.storage.models import Membership, MembershipPlan
 from bot.storage.uow import UnitOfWork
 
@@ -96,7 +96,7 @@ async def membership_report(
 ) -> MembershipReport:
     """Members per plan on ``date_to`` with renewals due in the ``renewal_days`` after it, and
     joins, ends, members and churn per month of the range."""
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     if not 1 <= renewal_days <= MAX_RENEWAL_DAYS:
         raise InvalidInput(f"renewals are counted for 1 to {MAX_RENEWAL_DAYS} days ahead")
     plans = {
