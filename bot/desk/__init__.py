@@ -13,8 +13,9 @@ that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep 
 ``invitations`` (inviting a family member: create, resend, revoke), ``unpaid``,
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
-``audit_log``, ``staff_admin``, ``reports`` (with ``charts``). Templates in
-``bot/desk/templates/`` (Jinja2, autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
+``audit_log``, ``staff_admin``, ``reports`` (with ``charts``, ``report_sections``),
+``report_members`` (the membership report). Templates in ``bot/desk/templates/`` (Jinja2,
+autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
 
 Adding a page (the pattern every page follows)
 ----------------------------------------------
@@ -76,6 +77,7 @@ from bot.desk import (
     patient_money,
     payments,
     registrations,
+    report_members,
     reports,
     staff_admin,
     statement,
@@ -87,7 +89,7 @@ from bot.desk.web import HERE
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
-    statement, reports, invitations,
+    statement, reports, report_members, invitations,
 )
 
 
