@@ -55,6 +55,7 @@ PAGES: list[tuple[str, str, Callable[[Ids], str]]] = [
     ("patient search, name", "desk", lambda i: f"/desk/patients?q={i.name}"),
     ("patient search, phone", "desk", lambda i: f"/desk/patients?q={i.phone}"),
     ("reports", "bench-manager", lambda i: "/desk/reports"),
+    ("membership report", "bench-manager", lambda i: "/desk/reports/memberships"),
     ("patient", "desk", lambda i: f"/desk/patients/{i.patient}"),
     ("unpaid", "desk", lambda i: "/desk/unpaid"),
     ("package", "desk", lambda i: f"/desk/packages/{i.package}"),

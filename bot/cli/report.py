@@ -1,5 +1,6 @@
 """``clinicbot report package-sales|package-usage|unpaid|credit``: the clinic's reports (RULES.md
 9, 12, 15, 22), as an aligned table with a totals row, or as CSV for spreadsheets and scripts.
+(``report compensation`` and ``report memberships`` are :mod:`bot.cli.report_members`'s.)
 
 Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
 cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
@@ -27,7 +28,7 @@ from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Any])
-SECTIONS = ("uses", "practitioners", "no-shows", "receipts")
+SECTIONS = ("uses", "practitioners", "no-shows", "months", "receipts")
 
 
 def _options(func: F) -> F:
@@ -61,13 +62,17 @@ def _table(title: str, headers: list[str], rows: list[list[Cell]], fmt: str) -> 
 
 @click.group("report")
 def report_group() -> None:
-    """The clinic's reports: package sales, package usage, unpaid invoices, credit, the outbox."""
+    """The clinic's reports: package sales and usage, compensation, memberships, unpaid
+    invoices, credit, the outbox."""
 
 
 @report_group.command("package-sales")
 @_options
-def package_sales(date_from: date | None, date_to: date | None, fmt: str) -> None:
-    """Packages sold in the range: by whom, price, collected, outstanding, refunded.
+@click.option("--section", type=click.Choice(["sales", "months"]), default="sales",
+              show_default=True, help="Each sale, or the count and amounts per month.")
+def package_sales(date_from: date | None, date_to: date | None, fmt: str, section: str) -> None:
+    """Packages sold in the range: by whom, price, collected, outstanding, refunded; with
+    --section months, how many were sold and for how much in each month of the range.
 
     Transfers to family members are not sales. A sale without a seller is 'unassigned' (its
     practitioner is credited at each redemption).
@@ -82,6 +87,12 @@ def package_sales(date_from: date | None, date_to: date | None, fmt: str) -> Non
             currency = (await get_clinic(uow)).currency
             report = await reports.package_sales(uow, *await _range(uow, date_from, date_to))
             title = f"Package sales {report.date_from} to {report.date_to}:"
+            if section == "months":
+                months = report_tables.sales_months_table(report)
+                if fmt == "csv":
+                    return _csv(months)
+                return _table(title, ["month", "sold", f"price {currency}", "collected"],
+                              months.rows, fmt)
             if fmt == "csv":
                 return _csv(report_tables.sales_table(report))
             rows: list[list[Cell]] = [
@@ -120,7 +131,8 @@ def package_usage(
     date_from: date | None, date_to: date | None, fmt: str, section: str | None
 ) -> None:
     """Package uses redeemed in the range (by session date): per month, package, practitioner
-    and seller; per practitioner; and package no-shows redeemed vs charged a fee.
+    and seller; per practitioner; package no-shows redeemed vs charged a fee; and the uses of
+    every month of the range (months).
 
     A sale credited to a seller was paid at sale; an unassigned one credits the practitioner at
     each redemption. CSV prints one part (--section; default: uses).
@@ -146,7 +158,8 @@ def package_usage(
                         continue
                     lines += _csv({"uses": report_tables.usage_table,
                                    "practitioners": report_tables.practitioners_table,
-                                   "no-shows": report_tables.no_shows_table}[part](report))
+                                   "no-shows": report_tables.no_shows_table,
+                                   "months": report_tables.uses_months_table}[part](report))
                 return lines
             if "uses" in wanted:
                 rows: list[list[Cell]] = [
@@ -171,11 +184,14 @@ def package_usage(
                 ]
                 headers = ["month", "redeemed", "charged a fee", f"fees {currency}"]
                 lines += _table("Package no-shows:", headers, rows, fmt)
+            if "months" in wanted:
+                months = report_tables.uses_months_table(report)
+                lines += _table("By month:", months.headers, months.rows, fmt)
             if "receipts" in wanted:  # shown unasked only when there are some
-                months = await receipt_reports.receipts_by_month(
+                receipted = await receipt_reports.receipts_by_month(
                     uow, report.date_from, report.date_to)
-                if months or section == "receipts":
-                    lines += _receipts(months, currency)
+                if receipted or section == "receipts":
+                    lines += _receipts(receipted, currency)
             return lines
 
     echo(run(work))
@@ -316,5 +332,8 @@ def outbox(status: str | None, fmt: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Add the ``report`` group (with ``report audit``) to the ``clinicbot`` group."""
+    from bot.cli import report_members  # it uses this module's options and helpers
+
     report_group.add_command(report_audit.audit_report)
+    report_members.register(report_group)
     cli.add_command(report_group)

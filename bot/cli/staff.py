@@ -9,7 +9,8 @@ bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arriv
 3-7, 20-21), bot/cli/staff_closures.py (clinic closures and time off: RULES.md 20),
 bot/cli/staff_noshows.py (RULES.md 8), bot/cli/staff_people.py (registrations
 and merges: RULES.md 18), bot/cli/staff_access.py (staff chats and family links: RULES.md
-8, 17), bot/cli/staff_password.py (console passwords) and bot/cli/staff_messages.py (the inbox
+8, 17), bot/cli/staff_invitations.py (inviting a family member: issue 18),
+bot/cli/staff_password.py (console passwords) and bot/cli/staff_messages.py (the inbox
 of patients' messages and alerts: issue 17). Each command is one unit of work committed at its
 end: a refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
 """
@@ -25,6 +26,7 @@ from bot.cli import (
     staff_billing,
     staff_closures,
     staff_credit,
+    staff_invitations,
     staff_messages,
     staff_noshows,
     staff_package_changes,
@@ -70,7 +72,7 @@ def register(cli: click.Group) -> None:
     families = (
         staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
         staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
-        staff_access, staff_password, staff_messages,
+        staff_access, staff_invitations, staff_password, staff_messages,
     )
     for family in families:
         for command in family.COMMANDS:

@@ -23,11 +23,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.delivery.closed_notice import Affected, closed_notice
+from bot.delivery.invitation_notice import invitation_sms
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
 from bot.i18n import Translator
-from bot.services import closures, inbox, invoices, merge_evidence, payments, reminders
+from bot.services import (
+    closures,
+    inbox,
+    invitations,
+    invoices,
+    merge_evidence,
+    payments,
+    reminders,
+)
 from bot.services.clinic import local_today
 from bot.storage.models import (
     Appointment,
@@ -433,6 +442,7 @@ RENDERERS: dict[str, Renderer] = {
     STAFF_REPLY: staff_reply,
     closures.CLINIC_CLOSED: closed_time,
     closures.PRACTITIONER_AWAY: closed_time,
+    invitations.INVITATION_SMS: invitation_sms,
 }
 
 

@@ -56,7 +56,7 @@ from bot.delivery.notifications import Notice
 from bot.dialogs.reminder import await_answer
 from bot.i18n import negotiate, translator
 from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
-from bot.services import accounts, delivery, outbox, reminders
+from bot.services import accounts, delivery, invitations, outbox, reminders
 from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
 from bot.services.staff import all_staff
 from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff
@@ -261,6 +261,12 @@ class Deliverer:
     ) -> tuple[Send | None, str | None]:
         """Where the row goes, or why it cannot go anywhere."""
         blank = Notice("")
+        if message.kind == invitations.INVITATION_SMS:  # to the invitee's phone (issue 18)
+            phone, why = await invitations.sms_destination(uow, message)
+            sms = self.channels.get(SMS)
+            if phone is None or sms is None:
+                return None, why or "SMS is off"
+            return Send(claim, sms, phone, blank, language=negotiate([], clinic.locale)), None
         if message.staff_id is not None:
             # Their Telegram chat (with buttons) when there is one, else their phone by SMS.
             staff = await uow.session.get(Staff, message.staff_id)

@@ -9,11 +9,13 @@ mounts them.
 Modules: :mod:`bot.desk.web` (the decorator, rendering, roles), :mod:`bot.desk.login` (login,
 logout), :mod:`bot.desk.dashboard` (``/desk/``, ``/desk/patients``); one module a page after
 that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep separate),
-``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back), ``unpaid``,
+``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back),
+``invitations`` (inviting a family member: create, resend, revoke), ``unpaid``,
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
-``audit_log``, ``staff_admin``, ``reports`` (with ``charts``). Templates in
-``bot/desk/templates/`` (Jinja2, autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
+``audit_log``, ``staff_admin``, ``reports`` (with ``charts``, ``report_sections``),
+``report_members`` (the membership report). Templates in ``bot/desk/templates/`` (Jinja2,
+autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
 
 Adding a page (the pattern every page follows)
 ----------------------------------------------
@@ -65,6 +67,7 @@ from bot.desk import (
     booking,
     closures,
     dashboard,
+    invitations,
     login,
     messages,
     noshows,
@@ -74,6 +77,7 @@ from bot.desk import (
     patient_money,
     payments,
     registrations,
+    report_members,
     reports,
     staff_admin,
     statement,
@@ -85,7 +89,7 @@ from bot.desk.web import HERE
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
-    statement, reports,
+    statement, reports, report_members, invitations,
 )
 
 

@@ -11,13 +11,15 @@ Reception and managers only.
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.desk.web import DESK, desk_of, desk_page, render
 from bot.i18n import language_name, normalise_locale
-from bot.services import access, audit
+from bot.services import access, audit, invitations
 from bot.services.errors import DomainError, NotFound
 from bot.services.lookup import as_id
 from bot.services.patient_record import find_as_typed, patient_record
@@ -34,6 +36,7 @@ def done_text(request: Request, code: str) -> str | None:
         "enrolled": t.gettext("Enrolled in the membership."),
         "membership-cancelled": t.gettext("Membership cancelled."),
         "paid-back": t.gettext("Credit paid back."),
+        "invitation-revoked": t.gettext("Invitation revoked: its code no longer works."),
     }
     paid = request.query_params.get("paid", "")
     if paid.isdigit() and len(paid) < 12:  # back from the payment form (/desk/invoices/ID/pay)
@@ -42,8 +45,10 @@ def done_text(request: Request, code: str) -> str | None:
 
 
 async def show(request: Request, patient_id: int | None, *, error: str | None = None,
-               status_code: int = 200, form: dict[str, str] | None = None) -> Response:
-    """The profile of ``patient_id``, with ``error`` above it (or the 404 page)."""
+               status_code: int = 200, form: dict[str, str] | None = None,
+               issued: dict[str, object] | None = None) -> Response:
+    """The profile of ``patient_id``, with ``error`` above it (or the 404 page); ``issued``:
+    an invitation's code and link, shown this once (:mod:`bot.desk.invitations`)."""
     desk = desk_of(request)
     async with desk.uow(readonly=True) as uow:
         try:
@@ -55,9 +60,11 @@ async def show(request: Request, patient_id: int | None, *, error: str | None = 
                 "There is no patient {id}.", id=request.path_params.get("patient_id", "")))
         locale = normalise_locale(record.patient.locale)
         speaks = language_name(locale.split("_")[0]) if locale else None
+        invited = await invitations.invitations_of(uow, record.patient.id)
         return render(request, "patient.html", status_code=status_code, r=record,
                       p=record.patient, speaks=speaks, error=error, form=form or {},
-                      done=done_text(request, request.query_params.get("done", "")))
+                      done=done_text(request, request.query_params.get("done", "")),
+                      invitations=invited, issued=issued, once=secrets.token_urlsafe(16))
 
 
 def missing(request: Request, message: str) -> Response:

@@ -2,7 +2,9 @@
 a table with a bar chart, and ``/desk/reports/{name}.csv`` to download one.
 
 The same services as ``clinicbot report`` (:mod:`bot.services.reports`,
-:func:`bot.services.credit.holders`); the CSV's columns come from
+:func:`bot.services.credit.holders`, and the months and compensation of
+:mod:`bot.desk.report_sections`; the membership report has its page,
+:mod:`bot.desk.report_members`); the CSV's columns come from
 :mod:`bot.services.report_tables`, the definition the CLI's ``--format csv`` uses, so a
 download is byte for byte the CLI's file for the same range. Dates are the clinic's local
 dates, ``from`` to ``to`` inclusive (default: the 1st of this month to today). Unpaid lists the
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.cli.output import render as render_rows
+from bot.desk import report_sections
 from bot.desk.charts import Number, bar_chart
 from bot.desk.web import MANAGERS, Desk, desk_of, desk_page, render
 from bot.services import credit, receipt_reports, report_tables, reports
@@ -86,10 +89,6 @@ def _charts(desk: Desk, money: Callable[[Number], str], sales: reports.PackageSa
     for sale in sales.rows:
         by_package[sale.package_name][0] += sale.price
         by_package[sale.package_name][1] += sale.collected
-    by_month: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for use in usage.rows:
-        by_month[use.period][0] += use.at_sessions
-        by_month[use.period][1] += use.at_no_shows
     buckets: list[tuple[str, list[Number]]] = []
     for low, high in OVERDUE:
         label = (_("{low}–{high} days overdue", low=low, high=high) if high is not None
@@ -103,17 +102,10 @@ def _charts(desk: Desk, money: Callable[[Number], str], sales: reports.PackageSa
             sorted(((name, list(v)) for name, v in by_package.items()),
                    key=lambda item: -item[1][0]),
             money, [_("Price"), _("Collected")]),
-        "package-usage": bar_chart(
-            _("Uses redeemed by month"), [(m, list(v)) for m, v in sorted(by_month.items())],
-            count, [_("At sessions"), _("At no-shows")]),
         "practitioners": bar_chart(
             _("Uses by practitioner"),
             [(p.practitioner, [p.uses, p.credited]) for p in usage.practitioners],
             count, [_("Uses"), _("Credited at redemption")]),
-        "no-shows": bar_chart(
-            _("Package no-shows by month"),
-            [(n.period, [n.redeemed, n.charged]) for n in usage.no_shows],
-            count, [_("Redeemed"), _("Charged a fee")]),
         "unpaid": bar_chart(_("Outstanding by days overdue"), buckets, money,
                             [_("Outstanding")]),
         "credit": bar_chart(_("Credit held, largest first"),
@@ -132,11 +124,14 @@ async def reports_page(request: Request) -> Response:
         usage = await reports.package_usage(uow, first, last)
         unpaid = await reports.unpaid(uow, last, date_from=first)
         held = await credit.holders(uow)
+        more = await report_sections.load(uow, first, last, sales, usage)
         money = _money(desk)
+        charts = _charts(desk, money, sales, usage, unpaid, held)
+        charts.update(report_sections.charts(desk, money, more))
         return render(
             request, "reports.html", status_code=400 if error else 200, error=error,
             first=first, last=last, sales=sales, usage=usage, unpaid=unpaid, held=held,
-            charts=_charts(desk, money, sales, usage, unpaid, held), rows=ROWS, money=money,
+            parts=more, charts=charts, rows=ROWS, money=money,
             query=f"from={first.isoformat()}&to={last.isoformat()}",
             insured=await receipt_reports.insurance_sales(uow, first, last),
             receipt_months=await receipt_reports.receipts_by_month(uow, first, last))

@@ -11,6 +11,8 @@ back. An unexpected error rolls the whole turn back, keeps the patient's place a
 (the outcome says ``failed``). A channel that acts on each message once claims the message first
 in the turn's transaction and records its answer last (:data:`Claim`, :data:`Settle`), so the
 three commit together.
+A message shaped like an invitation code (:mod:`bot.dialogs.invited`) is taken as one from any
+sender at any step; a code waiting for its sender to register or link is accepted when they do.
 Nothing here knows a channel library.
 Each turn's outcome and duration go to the engine's observer (:mod:`bot.observability.hooks`;
 none by default). Turns beyond the database pool's size wait their turn first come, first served
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.clock import Clock
-from bot.dialogs import keywords, quiet, understood
+from bot.dialogs import invited, keywords, quiet, understood
 from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.identity import identify
@@ -43,7 +45,7 @@ from bot.dialogs.paging import MORE_KEY, page_options
 from bot.dialogs.types import Inbound, Option, Outcome, Reply
 from bot.i18n import negotiate, phone_text, translator
 from bot.observability.hooks import ANSWERED, FAILED, OPTED_OUT, UNOBSERVED, TurnObserver
-from bot.services import accounts
+from bot.services import accounts, invitation_codes
 from bot.services.clinic import get_clinic
 from bot.services.clinic_setup import VERSION_COLUMN, version_seen
 from bot.services.errors import DomainError
@@ -155,6 +157,7 @@ class Engine:
                 settings={"telegram_payments": self.config.telegram_payments},
             )
             outcome = await self._turn(ctx, inbound, guarded)
+            _say_first(outcome, await invited.apply_pending(ctx))
             outcome.effects.extend(ctx.effects)
             await _save(uow, conversation)
             if settle is not None:
@@ -205,6 +208,10 @@ class Engine:
             await self._opt_in(ctx)
             welcome = ctx._("You will get our messages again.")
             return Outcome(await self._enter(ctx, self._home(ctx), [welcome]))
+        if inbound.choice is None and (code := invitation_codes.read_code(text)) is not None:
+            quiet.forget(ctx.conversation)  # an invitation code starts afresh from home
+            return Outcome(await self._enter(ctx, self._home(ctx),
+                                             [await invited.take_code(ctx, code)]))
         if quiet.went_quiet(ctx.conversation, ctx.now) and not quiet.answers_reminder(
                 ctx.conversation, inbound):
             started_over = await self._start_over(ctx, inbound, text, word)
@@ -352,7 +359,9 @@ class Engine:
             return await self._ask(ctx, [result.message])
         if isinstance(result, Finish):
             ctx.conversation.state.pop("for", None)
-            return await self._enter(ctx, self._home(ctx), result.say)
+            accepted = await invited.apply_pending(ctx)  # registered or linked just now
+            say = [*result.say, accepted] if accepted else result.say
+            return await self._enter(ctx, self._home(ctx), say)
         current = ctx.conversation.dialog
         target = result.dialog or current
         assert target is not None
@@ -477,6 +486,18 @@ async def _save(uow: UnitOfWork, conversation: Conversation) -> None:
         "dialog": conversation.dialog, "step": conversation.step, "state": conversation.state,
         "updated_at": conversation.updated_at})
     session.expunge(conversation)  # written: nothing of it is left for the commit's flush
+
+
+def _say_first(outcome: Outcome, note: str | None) -> None:
+    """Put ``note`` before the first reply's text (an invitation accepted this turn)."""
+    if note is None:
+        return
+    if not outcome.replies:
+        outcome.replies.append(Reply(text=note))
+        return
+    first = outcome.replies[0]
+    outcome.replies[0] = Reply(f"{note}\n\n{first.text}", first.options,
+                               first.request_contact, first.first_number)
 
 
 def _by_number(text: str, shown: list[Option], everything: list[Option]) -> Option | None:

@@ -1,7 +1,8 @@
 """Patients on Telegram: messages, buttons, commands and shared contacts -> the dialog engine.
 
 ``/start`` opens the conversation (the link dialog asks an unknown account for its phone with a
-contact button); a shared contact counts only when it is the sender's own (RULES.md 19). The
+contact button); ``/start CODE`` (an invitation's deep link) sends the invitation code; a shared
+contact counts only when it is the sender's own (RULES.md 19). The
 commands map to the main menu's choices, so the engine stays channel-agnostic. A button press
 edits the message that carried it into the next step; a stale button is answered politely and
 the current step is sent again. Nothing here logs texts, names or phones.
@@ -26,6 +27,7 @@ from bot.i18n import Translator, negotiate, translator
 from bot.services.clinic import get_clinic
 from bot.services.errors import InvalidInput
 from bot.services.identity import normalise_phone
+from bot.services.invitation_codes import read_code
 from bot.storage.models import Conversation
 
 log = logging.getLogger(__name__)
@@ -80,9 +82,13 @@ async def on_command(update: Update, context: Context) -> None:
     user = patient_user(update)
     if update.message is None or update.message.text is None or user is None:
         return
-    command = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+    words = update.message.text.split()
+    command = words[0].lstrip("/").split("@")[0].lower()
     engine = deps(context).engine
-    if command in KEYWORD_COMMANDS:
+    payload = words[1] if command == "start" and len(words) == 2 else ""
+    if payload and read_code(payload) is not None:  # a deep link t.me/<bot>?start=<code>
+        outcome = await engine.handle(_inbound(user, text=payload))
+    elif command in KEYWORD_COMMANDS:
         outcome = await engine.handle(_inbound(user, text=KEYWORD_COMMANDS[command]))
     elif command in MENU_COMMANDS:
         outcome = await engine.handle(_inbound(user, text="menu"))

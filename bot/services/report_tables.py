@@ -1,10 +1,11 @@
 """The reports as plain tables, one definition for ``clinicbot report ... --format csv`` and
 the console's CSV downloads (``/desk/reports/{name}.csv``), so both give the same file.
 
-Each ``*_table`` turns a report of :mod:`bot.services.reports` (or the credit holders of
-:mod:`bot.services.credit`) into machine headers and rows of plain values (ISO dates, plain
-decimals, ids); :func:`report_table` loads one by name for a range of clinic dates. Writing
-them as CSV (and guarding against spreadsheet formulas) is :func:`bot.cli.output.render`'s.
+Each ``*_table`` turns a report of :mod:`bot.services.reports` (or its months, compensation,
+memberships, or the credit holders of :mod:`bot.services.credit`) into machine headers and
+rows of plain values (ISO dates, plain decimals, ids); :func:`report_table` loads one by name
+for a range of clinic dates. Writing them as CSV (and guarding against spreadsheet formulas)
+is :func:`bot.cli.output.render`'s.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.services import credit, reports
+from bot.services import compensation, credit, membership_report, report_months, reports
 from bot.services.errors import NotFound
 from bot.storage.uow import UnitOfWork
 
 Cell = str | int | Decimal | date | datetime | None
 # Report names, as in the console's URLs; package-usage is the CLI's ``--section uses``,
 # practitioners and no-shows its other sections.
-NAMES = ("package-sales", "package-usage", "practitioners", "no-shows", "unpaid", "credit")
+NAMES: tuple[str, ...] = (
+    "package-sales", "package-usage", "practitioners", "no-shows", "unpaid", "credit")
+# The per-month, compensation and membership tables (``--section`` of their CLI commands).
+NAMES += ("sales-by-month", "uses-by-month", "compensation", "memberships", "membership-plans")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,45 @@ def credit_table(found: list[credit.CreditHolder]) -> Table:
                  [[h.patient_id, h.patient_name, h.credit, h.owed] for h in found])
 
 
+def sales_months_table(report: reports.PackageSales) -> Table:
+    """Packages sold per month, every month of the range."""
+    return Table(["month", "sold", "price", "collected"],
+                 [[m.period, m.sold, m.price, m.collected]
+                  for m in report_months.sales_by_month(report)])
+
+
+def uses_months_table(report: reports.PackageUsage) -> Table:
+    """Uses redeemed per month, every month of the range."""
+    return Table(["month", "at_sessions", "at_no_shows", "uses"],
+                 [[m.period, m.at_sessions, m.at_no_shows, m.uses]
+                  for m in report_months.uses_by_month(report)])
+
+
+def compensation_table(report: compensation.Compensation) -> Table:
+    """Per person: sales assigned to them (paid at sale), uses credited at redemption."""
+    return Table(
+        ["name", "staff_id", "practitioner_id", "sales_at_sale", "amount_at_sale",
+         "uses_credited_at_redemption", "of_which_no_shows"],
+        [[r.name, r.staff_id, r.practitioner_id, r.sales, r.sales_amount, r.credited_uses,
+          r.credited_no_shows] for r in report.rows])
+
+
+def membership_months_table(report: membership_report.MembershipReport) -> Table:
+    """Members per month: at its start, joined, ended, at its end, churn (%)."""
+    return Table(["month", "active_at_start", "joined", "ended", "active_at_end",
+                  "churn_percent"],
+                 [[m.period, m.active_at_start, m.joined, m.ended, m.active_at_end,
+                   m.churn_percent] for m in report.months])
+
+
+def membership_plans_table(report: membership_report.MembershipReport) -> Table:
+    """Per plan: active on the last day, joined, ended, renewals due after it."""
+    return Table(["plan", "plan_name", "period", "active", "joined", "ended",
+                  "renewals_due"],
+                 [[p.plan_key, p.plan_name, p.period, p.active, p.joined, p.ended,
+                   p.renewals_due] for p in report.plans])
+
+
 async def report_table(uow: UnitOfWork, name: str, date_from: date, date_to: date) -> Table:
     """The report ``name`` (one of :data:`NAMES`) for ``date_from`` to ``date_to`` inclusive
     (unpaid: due in the range; credit: held now)."""
@@ -92,4 +135,19 @@ async def report_table(uow: UnitOfWork, name: str, date_from: date, date_to: dat
         return unpaid_table(await reports.unpaid(uow, date_to, date_from=date_from))
     if name == "credit":
         return credit_table(await credit.holders(uow))
+    return await _more_tables(uow, name, date_from, date_to)
+
+
+async def _more_tables(uow: UnitOfWork, name: str, date_from: date, date_to: date) -> Table:
+    """The per-month, compensation and membership tables by name."""
+    if name == "sales-by-month":
+        return sales_months_table(await reports.package_sales(uow, date_from, date_to))
+    if name == "uses-by-month":
+        return uses_months_table(await reports.package_usage(uow, date_from, date_to))
+    if name == "compensation":
+        return compensation_table(await compensation.compensation(uow, date_from, date_to))
+    if name in ("memberships", "membership-plans"):
+        found = await membership_report.membership_report(uow, date_from, date_to)
+        return (membership_months_table if name == "memberships"
+                else membership_plans_table)(found)
     raise NotFound(f"there is no report {name!r}")

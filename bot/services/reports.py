@@ -53,7 +53,8 @@ def _money(expr: Any) -> ColumnElement[Decimal]:
     return type_coerce(func.coalesce(expr, 0), Money)
 
 
-def _check_range(date_from: date, date_to: date) -> None:
+def check_range(date_from: date, date_to: date) -> None:
+    """Refuse a range that ends before it starts (every report takes the same words)."""
     if date_from > date_to:
         raise InvalidInput(
             f"the report starts ({date_from.isoformat()}) after it ends "
@@ -93,7 +94,7 @@ class PackageSales:
 
 async def package_sales(uow: UnitOfWork, date_from: date, date_to: date) -> PackageSales:
     """Packages sold in the range, oldest first, with what was collected and is still owed."""
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     # Per sold package (correlated, by the invoice's package index): summing every package's
     # invoices first would read all of them whatever the range.
     collected = (
@@ -215,7 +216,7 @@ class PackageUsage:
 
 async def package_usage(uow: UnitOfWork, date_from: date, date_to: date) -> PackageUsage:
     """Uses redeemed at sessions in the range, and package no-shows redeemed vs charged."""
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     clinic = await get_clinic(uow)
     tz = zone(clinic)
     start = local_midnight_utc(clinic, date_from)
@@ -334,7 +335,7 @@ async def unpaid(
     if date_to is None:
         date_to = local_today(await get_clinic(uow), uow.clock.now())
     if date_from is not None:
-        _check_range(date_from, date_to)
+        check_range(date_from, date_to)
     stmt = (
         select(Invoice, Patient.first_name, Patient.last_name)
         .join(Patient, Patient.id == Invoice.patient_id)

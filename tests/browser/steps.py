@@ -199,6 +199,35 @@ def add_guardian(page: Page, typed: str, name: str) -> None:
     expect(guardians.get_by_role("link", name=name)).to_be_visible()
 
 
+def invite_family_member(page: Page, phone: str = "") -> str:
+    """On the open profile, invite a family member (texted to ``phone`` when given): the code
+    and what became of the Telegram link are shown once, and the invitation is listed open.
+    Returns the code."""
+    if phone:
+        page.get_by_label("Invitee's phone, to text the invitation (optional)").fill(phone)
+    page.get_by_role("button", name="Invite a family member").click()
+    shown = page.get_by_role("status")
+    expect(shown).to_contain_text("This is the only time the code is shown")
+    found = re.search(r"code ([0-9A-Z]{8}),", shown.inner_text())
+    assert found, shown.inner_text()
+    invitations = page.get_by_role("table", name="Invitations to manage this patient")
+    expect(invitations.get_by_role("row").nth(1)).to_contain_text("open")
+    return found.group(1)
+
+
+def revoke_invitation(page: Page, invitation_id: int) -> None:
+    """On the open profile, revoke invitation ``invitation_id``: listed as revoked, with no
+    Resend or Revoke left."""
+    page.get_by_role("button", name=f"Revoke invitation {invitation_id}").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Invitation revoked: its code no longer works.")
+    invitations = page.get_by_role("table", name="Invitations to manage this patient")
+    row = invitations.get_by_role("row").filter(has=page.get_by_role(
+        "cell", name=str(invitation_id), exact=True))
+    expect(row).to_contain_text("revoked")
+    expect(row.get_by_role("button")).to_have_count(0)
+
+
 def enrol(page: Page, plan: str, start: str) -> None:
     """On the open profile, enrol in the plan whose choice reads ``plan`` from ``start``
     (YYYY-MM-DD); the membership is then listed."""

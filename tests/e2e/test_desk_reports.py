@@ -26,6 +26,11 @@ CLI = {  # console name -> the CLI command giving the same CSV
     "practitioners": ["package-usage", "--section", "practitioners"],
     "no-shows": ["package-usage", "--section", "no-shows"],
     "unpaid": ["unpaid"],
+    "sales-by-month": ["package-sales", "--section", "months"],
+    "uses-by-month": ["package-usage", "--section", "months"],
+    "compensation": ["compensation"],
+    "memberships": ["memberships"],
+    "membership-plans": ["memberships", "--section", "plans"],
 }
 
 
@@ -37,14 +42,36 @@ async def test_a_manager_sees_every_report_with_a_chart_and_a_text_alternative(
         assert page.status_code == 200
         assert 'aria-current="page">Reports<' in page.text
         for heading in ("Package sales", "Package usage", "By practitioner", "Package no-shows",
-                        "Unpaid invoices", "Credit held"):
+                        "Unpaid invoices", "Credit held", "Compensation"):
             assert f">{heading}</h2>" in page.text
         assert page.text.count("<svg") >= 2 and 'role="img"' in page.text
         assert "<desc" in page.text and "Maya Chen" in page.text
         assert 'value="2026-09-01"' in page.text and 'value="2026-12-31"' in page.text
-        for name in report_tables.NAMES:
+        for name in set(report_tables.NAMES) - {"memberships", "membership-plans"}:
             assert f'href="/desk/reports/{name}.csv?from=2026-09-01&amp;to=2026-12-31"' in page.text
         assert "<label for=\"from\">From</label>" in page.text
+        for chart in ("Package sales by month", "Uses redeemed by month",
+                      "Package no-shows by month", "Outstanding by days overdue"):
+            assert f">{chart}</title>" in page.text, chart
+        # the example's two sales are unassigned and no use was redeemed since: nobody to pay
+        assert "Compensation: sales and uses credited: nothing in this range" in page.text
+        assert 'href="/desk/reports/memberships?from=2026-09-01&amp;to=2026-12-31"' in page.text
+
+
+async def test_the_membership_page_per_plan_and_month_with_a_chart(console: Console) -> None:
+    async with console.client() as http:
+        await log_in(http, "mia")
+        page = await http.get(f"{PATH}/memberships", params=SPAN)
+        assert page.status_code == 200
+        assert ">Memberships</h1>" in page.text and ">Members by month</title>" in page.text
+        # sofia's monthly membership from 2026-09-01: joined in September, one member since
+        assert ">2026-09: Joined 1, Ended 0, Active at month end 1; 2026-10: Joined 0," in page.text
+        assert "<td>Wellness membership (monthly)</td><td class=\"num\">1</td>" in page.text
+        for name in ("memberships", "membership-plans"):
+            assert f'href="/desk/reports/{name}.csv?from=2026-09-01&amp;to=2026-12-31"' in page.text
+        swapped = await http.get(f"{PATH}/memberships",
+                                 params={"from": "2026-12-31", "to": "2026-09-01"})
+        assert swapped.status_code == 400 and "swap From and To" in swapped.text
 
 
 async def test_the_default_range_is_this_month_and_bad_ranges_are_explained(
@@ -59,9 +86,10 @@ async def test_the_default_range_is_this_month_and_bad_ranges_are_explained(
         assert bad.status_code == 400 and "Type the days as YYYY-MM-DD." in bad.text
         swapped = await http.get(PATH, params={"from": "2026-12-31", "to": "2026-09-01"})
         assert swapped.status_code == 400 and "swap From and To" in swapped.text
-        csv_bad = await http.get(f"{PATH}/package-sales.csv",
-                                 params={"from": "2026-12-31", "to": "2026-09-01"})
-        assert csv_bad.status_code == 400
+        for name in ("package-sales", "memberships", "compensation"):
+            csv_bad = await http.get(f"{PATH}/{name}.csv",
+                                     params={"from": "2026-12-31", "to": "2026-09-01"})
+            assert csv_bad.status_code == 400, name
         missing = await http.get(f"{PATH}/nothing.csv")
         assert missing.status_code == 404 and "There is no such report" in missing.text
 
@@ -92,8 +120,10 @@ async def test_reception_and_practitioners_may_not_open_reports(
     async with console.client() as http:
         await log_in(http, who)
         assert (await http.get(PATH)).status_code == 403
-        refused = await http.get(f"{PATH}/package-sales.csv", params=SPAN)
-        assert refused.status_code == 403 and "text/csv" not in refused.headers["content-type"]
+        assert (await http.get(f"{PATH}/memberships")).status_code == 403
+        for name in ("package-sales", "memberships", "compensation"):
+            refused = await http.get(f"{PATH}/{name}.csv", params=SPAN)
+            assert refused.status_code == 403 and "text/csv" not in refused.headers["content-type"]
 
 
 async def test_reports_need_a_login(console: Console) -> None:

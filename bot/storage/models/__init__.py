@@ -23,6 +23,7 @@ from bot.storage.models.closures import Closure
 from bot.storage.models.desk import DeskLoginGuard, DeskSession, StaffPassword
 from bot.storage.models.inbound import InboundMessage
 from bot.storage.models.inbox import InboxItem, InboxReply
+from bot.storage.models.invitations import Invitation, InvitationGuard
 from bot.storage.models.kept_apart import KeptApart
 from bot.storage.models.messaging import OutboxMessage
 from bot.storage.models.packages import (
@@ -49,6 +50,8 @@ __all__ = [
     "InboundMessage",
     "InboxItem",
     "InboxReply",
+    "Invitation",
+    "InvitationGuard",
     "Invoice",
     "KeptApart",
     "Location",

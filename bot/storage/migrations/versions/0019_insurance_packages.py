@@ -1,7 +1,7 @@
 """insurance-friendly packages: per-session receipts (issue 18, item 2)
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06 23:20:00.000000
 
 ``package_template.insurance_friendly`` and, copied at sale, ``patient_package``'s
@@ -19,7 +19,7 @@ from alembic import op
 import bot.storage.types
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
