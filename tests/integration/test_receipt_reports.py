@@ -6,10 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clinicfile import parse_clinic_text
 from bot.services import arrivals, packages, receipt_reports
 from bot.services.setup import load_clinic
+from bot.storage.migrate import alembic_config, upgrade
 from tests.conftest import EXAMPLE_FILE
 from tests.integration._builders import patient
 from tests.integration.test_receipts import THURSDAY, _arrive, _booked, _insured
@@ -57,3 +61,32 @@ async def test_reports_show_insurance_sales_and_receipts_per_month(make_uow, clo
         f"{THURSDAY[0]}-{THURSDAY[1]:02d}", "Insurer-friendly physio 6", "session", 2,
         Decimal("66.66"), Decimal("30.00"))]
     assert october == []
+
+
+async def test_migration_0019_goes_down_and_up_with_receipts_on_file(
+    make_uow, clock, engine: AsyncEngine
+) -> None:
+    package_id = await _insured(make_uow)
+    await _arrive(make_uow, clock, await _booked(make_uow, package_id, [9]))
+
+    async def columns() -> set[str]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda c: {
+                *(f"patient_package.{col['name']}" for col in
+                  inspect(c).get_columns("patient_package")),
+                *inspect(c).get_table_names()})
+
+    assert {"session_receipt", "patient_package.receipt_value"} <= await columns()
+    async with engine.begin() as conn:
+        def down(sync_conn: object) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync_conn
+            command.downgrade(config, "0018")
+
+        await conn.run_sync(down)
+    assert not {"session_receipt", "patient_package.receipt_value"} & await columns()
+    await upgrade(engine)
+    assert {"session_receipt", "patient_package.receipt_value"} <= await columns()
+    async with make_uow() as uow:  # the package is still there, no longer insurance-friendly
+        package = await packages.get_package(uow, package_id)
+        assert package.insurance_friendly is False and package.redeemed == 1

@@ -27,13 +27,16 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('package_template', sa.Column('insurance_friendly', sa.Boolean(),
                                                 nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('patient_package', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('insurance_friendly', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column('session_value', bot.storage.types.Money(), nullable=True))
-        batch_op.add_column(sa.Column('receipt_value', bot.storage.types.Money(), nullable=True))
-        batch_op.add_column(sa.Column('value_transferred', bot.storage.types.Money(),
-                                      nullable=False, server_default='0'))
+    # Plain ALTER TABLE ... ADD COLUMN: a batch copy of patient_package (SQLite) would drop the
+    # table the rest of the schema points at.
+    op.add_column('patient_package', sa.Column('insurance_friendly', sa.Boolean(),
+                                               nullable=False, server_default=sa.false()))
+    op.add_column('patient_package', sa.Column('session_value', bot.storage.types.Money(),
+                                               nullable=True))
+    op.add_column('patient_package', sa.Column('receipt_value', bot.storage.types.Money(),
+                                               nullable=True))
+    op.add_column('patient_package', sa.Column('value_transferred', bot.storage.types.Money(),
+                                               nullable=False, server_default='0'))
     op.create_table(
         'session_receipt',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -74,9 +77,7 @@ def downgrade() -> None:
     op.drop_index('uq_session_receipt_live_appointment', table_name='session_receipt')
     op.drop_index(op.f('ix_session_receipt_package_id'), table_name='session_receipt')
     op.drop_table('session_receipt')
-    with op.batch_alter_table('patient_package', schema=None) as batch_op:
-        batch_op.drop_column('value_transferred')
-        batch_op.drop_column('receipt_value')
-        batch_op.drop_column('session_value')
-        batch_op.drop_column('insurance_friendly')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), as above.
+    for column in ('value_transferred', 'receipt_value', 'session_value', 'insurance_friendly'):
+        op.drop_column('patient_package', column)
     op.drop_column('package_template', 'insurance_friendly')
