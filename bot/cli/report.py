@@ -22,13 +22,13 @@ from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import DATE, echo
 from bot.delivery import queue
-from bot.services import credit, report_tables, reports
+from bot.services import credit, receipt_reports, report_tables, reports
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Any])
-SECTIONS = ("uses", "practitioners", "no-shows", "months")
+SECTIONS = ("uses", "practitioners", "no-shows", "months", "receipts")
 
 
 def _options(func: F) -> F:
@@ -110,7 +110,13 @@ def package_sales(date_from: date | None, date_to: date | None, fmt: str, sectio
                 None, None, None, None, "total", None, report.total_price,
                 report.total_collected, report.total_outstanding, report.total_refunded,
             ])
-            return _table(title, headers, rows, fmt)
+            lines = _table(title, headers, rows, fmt)
+            insured = await receipt_reports.insurance_sales(uow, report.date_from, report.date_to)
+            if insured.count:
+                lines.append(
+                    f"Insurance-friendly: {insured.count} sold, price {insured.price}, collected "
+                    f"{insured.collected}, receipted so far {insured.receipted} {currency}")
+            return lines
 
     echo(run(work))
 
@@ -146,6 +152,10 @@ def package_usage(
                 lines.append(f"Package usage {report.date_from} to {report.date_to}:")
             if fmt == "csv":
                 for part in wanted:
+                    if part == "receipts":
+                        lines += _csv(_receipts_table(await receipt_reports.receipts_by_month(
+                            uow, report.date_from, report.date_to)))
+                        continue
                     lines += _csv({"uses": report_tables.usage_table,
                                    "practitioners": report_tables.practitioners_table,
                                    "no-shows": report_tables.no_shows_table,
@@ -177,9 +187,34 @@ def package_usage(
             if "months" in wanted:
                 months = report_tables.uses_months_table(report)
                 lines += _table("By month:", months.headers, months.rows, fmt)
+            if "receipts" in wanted:  # shown unasked only when there are some
+                receipted = await receipt_reports.receipts_by_month(
+                    uow, report.date_from, report.date_to)
+                if receipted or section == "receipts":
+                    lines += _receipts(receipted, currency)
             return lines
 
     echo(run(work))
+
+
+def _receipts_table(months: list[receipt_reports.ReceiptMonth]) -> report_tables.Table:
+    """The receipts section as CSV columns."""
+    return report_tables.Table(
+        ["month", "package", "kind", "receipts", "session_value", "patient_paid"],
+        [[m.period, m.package_name, m.kind, m.receipts, m.value, m.patient_pays]
+         for m in months])
+
+
+def _receipts(months: list[receipt_reports.ReceiptMonth], currency: str) -> list[str]:
+    """The insurance-friendly receipts section of package-usage (issue 18, item 2)."""
+    rows: list[list[Cell]] = [
+        [m.period, m.package_name, "refund adjustment" if m.kind == "adjustment" else "session",
+         m.receipts, m.value, m.patient_pays] for m in months]
+    rows.append([None, "total", None, sum(m.receipts for m in months),
+                 sum((m.value for m in months), ZERO), sum((m.patient_pays for m in months), ZERO)])
+    headers = ["month", "package", "receipt", "receipts", f"session value {currency}",
+               "patient paid"]
+    return _table("Insurance receipts:", headers, rows, "table")
 
 
 @report_group.command("unpaid")

@@ -113,12 +113,14 @@ async def _preview(uow: UnitOfWork, package_id: int) -> _RefundPreview:
     owner = await owner_of(uow, package.patient_id)
     collected = await billing.package_collected(uow, package.id)
     suggested = await package_admin.suggested_refund(uow, package.id)
+    basis = ("collected and not yet receipted; another amount adds a refund adjustment receipt"
+             if package.insurance_friendly else "price / uses x uses not redeemed")
     return _RefundPreview(
         lines=[
             f"Package {package.id} ({package.name}) of {who_text(owner)}: {package.redeemed} "
             f"redeemed, {package.booked} booked, {package.available} available; collected "
             f"{money(collected, clinic)}.",
-            f"Suggested refund: {money(suggested, clinic)} (price / uses x uses not redeemed); "
+            f"Suggested refund: {money(suggested, clinic)} ({basis}); "
             f"allowed: {money(Decimal('0'), clinic)} to {money(collected, clinic)}.",
         ],
         amount=suggested,

@@ -160,6 +160,9 @@ def show_package(package_id: int) -> None:
                 f"Uses:      {d.uses} = {d.redeemed} redeemed + {d.booked} booked + "
                 f"{d.available} available",
             ]
+            if (await packages.get_package(uow, package_id)).insurance_friendly:
+                lines.append(f"Receipts:  insurance-friendly, one per redeemed session "
+                             f"(clinicbot staff receipts {d.id})")
             if d.transferred_from_id is not None:
                 lines.append(f"Transferred from package {d.transferred_from_id}")
             if d.refund_amount is not None:

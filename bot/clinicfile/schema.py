@@ -120,6 +120,7 @@ class PackageTemplateSection(Section):
     locations: list[Ref] = []
     online_purchase: bool = False
     installments: Annotated[int, Field(ge=1, le=60)] = 1
+    insurance_friendly: bool = False  # a receipt per redeemed session (bot/services/receipts.py)
 
 
 class MembershipPlanSection(Section):

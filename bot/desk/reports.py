@@ -28,7 +28,7 @@ from bot.cli.output import render as render_rows
 from bot.desk import report_sections
 from bot.desk.charts import Number, bar_chart
 from bot.desk.web import MANAGERS, Desk, desk_of, desk_page, render
-from bot.services import credit, report_tables, reports
+from bot.services import credit, receipt_reports, report_tables, reports
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import DomainError
@@ -132,7 +132,9 @@ async def reports_page(request: Request) -> Response:
             request, "reports.html", status_code=400 if error else 200, error=error,
             first=first, last=last, sales=sales, usage=usage, unpaid=unpaid, held=held,
             parts=more, charts=charts, rows=ROWS, money=money,
-            query=f"from={first.isoformat()}&to={last.isoformat()}")
+            query=f"from={first.isoformat()}&to={last.isoformat()}",
+            insured=await receipt_reports.insurance_sales(uow, first, last),
+            receipt_months=await receipt_reports.receipts_by_month(uow, first, last))
 
 
 @desk_page(roles=MANAGERS)

@@ -4,8 +4,9 @@
 A package's statement (issue 18, item 1) as :mod:`bot.services.statements` words it, in the
 staff member's locale: the print view is the document with print styles (no console header
 when printed), and the PDF is the same document as ``clinicbot staff statement --pdf`` writes.
-A membership's comes from :mod:`bot.services.membership_statements`. Reception and managers
-only.
+A membership's comes from :mod:`bot.services.membership_statements`. ``/desk/receipts/{id}`` and
+``.../{id}.pdf``: one session's receipt of an insurance-friendly package
+(:mod:`bot.services.receipt_documents`). Reception and managers only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from bot.desk.packages import missing
 from bot.desk.web import DESK, desk_of, desk_page, render
 from bot.i18n import Translator
-from bot.services import membership_statements, statement_pdf, statements
+from bot.services import membership_statements, receipt_documents, statement_pdf, statements
 from bot.services.errors import NotFound
 from bot.storage.uow import UnitOfWork
 
@@ -96,10 +97,37 @@ async def membership_file(request: Request) -> Response:
     return pdf_response(doc, f"statement-membership-{membership_id}.pdf")
 
 
+async def _receipt(uow: UnitOfWork, receipt_id: int, t: Translator) -> statements.Document:
+    return receipt_documents.document(await receipt_documents.session_receipt(uow, receipt_id), t)
+
+
+@desk_page(roles=DESK)
+async def receipt(request: Request) -> Response:
+    """One session's receipt to read or print."""
+    receipt_id = int(request.path_params["receipt_id"])
+    doc = await _document(request, _receipt, receipt_id)
+    if isinstance(doc, Response):
+        return doc
+    return render(request, "statement.html", back=None, back_text=None,
+                  pdf=f"/desk/receipts/{receipt_id}.pdf", doc=doc)
+
+
+@desk_page(roles=DESK)
+async def receipt_file(request: Request) -> Response:
+    """One session's receipt as a PDF file to download."""
+    receipt_id = int(request.path_params["receipt_id"])
+    doc = await _document(request, _receipt, receipt_id)
+    if isinstance(doc, Response):
+        return doc
+    return pdf_response(doc, f"receipt-{receipt_id}.pdf")
+
+
 ROUTES = [
     Route("/desk/packages/{package_id:int}/statement", statement, methods=["GET"]),
     Route("/desk/packages/{package_id:int}/statement.pdf", statement_file, methods=["GET"]),
     Route("/desk/memberships/{membership_id:int}/statement", membership, methods=["GET"]),
     Route("/desk/memberships/{membership_id:int}/statement.pdf", membership_file,
           methods=["GET"]),
+    Route("/desk/receipts/{receipt_id:int}", receipt, methods=["GET"]),
+    Route("/desk/receipts/{receipt_id:int}.pdf", receipt_file, methods=["GET"]),
 ]

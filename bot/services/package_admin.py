@@ -21,7 +21,7 @@ from typing import cast
 
 from sqlalchemy import Table, select, update
 
-from bot.services import audit, billing, credit, outbox, packages
+from bot.services import audit, billing, credit, outbox, packages, receipts
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     AmountOutOfRange,
@@ -83,12 +83,16 @@ async def change_expiry(
 
 
 async def suggested_refund(uow: UnitOfWork, package_id: int) -> Decimal:
-    """price / uses x (uses not redeemed), at most what was collected.
+    """price / uses x (uses not redeemed), at most what was collected (an insurance-friendly
+    package: what was collected and not receipted nor transferred, see
+    :mod:`bot.services.receipts`).
 
     ``uses`` is the number the package was sold with: uses transferred out since still count
     (they were paid with this price), so a transfer never inflates the price of a use.
     """
     package = await packages.get_package(uow, package_id)
+    if package.insurance_friendly:
+        return await receipts.suggested_refund(uow, package)
     sold_uses = package.uses + await _uses_transferred_out(uow, package.id)
     if sold_uses == 0:
         return billing.ZERO
@@ -145,6 +149,8 @@ async def refund(
             uow, patient_id=package.patient_id, amount=amount, source=credit.REFUND,
             reason=f"refund of {package.name}", package_id=package.id,
         )
+    await receipts.close_on_refund(
+        uow, package, amount, local_today(await get_clinic(uow), now))
     await _tell_staff(uow, package, amount, released, by)
     await uow.session.flush()
     await seen.record("package.refund", summary=f"package {package.id} refunded")
@@ -217,6 +223,7 @@ async def transfer(
         practitioners=list(source.practitioners),
         locations=list(source.locations),
     )
+    await receipts.carry_over(uow, source, gift, uses)
     uow.session.add(gift)
     await uow.session.flush()
     await seen.record(

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.services import billing, credit, package_admin, package_views, packages
+from bot.services import billing, credit, package_admin, package_views, packages, receipts
 from bot.services.errors import NotFound, WrongState
 from bot.storage.models import (
     Appointment,
@@ -63,6 +63,7 @@ class PackagePage:
     transfers: list[Transfer]
     family: list[Patient]
     suggested_refund: Decimal | None  # None: already refunded
+    receipts: list[receipts.ReceiptLine] | None = None  # None: not insurance-friendly
 
 
 async def _patient(uow: UnitOfWork, patient_id: int) -> Patient:
@@ -107,7 +108,9 @@ async def package_page(uow: UnitOfWork, package_id: int) -> PackagePage:
         patient_pays=package.patient_pays, refunded_at=package.refunded_at, invoices=invoices,
         payments=payments, transfers=transfers, family=await family(uow, owner.id),
         suggested_refund=None if package.refunded_at is not None
-        else await package_admin.suggested_refund(uow, package_id))
+        else await package_admin.suggested_refund(uow, package_id),
+        receipts=await receipts.receipts_of(uow, package_id, with_voided=True)
+        if package.insurance_friendly else None)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class RefundPreview:
     available: int
     released: list[int]  # appointments that would lose the package (their uses return)
     settled: list[int]  # open invoices that would be owed no more
+    insurance_friendly: bool = False  # suggested: collected and not yet receipted
 
 
 async def refund_preview(uow: UnitOfWork, package_id: int) -> RefundPreview:
@@ -146,7 +150,8 @@ async def refund_preview(uow: UnitOfWork, package_id: int) -> RefundPreview:
         collected=await billing.package_collected(uow, package.id),
         suggested=await package_admin.suggested_refund(uow, package.id),
         redeemed=package.redeemed, booked=package.booked, available=package.available,
-        released=list(released), settled=list(settled))
+        released=list(released), settled=list(settled),
+        insurance_friendly=package.insurance_friendly)
 
 
 @dataclass(frozen=True)

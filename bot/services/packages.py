@@ -14,7 +14,7 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import selectinload
 
-from bot.services import audit, billing
+from bot.services import audit, billing, receipts
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.services.errors import (
     NotAllowed,
@@ -151,6 +151,7 @@ async def sell_package(
         practitioners=list(template.practitioners),
         locations=list(template.locations),
     )
+    receipts.set_up_sale(package, template)
     uow.session.add(package)
     await uow.session.flush()
     if template.price > 0:
@@ -307,11 +308,13 @@ async def redeem_use(uow: UnitOfWork, appointment: Appointment, kind: str) -> Pa
     uow.session.add(redemption)
     appointment.package_use = "redeemed"
     await uow.session.flush()
+    await receipts.issue(uow, package, appointment, day)
     return redemption
 
 
 async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
-    """Undo :func:`redeem_use`: the use is reserved again and the session invoice voided."""
+    """Undo :func:`redeem_use`: the use is reserved again, the session invoice and the
+    session's receipt (insurance-friendly packages) voided."""
     await lock_appointment(uow, appointment.id)
     if appointment.package_id is None or appointment.package_use != "redeemed":
         raise WrongState("this appointment has no redeemed package use to undo")
@@ -325,6 +328,7 @@ async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
         await billing.void_invoice(uow, invoice)
     if not await _move_use(uow, appointment.package_id, "redeemed", "booked"):
         raise WrongState("the package's redeemed uses do not match; nothing was changed")
+    await receipts.void_for(uow, appointment.id)
     await uow.session.delete(redemption)
     appointment.package_use = "reserved"
     await uow.session.flush()

@@ -187,6 +187,7 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
             "valid_days": template.valid_days,
             "online_purchase": template.online_purchase,
             "installments": template.installments,
+            "insurance_friendly": template.insurance_friendly,
             "fees": [fees[key] for key in template.eligible_fees],
             "practitioners": [practitioners[key] for key in template.practitioners],
             "locations": [locations[key] for key in template.locations],

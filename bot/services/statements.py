@@ -18,7 +18,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator, phone_text
-from bot.services import package_desk, package_views
+from bot.services import package_desk, package_views, receipts
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
 
@@ -51,6 +51,7 @@ class Statement:
     patient_pays: Decimal
     refunded_at: datetime | None
     payments: list[Payment]
+    receipts: list[receipts.ReceiptLine] | None = None  # insurance-friendly: live receipts
 
     @property
     def locale(self) -> str:
@@ -72,6 +73,8 @@ async def package_statement(uow: UnitOfWork, package_id: int) -> Statement:
         refunded_at=page.refunded_at,
         payments=[Payment(p.received_at, p.method, p.amount, p.invoice_id)
                   for p in page.payments],
+        receipts=None if page.receipts is None
+        else [line for line in page.receipts if not line.voided],
     )
 
 
@@ -162,12 +165,40 @@ def document(st: Statement, t: Translator) -> Document:
         headers=[t.gettext("Date"), t.gettext("What"), t.gettext("Method"),
                  t.gettext("Amount")],
         rows=rows, empty=t.gettext("No payment yet."), numeric=frozenset({3}))
+    tables = [sessions, money_table]
+    if st.receipts is not None:
+        tables.append(receipts_table(t, st.receipts, st.currency))
     return Document(
         language=t.language,
         title=t.gettext("Package statement"),
         clinic=[st.clinic_name, *([phone_text(st.clinic_phone)] if st.clinic_phone else [])],
-        facts=facts, tables=[sessions, money_table],
+        facts=facts, tables=tables,
         footer=t.gettext("Issued on {day}.", day=t.date_text(st.issued_on)))
+
+
+def receipts_table(t: Translator, lines: list[receipts.ReceiptLine], currency: str) -> Table:
+    """An insurance-friendly package's receipts, one row each (number, session, value, what
+    the patient paid that session, total), with their total as the last row."""
+
+    def money(amount: Decimal) -> str:
+        return t.money(amount, currency)
+
+    rows = [[str(r.id), t.date_text(r.day),
+             r.fee or "" if r.kind == receipts.SESSION else t.gettext("Refund adjustment"),
+             r.practitioner or "", money(r.value), money(r.patient_pays), money(r.total)]
+            for r in lines]
+    if rows:
+        zero = Decimal(0)
+        rows.append(["", "", t.gettext("Total"), "", money(sum((r.value for r in lines), zero)),
+                     money(sum((r.patient_pays for r in lines), zero)),
+                     money(sum((r.total for r in lines), zero))])
+    return Table(
+        title=t.gettext("Receipts for insurance claims"),
+        headers=[t.gettext("Receipt"), t.gettext("Date"), t.gettext("Fee"),
+                 t.gettext("Practitioner"), t.gettext("Session value"),
+                 t.gettext("Patient paid"), t.gettext("Total")],
+        rows=rows, empty=t.gettext("No receipt yet: one is issued for each redeemed session."),
+        numeric=frozenset({4, 5, 6}))
 
 
 def text(doc: Document) -> str:
@@ -191,13 +222,20 @@ def text(doc: Document) -> str:
 
 
 def summary(st: Statement, t: Translator) -> str:
-    """A short summary (an SMS within 3 segments): the package, money, uses and expiry."""
+    """A short summary (an SMS within 3 segments): the package, money, uses and expiry; an
+    insurance-friendly package's receipts counted, with their total."""
     d = st.details
     expiry = (t.gettext("expires {day}", day=t.date_text(d.expires_on)) if d.expires_on
               else t.gettext("never expires"))
-    return t.gettext(
+    text = t.gettext(
         "{package}: paid {paid} of {price}, {outstanding} owed. Uses: {redeemed} redeemed, "
         "{booked} booked, {available} available; {expiry}.",
         package=d.name, paid=t.money(d.paid, st.currency), price=t.money(d.price, st.currency),
         outstanding=t.money(d.outstanding, st.currency), redeemed=d.redeemed, booked=d.booked,
         available=d.available, expiry=expiry)
+    if st.receipts is None:
+        return text
+    total = sum((r.value for r in st.receipts), Decimal(0))
+    return text + " " + t.ngettext(
+        "{n} insurance receipt, {total} in all.", "{n} insurance receipts, {total} in all.",
+        len(st.receipts), total=t.money(total, st.currency))

@@ -32,6 +32,7 @@ from bot.storage.models.packages import (
     PatientPackage,
 )
 from bot.storage.models.people import Conversation, Patient, Staff, guardianship
+from bot.storage.models.receipts import SessionReceipt
 from bot.storage.models.security import StaffCodeGuard
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "PatientPackage",
     "Payment",
     "Practitioner",
+    "SessionReceipt",
     "Staff",
     "StaffCodeGuard",
     "StaffPassword",

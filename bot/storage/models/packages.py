@@ -44,6 +44,8 @@ class PackageTemplate(Base):
     valid_days: Mapped[int | None] = mapped_column()
     online_purchase: Mapped[bool] = mapped_column(default=False)
     installments: Mapped[int] = mapped_column(default=1)
+    # Per-session receipts instead of one lump-sum receipt (bot/services/receipts.py).
+    insurance_friendly: Mapped[bool] = mapped_column(default=False)
 
     fees: Mapped[list[Fee]] = relationship(secondary=template_fee, lazy="selectin")
     practitioners: Mapped[list[Practitioner]] = relationship(
@@ -87,6 +89,13 @@ class PatientPackage(Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refund_amount: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Insurance-friendly (bot/services/receipts.py): each redeemed use gets its own receipt at
+    # ``session_value``; the package's uses are worth ``receipt_value`` together (its price, or
+    # what a transfer brought), less ``value_transferred`` (what its transfers took away).
+    insurance_friendly: Mapped[bool] = mapped_column(default=False)
+    session_value: Mapped[Decimal | None] = mapped_column(Money)
+    receipt_value: Mapped[Decimal | None] = mapped_column(Money)
+    value_transferred: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
     # What the package covers. Read as ids through bot.services.package_scope; the rows are
     # loaded only on purpose (a selectinload option), never as a side effect of loading a
