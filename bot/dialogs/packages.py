@@ -170,7 +170,8 @@ class MyPackages(Dialog):
     async def ask_details(self, ctx: DialogContext) -> Reply:
         package = await self._package(ctx)
         options = [Option(STATEMENT, ctx._("Statement")), Option(BACK, ctx._("Back"))]
-        if package.status == "active" and package.available > 1 and first_step(SERIES_DIALOG):
+        if (package.status == "active" and package.available > 1 and first_step(SERIES_DIALOG)
+                and first_step(BOOK_DIALOG)):  # a series is booked with the booking's steps
             options.insert(0, Option(SERIES, ctx._("Book my remaining sessions")))
         if package.status == "active" and package.available > 0 and first_step(BOOK_DIALOG):
             options.insert(0, Option(BOOK, ctx._("Book with this package")))
