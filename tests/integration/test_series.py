@@ -7,13 +7,13 @@ available (Ana at downtown, Mon-Thu 09:00-17:00); a follow-up is 30 minutes.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.services import appointments, closures, series
-from bot.services.errors import InvalidInput, TooLateToCancel
+from bot.services.clinic import get_clinic
+from bot.services.errors import DomainError, InvalidInput, TooLateToCancel
 from bot.storage.models import Appointment, AppointmentSeries
 from tests.booking_support import Ids, at, load_ids, wall
 from tests.integration._builders import counters
@@ -172,33 +172,51 @@ async def test_cancelling_the_rest_too_late_changes_nothing(make_uow, ids, clock
     assert await pack_counters(make_uow, ids) == (5, 2, 0, 3)
 
 
-async def _series_task(make_uow, proposal) -> object:
-    try:
-        return ("series", await book(make_uow, proposal))
-    except series.SeriesChanged as exc:
-        return exc
-
-
-async def _single_task(make_uow, ids: Ids, starts_at, patient: int | None = None,
-                       package: int | None = None) -> object:
+async def _together(make_uow, barrier: asyncio.Barrier, work) -> object:
+    """Run ``work(uow)`` in its own unit of work, all competitors at once (on PostgreSQL each
+    opens its transaction before the barrier; SQLite's BEGIN IMMEDIATE would wait on the lock,
+    so there they start together instead); the result, or the refusal."""
     try:
         async with make_uow() as uow:
-            made = await appointments.book(
-                uow, patient_id=patient or ids.sofia, practitioner_id=ids.ana,
-                location_id=ids.downtown, fee_id=ids.physio_follow, starts_at=starts_at,
-                package_id=package, booked_by="staff",
-            )
+            if uow.dialect == "postgresql":
+                await get_clinic(uow)
+            await barrier.wait()
+            result = await work(uow)
             await uow.commit()
-            return ("single", made.id)
-    except Exception as exc:  # the loser's refusal is the result under test
+            return result
+    except DomainError as exc:  # the loser's refusal is the result under test
         return exc
+
+
+def _series_task(make_uow, barrier, proposal):
+    async def work(uow):
+        made = await series.book_series(
+            uow, package_id=proposal.package_id, practitioner_id=proposal.practitioner_id,
+            location_id=proposal.location_id, fee_id=proposal.fee_id,
+            every_days=proposal.every_days, starts=proposal.starts, booked_by="patient")
+        return ("series", made.id)
+
+    return _together(make_uow, barrier, work)
+
+
+def _single_task(make_uow, barrier, ids: Ids, starts_at, patient: int | None = None,
+                 package: int | None = None):
+    async def work(uow):
+        made = await appointments.book(
+            uow, patient_id=patient or ids.sofia, practitioner_id=ids.ana,
+            location_id=ids.downtown, fee_id=ids.physio_follow, starts_at=starts_at,
+            package_id=package, booked_by="staff")
+        return ("single", made.id)
+
+    return _together(make_uow, barrier, work)
 
 
 @pytest.mark.parametrize("round_", range(3))
 async def test_race_series_against_single_bookings_into_the_same_times(make_uow, ids, round_):
     proposal = await propose(make_uow, ids, at("2026-11-03", 10))
-    singles = [_single_task(make_uow, ids, s) for s in proposal.starts[round_:]]
-    tasks = [*singles[:1], _series_task(make_uow, proposal), *singles[1:]]
+    barrier = asyncio.Barrier(1 + len(proposal.starts[round_:]))
+    singles = [_single_task(make_uow, barrier, ids, s) for s in proposal.starts[round_:]]
+    tasks = [*singles[:1], _series_task(make_uow, barrier, proposal), *singles[1:]]
     results = await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
     won_series = any(isinstance(r, tuple) and r[0] == "series" for r in results)
     won_singles = [r for r in results if isinstance(r, tuple) and r[0] == "single"]
@@ -216,13 +234,15 @@ async def test_race_series_against_single_bookings_into_the_same_times(make_uow,
 async def test_race_two_series_and_singles_on_one_package_never_over_redeem(make_uow, ids):
     one = await propose(make_uow, ids, at("2026-11-03", 10))
     other = await propose(make_uow, ids, at("2026-11-04", 14), every_days=3)
+    barrier = asyncio.Barrier(4)
     tasks = [
-        _series_task(make_uow, one),
-        _single_task(make_uow, ids, at("2026-11-05", 9), ids.maya, ids.maya_pack),
-        _series_task(make_uow, other),
-        _single_task(make_uow, ids, at("2026-11-05", 11), ids.maya, ids.maya_pack),
+        _series_task(make_uow, barrier, one),
+        _single_task(make_uow, barrier, ids, at("2026-11-05", 9), ids.maya, ids.maya_pack),
+        _series_task(make_uow, barrier, other),
+        _single_task(make_uow, barrier, ids, at("2026-11-05", 11), ids.maya, ids.maya_pack),
     ]
-    await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
+    results = await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
+    assert any(isinstance(r, tuple) for r in results), results
     rows = await live_appointments(make_uow)
     assert_no_overlap(rows)
     covered = [a for a in rows if a.package_id == ids.maya_pack]
@@ -233,4 +253,3 @@ async def test_race_two_series_and_singles_on_one_package_never_over_redeem(make
     for a in covered:
         by_series[a.series_id] = by_series.get(a.series_id, 0) + 1
     assert all(n == 3 for key, n in by_series.items() if key is not None), "whole or nothing"
-    assert date(2026, 11, 2)  # the clock's Monday: nothing booked in the past
