@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import appointments, closures, series
+from bot.services import accounts, appointments, closures, series
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError, InvalidInput, TooLateToCancel
 from bot.storage.models import Appointment, AppointmentSeries
@@ -253,3 +253,16 @@ async def test_race_two_series_and_singles_on_one_package_never_over_redeem(make
     for a in covered:
         by_series[a.series_id] = by_series.get(a.series_id, 0) + 1
     assert all(n == 3 for key, n in by_series.items() if key is not None), "whole or nothing"
+
+
+async def test_a_merge_moves_the_series_with_its_appointments(make_uow, ids):
+    series_id = await book(make_uow, await propose(make_uow, ids, at("2026-11-03", 10)))
+    async with make_uow() as uow:
+        result = await accounts.merge(uow, ids.sofia, ids.maya, by="desk")
+        await uow.commit()
+    assert result.moved["appointment_series"] == 1 and result.moved["appointment"] == 3
+    async with make_uow() as uow:
+        row = await uow.session.get(AppointmentSeries, series_id)
+        assert row.patient_id == ids.sofia
+        assert {a.patient_id for a in await series.series_appointments(uow, series_id)} == {
+            ids.sofia}
