@@ -117,7 +117,7 @@ async def propose(
         package, await scope_of(uow, package.id), fee_id=fee_id,
         practitioner_id=practitioner_id, location_id=location_id, on=first_day,
     )
-    (await clinic_setup(uow)).fee(fee_id)  # NotFound if there is none
+    fee = (await clinic_setup(uow)).fee(fee_id)  # NotFound if there is none
     wanted_count = package.available if count is None else min(count, package.available)
     if wanted_count < 1:
         raise NoUsesLeft(f"{package.name} has no uses left")
@@ -132,7 +132,7 @@ async def propose(
         if last_day is not None and moment.astimezone(tz).date() > last_day:
             break
         rhythm.append(moment)
-    minutes = timedelta(minutes=(await clinic_setup(uow)).fee(fee_id).minutes)
+    minutes = timedelta(minutes=fee.minutes)
     chosen: list[Occurrence] = []
     skipped: list[datetime] = []
 
