@@ -33,6 +33,7 @@ from bot.cli import (
     staff_packages,
     staff_password,
     staff_people,
+    staff_series,
     staff_statement,
     staff_visits,
 )
@@ -72,7 +73,7 @@ def register(cli: click.Group) -> None:
     families = (
         staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
         staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
-        staff_access, staff_invitations, staff_password, staff_messages,
+        staff_access, staff_invitations, staff_password, staff_messages, staff_series,
     )
     for family in families:
         for command in family.COMMANDS:

@@ -31,6 +31,7 @@ WHAT_MOVED = {
     "membership": "memberships",
     "conversation": "chats",
     "outbox_message": "queued messages",
+    "appointment_series": "series",
     "earlier_merges": "earlier merges",
     "guardianships": "family links",
 }

@@ -79,6 +79,7 @@ from bot.desk import (
     registrations,
     report_members,
     reports,
+    series,
     staff_admin,
     statement,
     today,
@@ -89,7 +90,7 @@ from bot.desk.web import HERE
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
-    statement, reports, report_members, invitations,
+    statement, reports, report_members, invitations, series,
 )
 
 

@@ -84,6 +84,8 @@ def _done_text(request: Request) -> str | None:
     }
     if query.get("done") == "transferred" and number(query.get("to")) is not None:
         return t.gettext("Uses moved to package {id}.", id=query["to"])
+    if query.get("done") == "series" and number(query.get("n")) is not None:
+        return t.gettext("Booked {n} sessions as a series.", n=query["n"])
     if number(query.get("paid")) is not None:
         return t.gettext("Payment recorded on invoice {id}.", id=query["paid"])
     return texts.get(query.get("done", ""))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.book import Book
+from bot.dialogs.series_cancel import CANCEL_REST, CancelsSeries
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken, to_talk
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, appointments, catalog, packages
@@ -37,7 +38,7 @@ async def appointment_text(ctx: DialogContext, appointment: Appointment) -> str:
     )
 
 
-class MyAppointments(SlotPicker):
+class MyAppointments(CancelsSeries, SlotPicker):
     """Lists the subject's upcoming appointments and cancels or moves one of them."""
 
     name = "appointments"
@@ -109,21 +110,25 @@ class MyAppointments(SlotPicker):
         if appointment.package_id is not None:
             package = await packages.get_package(ctx.uow, appointment.package_id)
             lines.append(ctx._("Covered by your {package}.", package=package.name))
-        options = (
+        options: tuple[Option, ...] = (
             Option(CANCEL, ctx._("Call it off")), Option(MOVE, ctx._("Reschedule")), back,
         )
+        if appointment.series_id is not None:  # booked as a series (bot/dialogs/series_cancel)
+            options = (Option(CANCEL, ctx._("Call off this one")),
+                       Option(CANCEL_REST, ctx._("Call off this and the rest of the series")),
+                       *options[1:])
         return Reply("\n".join(lines), options)
 
     async def on_detail(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == BACK:
             return Goto("list")
         appointment = await self.appointment(ctx)
-        if appointment is None or answer.key not in (CANCEL, MOVE):
+        if appointment is None or answer.key not in (CANCEL, MOVE, CANCEL_REST):
             return Retry(ctx._("Please answer with the number of one of the choices."))
         if self.too_soon(ctx, appointment):
             return Goto("too_late")
-        if answer.key == CANCEL:
-            return Goto("cancel")
+        if answer.key in (CANCEL, CANCEL_REST):
+            return Goto("cancel" if answer.key == CANCEL else "cancel_rest")
         ctx.data.update(
             fee_id=appointment.fee_id, practitioner_id=appointment.practitioner_id,
             location_id=appointment.location_id, exclude_id=appointment.id,

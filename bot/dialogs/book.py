@@ -27,6 +27,7 @@ from bot.services.package_scope import PackageScope
 from bot.storage.models import PatientPackage
 
 NO_PACKAGE, CONFIRM, OTHER_TIME, DECLINE = "none", "yes", "other", "nopk"
+SERIES = "series"  # "Book my remaining sessions" from this time (bot/dialogs/series.py)
 
 
 def package_label(ctx: DialogContext, package: PatientPackage) -> str:
@@ -233,6 +234,8 @@ class Book(SlotPicker):
         options = [Option(CONFIRM, ctx._("Confirm")), other]
         if package is not None and wishes.wish(ctx) is not None:  # applied without asking
             options.append(Option(DECLINE, ctx._("Without the package")))
+        if package is not None and package.available > 1 and self.name == Book.name:
+            options.append(Option(SERIES, ctx._("Book my remaining sessions")))
         return Reply("\n".join(lines), tuple(options))
 
     async def on_confirm(self, ctx: DialogContext, answer: Answer) -> Result:
@@ -241,6 +244,9 @@ class Book(SlotPicker):
         if answer.key == DECLINE:
             self.forget_package(ctx)
             return Goto("confirm")
+        if answer.key == SERIES and ctx.data.get("use_package") is not None:
+            ctx.data.update(package_id=ctx.data["use_package"], series_from_booking=True)
+            return Goto("rhythm", dialog=SERIES)
         if answer.key != CONFIRM:
             return Retry(ctx._("Please answer with the number of one of the choices."))
         if ctx.account is None:

@@ -22,7 +22,8 @@ from bot.services.package_views import PackageDetails, SessionCovered
 
 BOOK_DIALOG = "book"
 BUY_DIALOG = "buy"
-BOOK, BUY, BACK, STATEMENT = "book", "buy", "back", "statement"
+SERIES_DIALOG = "series"  # book the remaining uses at a rhythm (bot/dialogs/series.py)
+BOOK, BUY, BACK, STATEMENT, SERIES = "book", "buy", "back", "statement", "series"
 DOCUMENT_CHANNELS = frozenset({"telegram"})  # channels that send the statement as a PDF
 IMPORTED = "imported"  # a use redeemed before the clinic's online records
 
@@ -169,6 +170,9 @@ class MyPackages(Dialog):
     async def ask_details(self, ctx: DialogContext) -> Reply:
         package = await self._package(ctx)
         options = [Option(STATEMENT, ctx._("Statement")), Option(BACK, ctx._("Back"))]
+        if (package.status == "active" and package.available > 1 and first_step(SERIES_DIALOG)
+                and first_step(BOOK_DIALOG)):  # a series is booked with the booking's steps
+            options.insert(0, Option(SERIES, ctx._("Book my remaining sessions")))
         if package.status == "active" and package.available > 0 and first_step(BOOK_DIALOG):
             options.insert(0, Option(BOOK, ctx._("Book with this package")))
         return Reply(details_text(ctx, package), tuple(options))
@@ -182,6 +186,11 @@ class MyPackages(Dialog):
                 ctx.effects.append(Effect("statement_pdf", {"package_id": package.id,
                                                             "locale": ctx.t.locale}))
             return Goto("statement")
+        step = first_step(SERIES_DIALOG)
+        if answer.key == SERIES and step is not None:
+            ctx.data["package_id"] = (await self._package(ctx)).id
+            ctx.data.pop("series_from_booking", None)
+            return Goto(step, dialog=SERIES_DIALOG)
         booking = _dialog(BOOK_DIALOG)
         if answer.key == BOOK and booking is not None:
             package = await self._package(ctx)

@@ -22,6 +22,7 @@ from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.storage.models import (
     Appointment,
+    AppointmentSeries,
     Base,
     Conversation,
     CreditEntry,
@@ -47,6 +48,7 @@ PATIENT_OWNED: tuple[type[Base], ...] = (
     Membership,
     Conversation,
     OutboxMessage,
+    AppointmentSeries,
 )
 
 
@@ -69,9 +71,10 @@ async def merge(
 ) -> MergeResult:
     """Merge profile ``merge_id`` into ``keep_id``: everything it owns moves (RULES.md 18).
 
-    Appointments, packages, invoices, payments, credit, memberships, conversations and queued
-    messages move; the kept profile takes the Telegram link, set-up key, phone, e-mail, birth
-    date and language it lacks, and an opt-out of either; guardians and wards are joined
+    Appointments (and the series they were booked in), packages, invoices, payments, credit,
+    memberships, conversations and queued messages move; the kept profile takes the Telegram
+    link, set-up key, phone, e-mail, birth date and language it lacks, and an opt-out of
+    either; guardians and wards are joined
     (without duplicates or self-guardianship). The merged row stays, pointing at the kept one.
     ``link_channels``: staff confirmed the online registration's phone and Telegram account are
     the patient's own; without it they are taken off (see the module docstring).

@@ -86,7 +86,7 @@ async def test_booking_with_the_preselected_package(chat, make_uow):
     assert "Tue 3 Nov, 10:00 a.m." in reply.text
     assert "Uses 1 of your Physio 5-pack: 2 left after this." in reply.text
     assert "You pay $0.00 for this session." in reply.text
-    assert chat.labels == ["Confirm", "Choose another time"]
+    assert chat.labels == ["Confirm", "Choose another time", "Book my remaining sessions"]
     reply = await chat.choose("Confirm")
     assert "Booked for Tue 3 Nov, 10:00 a.m.: Physiotherapy follow-up" in reply.text
     assert "Physio 5-pack: 2 uses left." in reply.text
@@ -240,7 +240,7 @@ async def test_a_time_taken_before_confirming_is_explained_with_fresh_times(chat
     await chat.choose("Tue 3 Nov")
     await chat.choose("Morning")
     await chat.choose("10:00 a.m.")
-    assert chat.labels == ["Confirm", "Choose another time"]
+    assert chat.labels == ["Confirm", "Choose another time", "Book my remaining sessions"]
     async with make_uow() as uow:  # someone else books Ana at that time meanwhile
         sofia = await patient(uow, "sofia")
         ana = await uow.session.scalar(select(Practitioner).where(Practitioner.key == "ana"))

@@ -225,7 +225,8 @@ async def test_book_with_this_package_hands_it_to_the_booking_dialog(
         leo_package = (await package_of(uow, "leo")).id
     await _open(chat, who="Leo Chen")
     await chat.choose("Massage")
-    assert chat.labels == ["Book with this package", "Statement", "Back"]
+    assert chat.labels == ["Book with this package", "Book my remaining sessions", "Statement",
+                           "Back"]
     reply = await chat.choose("Book with this package")
     assert reply.text == f"booking with package {leo_package} for {leo_id}"
     reply = await chat.say("back")
@@ -256,7 +257,8 @@ async def test_book_with_this_package_books_with_it_without_asking_again(chat, m
     await _open(chat)
     assert chat.labels == [MAYAS, "Physio 5-pack: 5 left, until May 1, 2027"]
     await chat.choose("5 left")
-    assert chat.labels == ["Book with this package", "Statement", "Back"]
+    assert chat.labels == ["Book with this package", "Book my remaining sessions", "Statement",
+                           "Back"]
     reply = await chat.choose("Book with this package")
     assert "use your package" not in reply.text, "chosen here: not asked again"
     assert "Which day?" in reply.text, "its one treatment and place: straight to the day"

@@ -112,7 +112,7 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
         "appointments", "cancel", "reschedule", "add-package", "remove-package", "arrive",
         "undo-arrival", "closed", "time-off", "no-show", "no-shows", "resolve", "undo",
         "duplicates", "merge", "keep-separate", "revoke-chat", "add-guardian", "remove-guardian",
-        "password", "messages", "reply", "handled",
+        "password", "messages", "reply", "handled", "series", "cancel-series",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing

@@ -34,10 +34,12 @@ from bot.storage.models.packages import (
 from bot.storage.models.people import Conversation, Patient, Staff, guardianship
 from bot.storage.models.receipts import SessionReceipt
 from bot.storage.models.security import StaffCodeGuard
+from bot.storage.models.series import AppointmentSeries
 
 __all__ = [
     "LIVE_STATUSES",
     "Appointment",
+    "AppointmentSeries",
     "AuditEntry",
     "Base",
     "Clinic",

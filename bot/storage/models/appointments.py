@@ -39,6 +39,9 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(16), default="booked")
     package_id: Mapped[int | None] = mapped_column(ForeignKey("patient_package.id"), index=True)
     package_use: Mapped[str | None] = mapped_column(String(16))  # reserved | redeemed
+    series_id: Mapped[int | None] = mapped_column(  # booked as part of a series (issue 19)
+        ForeignKey("appointment_series.id"), index=True
+    )
     booked_by: Mapped[str] = mapped_column(String(16), default="staff")  # patient | staff
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
