@@ -32,6 +32,7 @@ from bot.storage.models.packages import (
 )
 from bot.storage.models.people import Conversation, Patient, Staff, guardianship
 from bot.storage.models.security import StaffCodeGuard
+from bot.storage.models.waitlist import WaitlistEntry, WaitlistOffer
 
 __all__ = [
     "LIVE_STATUSES",
@@ -65,6 +66,8 @@ __all__ = [
     "Staff",
     "StaffCodeGuard",
     "StaffPassword",
+    "WaitlistEntry",
+    "WaitlistOffer",
     "WorkingHours",
     "fee_practitioner",
     "guardianship",
