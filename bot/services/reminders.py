@@ -17,7 +17,7 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`package_expiry_warnings` -- ``package:{id}:expiry:{date}`` from
   ``package_expiry_days_before`` the expiry of a paid package with uses available.
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
-* ``waitlist offers`` -- :func:`bot.services.waitlist_offers.expire_offers`: offers past their
+* :func:`expire_waitlist_offers` -- ``waitlist_offers.expire_offers``: offers past their
   hold close and their times go to the next waiting patients (issue 19).
 * housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
   the answers to inbound messages after two days and their ids by age (SMS after 400 days,
@@ -143,6 +143,11 @@ async def raise_no_shows(uow: UnitOfWork) -> int:
     return await noshows.raise_overdue(uow, uow.clock.now())
 
 
+async def expire_waitlist_offers(uow: UnitOfWork) -> int:
+    """Offers past their hold close; their times go to the next waiting patients."""
+    return await waitlist_offers.expire_offers(uow)
+
+
 Sweep = Callable[[UnitOfWork], Awaitable[int]]
 # In order: invoices before the reminders that read them.
 SWEEPS: dict[str, Sweep] = {
@@ -153,7 +158,7 @@ SWEEPS: dict[str, Sweep] = {
     "unpaid reminders": unpaid_reminders,
     "package expiry warnings": package_expiry_warnings,
     "old inbound messages forgotten": inbound.forget_old,
-    "waitlist offers": waitlist_offers.expire_offers,
+    "waitlist offers": expire_waitlist_offers,
 }
 
 
