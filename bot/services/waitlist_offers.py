@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select, update
 
-from bot.services import appointments
+from bot.services import appointments, availability
 from bot.services.accounts import require_may_act
 from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
@@ -34,6 +34,7 @@ from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 
 OFFER = "waitlist_offer"  # the outbox kind
+OPENED_ENTRIES = 200  # waiting entries looked at when closed time opens again
 NOON_HOUR, EVENING_HOUR = 12, 17
 
 
@@ -118,6 +119,40 @@ async def offer_time(
             f"waitlist:offer:{offer.id}", OFFER, entry.patient_id,
             {"offer_id": offer.id, "starts_at": starts_at.isoformat()})], look_first=False)
         made += 1
+    return made
+
+
+async def times_opened(
+    uow: UnitOfWork, start: datetime, end: datetime, *, practitioner_id: int | None = None,
+    location_id: int | None = None,
+) -> int:
+    """Closed time between ``start`` and ``end`` opened again (a closure or time off removed):
+    offer its free times to the waiting patients they suit, each time as :func:`offer_time`
+    does (in order, one offer per patient); how many offers were made."""
+    clinic = await get_clinic(uow)
+    tz = zone(clinic)
+    now = uow.clock.now()
+    first = max(start, now).astimezone(tz).date()
+    days = min((end.astimezone(tz).date() - first).days + 1, clinic.booking_horizon_days + 1)
+    if days <= 0:
+        return 0
+    entries = await uow.session.scalars(select(WaitlistEntry).where(
+        WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id).limit(OPENED_ENTRIES))
+    times: set[tuple[datetime, int, int]] = set()
+    for entry in entries.all():
+        for practitioner, location in await availability.allowed_pairs(uow, entry.fee_id):
+            if (entry.practitioner_id not in (None, practitioner.id)
+                    or entry.location_id not in (None, location.id)
+                    or practitioner_id not in (None, practitioner.id)
+                    or location_id not in (None, location.id)):
+                continue
+            slots = await availability.offered_slots(
+                uow, practitioner.id, location.id, entry.fee_id, first, days)
+            times.update((slot, practitioner.id, location.id) for slot in slots
+                         if start <= slot < end and suits(entry, slot, tz))
+    made = 0
+    for slot, practitioner_id_, location_id_ in sorted(times):
+        made += await offer_time(uow, practitioner_id_, location_id_, slot)
     return made
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.services import appointments, waitlist, waitlist_offers
+from bot.services import appointments, closures, waitlist, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
 from bot.services.waitlist import Wish
 from bot.services.waitlist_offers import OfferGone
@@ -192,3 +192,21 @@ async def test_one_offer_at_a_time_per_patient(make_uow, ids):
     await cancel(make_uow, early)
     await cancel(make_uow, late)  # a second cancellation while an offer is out
     assert await offers(make_uow) == [(first, "open"), (second, "open")]
+
+
+async def test_time_off_removed_offers_its_times_in_order(make_uow, ids):
+    async with make_uow() as uow:  # Ana away Tuesday 09:00-10:00
+        [away], _ = await closures.add(uow, starts_at=at(TUESDAY, 9), ends_at=at(TUESDAY, 10),
+                                       practitioner_id=ids.ana)
+        await uow.commit()
+    first = await join(make_uow, ids.maya, physio(ids, weekdays=(1,), parts=("morning",)))
+    second = await join(make_uow, ids.leo, physio(ids, weekdays=(1,)))
+    await join(make_uow, ids.sofia, physio(ids, parts=("evening",)))  # nothing suits her
+    async with make_uow() as uow:
+        await closures.remove(uow, away.id, time_off=True)
+        await uow.commit()
+    async with make_uow() as uow:
+        rows = (await uow.session.execute(select(
+            WaitlistOffer.entry_id, WaitlistOffer.starts_at).order_by(WaitlistOffer.id))).all()
+    assert [(entry, starts) for entry, starts in rows] == [
+        (first, at(TUESDAY, 9)), (second, at(TUESDAY, 9, 15))]
