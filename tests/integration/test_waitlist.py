@@ -11,7 +11,7 @@ from bot.services import appointments, closures, waitlist, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
 from bot.services.waitlist import Wish
 from bot.services.waitlist_offers import OfferGone
-from bot.storage.models import Appointment, Clinic, OutboxMessage, WaitlistOffer
+from bot.storage.models import Appointment, Clinic, OutboxMessage, Patient, WaitlistOffer
 from tests.booking_support import Ids, at, load_ids
 
 TUESDAY = "2026-11-03"  # Ana works downtown 09:00-17:00
@@ -210,3 +210,24 @@ async def test_time_off_removed_offers_its_times_in_order(make_uow, ids):
             WaitlistOffer.entry_id, WaitlistOffer.starts_at).order_by(WaitlistOffer.id))).all()
     assert [(entry, starts) for entry, starts in rows] == [
         (first, at(TUESDAY, 9)), (second, at(TUESDAY, 9, 15))]
+
+
+async def test_quiet_hours_start_the_hold_later_and_an_opted_out_patient_is_skipped(
+    make_uow, ids, clock
+):
+    appointment = await booked(make_uow, ids, ids.sofia)
+    await join(make_uow, ids.sofia, physio(ids))  # she opts out below
+    second = await join(make_uow, ids.maya, physio(ids))
+    async with make_uow() as uow:
+        sofia = await uow.session.get(Patient, ids.sofia)
+        assert sofia is not None
+        sofia.opted_out = True
+        await uow.commit()
+    clock.set(at("2026-11-02", 22))  # quiet hours: 21:00-08:00
+    await cancel(make_uow, appointment)
+    async with make_uow() as uow:
+        offer = await uow.session.scalar(select(WaitlistOffer))
+        assert offer is not None
+        assert (offer.entry_id, offer.expires_at) == (second, at(TUESDAY, 8, 15))
+        message = await uow.session.scalar(select(OutboxMessage))
+        assert message is not None and message.patient_id == ids.maya
