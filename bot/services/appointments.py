@@ -425,6 +425,11 @@ async def reschedule(
     _require_booked(appointment, "moved")
     if by == "patient":
         _check_notice(clinic, appointment, uow.clock.now(), "rescheduled")
+    # Both booking locks in id order (the freed time is offered to the waitlist under the
+    # old practitioner's): two moves between the same practitioners never wait in a cycle.
+    for locked_id in sorted({appointment.practitioner_id,
+                             new_practitioner_id or appointment.practitioner_id}):
+        await _lock_practitioner(uow, locked_id)
     practitioner = await _lock_practitioner(
         uow, new_practitioner_id or appointment.practitioner_id
     )

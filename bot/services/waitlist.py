@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bot.services import audit, packages, waitlist_offers
+from bot.services import appointments, audit, packages, waitlist_offers
 from bot.services.accounts import require_may_act
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today
 from bot.services.clinic_setup import clinic_setup
@@ -92,7 +92,12 @@ async def leave(
     actor: audit.Actor | None = None,
 ) -> WaitlistEntry:
     """Take an entry off the list (the patient leaves, or the desk removes it); its open
-    offers are withdrawn and their times offered to the next patients."""
+    offers are withdrawn and their times offered to the next patients. The booking locks of
+    its offers' practitioners are taken first, as accepting an offer takes them."""
+    held = await uow.session.scalars(select(WaitlistOffer.practitioner_id).where(
+        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").distinct())
+    for practitioner_id in sorted(held.all()):
+        await appointments.lock_practitioner(uow, practitioner_id)
     entry = await uow.session.scalar(
         select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update()
         .execution_options(populate_existing=True))

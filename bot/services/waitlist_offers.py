@@ -29,7 +29,6 @@ from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
 from bot.services.errors import DomainError, NotAllowed, NotFound, WrongState
 from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
-from bot.services.sweeping import locked
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 
@@ -104,6 +103,8 @@ async def offer_time(
             break
         if not suits(entry, starts_at, tz) or await recipient_for(uow, entry.patient_id) is None:
             continue
+        if not await _still_waiting(uow, entry.id):  # left meanwhile (its row is locked now)
+            continue
         try:
             await appointments.check_bookable(
                 uow, practitioner_id=practitioner_id, location_id=location_id,
@@ -120,6 +121,13 @@ async def offer_time(
             {"offer_id": offer.id, "starts_at": starts_at.isoformat()})], look_first=False)
         made += 1
     return made
+
+
+async def _still_waiting(uow: UnitOfWork, entry_id: int) -> bool:
+    """Lock the entry and read it afresh: is it still waiting?"""
+    status = await uow.session.scalar(
+        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update())
+    return status == "waiting"
 
 
 async def times_opened(
@@ -234,23 +242,27 @@ async def decline(uow: UnitOfWork, offer_id: int, *, acting_patient_id: int | No
 
 async def expire_offers(uow: UnitOfWork) -> int:
     """Sweep: close the offers whose hold ran out and offer their times to the next patients;
-    how many new offers were made (idempotent: see the module docstring)."""
+    how many new offers were made (idempotent: see the module docstring).
+
+    Per practitioner, the booking lock first (as :func:`accept` takes it, so the two never
+    wait for each other in opposite order), then one conditional update closes the offers
+    still open, so two instances sweeping at once close each offer once."""
     now = uow.clock.now()
-    due = (await uow.session.execute(locked(uow, select(
-        WaitlistOffer.id, WaitlistOffer.practitioner_id, WaitlistOffer.location_id,
-        WaitlistOffer.starts_at,
-    ).where(WaitlistOffer.status == "open", WaitlistOffer.expires_at <= now)
-        .order_by(WaitlistOffer.expires_at, WaitlistOffer.id).limit(500), WaitlistOffer))).all()
-    if not due:
-        return 0
-    await uow.session.execute(
-        update(WaitlistOffer)
-        .where(WaitlistOffer.id.in_([row.id for row in due]), WaitlistOffer.status == "open")
-        .values(status="expired", answered_at=now))
+    due = await uow.session.scalars(
+        select(WaitlistOffer.practitioner_id).where(
+            WaitlistOffer.status == "open", WaitlistOffer.expires_at <= now).distinct())
     made = 0
-    for practitioner_id, location_id, starts_at in sorted(
-            {(row.practitioner_id, row.location_id, row.starts_at) for row in due}):
-        made += await offer_time(uow, practitioner_id, location_id, starts_at)
+    for practitioner_id in sorted(due.all()):
+        await appointments.lock_practitioner(uow, practitioner_id)
+        closed = (await uow.session.execute(
+            update(WaitlistOffer)
+            .where(WaitlistOffer.practitioner_id == practitioner_id,
+                   WaitlistOffer.status == "open", WaitlistOffer.expires_at <= now)
+            .values(status="expired", answered_at=now)
+            .returning(WaitlistOffer.location_id, WaitlistOffer.starts_at)
+            .execution_options(synchronize_session=False))).all()
+        for location_id, starts_at in sorted(set(closed), key=lambda row: (row[1], row[0])):
+            made += await offer_time(uow, practitioner_id, location_id, starts_at)
     return made
 
 

@@ -7,11 +7,12 @@ on PostgreSQL they first open their transactions and wait at a barrier (see test
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import appointments, waitlist_offers
+from bot.services import appointments, waitlist, waitlist_offers
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import Appointment, WaitlistOffer
@@ -143,3 +144,27 @@ async def uow_offer_at(make_uow, starts_at) -> int:
             WaitlistOffer.starts_at == starts_at, WaitlistOffer.status == "open"))
         assert found is not None
         return int(found)
+
+
+async def test_two_sweeps_and_a_leaving_patient_at_once_pass_each_time_on_once(
+        make_uow, ids, clock):
+    appointment = await booked(make_uow, ids, ids.sofia)
+    first = await join(make_uow, ids.maya, physio(ids))
+    second = await join(make_uow, ids.leo, physio(ids))
+    third = await join(make_uow, ids.sofia, physio(ids))
+    await cancel(make_uow, appointment)
+    clock.set(clock.now() + timedelta(minutes=20))
+
+    async def sweep(uow):
+        return await waitlist_offers.expire_offers(uow)
+
+    async def leo_leaves(uow):
+        return (await waitlist.leave(uow, second)).id
+
+    results = await together(make_uow, [sweep, sweep, leo_leaves])
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    seen = sorted(await offers(make_uow))
+    # Leo left before the sweep offered him the time, or after (then his offer was withdrawn):
+    # either way the time is out to Sofía alone.
+    assert [o for o in seen if o != (second, "withdrawn")] == [
+        (first, "expired"), (third, "open")], seen
