@@ -20,6 +20,7 @@ locked, each entry is offered a time at most once: a unique key)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import Literal
 
 from sqlalchemy import func, select, update
 
@@ -27,7 +28,7 @@ from bot.services import appointments, availability
 from bot.services.accounts import require_may_act
 from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
-from bot.services.errors import DomainError, NotAllowed, NotFound, WrongState
+from bot.services.errors import DomainError, NotAllowed, NotFound, PackageNotUsable, WrongState
 from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
@@ -200,12 +201,7 @@ async def accept(
             offer.status, offer.answered_at = "expired", now
         raise OfferGone("that time has gone; you stay on the waitlist")
     try:
-        async with uow.session.begin_nested():
-            appointment = await appointments.book(
-                uow, patient_id=entry.patient_id, practitioner_id=offer.practitioner_id,
-                location_id=offer.location_id, fee_id=entry.fee_id, starts_at=offer.starts_at,
-                package_id=entry.package_id if entry.package_id is not None else "auto",
-                booked_by="patient")
+        appointment = await _book(uow, entry, offer)
     except DomainError:
         offer.status, offer.answered_at = "gone", now
         await uow.session.flush()
@@ -221,6 +217,25 @@ async def accept(
     await uow.session.flush()
     await withdraw_for(uow, entry.id)
     return appointment
+
+
+async def _book(uow: UnitOfWork, entry: WaitlistEntry, offer: WaitlistOffer) -> Appointment:
+    """Book the offer with the entry's package; one that can no longer cover it (used up,
+    expired, refunded) gives way to the package pre-selected as usual, or none."""
+    choices: list[int | Literal["auto"]] = ["auto"]
+    if entry.package_id is not None:
+        choices.insert(0, entry.package_id)
+    for choice in choices:
+        try:
+            async with uow.session.begin_nested():
+                return await appointments.book(
+                    uow, patient_id=entry.patient_id, practitioner_id=offer.practitioner_id,
+                    location_id=offer.location_id, fee_id=entry.fee_id,
+                    starts_at=offer.starts_at, package_id=choice, booked_by="patient")
+        except PackageNotUsable:
+            if choice == "auto":
+                raise
+    raise AssertionError("unreachable")
 
 
 async def decline(uow: UnitOfWork, offer_id: int, *, acting_patient_id: int | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -11,7 +11,14 @@ from bot.services import appointments, closures, waitlist, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
 from bot.services.waitlist import Wish
 from bot.services.waitlist_offers import OfferGone
-from bot.storage.models import Appointment, Clinic, OutboxMessage, Patient, WaitlistOffer
+from bot.storage.models import (
+    Appointment,
+    Clinic,
+    OutboxMessage,
+    Patient,
+    PatientPackage,
+    WaitlistOffer,
+)
 from tests.booking_support import Ids, at, load_ids
 
 TUESDAY = "2026-11-03"  # Ana works downtown 09:00-17:00
@@ -231,3 +238,18 @@ async def test_quiet_hours_start_the_hold_later_and_an_opted_out_patient_is_skip
         assert (offer.entry_id, offer.expires_at) == (second, at(TUESDAY, 8, 15))
         message = await uow.session.scalar(select(OutboxMessage))
         assert message is not None and message.patient_id == ids.maya
+
+
+async def test_a_package_that_can_no_longer_cover_it_gives_way(make_uow, ids):
+    appointment = await booked(make_uow, ids, ids.sofia)
+    entry = await join(make_uow, ids.maya, physio(ids, package_id=ids.maya_pack,
+                                                  until=date(2026, 11, 20)))
+    await cancel(make_uow, appointment)
+    async with make_uow() as uow:  # the package now expires before the offered Tuesday
+        await uow.session.execute(update(PatientPackage).where(
+            PatientPackage.id == ids.maya_pack).values(expires_on=date(2026, 11, 2)))
+        await uow.commit()
+    new = await accept(make_uow, await open_offer(make_uow, entry))
+    async with make_uow() as uow:
+        row = await uow.session.get(Appointment, new)
+        assert row is not None and (row.patient_id, row.package_id) == (ids.maya, None)
