@@ -7,8 +7,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.clinicfile import ClinicFileError, read_clinic_file
 from bot.services import appointments, closures, waitlist, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
+from bot.services.setup import load_clinic
 from bot.services.waitlist import Wish
 from bot.services.waitlist_offers import OfferGone
 from bot.storage.models import (
@@ -20,6 +22,7 @@ from bot.storage.models import (
     WaitlistOffer,
 )
 from tests.booking_support import Ids, at, load_ids
+from tests.conftest import EXAMPLE_FILE
 
 TUESDAY = "2026-11-03"  # Ana works downtown 09:00-17:00
 
@@ -253,3 +256,25 @@ async def test_a_package_that_can_no_longer_cover_it_gives_way(make_uow, ids):
     async with make_uow() as uow:
         row = await uow.session.get(Appointment, new)
         assert row is not None and (row.patient_id, row.package_id) == (ids.maya, None)
+
+
+async def test_the_set_up_files_booking_table_sets_the_batch_and_the_hold(
+    make_uow, ids, tmp_path
+):
+    async with make_uow() as uow:
+        clinic = await uow.session.get(Clinic, 1)
+        assert clinic is not None
+        assert (clinic.waitlist_batch, clinic.waitlist_hold_minutes) == (1, 15)  # defaults
+    tuned = tmp_path / "clinic.toml"
+    example = EXAMPLE_FILE.read_text()
+    tuned.write_text(example + "\n[booking]\nwaitlist_batch = 3\nwaitlist_hold_minutes = 30\n")
+    async with make_uow() as uow:
+        await load_clinic(uow, read_clinic_file(tuned))
+        await uow.commit()
+    async with make_uow() as uow:
+        clinic = await uow.session.get(Clinic, 1, populate_existing=True)
+        assert clinic is not None
+        assert (clinic.waitlist_batch, clinic.waitlist_hold_minutes) == (3, 30)
+    tuned.write_text(example + "\n[booking]\nwaitlist_batch = 0\n")
+    with pytest.raises(ClinicFileError, match="waitlist_batch"):
+        read_clinic_file(tuned)
