@@ -36,6 +36,7 @@ from bot.cli import (
     staff_series,
     staff_statement,
     staff_visits,
+    staff_waitlist,
 )
 from bot.cli.staff_common import Desk
 
@@ -74,6 +75,7 @@ def register(cli: click.Group) -> None:
         staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
         staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
         staff_access, staff_invitations, staff_password, staff_messages, staff_series,
+        staff_waitlist,
     )
     for family in families:
         for command in family.COMMANDS:

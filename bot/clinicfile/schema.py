@@ -142,6 +142,17 @@ class RemindersSection(Section):
     package_expiry_days_before: Annotated[int, Field(ge=1, le=366)] | None = None
 
 
+class BookingSection(Section):
+    """``[booking]`` (optional): how the waitlist offers freed times (issue 19).
+
+    ``waitlist_batch``: how many waiting patients are offered one freed time at once (first to
+    accept books it); ``waitlist_hold_minutes``: how long each offer is held for them.
+    """
+
+    waitlist_batch: Annotated[int, Field(ge=1, le=20)] = 1
+    waitlist_hold_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+
+
 class StaffSection(Section):
     """``[[staff]]``: who receives alerts in chat (or, with ``phone``, by SMS), and as which
     role."""
@@ -223,6 +234,7 @@ class ClinicSpec(Section):
     package_templates: list[PackageTemplateSection] = []
     membership_plans: list[MembershipPlanSection] = []
     reminders: RemindersSection = RemindersSection()
+    booking: BookingSection = BookingSection()
     staff: list[StaffSection] = []
     patients: list[PatientSection] = []
     purchases: list[PurchaseSection] = []

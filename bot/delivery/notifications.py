@@ -27,6 +27,8 @@ from bot.delivery.invitation_notice import invitation_sms
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
+from bot.dialogs.waitlist_offer import offer_text
+from bot.dialogs.waitlist_offer import reply_options as offer_reply_options
 from bot.i18n import Translator
 from bot.services import (
     closures,
@@ -36,6 +38,7 @@ from bot.services import (
     merge_evidence,
     payments,
     reminders,
+    waitlist_offers,
 )
 from bot.services.clinic import local_today
 from bot.storage.models import (
@@ -55,6 +58,7 @@ from bot.storage.models import (
     Patient,
     PatientPackage,
     Practitioner,
+    WaitlistOffer,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -115,6 +119,14 @@ async def appointment_reminder(r: Rendering) -> Notice | None:
         return None
     text = await reminder_text(r.uow, r.t, r.clinic, appointment)
     return Notice(text, reply_options(r.t))
+
+
+async def waitlist_offer(r: Rendering) -> Notice | None:
+    offer = await r.uow.session.get(WaitlistOffer, r.param("offer_id"))
+    if offer is None:
+        return None
+    text = await offer_text(r.uow, r.t, r.clinic, offer)
+    return Notice(text, offer_reply_options(r.t))
 
 
 async def renewal_reminder(r: Rendering) -> Notice | None:
@@ -427,6 +439,7 @@ async def staff_reply(r: Rendering) -> Notice | None:
 
 RENDERERS: dict[str, Renderer] = {
     reminders.APPOINTMENT_REMINDER: appointment_reminder,
+    waitlist_offers.OFFER: waitlist_offer,
     reminders.RENEWAL_REMINDER: renewal_reminder,
     reminders.UNPAID_REMINDER: unpaid_reminder,
     reminders.PACKAGE_EXPIRY: package_expiry,

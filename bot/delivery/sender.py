@@ -20,7 +20,8 @@ transaction: the claim is renewed (so a slow batch is not taken over), and the r
 The transaction is committed *before* the provider is called (no database lock is held over the
 network). The channel then sends; a second transaction records the outcome: ``sent`` with the
 channel, provider message id, text and time (an appointment reminder also puts the conversation
-into the reminder dialog, :func:`bot.dialogs.reminder.await_answer`, in that same transaction);
+into the reminder dialog, :func:`bot.dialogs.reminder.await_answer`, and a waitlist offer into
+its own, :func:`bot.dialogs.waitlist_offer.await_answer`, in that same transaction);
 a transient failure goes back to ``pending`` with exponential backoff, and after
 :attr:`DeliveryPolicy.max_attempts` (or at once on a permanent refusal) becomes ``failed`` and
 staff are alerted (``delivery_failed``, ids only); a provider opt-out opts the patient out.
@@ -44,7 +45,7 @@ import asyncio
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,12 +55,13 @@ from bot.delivery.channels import SMS, TELEGRAM, Channel, Channels
 from bot.delivery.errors import OptedOut, PermanentError, TransientError
 from bot.delivery.notifications import Notice
 from bot.dialogs.reminder import await_answer
+from bot.dialogs.waitlist_offer import await_answer as await_offer_answer
 from bot.i18n import negotiate, translator
 from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
-from bot.services import accounts, delivery, invitations, outbox, reminders
+from bot.services import accounts, delivery, invitations, outbox, reminders, waitlist_offers
 from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
 from bot.services.staff import all_staff
-from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff
+from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -316,10 +318,24 @@ class Deliverer:
                         account_id=send.account_id, appointment=appointment,
                         t=translator(send.language), now=now,
                     )
+            if (message is not None and message.kind == waitlist_offers.OFFER
+                    and send.account_id is not None):
+                await self._await_offer_answer(uow, send, message, now)
             await uow.commit()
         counts.sent += 1
         if late is not None:
             self.observer.delivery_latency(send.channel.name, late)
+
+    async def _await_offer_answer(
+        self, uow: UnitOfWork, send: Send, message: OutboxMessage, now: datetime
+    ) -> None:
+        """A waitlist offer went out: its chat waits for the answer (1 book, 2 pass)."""
+        offer = await uow.session.get(WaitlistOffer, int(str(message.params.get("offer_id"))))
+        if offer is not None and send.account_id is not None:
+            await await_offer_answer(
+                uow, channel=send.channel.name, address=send.address,
+                account_id=send.account_id, offer=offer, t=translator(send.language), now=now,
+            )
 
     async def _failed_try(
         self, claim: queue.Claim, error: TransientError, counts: DeliveryCounts

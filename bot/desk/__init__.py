@@ -14,8 +14,8 @@ that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep 
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
 ``audit_log``, ``staff_admin``, ``reports`` (with ``charts``, ``report_sections``),
-``report_members`` (the membership report). Templates in ``bot/desk/templates/`` (Jinja2,
-autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
+``report_members`` (the membership report), ``waitlist`` (who waits, Remove). Templates in
+``bot/desk/templates/`` (Jinja2, autoescaped), one stylesheet in ``bot/desk/static/desk.css``.
 
 Adding a page (the pattern every page follows)
 ----------------------------------------------
@@ -84,13 +84,14 @@ from bot.desk import (
     statement,
     today,
     unpaid,
+    waitlist,
 )
 from bot.desk.web import HERE
 
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
-    statement, reports, report_members, invitations, series,
+    statement, reports, report_members, invitations, series, waitlist,
 )
 
 

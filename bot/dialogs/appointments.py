@@ -1,7 +1,8 @@
 """My appointments: the subject's upcoming appointments; cancel or reschedule one (RULES.md 5, 7,
 17).
 
-Steps: ``list`` (upcoming appointments, or "none" with an offer to book), ``detail`` (Call it
+Steps: ``list`` (upcoming appointments, or "none" with an offer to book; then the subject's
+waitlist entries, each leading to ``waiting``, which offers to leave the list), ``detail`` (Call it
 off / Reschedule / Back; never "Cancel": an opt-out word, see :mod:`bot.dialogs.keywords`),
 ``cancel`` (confirm, then ``appointments.cancel``: a package use goes
 back), the shared ``day`` / ``time`` picker (same practitioner, location and treatment) and
@@ -18,6 +19,7 @@ from bot.dialogs.book import Book
 from bot.dialogs.series_cancel import CANCEL_REST, CancelsSeries
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken, to_talk
 from bot.dialogs.types import Option, Reply
+from bot.dialogs.waitlist_steps import LeaveSteps
 from bot.services import accounts, appointments, catalog, packages
 from bot.services.errors import NotAllowed, PastExpiry, SlotTaken, TooLateToCancel
 from bot.storage.models import Appointment
@@ -38,7 +40,12 @@ async def appointment_text(ctx: DialogContext, appointment: Appointment) -> str:
     )
 
 
-class MyAppointments(CancelsSeries, SlotPicker):
+def none_left(ctx: DialogContext) -> tuple[Option, ...]:
+    """What the list offers when there are no upcoming appointments."""
+    return (Option(BOOK, ctx._("Book an appointment")), Option(MENU, ctx._("Back to menu")))
+
+
+class MyAppointments(CancelsSeries, LeaveSteps, SlotPicker):
     """Lists the subject's upcoming appointments and cancels or moves one of them."""
 
     name = "appointments"
@@ -64,13 +71,11 @@ class MyAppointments(CancelsSeries, SlotPicker):
     # -- the list ----------------------------------------------------------------------------
 
     async def ask_list(self, ctx: DialogContext) -> Reply:
-        upcoming = await appointments.upcoming_for(ctx.uow, await self.checked_subject(ctx))
-        if not upcoming:
-            none = (
-                Option(BOOK, ctx._("Book an appointment")),
-                Option(MENU, ctx._("Back to menu")),
-            )
-            return Reply(ctx._("There are no upcoming appointments."), none)
+        subject = await self.checked_subject(ctx)
+        upcoming = await appointments.upcoming_for(ctx.uow, subject)
+        waiting = await self.waiting_options(ctx, subject)
+        if not upcoming and not waiting:
+            return Reply(ctx._("There are no upcoming appointments."), none_left(ctx))
         options: list[Option] = []
         for appointment in upcoming:
             fee = await catalog.get_fee(ctx.uow, appointment.fee_id)
@@ -85,7 +90,9 @@ class MyAppointments(CancelsSeries, SlotPicker):
                 else ctx._("{when}: {treatment}, {practitioner}", **values)
             )
             options.append(Option(f"ap{appointment.id}", label))
-        return Reply(ctx._("Upcoming appointments:"), tuple(options))
+        if not upcoming:
+            return Reply(ctx._("There are no upcoming appointments."), (*waiting, *none_left(ctx)))
+        return Reply(ctx._("Upcoming appointments:"), (*options, *waiting))
 
     async def on_list(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == BOOK:
@@ -93,6 +100,9 @@ class MyAppointments(CancelsSeries, SlotPicker):
         if answer.key == MENU:
             return Finish([])
         key = answer.key or ""
+        if key.startswith("wl") and key[2:].isdecimal():
+            ctx.data["entry_id"] = int(key[2:])
+            return Goto("waiting")
         if key.startswith("ap") and key[2:].isdecimal():
             ctx.data["appointment_id"] = int(key[2:])
             if await self.appointment(ctx) is not None:

@@ -4,8 +4,10 @@ Steps: ``start`` (which package, or "Without a package"; when the patient has no
 package this step asks for the treatment directly), ``fee`` (with a package only its eligible
 fees; skipped when there is one), ``place`` (practitioner and location the package allows;
 skipped when there is one), then the shared ``day`` / ``time`` picker (:mod:`bot.dialogs.slots`)
-and ``confirm``. The package is pre-selected (RULES.md 3): the applicable package expiring
-first is the first option (or the one chosen in "My packages", ``ctx.data["package_id"]``);
+and ``confirm``; the day and time steps also offer "Tell me if something opens", the
+waitlist's steps (:mod:`bot.dialogs.waitlist_steps`). The package is pre-selected (RULES.md
+3): the applicable package expiring first is the first option (or the one chosen in "My
+packages", ``ctx.data["package_id"]``);
 "Without a package" declines it. "Book with this package" in "My packages" enters through
 :meth:`Book.with_package`, which skips that question. A time taken between showing and
 confirming is explained and fresh times are shown.
@@ -13,6 +15,7 @@ confirming is explained and fresh times are shown.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.dialogs import wishes
@@ -20,6 +23,7 @@ from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.errors import explain
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken
 from bot.dialogs.types import Option, Reply
+from bot.dialogs.waitlist_steps import WAIT, JoinSteps, wait_option
 from bot.services import accounts, appointments, availability, catalog, package_scope, packages
 from bot.services.clinic_setup import FeeFacts
 from bot.services.errors import NotAllowed, PackageNotUsable, SlotTaken
@@ -43,12 +47,45 @@ def _id(key: str | None, prefix: str) -> int | None:
     return int(key[len(prefix) :])
 
 
-class Book(SlotPicker):
+class Book(JoinSteps, SlotPicker):
     """Books an appointment for the subject, with or without one of their packages."""
 
     name = "book"
     first_step = "start"
     after_time = "confirm"
+
+    # -- no time suits: the waitlist (bot/dialogs/waitlist_steps.py) ------------------------
+
+    async def ask_day(self, ctx: DialogContext) -> Reply:
+        reply = await super().ask_day(ctx)
+        if any(option.key.startswith("d") for option in reply.options):
+            return reply  # free days to choose from; their times offer the waitlist
+        return replace(reply, options=(*reply.options, wait_option(ctx)))
+
+    async def on_day(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == WAIT:
+            return Goto("wait_day")
+        return await super().on_day(ctx, answer)
+
+    async def ask_time(self, ctx: DialogContext) -> Reply:
+        reply = await super().ask_time(ctx)
+        return replace(reply, options=(*reply.options, wait_option(ctx)))
+
+    async def on_time(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == WAIT:
+            return Goto("wait_day")
+        return await super().on_time(ctx, answer)
+
+    async def ask_part(self, ctx: DialogContext) -> Reply:
+        reply = await super().ask_part(ctx)
+        if any(option.key == WAIT for option in reply.options):
+            return reply  # the day filled up: the time step's reply, which has it
+        return replace(reply, options=(*reply.options, wait_option(ctx)))
+
+    async def on_part(self, ctx: DialogContext, answer: Answer) -> Result:
+        if answer.key == WAIT:
+            return Goto("wait_day")
+        return await super().on_part(ctx, answer)
 
     # -- which package (or, with none usable, which treatment) -------------------------------
 

@@ -15,11 +15,13 @@ from bot.dialogs.register import Register
 from bot.dialogs.reminder import Reminder
 from bot.dialogs.series import BookSeries
 from bot.dialogs.talk import Talk
+from bot.dialogs.waitlist_offer import WaitlistOfferDialog
 
 
 def build_dialogs() -> dict[str, Dialog]:
     """The dialogs by name, with the main menu knowing where each one starts."""
     dialogs: list[Dialog] = [Register(), Language(), Talk(), Buy(), MyPackages(), Memberships(),
-                            Book(), MyAppointments(), Reminder(), BookSeries()]
+                            Book(), MyAppointments(), Reminder(), BookSeries(),
+                            WaitlistOfferDialog()]
     menu = Menu({dialog.name: dialog.first_step for dialog in dialogs})
     return {dialog.name: dialog for dialog in [menu, *dialogs, Link()]}

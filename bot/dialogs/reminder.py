@@ -90,6 +90,29 @@ async def await_answer(
     owns the address (a recycled number's conversation passes to its new owner). Where the
     patient was in another dialog is dropped: the reminder is the last thing they were sent.
     """
+    shown = [[o.key, o.label] for o in reply_options(t)] if channel in BUTTON_CHANNELS else []
+    await put_conversation(
+        uow, channel=channel, address=address, account_id=account_id,
+        subject_id=appointment.patient_id, place=(NAME, STEP),
+        data={"appointment_id": appointment.id}, shown=shown, now=now,
+    )
+
+
+async def put_conversation(
+    uow: UnitOfWork,
+    *,
+    channel: str,
+    address: str,
+    account_id: int,
+    subject_id: int,
+    place: tuple[str, str],
+    data: dict[str, object],
+    shown: list[list[str]],
+    now: datetime,
+) -> None:
+    """Put the conversation at ``channel``/``address`` at ``place`` (dialog, step) with
+    ``data``, acting for ``subject_id``, as a proactive message that expects an answer does
+    (see :func:`await_answer`; also the waitlist's offers)."""
     stmt = (
         select(Conversation)
         .where(Conversation.channel == channel, Conversation.address == address)
@@ -106,12 +129,10 @@ async def await_answer(
             linked, channel, address):
         conversation.patient_id = account_id
     kept = {k: v for k, v in (conversation.state or {}).items() if k in ("locale", "opted_out")}
-    shown = [[o.key, o.label] for o in reply_options(t)] if channel in BUTTON_CHANNELS else []
     conversation.state = {
-        **kept, "data": {"appointment_id": appointment.id}, "for": appointment.patient_id,
-        "page": 0, "shown": shown, "options": shown,
+        **kept, "data": data, "for": subject_id, "page": 0, "shown": shown, "options": shown,
     }
-    conversation.dialog, conversation.step = NAME, STEP
+    conversation.dialog, conversation.step = place
     conversation.updated_at = now
     await uow.session.flush()
 

@@ -25,7 +25,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import audit, closures, packages
+from bot.services import audit, closures, packages, waitlist_offers
 from bot.services.arrivals import arrive as arrive  # arrival lives in bot/services/arrivals.py
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
@@ -89,6 +89,31 @@ async def upcoming_for(uow: UnitOfWork, patient_id: int) -> list[Appointment]:
         .order_by(Appointment.starts_at, Appointment.id)
     )
     return list(rows)
+
+
+async def lock_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
+    """The practitioner, locked: bookings of them wait until this transaction ends."""
+    return await _lock_practitioner(uow, practitioner_id)
+
+
+async def check_bookable(
+    uow: UnitOfWork, *, practitioner_id: int, location_id: int, fee_id: int,
+    starts_at: datetime, booked_by: BookedBy = "patient",
+) -> None:
+    """Raise why ``starts_at`` cannot be booked now (as :func:`book` would), else nothing.
+
+    Takes the booking lock on the practitioner, so the answer holds until the caller commits.
+    """
+    clinic = await get_clinic(uow)
+    practitioner = await _lock_practitioner(uow, practitioner_id)
+    fee = (await clinic_setup(uow)).fee(fee_id)
+    starts_at = _aware(starts_at)
+    await _check_slot(
+        uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,
+        starts_at=starts_at, booked_by=booked_by,
+    )
+    ends_at = starts_at + timedelta(minutes=fee.minutes)
+    await _check_free(uow, clinic, practitioner, starts_at, ends_at)
 
 
 async def _lock_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
@@ -374,6 +399,9 @@ async def cancel(
     appointment.status = "cancelled"
     appointment.cancelled_at = now
     await uow.session.flush()
+    await waitlist_offers.slot_freed(
+        uow, appointment.practitioner_id, appointment.location_id, appointment.starts_at
+    )
     await seen.record("appointment.cancel", summary=f"appointment {appointment_id} cancelled")
     return appointment
 
@@ -397,6 +425,11 @@ async def reschedule(
     _require_booked(appointment, "moved")
     if by == "patient":
         _check_notice(clinic, appointment, uow.clock.now(), "rescheduled")
+    # Both booking locks in id order (the freed time is offered to the waitlist under the
+    # old practitioner's): two moves between the same practitioners never wait in a cycle.
+    for locked_id in sorted({appointment.practitioner_id,
+                             new_practitioner_id or appointment.practitioner_id}):
+        await _lock_practitioner(uow, locked_id)
     practitioner = await _lock_practitioner(
         uow, new_practitioner_id or appointment.practitioner_id
     )
@@ -423,10 +456,12 @@ async def reschedule(
         )
     ends_at = new_starts_at + timedelta(minutes=fee.minutes)
     await _check_free(uow, clinic, practitioner, new_starts_at, ends_at, appointment.id)
+    freed = (appointment.practitioner_id, appointment.location_id, appointment.starts_at)
     async with _all_or_nothing(uow, clinic, new_starts_at):
         appointment.starts_at, appointment.ends_at = new_starts_at, ends_at
         appointment.practitioner_id, appointment.location_id = practitioner.id, location_id
         appointment.confirmed_at = None
+    await waitlist_offers.slot_freed(uow, *freed)
     await seen.record("appointment.reschedule", summary=f"appointment {appointment_id} moved")
     return appointment
 

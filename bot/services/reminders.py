@@ -17,6 +17,8 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`package_expiry_warnings` -- ``package:{id}:expiry:{date}`` from
   ``package_expiry_days_before`` the expiry of a paid package with uses available.
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
+* :func:`expire_waitlist_offers` -- ``waitlist_offers.expire_offers``: offers past their
+  hold close and their times go to the next waiting patients (issue 19).
 * housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
   the answers to inbound messages after two days and their ids by age (SMS after 400 days,
   Telegram after a week; the count reported is of answers and ids forgotten).
@@ -41,7 +43,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.services import accounts, inbound, memberships, noshows
+from bot.services import accounts, inbound, memberships, noshows, waitlist_offers
 from bot.services.clinic import get_clinic, local_today
 from bot.services.due_reminders import RENEWAL_REMINDER as RENEWAL_REMINDER
 from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
@@ -141,6 +143,11 @@ async def raise_no_shows(uow: UnitOfWork) -> int:
     return await noshows.raise_overdue(uow, uow.clock.now())
 
 
+async def expire_waitlist_offers(uow: UnitOfWork) -> int:
+    """Offers past their hold close; their times go to the next waiting patients."""
+    return await waitlist_offers.expire_offers(uow)
+
+
 Sweep = Callable[[UnitOfWork], Awaitable[int]]
 # In order: invoices before the reminders that read them.
 SWEEPS: dict[str, Sweep] = {
@@ -151,6 +158,7 @@ SWEEPS: dict[str, Sweep] = {
     "unpaid reminders": unpaid_reminders,
     "package expiry warnings": package_expiry_warnings,
     "old inbound messages forgotten": inbound.forget_old,
+    "waitlist offers": expire_waitlist_offers,
 }
 
 
@@ -184,6 +192,8 @@ async def why_not_send(uow: UnitOfWork, message: OutboxMessage) -> str | None:
         return await _package_moot(uow, params)
     if message.kind == "no_show":
         return await _no_show_moot(uow, params)
+    if message.kind == waitlist_offers.OFFER:
+        return await waitlist_offers.why_not_send(uow, params)
     return None
 
 

@@ -264,6 +264,8 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
         "unpaid_invoice_days": list(reminders.unpaid_invoice_days),
         "appointment_hours_before": reminders.appointment_hours_before,
         "package_expiry_days_before": reminders.package_expiry_days_before,
+        "waitlist_batch": spec.booking.waitlist_batch,
+        "waitlist_hold_minutes": spec.booking.waitlist_hold_minutes,
     }
     clinic = await uow.session.get(Clinic, 1)
     if clinic is None:

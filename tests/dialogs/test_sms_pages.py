@@ -21,11 +21,12 @@ async def _to_day(chat) -> None:
 async def test_a_full_day_asks_the_part_of_the_day_first(chat):
     await _to_day(chat)
     assert chat.labels == ["Morning: 9:00 a.m. to 11:45 a.m.",
-                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day"]
+                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day",
+                           "Tell me if something opens"]
     reply = await chat.choose("Afternoon")
     assert "These are the afternoon times." in reply.text
-    assert chat.labels[0] == "12:00 p.m." and chat.labels[-2] == "4:30 p.m."
-    assert len(chat.labels) == 20, "19 afternoon times and Another day, on one page"
+    assert chat.labels[0] == "12:00 p.m." and chat.labels[-3] == "4:30 p.m."
+    assert len(chat.labels) == 21, "19 afternoon times, Another day and the waitlist, one page"
 
 
 async def test_a_time_typed_at_the_part_step_goes_straight_to_the_confirmation(chat):

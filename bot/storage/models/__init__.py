@@ -35,6 +35,7 @@ from bot.storage.models.people import Conversation, Patient, Staff, guardianship
 from bot.storage.models.receipts import SessionReceipt
 from bot.storage.models.security import StaffCodeGuard
 from bot.storage.models.series import AppointmentSeries
+from bot.storage.models.waitlist import WaitlistEntry, WaitlistOffer
 
 __all__ = [
     "LIVE_STATUSES",
@@ -72,6 +73,8 @@ __all__ = [
     "Staff",
     "StaffCodeGuard",
     "StaffPassword",
+    "WaitlistEntry",
+    "WaitlistOffer",
     "WorkingHours",
     "fee_practitioner",
     "guardianship",

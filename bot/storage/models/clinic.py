@@ -33,6 +33,8 @@ class Clinic(Base):
     unpaid_invoice_days: Mapped[list[int]] = mapped_column(JSON, default=list)
     appointment_hours_before: Mapped[int | None] = mapped_column()
     package_expiry_days_before: Mapped[int | None] = mapped_column()
+    waitlist_batch: Mapped[int] = mapped_column(default=1, server_default="1")
+    waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     # One more each time this row, a location, practitioner, their hours or a fee changes (in
     # the same transaction), so every process knows when its copy of the set-up is out of date
     # (bot.services.clinic_setup).

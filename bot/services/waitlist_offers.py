@@ -1,0 +1,308 @@
+"""Offering freed times to the waitlist, and answering the offers (issue 19).
+
+:func:`slot_freed` is the one hook: :func:`bot.services.appointments.cancel` and
+:func:`~bot.services.appointments.reschedule` call it in their own transaction for the time
+they free, whoever asks (a patient on any channel, the desk, the CLI). It offers that time to
+the first matching waiting patients in waitlist order (``clinic.waitlist_batch`` at once; a
+patient holds one offer at a time), each offer held ``clinic.waitlist_hold_minutes`` (counted
+from the end of quiet hours when the time frees up inside them) and queued in the outbox under
+``waitlist:offer:{id}``, so it is sent once, to the patient or their guardian, never to someone
+who opted out.
+
+Offering a time takes the booking lock on the practitioner and re-checks the time is still
+bookable by a patient, so a time already taken is never offered. :func:`accept` books under
+that same lock with the entry's package (or the one pre-selected as usual); the first to accept
+gets it, anyone later is told it has gone (:class:`OfferGone`) and stays on the list.
+:func:`expire_offers` (a scheduler sweep) closes the offers whose hold ran out and offers their
+time to the next patients; run twice or on two instances, it offers nothing twice (the rows are
+locked, each entry is offered a time at most once: a unique key)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Literal
+
+from sqlalchemy import func, select, update
+
+from bot.services import appointments, availability
+from bot.services.accounts import require_may_act
+from bot.services.availability import busy_intervals
+from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
+from bot.services.errors import DomainError, NotAllowed, NotFound, PackageNotUsable, WrongState
+from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
+from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
+from bot.storage.uow import UnitOfWork
+
+OFFER = "waitlist_offer"  # the outbox kind
+OPENED_ENTRIES = 200  # waiting entries looked at when closed time opens again
+NOON_HOUR, EVENING_HOUR = 12, 17
+
+
+class OfferGone(WrongState):
+    """The offered time was taken by someone else, expired or is no longer free."""
+
+
+def part_of_day(moment: datetime, clinic_zone: tzinfo) -> str:
+    """morning (before noon) | afternoon (until 17:00) | evening, in the clinic's time."""
+    local = moment.astimezone(clinic_zone).time()
+    if local.hour < NOON_HOUR:
+        return "morning"
+    return "afternoon" if local.hour < EVENING_HOUR else "evening"
+
+
+def suits(entry: WaitlistEntry, moment: datetime, clinic_zone: tzinfo) -> bool:
+    """Whether a time at ``moment`` falls on the entry's days and parts of day and in time."""
+    local = moment.astimezone(clinic_zone)
+    if local.date() > entry.until:
+        return False
+    if entry.weekdays and local.weekday() not in entry.weekdays:
+        return False
+    return not entry.parts or part_of_day(moment, clinic_zone) in entry.parts
+
+
+async def slot_freed(
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+) -> int:
+    """A time was freed: offer it to the waitlist (see the module docstring); offers made."""
+    return await offer_time(uow, practitioner_id, location_id, starts_at)
+
+
+async def offer_time(
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+) -> int:
+    """Offer the time to the next matching waiting patients up to the batch; offers made."""
+    await appointments.lock_practitioner(uow, practitioner_id)
+    clinic = await get_clinic(uow)
+    now = uow.clock.now()
+    if starts_at <= now:
+        return 0
+    still_open = await uow.session.scalar(
+        select(func.count()).select_from(WaitlistOffer).where(
+            WaitlistOffer.practitioner_id == practitioner_id,
+            WaitlistOffer.starts_at == starts_at,
+            WaitlistOffer.status == "open",
+        ))
+    room = clinic.waitlist_batch - int(still_open or 0)
+    if room <= 0:
+        return 0
+    offered_before = select(WaitlistOffer.entry_id).where(  # this time, or one held for them
+        ((WaitlistOffer.practitioner_id == practitioner_id)
+         & (WaitlistOffer.starts_at == starts_at)) | (WaitlistOffer.status == "open"))
+    candidates = await uow.session.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.status == "waiting",
+            (WaitlistEntry.practitioner_id.is_(None))
+            | (WaitlistEntry.practitioner_id == practitioner_id),
+            (WaitlistEntry.location_id.is_(None)) | (WaitlistEntry.location_id == location_id),
+            WaitlistEntry.id.not_in(offered_before),
+        ).order_by(WaitlistEntry.id))
+    tz = zone(clinic)
+    expires_at = end_of_quiet_hours(clinic, now) + timedelta(minutes=clinic.waitlist_hold_minutes)
+    made = 0
+    for entry in candidates.all():
+        if made >= room:
+            break
+        if not suits(entry, starts_at, tz) or await recipient_for(uow, entry.patient_id) is None:
+            continue
+        if not await _still_waiting(uow, entry.id):  # left meanwhile (its row is locked now)
+            continue
+        try:
+            await appointments.check_bookable(
+                uow, practitioner_id=practitioner_id, location_id=location_id,
+                fee_id=entry.fee_id, starts_at=starts_at)
+        except DomainError:
+            continue
+        offer = WaitlistOffer(
+            entry_id=entry.id, practitioner_id=practitioner_id, location_id=location_id,
+            starts_at=starts_at, expires_at=expires_at, status="open", created_at=now)
+        uow.session.add(offer)
+        await uow.session.flush()
+        await enqueue_for_patients(uow, [Wanted(
+            f"waitlist:offer:{offer.id}", OFFER, entry.patient_id,
+            {"offer_id": offer.id, "starts_at": starts_at.isoformat()})], look_first=False)
+        made += 1
+    return made
+
+
+async def _still_waiting(uow: UnitOfWork, entry_id: int) -> bool:
+    """Lock the entry and read it afresh: is it still waiting?"""
+    status = await uow.session.scalar(
+        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update())
+    return status == "waiting"
+
+
+async def times_opened(
+    uow: UnitOfWork, start: datetime, end: datetime, *, practitioner_id: int | None = None,
+    location_id: int | None = None,
+) -> int:
+    """Closed time between ``start`` and ``end`` opened again (a closure or time off removed):
+    offer its free times to the waiting patients they suit, each time as :func:`offer_time`
+    does (in order, one offer per patient); how many offers were made."""
+    clinic = await get_clinic(uow)
+    tz = zone(clinic)
+    now = uow.clock.now()
+    first = max(start, now).astimezone(tz).date()
+    days = min((end.astimezone(tz).date() - first).days + 1, clinic.booking_horizon_days + 1)
+    if days <= 0:
+        return 0
+    entries = await uow.session.scalars(select(WaitlistEntry).where(
+        WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id).limit(OPENED_ENTRIES))
+    times: set[tuple[datetime, int, int]] = set()
+    for entry in entries.all():
+        for practitioner, location in await availability.allowed_pairs(uow, entry.fee_id):
+            if (entry.practitioner_id not in (None, practitioner.id)
+                    or entry.location_id not in (None, location.id)
+                    or practitioner_id not in (None, practitioner.id)
+                    or location_id not in (None, location.id)):
+                continue
+            slots = await availability.offered_slots(
+                uow, practitioner.id, location.id, entry.fee_id, first, days)
+            times.update((slot, practitioner.id, location.id) for slot in slots
+                         if start <= slot < end and suits(entry, slot, tz))
+    made = 0
+    for slot, practitioner_id_, location_id_ in sorted(times):
+        made += await offer_time(uow, practitioner_id_, location_id_, slot)
+    return made
+
+
+async def get_offer(uow: UnitOfWork, offer_id: int, *, lock: bool = False) -> WaitlistOffer:
+    """An offer by id (``lock``: its row held until the transaction ends)."""
+    stmt = select(WaitlistOffer).where(WaitlistOffer.id == offer_id).execution_options(
+        populate_existing=True)
+    if lock:
+        stmt = stmt.with_for_update()
+    offer = await uow.session.scalar(stmt)
+    if offer is None:
+        raise NotFound(f"there is no waitlist offer {offer_id}")
+    return offer
+
+
+async def accept(
+    uow: UnitOfWork, offer_id: int, *, acting_patient_id: int | None = None
+) -> Appointment:
+    """Book the offered time for the entry's patient with their package; the caller commits.
+
+    Under the booking lock: an offer no longer open, past its hold, or whose time is no longer
+    free raises :class:`OfferGone` (the offer is marked gone, the entry keeps waiting).
+    """
+    first = await get_offer(uow, offer_id)
+    await appointments.lock_practitioner(uow, first.practitioner_id)
+    offer = await get_offer(uow, offer_id, lock=True)
+    entry = await uow.session.get(WaitlistEntry, offer.entry_id, populate_existing=True)
+    assert entry is not None  # a foreign key
+    if acting_patient_id is not None and acting_patient_id != entry.patient_id:
+        try:
+            await require_may_act(uow, acting_patient_id, entry.patient_id)
+        except NotAllowed:
+            raise NotAllowed("this offer was made to someone else") from None
+    now = uow.clock.now()
+    if offer.status != "open" or offer.expires_at <= now or entry.status != "waiting":
+        if offer.status == "open":
+            offer.status, offer.answered_at = "expired", now
+        raise OfferGone("that time has gone; you stay on the waitlist")
+    try:
+        appointment = await _book(uow, entry, offer)
+    except DomainError:
+        offer.status, offer.answered_at = "gone", now
+        await uow.session.flush()
+        raise OfferGone("that time has gone; you stay on the waitlist") from None
+    offer.status, offer.answered_at, offer.appointment_id = "accepted", now, appointment.id
+    entry.status, entry.ended_at, entry.appointment_id = "booked", now, appointment.id
+    await uow.session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.status == "open", WaitlistOffer.id != offer.id,
+               WaitlistOffer.practitioner_id == offer.practitioner_id,
+               WaitlistOffer.starts_at == offer.starts_at)
+        .values(status="gone", answered_at=now))
+    await uow.session.flush()
+    await withdraw_for(uow, entry.id)
+    return appointment
+
+
+async def _book(uow: UnitOfWork, entry: WaitlistEntry, offer: WaitlistOffer) -> Appointment:
+    """Book the offer with the entry's package; one that can no longer cover it (used up,
+    expired, refunded) gives way to the package pre-selected as usual, or none."""
+    choices: list[int | Literal["auto"]] = ["auto"]
+    if entry.package_id is not None:
+        choices.insert(0, entry.package_id)
+    for choice in choices:
+        try:
+            async with uow.session.begin_nested():
+                return await appointments.book(
+                    uow, patient_id=entry.patient_id, practitioner_id=offer.practitioner_id,
+                    location_id=offer.location_id, fee_id=entry.fee_id,
+                    starts_at=offer.starts_at, package_id=choice, booked_by="patient")
+        except PackageNotUsable:
+            if choice == "auto":
+                raise
+    raise AssertionError("unreachable")
+
+
+async def decline(uow: UnitOfWork, offer_id: int, *, acting_patient_id: int | None = None) -> int:
+    """The patient passes on an offer (they stay on the list); the time goes to the next
+    patient. How many new offers were made."""
+    first = await get_offer(uow, offer_id)
+    await appointments.lock_practitioner(uow, first.practitioner_id)
+    offer = await get_offer(uow, offer_id, lock=True)
+    entry = await uow.session.get(WaitlistEntry, offer.entry_id)
+    assert entry is not None
+    if acting_patient_id is not None and acting_patient_id != entry.patient_id:
+        await require_may_act(uow, acting_patient_id, entry.patient_id)
+    if offer.status != "open":
+        return 0
+    offer.status, offer.answered_at = "declined", uow.clock.now()
+    await uow.session.flush()
+    return await offer_time(uow, offer.practitioner_id, offer.location_id, offer.starts_at)
+
+
+async def expire_offers(uow: UnitOfWork) -> int:
+    """Sweep: close the offers whose hold ran out and offer their times to the next patients;
+    how many new offers were made (idempotent: see the module docstring).
+
+    Per practitioner, the booking lock first (as :func:`accept` takes it, so the two never
+    wait for each other in opposite order), then one conditional update closes the offers
+    still open, so two instances sweeping at once close each offer once."""
+    now = uow.clock.now()
+    due = await uow.session.scalars(
+        select(WaitlistOffer.practitioner_id).where(
+            WaitlistOffer.status == "open", WaitlistOffer.expires_at <= now).distinct())
+    made = 0
+    for practitioner_id in sorted(due.all()):
+        await appointments.lock_practitioner(uow, practitioner_id)
+        closed = (await uow.session.execute(
+            update(WaitlistOffer)
+            .where(WaitlistOffer.practitioner_id == practitioner_id,
+                   WaitlistOffer.status == "open", WaitlistOffer.expires_at <= now)
+            .values(status="expired", answered_at=now)
+            .returning(WaitlistOffer.location_id, WaitlistOffer.starts_at)
+            .execution_options(synchronize_session=False))).all()
+        for location_id, starts_at in sorted(set(closed), key=lambda row: (row[1], row[0])):
+            made += await offer_time(uow, practitioner_id, location_id, starts_at)
+    return made
+
+
+async def withdraw_for(uow: UnitOfWork, entry_id: int) -> None:
+    """Close an entry's open offers (it ended) and pass their times on."""
+    now = uow.clock.now()
+    rows = (await uow.session.execute(select(
+        WaitlistOffer.id, WaitlistOffer.practitioner_id, WaitlistOffer.location_id,
+        WaitlistOffer.starts_at).where(
+        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open"))).all()
+    for row in rows:
+        await uow.session.execute(update(WaitlistOffer).where(WaitlistOffer.id == row.id)
+                                  .values(status="withdrawn", answered_at=now))
+        await offer_time(uow, row.practitioner_id, row.location_id, row.starts_at)
+
+
+async def why_not_send(uow: UnitOfWork, params: dict[str, object]) -> str | None:
+    """At send time: why an offer no longer matters (closed, past its hold), or None."""
+    value = params.get("offer_id")
+    offer = (await uow.session.get(WaitlistOffer, int(value))
+             if isinstance(value, int) else None)
+    if offer is None or offer.status != "open":
+        return "the offer is closed"
+    if offer.expires_at <= uow.clock.now():
+        return "the offer's hold ran out"
+    taken = await busy_intervals(
+        uow, offer.practitioner_id, offer.starts_at, offer.starts_at + timedelta(minutes=1))
+    return "the offered time was booked meanwhile" if taken else None
