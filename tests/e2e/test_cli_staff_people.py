@@ -106,13 +106,14 @@ def test_a_membership_is_enrolled_invoiced_and_cancelled(desk: Clinicbot) -> Non
 def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
     listing = Clinicbot("sqlite:///unused.db", tmp_path).ok("staff", "--help")
     names = [
-        "sell", "packages", "package", "expiry", "transfer", "refund", "statement", "invoices",
-        "pay",
+        "sell", "packages", "package", "expiry", "transfer", "refund", "statement", "receipts",
+        "receipt", "invoices", "pay",
         "memberships", "enrol", "cancel-membership", "credit", "pay-back", "slots", "book",
         "appointments", "cancel", "reschedule", "add-package", "remove-package", "arrive",
         "undo-arrival", "closed", "time-off", "no-show", "no-shows", "resolve", "undo",
         "duplicates", "merge", "keep-separate", "revoke-chat", "add-guardian", "remove-guardian",
-        "password", "messages", "reply", "handled", "series", "cancel-series",
+        "invite", "invitations", "invite-resend", "invite-revoke",
+        "password", "messages", "reply", "handled", "series", "cancel-series", "waitlist",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing
