@@ -21,6 +21,8 @@ down_revision = '0019'
 branch_labels = None
 depends_on = None
 
+FK_NAME = 'fk_appointment_series_id_appointment_series'
+
 
 def upgrade() -> None:
     op.create_table(
@@ -41,19 +43,27 @@ def upgrade() -> None:
                     ['package_id'], unique=False)
     op.create_index(op.f('ix_appointment_series_patient_id'), 'appointment_series',
                     ['patient_id'], unique=False)
-    with op.batch_alter_table('appointment') as batch:
-        batch.add_column(sa.Column('series_id', sa.Integer(), nullable=True))
-        batch.create_foreign_key(op.f('fk_appointment_series_id_appointment_series'),
-                                 'appointment_series', ['series_id'], ['id'])
-        batch.create_index(op.f('ix_appointment_series_id'), ['series_id'], unique=False)
+    # Plain ALTER TABLE ... ADD COLUMN, never a batch copy of appointment: on SQLite the copy
+    # drops the table that redemptions, no-shows, invoices and receipts point at, which foreign
+    # keys refuse once a clinic has any of them. SQLite takes the reference inline.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE appointment ADD COLUMN series_id INTEGER '
+                   f'CONSTRAINT {FK_NAME} REFERENCES appointment_series (id)')
+    else:
+        op.add_column('appointment', sa.Column('series_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(FK_NAME, 'appointment', 'appointment_series', ['series_id'],
+                              ['id'])
+    op.create_index(op.f('ix_appointment_series_id'), 'appointment', ['series_id'],
+                    unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('appointment') as batch:
-        batch.drop_index(op.f('ix_appointment_series_id'))
-        batch.drop_constraint(op.f('fk_appointment_series_id_appointment_series'),
-                              type_='foreignkey')
-        batch.drop_column('series_id')
+    op.drop_index(op.f('ix_appointment_series_id'), table_name='appointment')
+    if op.get_bind().dialect.name == 'sqlite':  # DROP COLUMN takes its inline reference along
+        op.execute('ALTER TABLE appointment DROP COLUMN series_id')
+    else:
+        op.drop_constraint(FK_NAME, 'appointment', type_='foreignkey')
+        op.drop_column('appointment', 'series_id')
     op.drop_index(op.f('ix_appointment_series_patient_id'), table_name='appointment_series')
     op.drop_index(op.f('ix_appointment_series_package_id'), table_name='appointment_series')
     op.drop_table('appointment_series')
