@@ -88,7 +88,8 @@ async def test_parts_of_the_day_and_a_typed_time_on_telegram(tg, make_uow):
     reply = await maya.press("Tue 3 Nov")
     assert "Choose a part of the day" in reply
     assert maya.labels == ["Morning: 9:00 a.m. to 11:45 a.m.",
-                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day"]
+                           "Afternoon: 12:00 p.m. to 4:30 p.m.", "Another day",
+                           "Tell me if something opens"]
     await maya.press("Afternoon")
     assert maya.labels[0] == "12:00 p.m." and maya.labels[-1] == "More"
     await maya.press("More")
