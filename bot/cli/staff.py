@@ -10,8 +10,9 @@ bot/cli/staff_appointments.py and staff_visits.py (slots, bookings, moves, arriv
 bot/cli/staff_noshows.py (RULES.md 8), bot/cli/staff_people.py (registrations
 and merges: RULES.md 18), bot/cli/staff_access.py (staff chats and family links: RULES.md
 8, 17), bot/cli/staff_invitations.py (inviting a family member: issue 18),
-bot/cli/staff_password.py (console passwords) and bot/cli/staff_messages.py (the inbox
-of patients' messages and alerts: issue 17). Each command is one unit of work committed at its
+bot/cli/staff_password.py (console passwords), bot/cli/staff_messages.py (the inbox
+of patients' messages and alerts: issue 17) and bot/cli/staff_export.py (everything held about
+one patient: issue 21). Each command is one unit of work committed at its
 end: a refusal prints ``Error: ...`` on stderr, exits 2 and changes nothing.
 """
 
@@ -26,6 +27,7 @@ from bot.cli import (
     staff_billing,
     staff_closures,
     staff_credit,
+    staff_export,
     staff_invitations,
     staff_messages,
     staff_noshows,
@@ -75,7 +77,7 @@ def register(cli: click.Group) -> None:
         staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
         staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
         staff_access, staff_invitations, staff_password, staff_messages, staff_series,
-        staff_waitlist,
+        staff_waitlist, staff_export,
     )
     for family in families:
         for command in family.COMMANDS:
