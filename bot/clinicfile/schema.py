@@ -31,7 +31,8 @@ from bot.clinicfile.fields import (
 from bot.storage.types import MAX_INT64, MAX_USES
 
 ZERO = Decimal("0.00")
-AlertKind = Literal["no_show", "registration", "unpaid", "message", "delivery_failed"]
+AlertKind = Literal[
+    "no_show", "registration", "unpaid", "message", "delivery_failed", "data_request"]
 # Every number has a bound a clinic never reaches, so none overflows a column or a date.
 Uses = Annotated[int, Field(ge=1, le=MAX_USES)]
 Days = Annotated[int, Field(ge=1, le=3660)]  # up to ten years

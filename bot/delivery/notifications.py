@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.delivery.closed_notice import Affected, closed_notice
+from bot.delivery.data_request_notice import data_request
 from bot.delivery.invitation_notice import invitation_sms
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
@@ -456,6 +457,7 @@ RENDERERS: dict[str, Renderer] = {
     closures.CLINIC_CLOSED: closed_time,
     closures.PRACTITIONER_AWAY: closed_time,
     invitations.INVITATION_SMS: invitation_sms,
+    "data_request": data_request,
 }
 
 

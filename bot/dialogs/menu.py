@@ -70,6 +70,15 @@ class Menu(Dialog):
         return Goto(self.first_steps[dialog], dialog=dialog)
 
 
+    def help(self, ctx: DialogContext, step: str) -> str:
+        """At the menu, HELP also says how to ask for one's data or to be forgotten."""
+        text = super().help(ctx, step)
+        if step != self.first_step:
+            return text
+        return f"{text} " + ctx._("For a copy of your data, or to have it deleted, send MY DATA "
+                                  "or DELETE MY DATA.")
+
+
 def _person_label(ctx: DialogContext, is_self: bool, person: Patient) -> str:
     name = f"{person.first_name} {person.last_name}"
     return ctx._("{name} (me)", name=name) if is_self else name

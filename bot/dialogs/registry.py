@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Dialog
 from bot.dialogs.book import Book
+from bot.dialogs.data_request import DataRequest
 from bot.dialogs.buy import Buy
 from bot.dialogs.language import Language
 from bot.dialogs.link import Link
@@ -22,6 +23,6 @@ def build_dialogs() -> dict[str, Dialog]:
     """The dialogs by name, with the main menu knowing where each one starts."""
     dialogs: list[Dialog] = [Register(), Language(), Talk(), Buy(), MyPackages(), Memberships(),
                             Book(), MyAppointments(), Reminder(), BookSeries(),
-                            WaitlistOfferDialog()]
+                            WaitlistOfferDialog(), DataRequest()]
     menu = Menu({dialog.name: dialog.first_step for dialog in dialogs})
     return {dialog.name: dialog for dialog in [menu, *dialogs, Link()]}

@@ -3,7 +3,8 @@
 :func:`understand` reads "book a massage with Omar next Tuesday afternoon", "quiero una cita de
 quiropráctica el viernes por la mañana", "move my Friday appointment to Monday" or "how many
 sessions do I have left?" (en/es/fr, typos tolerated) into an :class:`Understood`: the intent
-(``book``, ``reschedule``, ``cancel``, ``packages`` or ``none``) and the slots found: the
+(``book``, ``reschedule``, ``cancel``, ``packages``, ``my_data``, ``forget_me`` or ``none``; the
+last two: :mod:`bot.dialogs.understand_data`) and the slots found: the
 treatment (fee), practitioner, location and package, matched against the clinic's own names
 (:class:`Names`; case- and accent-insensitive, close misspellings accepted), and the day / time /
 part of the day (:mod:`bot.dialogs.understand_dates`). Deterministic, no network, no database:
@@ -18,10 +19,11 @@ from datetime import datetime
 from typing import Literal
 
 from bot.dialogs.matching import fold
+from bot.dialogs.understand_data import data_intent
 from bot.dialogs.understand_dates import Found, find_when, merged, tokens
 from bot.dialogs.when import Wanted
 
-Intent = Literal["book", "reschedule", "cancel", "packages", "none"]
+Intent = Literal["book", "reschedule", "cancel", "packages", "my_data", "forget_me", "none"]
 FUZZY = 0.8
 # Words patients use for a treatment, by the stem a clinic's fee names carry ("Massage therapy",
 # "Physiotherapy follow-up", "Chiropractic adjustment").
@@ -189,6 +191,9 @@ def understand(text: str, language: str, now: datetime, names: Names) -> Underst
     raw = tokens(text)
     words = [_stem(fold(w).replace(" ", "-")) for w in raw]
     folded = fold(text)
+    about_data = data_intent(folded)
+    if about_data is not None:  # a copy of their data, or to be forgotten: nothing else
+        return Understood(intent=about_data, words=tuple(words))
     found = find_when(text, language, now)
     dated = {i for f in found for i in range(f.start, f.end)}
     plain = [w for i, w in enumerate(words) if i not in dated]

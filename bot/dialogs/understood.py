@@ -8,7 +8,9 @@ applies as any step's result. Booking takes the treatment, practitioner, locatio
 from the request (the package applies as usual: the one named, else the first usable one that
 covers the treatment; "without a package" declines it) and asks only what is missing; its
 confirmation step always comes before anything is booked. A cancel or reschedule request finds
-the appointment it names (by day, treatment, practitioner), else shows the list.
+the appointment it names (by day, treatment, practitioner), else shows the list. A request for
+a copy of one's data or to be forgotten goes to :mod:`bot.dialogs.data_request` (a guardian not
+naming a family member is first asked who it is for).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from bot.dialogs import wishes
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Dialog, DialogContext, Goto, Result, Retry
 from bot.dialogs.book import Book
+from bot.dialogs.data_request import WHAT_KEY, DataRequest
 from bot.dialogs.errors import explain
 from bot.dialogs.matching import fold
 from bot.dialogs.understand import Name, Names, Understood, understand
-from bot.services import accounts, appointments, catalog, package_scope
+from bot.services import accounts, appointments, catalog, data_requests, package_scope
 from bot.services.clinic_setup import FeeFacts, clinic_setup
 from bot.services.errors import DomainError
 from bot.storage.models import PatientPackage
@@ -33,6 +36,7 @@ from bot.storage.models import PatientPackage
 JUMP_DIALOGS = {"menu", "book", "appointments", "packages"}
 NO_JUMP_STEPS = {"day", "time"}
 PACKAGES = "packages"
+ABOUT_DATA = {"my_data": data_requests.COPY, "forget_me": data_requests.ERASE}
 
 
 def may_jump(dialog: str | None, step: str | None) -> bool:
@@ -77,6 +81,8 @@ async def _act(ctx: DialogContext, found: Understood, dialogs: dict[str, Dialog]
     ctx.conversation.state["for"] = await _subject(ctx, found)
     if found.intent == PACKAGES and PACKAGES in dialogs:
         return Goto(dialogs[PACKAGES].first_step, dialog=PACKAGES)
+    if found.intent in ABOUT_DATA and DataRequest.name in dialogs:
+        return await _about_data(ctx, found)
     book, moves = dialogs.get(Book.name), dialogs.get(MyAppointments.name)
     if found.intent in ("cancel", "reschedule") and isinstance(moves, MyAppointments):
         return _in(moves, await _change(ctx, found, moves))
@@ -92,6 +98,18 @@ def _in(dialog: Dialog, result: Result) -> Result:
     if isinstance(result, Goto) and result.dialog is None:
         return replace(result, dialog=dialog.name)
     return result
+
+
+async def _about_data(ctx: DialogContext, found: Understood) -> Result:
+    """A request about the data of the account or of the family member it names; a guardian
+    who names nobody is asked who it is for (the menu's "who" step)."""
+    assert ctx.account is not None
+    ctx.data[WHAT_KEY] = ABOUT_DATA[found.intent]
+    alone = len(await accounts.acting_for(ctx.uow, ctx.account.id)) == 1
+    if ctx.conversation.state["for"] != ctx.account.id or alone:
+        return Goto(DataRequest.first_step, dialog=DataRequest.name)
+    ctx.data["target"] = DataRequest.name
+    return Goto("who", dialog="menu")
 
 
 async def _subject(ctx: DialogContext, found: Understood) -> int:
