@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.dialogs.appointments import MyAppointments
 from bot.dialogs.base import Dialog
 from bot.dialogs.book import Book
-from bot.dialogs.data_request import DataRequest
 from bot.dialogs.buy import Buy
+from bot.dialogs.data_request import DataRequest
 from bot.dialogs.language import Language
 from bot.dialogs.link import Link
 from bot.dialogs.memberships import Memberships

@@ -2,10 +2,11 @@
 
 :func:`data_intent` reads the text as :func:`bot.dialogs.matching.fold` writes it (lower case,
 no accents or punctuation) in en/es/fr: "send me my data", "quiero una copia de mis datos",
-"je veux mes données", "send me Leo's data" ask for a copy (``my_data``); "delete my data", "forget me", "borren mis
-datos", "oubliez-moi" ask to be forgotten (``forget_me``). A word that erases with a word for
-the data or the account also asks to be forgotten ("please remove my account"). Only whole
-words and phrases count: a request about data is never guessed from a typo.
+"je veux mes données", "send me Leo's data" ask for a copy (``my_data``); "delete my data",
+"forget me", "borren mis datos", "oubliez-moi" ask to be forgotten (``forget_me``). A word
+that erases with a word for the data or the account also asks to be forgotten ("please remove
+my account"). Only whole words and phrases count: a request about data is never guessed from
+a typo.
 """
 
 from __future__ import annotations
