@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, insert, select
 
-from bot.services import audit, export_html, patient_export
 from bot.i18n import translator
+from bot.services import audit, export_html, patient_export
 from bot.storage.models import (
     Appointment,
     AppointmentSeries,
@@ -61,10 +61,9 @@ def uncovered(metadata: MetaData) -> list[str]:
         targets = {fk.column.table.name for fk in table.foreign_keys}
         names_a_patient = "patient" in targets or any(
             c.name == "patient_id" or c.name.endswith("_patient_id") for c in table.columns)
-        if names_a_patient and table.name not in exported:
-            missing.append(table.name)
-        elif targets & exported and table.name not in exported | set(
-                patient_export.NOT_EXPORTED):
+        known = exported | set(patient_export.NOT_EXPORTED)
+        if (names_a_patient and table.name not in exported) or (
+                targets & exported and table.name not in known):
             missing.append(table.name)
     return missing
 
