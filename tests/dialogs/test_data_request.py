@@ -37,6 +37,9 @@ async def _patient_id(make_uow, key: str) -> int:
     ("quiero una copia de mis datos", "my_data"), ("Olvídame", "forget_me"),
     ("borren mis datos por favor", "forget_me"), ("je veux mes données", "my_data"),
     ("Oubliez-moi", "forget_me"), ("supprimez mon compte", "forget_me"),
+    ("MY DATA", "my_data"), ("DELETE MY DATA", "forget_me"),  # what HELP says to send
+    ("MIS DATOS", "my_data"), ("BORRAR MIS DATOS", "forget_me"),
+    ("MES DONNÉES", "my_data"), ("SUPPRIMER MES DONNÉES", "forget_me"),
     ("book a massage on friday", None), ("cancel my appointment", None),
     ("how many sessions do I have left?", None),
 ])
