@@ -114,6 +114,7 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
         "duplicates", "merge", "keep-separate", "revoke-chat", "add-guardian", "remove-guardian",
         "invite", "invitations", "invite-resend", "invite-revoke",
         "password", "messages", "reply", "handled", "series", "cancel-series", "waitlist",
+        "export",
     ]
     listed = [line.split()[0] for line in listing.split("Commands:")[1].splitlines() if line]
     assert listed == names and "--as STAFF_KEY" in listing

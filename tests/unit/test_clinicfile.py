@@ -151,7 +151,7 @@ CASES = [
      'key "role": "boss" is not allowed here; use one of "reception", "practitioner", "manager"'),
     ('alerts = ["no_show"]', 'alerts = ["fire"]', None,
      '[[staff]] "ana": key "alerts", entry 1: "fire" is not allowed here; use one of '
-     '"no_show", "registration", "unpaid", "message", "delivery_failed"'),
+     '"no_show", "registration", "unpaid", "message", "delivery_failed", "data_request"'),
     ("unpaid_invoice_days = [3, 10, 24]", "unpaid_invoice_days = [3, 10, 3]", None,
      'key "unpaid_invoice_days", entry 3: 3 is listed twice'),
     # keys and references
