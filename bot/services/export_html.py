@@ -1,7 +1,8 @@
 """The readable copy of a patient export: the same document as one self-contained HTML page.
 
 :func:`render` writes what :func:`bot.services.patient_export.export` gathered, section by
-section (titles in the reader's language), every record as a list of its fields: moments in
+section (titles and the main fields' names in the reader's language:
+:mod:`bot.services.export_labels`), every record as a list of its fields: moments in
 the clinic's time zone, days and amounts as the reader's locale writes them. The page carries
 its own styles and no script or link, so it can be saved, printed or sent as one file. It is
 written beside the JSON (``FILE.html``) by ``clinicbot staff export`` and offered by the
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.i18n import Translator
+from bot.services.export_labels import field_labels
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -56,8 +58,8 @@ def section_titles(t: Translator) -> dict[str, str]:
     }
 
 
-def label(key: str) -> str:
-    """A field's name as a heading: ``starts_at`` -> ``Starts at``."""
+def plain_label(key: str) -> str:
+    """A field's JSON name made readable: ``starts_at`` -> ``Starts at``."""
     text = key.replace("_", " ")
     return text[:1].upper() + text[1:]
 
@@ -106,6 +108,11 @@ def render(doc: dict[str, Any], t: Translator) -> str:
               [(titles[key], w[key]) for key in titles if key in w])
              for w in doc.get("ward_exports", [])]
     shown = Shown(t, zone)
+    labels = field_labels(t)
+
+    def label(key: str) -> str:
+        return labels.get(key) or plain_label(key)
+
     return TEMPLATES.get_template("patient_export.html").render(
         _=t.gettext, language=t.language, doc=doc, sections=sections, wards=wards,
         name=f"{patient['first_name']} {patient['last_name']}", label=label,

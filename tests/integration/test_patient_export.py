@@ -315,7 +315,8 @@ async def test_the_export_holds_every_record_field_by_field(clinic, make_uow):
     assert (action["staff"], action["face"], action["action"], action["patient_id"]) == (
         "desk", "cli", "access.add_guardian", ids["zoe"])
 
-    assert "Données" in page or "Zoé Lefebvre" in page  # the readable copy names her
+    # The readable copy, in her language: her name, her message, the money in French.
+    assert "Données détenues sur Zoé Lefebvre" in page and "Prénom" in page
     assert "Mon dos va mieux" in page and "480,00" in page and "<script" not in page
 
 
