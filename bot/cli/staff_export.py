@@ -30,8 +30,7 @@ from bot.services.lookup import find_patient
 
 def readable_path(out: Path) -> Path:
     """Where the readable copy of ``out`` goes: the same name with ``.html``."""
-    return out.with_suffix(".html") if out.suffix.lower() != ".html" else out.with_name(
-        f"{out.name}.copy.html")
+    return out.with_suffix(".html")
 
 
 def _check(paths: list[Path], force: bool) -> None:
@@ -90,6 +89,9 @@ def export(patient: str, out: Path, include_wards: bool, force: bool) -> None:
       clinicbot staff export maya --out maya.json
       clinicbot staff export +14165550101 --out maya.json --include-wards --force
     """
+    if out.suffix.lower() in (".html", ".htm"):
+        fail(f"{str(out)!r} is the JSON file's name; give e.g. {out.with_suffix('.json')} "
+             "(the readable copy goes beside it as .html)")
     html_out = readable_path(out)
     _check([out, html_out], force)
 
