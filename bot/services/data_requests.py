@@ -17,13 +17,13 @@ from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import InvalidInput
 from bot.services.inbox_record import record_alerts
+from bot.services.messages import DESK_ROLES
 from bot.services.staff import all_staff
 from bot.storage.uow import UnitOfWork
 
 KIND = "data_request"
 COPY, ERASE = "copy", "erase"
 WHAT = (COPY, ERASE)
-DESK_ROLES = ("reception", "manager")
 
 
 def purpose(what: str, patient_id: int, day: str) -> str:
