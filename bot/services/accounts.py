@@ -47,6 +47,12 @@ async def get_patient(uow: UnitOfWork, patient_id: int) -> Patient:
     return patient
 
 
+def refuse_erased(patient: Patient) -> None:
+    """Raise WrongState when ``patient`` was erased (issue 21): nothing links to it again."""
+    if patient.erased_at is not None:
+        raise WrongState(f"patient {patient.id} was erased; register the person afresh")
+
+
 async def _surviving(uow: UnitOfWork, patient: Patient) -> Patient:
     seen = {patient.id}
     while patient.merged_into_id is not None:
@@ -95,6 +101,7 @@ async def link_telegram(uow: UnitOfWork, patient_id: int, telegram_user_id: int)
     A Telegram account links to one profile: a link it had elsewhere moves here.
     """
     patient = await get_patient(uow, patient_id)
+    refuse_erased(patient)
     if patient.telegram_user_id == telegram_user_id:
         return patient
     previous = await uow.session.scalar(
@@ -258,8 +265,9 @@ async def opt_out(uow: UnitOfWork, patient_id: int) -> Patient:
 
 
 async def opt_in(uow: UnitOfWork, patient_id: int) -> Patient:
-    """Allow proactive messages again (START)."""
+    """Allow proactive messages again (START); an erased profile stays opted out."""
     patient = await get_patient(uow, patient_id)
+    refuse_erased(patient)
     patient.opted_out = False
     await uow.session.flush()
     return patient

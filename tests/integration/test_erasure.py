@@ -1,0 +1,218 @@
+"""Erasing a patient (issue 21) on the example clinic: refused while anything is booked, owed or
+credited; once allowed, every report figure is the same before and after, and nothing of the
+person is left anywhere in the database (every column of every table is scanned).
+
+Maya (physio-5, paid, guardian of Leo) gets a visit, chats, messages, an inbox message, an
+invitation and a waitlist entry; Sofía's membership is cancelled and paid up before she goes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import (
+    access,
+    accounts,
+    arrivals,
+    audit,
+    billing,
+    credit,
+    erasure,
+    membership_report,
+    memberships,
+    messages,
+    recipients,
+    reports,
+    waitlist,
+)
+from bot.services.errors import WrongState
+from bot.storage.models import (
+    AuditEntry,
+    Base,
+    Conversation,
+    Fee,
+    InboundMessage,
+    Invitation,
+    Invoice,
+    Membership,
+    OutboxMessage,
+    Patient,
+)
+from tests.integration._builders import book, local, package_of, patient
+
+pytestmark = pytest.mark.usefixtures("clinic")
+DESK = audit.Actor("desk", "cli")
+MAYA_SAYS = ("Maya Chen", "maya", "+14165550101", "4165550101", "maya@example.com",
+             "1988-04-02", "987654321")
+SOFIA_SAYS = ("Sofía Ramírez", "sofia", "+14165550102", "4165550102")
+FAR = (date(2020, 1, 1), date(2030, 12, 31))
+
+
+async def _pay_all(uow: Any, patient_id: int) -> None:
+    owed = (await uow.session.scalars(select(Invoice).where(
+        Invoice.patient_id == patient_id, Invoice.status == "open"))).all()
+    for invoice in owed:
+        await billing.record_payment(uow, invoice.id, invoice.amount - invoice.paid)
+
+
+async def _figures(uow: Any, ids: tuple[int, ...]) -> dict[str, Any]:
+    """Every report the desk reads, without the names it shows."""
+
+    def bare(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {k: bare(v) for k, v in vars(value).items() if k != "patient_name"}
+        if isinstance(value, list):
+            return [bare(v) for v in value]
+        return value
+
+    return {
+        "sales": bare(await reports.package_sales(uow, *FAR)),
+        "usage": bare(await reports.package_usage(uow, *FAR)),
+        "unpaid": bare(await reports.unpaid(uow, FAR[1])),
+        "members": bare(await membership_report.membership_report(uow, *FAR)),
+        "credit": [await credit.balance(uow, ident) for ident in ids],
+    }
+
+
+async def _scan(uow: Any, words: tuple[str, ...]) -> list[str]:
+    """Every (table.column: value) of the database holding one of ``words`` (any case)."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for row in (await uow.session.execute(select(table))).mappings():
+            for column, value in row.items():
+                shown = str(value).lower()
+                found += [f"{table.name}.{column}: {value}" for word in words
+                          if word.lower() in shown]
+    return found
+
+
+async def _maya_leaves_traces(uow: Any, clock: Any) -> int:
+    """Maya's visit, chats, messages and waitlist wish; returns her id."""
+    maya = await patient(uow, "maya")
+    maya.telegram_user_id = 987654321
+    leo, sofia = await patient(uow, "leo"), await patient(uow, "sofia")
+    await _pay_all(uow, leo.id)  # her ward owes nothing more
+    visit = await book(uow, "maya", local(2026, 11, 4, 10), package_id=(
+        await package_of(uow, "maya")).id)
+    clock.advance(timedelta(days=2, hours=2))
+    await arrivals.arrive(uow, visit.id, actor=DESK)
+    now = clock.now()
+    uow.session.add_all([
+        Conversation(channel="sms", address="+14165550101", patient_id=maya.id, dialog="book",
+                     step="when", state={"name": "Maya Chen"}, updated_at=now),
+        Conversation(channel="telegram", address="987654321", patient_id=None, state={},
+                     updated_at=now),
+        OutboxMessage(purpose="test:reminder:1", kind="appointment_reminder", patient_id=maya.id,
+                      params={"appointment_id": visit.id}, body="Hi Maya Chen, see you soon",
+                      status="sent", not_before=now, created_at=now, sent_at=now),
+        OutboxMessage(purpose="test:reminder:2", kind="appointment_reminder", patient_id=maya.id,
+                      params={}, status="pending", not_before=now, created_at=now),
+        OutboxMessage(purpose="test:alert:1", kind="no_show", params={"appointment_id": 1},
+                      body="Maya Chen (+14165550101) did not arrive", status="sent",
+                      not_before=now, created_at=now, sent_at=now),
+        InboundMessage(channel="sms", external_id="SM1", reply="Thanks Maya Chen",
+                       created_at=now, answered_at=now),
+        Invitation(patient_id=leo.id, code_hash="x" * 64, created_by="desk", created_at=now,
+                   expires_at=now + timedelta(days=3), sms_phone="+14165550101"),
+        Invitation(patient_id=maya.id, code_hash="y" * 64, created_by="desk", created_at=now,
+                   expires_at=now + timedelta(days=3), sms_phone="+14165550102"),
+    ])
+    await messages.pass_to_clinic(uow, patient_id=maya.id, channel="sms",
+                                  text="Maya Chen here, write to maya@example.com")
+    fee = await uow.session.scalar(select(Fee).where(Fee.key == "physio-follow"))
+    assert fee is not None
+    await waitlist.join(uow, maya.id, waitlist.Wish(fee_id=fee.id, weekdays=(0,)))
+    await access.add_guardian(uow, sofia.id, maya.id)
+    await uow.session.flush()
+    return maya.id
+
+
+async def test_erasure_keeps_every_figure_and_leaves_nothing_of_the_person(make_uow, clock):
+    async with make_uow() as uow:
+        maya_id = await _maya_leaves_traces(uow, clock)
+        sofia = await patient(uow, "sofia")
+        membership = await uow.session.scalar(
+            select(Membership).where(Membership.patient_id == sofia.id))
+        assert membership is not None
+        today = local(2026, 11, 4, 12).date()
+        await memberships.cancel(uow, membership.id, today)
+        await _pay_all(uow, sofia.id)
+        sofia_id = sofia.id
+        await uow.commit()
+    async with make_uow(readonly=True) as uow:
+        before = await _figures(uow, (maya_id, sofia_id))
+        assert await _scan(uow, MAYA_SAYS)  # the scan does see her
+    async with make_uow() as uow:
+        done = await erasure.erase(uow, maya_id, actor=DESK)
+        await erasure.erase(uow, sofia_id, actor=DESK)
+        await uow.commit()
+    assert done.patient_id == maya_id and done.profiles == 1
+    async with make_uow(readonly=True) as uow:
+        after = await _figures(uow, (maya_id, sofia_id))
+        assert await _scan(uow, MAYA_SAYS) == []
+        assert await _scan(uow, SOFIA_SAYS) == []
+        maya = await uow.session.get(Patient, maya_id)
+        assert maya is not None and maya.full_name == f"Erased patient #{maya_id}"
+        assert maya.erased_at is not None and maya.opted_out
+        entry = await uow.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "patient.erase",
+                                     AuditEntry.patient_id == maya_id))
+        assert entry is not None and entry.summary == f"patient {maya_id} erased"
+        skipped = await uow.session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.purpose == "test:reminder:2"))
+        assert skipped == "skipped"
+        invoices = (await uow.session.scalars(
+            select(Invoice.patient_id).where(Invoice.patient_id == maya_id))).all()
+        assert invoices  # her invoices stay, on the anonymous profile
+    assert after == before
+
+
+async def test_refused_while_anything_is_booked_owed_or_credited(make_uow, clock):
+    async with make_uow() as uow:
+        maya, leo = await patient(uow, "maya"), await patient(uow, "leo")
+        sofia = await patient(uow, "sofia")
+        visit = await book(uow, "maya", local(2026, 11, 10, 10))
+        credit.add(uow, patient_id=sofia.id, amount=Decimal("5.00"), source="overpayment",
+                   reason="paid twice")
+        await uow.commit()
+        ids = (maya.id, leo.id, sofia.id)
+    async with make_uow() as uow:
+        with pytest.raises(erasure.ErasureRefused) as caught:
+            await erasure.erase(uow, ids[0], actor=DESK)
+        reasons = caught.value.reasons
+        assert any(f"appointment {visit.id} on 2026-11-10 10:00 is booked" in r for r in reasons)
+        assert any(r.startswith(f"ward patient {ids[1]} (managed by this patient alone): "
+                                "invoice ") for r in reasons)
+        _, sofia_reasons = await erasure.erasable(uow, ids[2])
+        assert any("membership" in r and "still running" in r for r in sofia_reasons)
+        assert any("credit of 5.00 CAD is held" in r for r in sofia_reasons)
+        assert any(r.startswith("invoice ") and "owes" in r for r in sofia_reasons)
+    async with make_uow(readonly=True) as uow:
+        kept = await uow.session.get(Patient, ids[0])
+        assert kept is not None and kept.first_name == "Maya" and kept.erased_at is None
+
+
+async def test_an_erased_patient_is_never_reached_matched_or_linked_again(make_uow, clock):
+    async with make_uow() as uow:
+        maya_id = await _maya_leaves_traces(uow, clock)
+        await erasure.erase(uow, maya_id, actor=DESK)
+        await uow.commit()
+    async with make_uow() as uow:
+        assert await recipients.recipient_for(uow, maya_id) is None
+        assert await accounts.find_by_phone(uow, "+14165550101") == []
+        assert await accounts.find_by_telegram(uow, 987654321) is None
+        with pytest.raises(WrongState, match="was erased"):
+            await accounts.link_telegram(uow, maya_id, 987654321)
+        with pytest.raises(WrongState, match="was erased"):
+            await erasure.erase(uow, maya_id, actor=DESK)
+        fresh = await accounts.register_online(
+            uow, first_name="Maya", last_name="Chen", birth_date=date(1988, 4, 2),
+            phone="+14165550101")
+        assert fresh.id != maya_id
+        assert [p.id for p in await accounts.find_by_phone(uow, "+14165550101")] == [fresh.id]
