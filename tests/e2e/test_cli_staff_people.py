@@ -111,7 +111,8 @@ def test_every_staff_command_has_help_with_an_example(tmp_path: Path) -> None:
         "memberships", "enrol", "cancel-membership", "credit", "pay-back", "slots", "book",
         "appointments", "cancel", "reschedule", "add-package", "remove-package", "arrive",
         "undo-arrival", "closed", "time-off", "no-show", "no-shows", "resolve", "undo",
-        "duplicates", "merge", "keep-separate", "revoke-chat", "add-guardian", "remove-guardian",
+        "duplicates", "merge", "keep-separate", "erase", "revoke-chat", "add-guardian",
+        "remove-guardian",
         "invite", "invitations", "invite-resend", "invite-revoke",
         "password", "messages", "reply", "handled", "series", "cancel-series", "waitlist",
     ]
