@@ -10,6 +10,7 @@ Modules: :mod:`bot.desk.web` (the decorator, rendering, roles), :mod:`bot.desk.l
 logout), :mod:`bot.desk.dashboard` (``/desk/``, ``/desk/patients``); one module a page after
 that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep separate),
 ``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back),
+``patient_erase`` (Erase, managers),
 ``invitations`` (inviting a family member: create, resend, revoke), ``unpaid``,
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
@@ -74,6 +75,7 @@ from bot.desk import (
     package_changes,
     packages,
     patient,
+    patient_erase,
     patient_money,
     payments,
     registrations,
@@ -89,7 +91,8 @@ from bot.desk import (
 from bot.desk.web import HERE
 
 PAGES = (
-    login, dashboard, today, noshows, registrations, patient, patient_money, unpaid, packages,
+    login, dashboard, today, noshows, registrations, patient, patient_money, patient_erase,
+    unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
     statement, reports, report_members, invitations, series, waitlist,
 )
