@@ -29,6 +29,7 @@ from bot.services.identity import clean_name as clean_name
 from bot.services.identity import clinic_region as clinic_region
 from bot.services.identity import name_key as name_key
 from bot.services.identity import normalise_phone as normalise_phone
+from bot.services.identity import refuse_erased as refuse_erased
 from bot.services.merging import MergeResult as MergeResult
 from bot.services.merging import merge as merge
 from bot.storage.models import KeptApart, Patient, guardianship
@@ -45,12 +46,6 @@ async def get_patient(uow: UnitOfWork, patient_id: int) -> Patient:
             f"patient {patient_id} was merged into patient {patient.merged_into_id}; use that one"
         )
     return patient
-
-
-def refuse_erased(patient: Patient) -> None:
-    """Raise WrongState when ``patient`` was erased (issue 21): nothing links to it again."""
-    if patient.erased_at is not None:
-        raise WrongState(f"patient {patient.id} was erased; register the person afresh")
 
 
 async def _surviving(uow: UnitOfWork, patient: Patient) -> Patient:

@@ -43,6 +43,7 @@ from bot.services.errors import (
     TooLateToCancel,
     WrongState,
 )
+from bot.services.identity import refuse_erased
 from bot.services.package_scope import scope_of, scopes_of
 from bot.storage.models import (
     Appointment,
@@ -292,6 +293,7 @@ async def book(
     patient = await uow.session.get(Patient, patient_id)
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
+    refuse_erased(patient)
     fee = (await clinic_setup(uow)).fee(fee_id)  # NotFound if there is none
     await _check_slot(
         uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.services import (
     access,
     accounts,
+    appointments,
     arrivals,
     audit,
     billing,
@@ -27,6 +28,7 @@ from bot.services import (
     membership_report,
     memberships,
     messages,
+    packages,
     recipients,
     reports,
     waitlist,
@@ -211,6 +213,18 @@ async def test_an_erased_patient_is_never_reached_matched_or_linked_again(make_u
             await accounts.link_telegram(uow, maya_id, 987654321)
         with pytest.raises(WrongState, match="was erased"):
             await erasure.erase(uow, maya_id, actor=DESK)
+        sofia = await patient(uow, "sofia")
+        with pytest.raises(WrongState, match="was erased"):
+            await accounts.merge(uow, sofia.id, maya_id, by="desk")
+        with pytest.raises(WrongState, match="was erased"):
+            await access.add_guardian(uow, sofia.id, maya_id)
+        with pytest.raises(WrongState, match="was erased"):
+            await packages.sell_package(uow, maya_id, "physio-5")
+        fee = await uow.session.scalar(select(Fee).where(Fee.key == "physio-follow"))
+        assert fee is not None
+        with pytest.raises(WrongState, match="was erased"):
+            await appointments.book(uow, patient_id=maya_id, practitioner_id=1, location_id=1,
+                                    fee_id=fee.id, starts_at=local(2026, 11, 10, 10))
         fresh = await accounts.register_online(
             uow, first_name="Maya", last_name="Chen", birth_date=date(1988, 4, 2),
             phone="+14165550101")

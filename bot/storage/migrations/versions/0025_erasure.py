@@ -9,7 +9,8 @@ profile is never messaged, matched by phone or linked again (:mod:`bot.services.
 ``clinic.message_texts_days``, ``clinic.inbound_ids_days`` and ``clinic.audit_years`` come from
 the set-up file's optional ``[retention]`` table (:mod:`bot.services.retention`). Plain
 ``ALTER TABLE ... ADD COLUMN``, never a batch copy of ``patient``, which nearly every table
-points at. Nothing to backfill.
+points at. Partial indexes on the texts still held (outbox, inbox items, inbox replies) let
+the retention sweep read only those. Nothing to backfill.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ down_revision = '0021'
 branch_labels = None
 depends_on = None
 
+# The retention sweep reads only the rows still holding a text: partial indexes on both.
+TEXT_INDEXES = (
+    ('ix_outbox_text_kept', 'outbox', 'body IS NOT NULL'),
+    ('ix_inbox_item_text_kept', 'inbox_item', 'text IS NOT NULL'),
+    ('ix_inbox_reply_text_kept', 'inbox_reply', "text <> ''"),
+)
 CLINIC_COLUMNS = (('message_texts_days', '90'), ('inbound_ids_days', '400'), ('audit_years', '7'))
 
 
@@ -33,9 +40,14 @@ def upgrade() -> None:
     for name, default in CLINIC_COLUMNS:
         op.add_column('clinic', sa.Column(name, sa.Integer(), server_default=default,
                                           nullable=False))
+    for index, table, where in TEXT_INDEXES:
+        op.create_index(index, table, ['created_at', 'id'], unique=False,
+                        sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
 def downgrade() -> None:
+    for index, table, _ in reversed(TEXT_INDEXES):
+        op.drop_index(index, table_name=table)
     if op.get_bind().dialect.name == 'sqlite':  # DROP COLUMN in place, never a batch copy
         for name, _ in reversed(CLINIC_COLUMNS):
             op.execute(f'ALTER TABLE clinic DROP COLUMN {name}')
