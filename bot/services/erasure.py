@@ -154,13 +154,8 @@ async def _chats(uow: UnitOfWork, ids: list[int], phones: list[str], chats: list
 async def _messages(uow: UnitOfWork, ids: list[int]) -> int:
     """Blank the texts sent to and received from the profiles; what was still to be sent to
     them is skipped. Staff alerts about them lose their rendered text."""
-    blanked = await _count(uow, update(OutboxMessage).where(
-        OutboxMessage.patient_id.in_(ids), OutboxMessage.status == "pending")
-        .values(status="skipped", last_error="the patient was erased"))
     about = OutboxMessage.params["patient_id"].as_integer().in_(ids)
-    blanked += await _count(uow, update(OutboxMessage).where(
-        or_(OutboxMessage.patient_id.in_(ids), about))
-        .values(body=None, params={}))
+    blanked = await _forget_outbox(uow, or_(OutboxMessage.patient_id.in_(ids), about))
     items = select(InboxItem.id).where(InboxItem.patient_id.in_(ids)).scalar_subquery()
     blanked += await _count(uow, update(InboxItem).where(InboxItem.patient_id.in_(ids))
                             .values(text=None))
@@ -210,7 +205,12 @@ async def _quoted(uow: UnitOfWork, said: list[str]) -> int:
             or_(*(text.contains(value, autoescape=True) for value in said)))
             .values({name: replacement}))
     outbox_params = cast(OutboxMessage.params, String)
-    blanked += await _count(uow, update(OutboxMessage).where(
-        or_(*(outbox_params.contains(value, autoescape=True) for value in said)))
-        .values(params={}, body=None))
-    return blanked
+    return blanked + await _forget_outbox(uow, or_(
+        *(outbox_params.contains(value, autoescape=True) for value in said)))
+
+
+async def _forget_outbox(uow: UnitOfWork, which: ColumnElement[bool]) -> int:
+    """Skip the messages ``which`` picks that are still to be sent, and blank all of them."""
+    await _count(uow, update(OutboxMessage).where(which, OutboxMessage.status == "pending")
+                 .values(status="skipped", last_error="the patient was erased"))
+    return await _count(uow, update(OutboxMessage).where(which).values(body=None, params={}))

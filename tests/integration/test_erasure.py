@@ -118,6 +118,8 @@ async def _maya_leaves_traces(uow: Any, clock: Any) -> int:
         OutboxMessage(purpose="test:alert:1", kind="no_show", params={"appointment_id": 1},
                       body="Maya Chen (+14165550101) did not arrive", status="sent",
                       not_before=now, created_at=now, sent_at=now),
+        OutboxMessage(purpose="test:alert:2", kind="message", params={"patient_id": maya.id},
+                      status="pending", not_before=now, created_at=now),
         InboundMessage(channel="sms", external_id="SM1", reply="Thanks Maya Chen",
                        created_at=now, answered_at=now),
         Invitation(patient_id=leo.id, code_hash="x" * 64, created_by="desk", created_at=now,
@@ -166,9 +168,9 @@ async def test_erasure_keeps_every_figure_and_leaves_nothing_of_the_person(make_
             select(AuditEntry).where(AuditEntry.action == "patient.erase",
                                      AuditEntry.patient_id == maya_id))
         assert entry is not None and entry.summary == f"patient {maya_id} erased"
-        skipped = await uow.session.scalar(
-            select(OutboxMessage.status).where(OutboxMessage.purpose == "test:reminder:2"))
-        assert skipped == "skipped"
+        skipped = (await uow.session.scalars(select(OutboxMessage.status).where(
+            OutboxMessage.purpose.in_(("test:reminder:2", "test:alert:2"))))).all()
+        assert skipped == ["skipped", "skipped"]  # nothing more goes out about her
         invoices = (await uow.session.scalars(
             select(Invoice.patient_id).where(Invoice.patient_id == maya_id))).all()
         assert invoices  # her invoices stay, on the anonymous profile
