@@ -8,13 +8,14 @@ invitation and a waitlist entry; Sofía's membership is cancelled and paid up be
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.services import (
     access,
@@ -42,9 +43,11 @@ from bot.storage.models import (
     InboundMessage,
     Invitation,
     Invoice,
+    Location,
     Membership,
     OutboxMessage,
     Patient,
+    Practitioner,
 )
 from tests.integration._builders import book, local, package_of, patient
 
@@ -232,3 +235,48 @@ async def test_an_erased_patient_is_never_reached_matched_or_linked_again(make_u
             phone="+14165550101")
         assert fresh.id != maya_id
         assert [p.id for p in await accounts.find_by_phone(uow, "+14165550101")] == [fresh.id]
+
+
+async def test_a_booking_racing_the_erasure_waits_for_it_and_is_refused(make_uow, engine):
+    async with make_uow() as uow:
+        maya = await patient(uow, "maya")
+        leo = await patient(uow, "leo")
+        await _pay_all(uow, leo.id)
+        maya_id = maya.id
+        ids = [await uow.session.scalar(select(model.id).where(model.key == key)) for model, key
+               in ((Practitioner, "ana"), (Location, "downtown"), (Fee, "physio-follow"))]
+        await uow.commit()
+    erased = asyncio.Event()
+
+    async def booking() -> object:
+        await erased.wait()
+        async with make_uow() as uow:
+            try:
+                return await appointments.book(
+                    uow, patient_id=maya_id, practitioner_id=ids[0], location_id=ids[1],
+                    fee_id=ids[2], starts_at=local(2026, 11, 10, 10))
+            except WrongState as exc:
+                return exc
+
+    async def erasing() -> None:
+        async with make_uow() as uow:
+            await erasure.erase(uow, maya_id, actor=DESK)
+            erased.set()
+            if uow.dialect == "postgresql":  # commit only once the booking waits for the row
+                await _until_one_waits_for_a_lock(engine)
+            await uow.commit()
+
+    outcome, _ = await asyncio.wait_for(asyncio.gather(booking(), erasing()), 120)
+    assert isinstance(outcome, WrongState) and "was erased" in outcome.message
+
+
+async def _until_one_waits_for_a_lock(engine: Any) -> None:
+    async with engine.connect() as conn:
+        for _ in range(2000):
+            waiting = await conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))
+            if waiting:
+                return
+            await asyncio.sleep(0.005)
+    raise AssertionError("the booking never waited for the erasure")
