@@ -2,13 +2,15 @@
 
 :func:`erase` runs in ONE transaction: the profile (and any profile merged into it) becomes
 "Erased patient #ID" with no phone, e-mail, birth date, language, Telegram account or set-up
-key, opted out and marked ``erased_at``; its chats, family links, kept-apart pairs and
-invitations go; the texts of the messages sent to and received from it are blanked; its
-waitlist entries end, without their preferences. Invoices, payments, package uses, receipts,
-appointments, memberships and credit movements stay as they are, on the same (now anonymous)
-profile, so every report figure is unchanged. An erased profile is never messaged (opted out,
-nothing reaches it), matched by phone (it has none: the same phone registering again makes a
-fresh patient) or linked again (:func:`bot.services.accounts.refuse_erased`).
+key, opted out and marked ``erased_at``; its chats, family links, kept-apart pairs,
+invitations and wrong-code counts (whose scopes name its phone or chat) go; the texts of the
+messages sent to and received from it, and any text quoting its name, phone or e-mail, are
+blanked, and what was queued about it is skipped; its waitlist entries end, without their
+preferences. Invoices, payments, package uses, receipts, appointments, memberships and credit
+movements stay as they are, on the same (now anonymous) profile, so every report figure is
+unchanged. An erased profile is never messaged (opted out, nothing reaches it), matched by
+phone (it has none: the same phone registering again makes a fresh patient), booked, merged
+or linked again (:func:`bot.services.identity.refuse_erased`).
 
 Refused, saying what to settle first, while :func:`bot.services.erasure_checks.blockers`
 finds anything still booked, owed or credited. The audit log records the erasure by id only.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, cast, delete, or_, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, literal, or_, select, update
 
 from bot.services import audit
 from bot.services.accounts import refuse_erased
@@ -33,10 +35,12 @@ from bot.storage.models import (
     InboxItem,
     InboxReply,
     Invitation,
+    InvitationGuard,
     Invoice,
     KeptApart,
     OutboxMessage,
     Patient,
+    StaffCodeGuard,
     WaitlistEntry,
     guardianship,
 )
@@ -116,6 +120,7 @@ async def erase(uow: UnitOfWork, patient_id: int, *, actor: audit.Actor | None) 
     blanked += await _messages(uow, ids)
     blanked += await _family(uow, ids, phones)
     blanked += await _quoted(uow, said)
+    blanked += await _guards(uow, phones, chats)
     now = uow.clock.now()
     for profile in profiles:
         profile.telegram_user_id = None
@@ -207,6 +212,23 @@ async def _quoted(uow: UnitOfWork, said: list[str]) -> int:
     outbox_params = cast(OutboxMessage.params, String)
     return blanked + await _forget_outbox(uow, or_(
         *(outbox_params.contains(value, autoescape=True) for value in said)))
+
+
+async def _guards(uow: UnitOfWork, phones: list[str], chats: list[str]) -> int:
+    """Forget the wrong-code counts of the profiles' chats (their scopes name the phone or
+    Telegram chat), and rename the lock-out alerts whose keys name them."""
+    scopes = [f"sms:{phone}" for phone in phones] + [f"telegram:{chat}" for chat in chats]
+    removed = await _count(uow, delete(InvitationGuard).where(InvitationGuard.scope.in_(scopes)))
+    staff_scopes = [f"chat:{chat}" for chat in chats]
+    removed += await _count(uow, delete(StaffCodeGuard).where(
+        StaffCodeGuard.scope.in_(staff_scopes)))
+    for scope in scopes + staff_scopes:
+        named = f"%:{scope}:%"
+        removed += await _count(uow, update(OutboxMessage).where(OutboxMessage.purpose.like(
+            named)).values(purpose=literal("erased:") + cast(OutboxMessage.id, String)))
+        removed += await _count(uow, update(InboxItem).where(InboxItem.key.like(named))
+                                .values(key=literal("erased:") + cast(InboxItem.id, String)))
+    return removed
 
 
 async def _forget_outbox(uow: UnitOfWork, which: ColumnElement[bool]) -> int:
