@@ -105,8 +105,9 @@ async def erasable(uow: UnitOfWork, patient_id: int) -> tuple[Patient, list[str]
 async def erase(uow: UnitOfWork, patient_id: int, *, actor: audit.Actor | None) -> Erasure:
     """Erase ``patient_id``'s personal data (see the module docstring); the caller commits."""
     seen = await audit.watch(uow, actor, patient_id=patient_id)
-    await uow.session.execute(
-        select(Patient.id).where(Patient.id == patient_id).with_for_update())
+    await uow.session.execute(  # held to the end: a booking of this patient waits (see book)
+        select(Patient).where(Patient.id == patient_id).with_for_update()
+        .execution_options(populate_existing=True))
     patient, reasons = await erasable(uow, patient_id)
     if reasons:
         raise ErasureRefused(patient_id, reasons)
