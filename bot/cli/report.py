@@ -332,8 +332,9 @@ def outbox(status: str | None, fmt: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Add the ``report`` group (with ``report audit``) to the ``clinicbot`` group."""
-    from bot.cli import report_members  # it uses this module's options and helpers
+    from bot.cli import report_members, report_retention  # they use this module's helpers
 
     report_group.add_command(report_audit.audit_report)
     report_members.register(report_group)
+    report_group.add_command(report_retention.retention_report)
     cli.add_command(report_group)

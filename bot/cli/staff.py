@@ -27,6 +27,7 @@ from bot.cli import (
     staff_billing,
     staff_closures,
     staff_credit,
+    staff_erase,
     staff_export,
     staff_invitations,
     staff_messages,
@@ -75,7 +76,7 @@ def register(cli: click.Group) -> None:
     """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
     families = (
         staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
-        staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people,
+        staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people, staff_erase,
         staff_access, staff_invitations, staff_password, staff_messages, staff_series,
         staff_waitlist, staff_export,
     )

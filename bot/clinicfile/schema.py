@@ -154,6 +154,19 @@ class BookingSection(Section):
     waitlist_hold_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
 
 
+class RetentionSection(Section):
+    """``[retention]`` (optional): how long records are kept (issue 21, README "Patient data").
+
+    ``message_texts_days``: texts of messages sent and received (blanked after);
+    ``inbound_ids_days``: the ids of SMS received, kept to recognise a replayed delivery
+    (Telegram's are kept a week, as its ids are reused); ``audit_years``: the audit log.
+    """
+
+    message_texts_days: Annotated[int, Field(ge=1, le=3660)] = 90
+    inbound_ids_days: Annotated[int, Field(ge=7, le=3660)] = 400
+    audit_years: Annotated[int, Field(ge=1, le=30)] = 7
+
+
 class StaffSection(Section):
     """``[[staff]]``: who receives alerts in chat (or, with ``phone``, by SMS), and as which
     role."""
@@ -236,6 +249,7 @@ class ClinicSpec(Section):
     membership_plans: list[MembershipPlanSection] = []
     reminders: RemindersSection = RemindersSection()
     booking: BookingSection = BookingSection()
+    retention: RetentionSection = RetentionSection()
     staff: list[StaffSection] = []
     patients: list[PatientSection] = []
     purchases: list[PurchaseSection] = []

@@ -11,6 +11,7 @@ logout), :mod:`bot.desk.dashboard` (``/desk/``, ``/desk/patients``); one module 
 that, each named for it: ``today``, ``noshows``, ``registrations`` (merge, keep separate),
 ``patient`` and ``patient_money`` (the profile, guardians, memberships, pay back),
 ``patient_export`` (everything held about the patient: JSON, or its readable copy),
+``patient_erase`` (Erase, managers),
 ``invitations`` (inviting a family member: create, resend, revoke), ``unpaid``,
 ``packages``, ``package_changes`` (expiry, transfer, refund), ``payments``, ``statement``,
 ``booking`` and ``slots`` (book, reschedule), ``appointment``, ``closures``, ``messages``,
@@ -75,6 +76,7 @@ from bot.desk import (
     package_changes,
     packages,
     patient,
+    patient_erase,
     patient_export,
     patient_money,
     payments,
@@ -92,7 +94,7 @@ from bot.desk.web import HERE
 
 PAGES = (
     login, dashboard, today, noshows, registrations, patient, patient_money, patient_export,
-    unpaid, packages,
+    patient_erase, unpaid, packages,
     package_changes, payments, booking, appointment, closures, messages, audit_log, staff_admin,
     statement, reports, report_members, invitations, series, waitlist,
 )

@@ -37,6 +37,7 @@ def done_text(request: Request, code: str) -> str | None:
         "membership-cancelled": t.gettext("Membership cancelled."),
         "paid-back": t.gettext("Credit paid back."),
         "invitation-revoked": t.gettext("Invitation revoked: its code no longer works."),
+        "erased": t.gettext("Personal data erased."),
     }
     paid = request.query_params.get("paid", "")
     if paid.isdigit() and len(paid) < 12:  # back from the payment form (/desk/invoices/ID/pay)

@@ -80,6 +80,8 @@ async def add_guardian(
         raise InvalidInput("a patient cannot be their own guardian; give two different patients")
     guardian = await accounts.get_patient(uow, guardian_id)
     ward = await accounts.get_patient(uow, ward_id)
+    accounts.refuse_erased(guardian)
+    accounts.refuse_erased(ward)
     # The ward's row lock (PostgreSQL): two desks adding the same link at once add it once.
     await uow.session.execute(select(Patient.id).where(Patient.id == ward_id).with_for_update())
     existing = await uow.session.scalar(

@@ -29,6 +29,7 @@ from bot.services.identity import clean_name as clean_name
 from bot.services.identity import clinic_region as clinic_region
 from bot.services.identity import name_key as name_key
 from bot.services.identity import normalise_phone as normalise_phone
+from bot.services.identity import refuse_erased as refuse_erased
 from bot.services.merging import MergeResult as MergeResult
 from bot.services.merging import merge as merge
 from bot.storage.models import KeptApart, Patient, guardianship
@@ -95,6 +96,7 @@ async def link_telegram(uow: UnitOfWork, patient_id: int, telegram_user_id: int)
     A Telegram account links to one profile: a link it had elsewhere moves here.
     """
     patient = await get_patient(uow, patient_id)
+    refuse_erased(patient)
     if patient.telegram_user_id == telegram_user_id:
         return patient
     previous = await uow.session.scalar(
@@ -258,8 +260,9 @@ async def opt_out(uow: UnitOfWork, patient_id: int) -> Patient:
 
 
 async def opt_in(uow: UnitOfWork, patient_id: int) -> Patient:
-    """Allow proactive messages again (START)."""
+    """Allow proactive messages again (START); an erased profile stays opted out."""
     patient = await get_patient(uow, patient_id)
+    refuse_erased(patient)
     patient.opted_out = False
     await uow.session.flush()
     return patient

@@ -43,6 +43,7 @@ from bot.services.errors import (
     TooLateToCancel,
     WrongState,
 )
+from bot.services.identity import refuse_erased
 from bot.services.package_scope import scope_of, scopes_of
 from bot.storage.models import (
     Appointment,
@@ -289,9 +290,15 @@ async def book(
     starts_at = _aware(starts_at)
     clinic = await get_clinic(uow)
     practitioner = await _lock_practitioner(uow, practitioner_id)
-    patient = await uow.session.get(Patient, patient_id)
+    # FOR KEY SHARE (PostgreSQL): bookings of one patient never wait for one another, but one
+    # waits for an erasure in progress (which holds the row FOR UPDATE) and then sees it.
+    patient = await uow.session.scalar(
+        select(Patient).where(Patient.id == patient_id)
+        .with_for_update(read=True, key_share=True)
+        .execution_options(populate_existing=True))
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
+    refuse_erased(patient)
     fee = (await clinic_setup(uow)).fee(fee_id)  # NotFound if there is none
     await _check_slot(
         uow, clinic, practitioner=practitioner, location_id=location_id, fee=fee,

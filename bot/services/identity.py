@@ -12,8 +12,9 @@ from datetime import date
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 
-from bot.services.errors import InvalidInput
+from bot.services.errors import InvalidInput, WrongState
 from bot.services.periods import add_months
+from bot.storage.models import Patient
 
 NAME_MAX = 100
 NAME_PUNCTUATION = frozenset(" -'’.")
@@ -107,3 +108,10 @@ def clean_locale(locale: str) -> str:
         ) from None
 
 
+
+
+def refuse_erased(patient: Patient) -> None:
+    """Raise WrongState when ``patient`` was erased (issue 21): nothing books for, links to or
+    merges with it again."""
+    if patient.erased_at is not None:
+        raise WrongState(f"patient {patient.id} was erased; register the person afresh")

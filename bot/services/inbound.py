@@ -57,15 +57,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from bot.clock import Clock, SystemClock
+from bot.services import sweeping
 from bot.storage.hot import Hot
-from bot.storage.models import InboundMessage
+from bot.storage.models import Clinic, InboundMessage
 from bot.storage.types import UTCDateTime
 from bot.storage.uow import UnitOfWork
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
 KEEP_REPLY = timedelta(days=2)  # Twilio and our proxy retry within hours; Telegram within a day
 KEEP_ANSWERED = timedelta(days=7)  # ids of channels that reuse them (Telegram)
-KEEP_IDS = {"sms": timedelta(days=400)}  # Twilio's MessageSid is never reused
+KEEP_IDS = {"sms": timedelta(days=400)}  # Twilio's MessageSid is never reused ([retention])
 WALL_CLOCK: Clock = SystemClock()
 # pg_try_advisory_xact_lock(int4, int4): this first key is the inbound messages' own space.
 ADVISORY_CLASS = 0x1B0D
@@ -217,33 +218,35 @@ async def release(
     await uow.session.execute(statement.execution_options(synchronize_session=False))
 
 
-async def forget_as_of(uow: UnitOfWork, now: datetime) -> int:
+async def forget_as_of(
+    uow: UnitOfWork, now: datetime, keep_ids: dict[str, timedelta] | None = None
+) -> int:
     """Forget what is too old at the real moment ``now``: answers given more than
     :data:`KEEP_REPLY` before, and ids first seen more than their channel's keep before
-    (:data:`KEEP_IDS`, else :data:`KEEP_ANSWERED`), answered or not; how many of both."""
-    dropped: Any = await uow.session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.reply.is_not(None), InboundMessage.answered_at < now - KEEP_REPLY)
-        .values(reply=None)
-        .execution_options(synchronize_session=False)
-    )
-    forgotten = int(dropped.rowcount or 0)
-    for channel, keep in KEEP_IDS.items():
-        forgotten += await _forget(uow, InboundMessage.channel == channel, now - keep)
-    others = InboundMessage.channel.not_in(list(KEEP_IDS))
-    return forgotten + await _forget(uow, others, now - KEEP_ANSWERED)
+    (``keep_ids``, by default :data:`KEEP_IDS`; else :data:`KEEP_ANSWERED`), answered or not;
+    how many of both. A chunk at a time (:func:`bot.services.sweeping.prune`)."""
+    keep_ids = KEEP_IDS if keep_ids is None else keep_ids
+    forgotten = await sweeping.prune(
+        uow, InboundMessage,
+        InboundMessage.reply.is_not(None) & (InboundMessage.answered_at < now - KEEP_REPLY),
+        {"reply": None})
+    for channel, keep in keep_ids.items():
+        forgotten += await sweeping.prune(
+            uow, InboundMessage,
+            (InboundMessage.channel == channel) & (InboundMessage.created_at < now - keep))
+    others = InboundMessage.channel.not_in(list(keep_ids))
+    return forgotten + await sweeping.prune(
+        uow, InboundMessage, others & (InboundMessage.created_at < now - KEEP_ANSWERED))
 
 
-async def _forget(uow: UnitOfWork, which: Any, before: datetime) -> int:
-    result: Any = await uow.session.execute(
-        delete(InboundMessage)
-        .where(which, InboundMessage.created_at < before)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+async def kept_ids(uow: UnitOfWork) -> dict[str, timedelta]:
+    """How long each channel's ids are kept: SMS as the set-up file's ``[retention]``
+    ``inbound_ids_days`` says (:data:`KEEP_IDS` before a clinic is loaded)."""
+    days = await uow.session.scalar(select(Clinic.inbound_ids_days).where(Clinic.id == 1))
+    return KEEP_IDS if days is None else {"sms": timedelta(days=days)}
 
 
 async def forget_old(uow: UnitOfWork) -> int:
     """The scheduler's housekeeping sweep: :func:`forget_as_of` the real time
     (:data:`WALL_CLOCK`), whatever moment the sweep runs as of."""
-    return await forget_as_of(uow, WALL_CLOCK.now())
+    return await forget_as_of(uow, WALL_CLOCK.now(), await kept_ids(uow))

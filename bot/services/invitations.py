@@ -128,6 +128,8 @@ async def create(
     if ward.merged_into_id is not None:
         raise InvalidInput(f"patient {patient_id} was merged into patient "
                            f"{ward.merged_into_id}; invite for that one")
+    if ward.erased_at is not None:
+        raise WrongState(f"patient {patient_id} was erased; nobody can be invited for them")
     code, now = new_code(), uow.clock.now()
     invitation = Invitation(
         patient_id=patient_id, code_hash=digest(code), status=OPEN, round=1,

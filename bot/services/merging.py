@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, insert, or_, select, update
 
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
+from bot.services.identity import refuse_erased
 from bot.storage.models import (
     Appointment,
     AppointmentSeries,
@@ -100,6 +101,7 @@ async def merge(
                 f"patient {patient_id} was already merged into patient "
                 f"{by_id[patient_id].merged_into_id}; merge with that profile instead"
             )
+        refuse_erased(by_id[patient_id])
     keep, gone = by_id[keep_id], by_id[merge_id]
     await _refuse_membership_clash(uow, keep_id, merge_id)
     left_off: list[str] = []

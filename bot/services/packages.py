@@ -26,6 +26,7 @@ from bot.services.errors import (
     PackageNotUsable,
     WrongState,
 )
+from bot.services.identity import refuse_erased
 from bot.services.package_scope import PackageScope, scope_of
 from bot.services.periods import add_months
 from bot.storage.models import (
@@ -129,6 +130,7 @@ async def sell_package(
     patient = await uow.session.get(Patient, patient_id)
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
+    refuse_erased(patient)
     clinic = await get_clinic(uow)
     day = purchased_on or local_today(clinic, uow.clock.now())
     package = PatientPackage(

@@ -20,8 +20,10 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`expire_waitlist_offers` -- ``waitlist_offers.expire_offers``: offers past their
   hold close and their times go to the next waiting patients (issue 19).
 * housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
-  the answers to inbound messages after two days and their ids by age (SMS after 400 days,
-  Telegram after a week; the count reported is of answers and ids forgotten).
+  the answers to inbound messages after two days and their ids by age (SMS after
+  ``[retention]`` ``inbound_ids_days``, 400 by default; Telegram after a week; the count
+  reported is of answers and ids forgotten); ``retention.prune_expired`` blanks message texts
+  and deletes audit entries past the set-up file's ``[retention]`` (issue 21).
 
 The membership and unpaid sweeps read only the rows whose cursor has come
 (``membership.next_invoice_on``, ``membership.renewal_remind_on``, ``invoice.reminder_due_on``;
@@ -43,7 +45,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.services import accounts, inbound, memberships, noshows, waitlist_offers
+from bot.services import accounts, inbound, memberships, noshows, retention, waitlist_offers
 from bot.services.clinic import get_clinic, local_today
 from bot.services.due_reminders import RENEWAL_REMINDER as RENEWAL_REMINDER
 from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
@@ -159,6 +161,7 @@ SWEEPS: dict[str, Sweep] = {
     "package expiry warnings": package_expiry_warnings,
     "old inbound messages forgotten": inbound.forget_old,
     "waitlist offers": expire_waitlist_offers,
+    "expired records pruned": retention.prune_expired,
 }
 
 

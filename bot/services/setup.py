@@ -266,6 +266,9 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
         "package_expiry_days_before": reminders.package_expiry_days_before,
         "waitlist_batch": spec.booking.waitlist_batch,
         "waitlist_hold_minutes": spec.booking.waitlist_hold_minutes,
+        "message_texts_days": spec.retention.message_texts_days,
+        "inbound_ids_days": spec.retention.inbound_ids_days,
+        "audit_years": spec.retention.audit_years,
     }
     clinic = await uow.session.get(Clinic, 1)
     if clinic is None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     TextClause,
     bindparam,
+    delete,
     func,
     select,
     text,
@@ -239,3 +240,30 @@ def backfill(dialect: str) -> list[str]:
         "WHERE status = 'open' AND kind IN ('membership', 'installment')",
     ]
 
+
+
+async def prune(
+    uow: UnitOfWork, model: Any, where: ColumnElement[bool], values: dict[str, Any] | None = None
+) -> int:
+    """Delete the rows of ``model`` matching ``where`` (or, with ``values``, set those columns),
+    a chunk of ids at a time, each chunk its own transaction; how many rows it changed. The
+    condition must stop matching a changed row (a blanked text, a deleted row), so two
+    instances pruning at once share the rows (``SKIP LOCKED``) and count each once. The last
+    chunk is left for the caller to commit."""
+    size = chunk_size(uow.dialect)
+    ident = model.id
+    total = 0
+    while True:
+        ids = list((await uow.session.scalars(
+            locked(uow, select(ident).where(where).order_by(ident).limit(size), model))).all())
+        if not ids:
+            return total
+        chosen = where & ident.in_(ids)
+        statement = (delete(model).where(chosen) if values is None
+                     else update(model).where(chosen).values(values))
+        result: Any = await uow.session.execute(
+            statement.execution_options(synchronize_session=False))
+        total += int(result.rowcount or 0)
+        if len(ids) < size:
+            return total
+        await uow.checkpoint()

@@ -73,3 +73,19 @@ def test_values_beyond_what_is_stored_are_one_clear_problem(old: str, new: str, 
         parse_clinic_text(EXAMPLE.replace(old, new, 1), "clinic.toml")
     assert len(caught.value.problems) == 1
     assert said in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ("message_texts_days = 0", '[retention]: key "message_texts_days": 0 is too small'),
+        ("inbound_ids_days = 3", '[retention]: key "inbound_ids_days": 3 is too small'),
+        ('audit_years = "7"', '[retention]: key "audit_years": "7" is text'),
+        ("keep_days = 3", '[retention]: unknown key "keep_days"'),
+    ],
+)
+def test_a_bad_retention_value_names_file_line_section_and_key(table: str, said: str) -> None:
+    lines = EXAMPLE.count("\n")
+    with pytest.raises(ClinicFileError) as caught:
+        parse_clinic_text(f"{EXAMPLE}\n[retention]\n{table}\n", "clinic.toml")
+    assert str(caught.value).startswith(f"clinic.toml:{lines + 3}: {said}")  # the key's line

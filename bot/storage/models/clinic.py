@@ -35,6 +35,10 @@ class Clinic(Base):
     package_expiry_days_before: Mapped[int | None] = mapped_column()
     waitlist_batch: Mapped[int] = mapped_column(default=1, server_default="1")
     waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    # How long records are kept (the set-up file's optional [retention], bot/services/retention).
+    message_texts_days: Mapped[int] = mapped_column(default=90, server_default="90")
+    inbound_ids_days: Mapped[int] = mapped_column(default=400, server_default="400")
+    audit_years: Mapped[int] = mapped_column(default=7, server_default="7")
     # One more each time this row, a location, practitioner, their hours or a fee changes (in
     # the same transaction), so every process knows when its copy of the set-up is out of date
     # (bot.services.clinic_setup).

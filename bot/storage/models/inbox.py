@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base
@@ -29,6 +29,8 @@ class InboxItem(Base):
         UniqueConstraint("key"),
         Index("ix_inbox_item_newest", "created_at", "id"),
         Index("ix_inbox_item_handled", "handled_at"),
+        Index("ix_inbox_item_text_kept", "created_at", "id", sqlite_where=text("text IS NOT NULL"),
+              postgresql_where=text("text IS NOT NULL")),  # the retention sweep's
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +49,11 @@ class InboxReply(Base):
     """The desk's answer to an item's patient: who wrote it, when, and its outbox row."""
 
     __tablename__ = "inbox_reply"
-    __table_args__ = (Index("ix_inbox_reply_item", "item_id", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_reply_item", "item_id", "id"),
+        Index("ix_inbox_reply_text_kept", "created_at", "id", sqlite_where=text("text <> ''"),
+              postgresql_where=text("text <> ''")),  # the retention sweep's
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"))

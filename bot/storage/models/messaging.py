@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base
@@ -23,6 +23,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("purpose"),
         Index("ix_outbox_status_due", "status", "not_before"),
+        # The retention sweep reads only the rows still holding a text (bot/services/retention).
+        Index("ix_outbox_text_kept", "created_at", "id", sqlite_where=text("body IS NOT NULL"),
+              postgresql_where=text("body IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

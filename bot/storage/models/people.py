@@ -56,6 +56,9 @@ class Patient(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Personal data erased (issue 21, bot/services/erasure.py): never messaged, matched or
+    # linked again; the row stays so invoices, payments and appointments keep their owner.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     guardians: Mapped[list[Patient]] = relationship(
         secondary=guardianship,
