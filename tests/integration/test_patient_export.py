@@ -218,7 +218,8 @@ async def test_the_export_holds_every_record_field_by_field(clinic, make_uow):
         "id": ids["zoe"], "key": "zoe", "first_name": "Zoé", "last_name": "Lefebvre",
         "phone": "+14165550123", "email": "zoe@example.com", "birth_date": "1990-05-17",
         "locale": "fr", "online_registration": True, "opted_out": True,
-        "telegram_user_id": 555123, "merged_into_id": None, "created_at": AT_TEXT}
+        "telegram_user_id": 555123, "merged_into_id": None, "created_at": AT_TEXT,
+        "erased_at": None}
     assert [(m["id"], m["phone"], m["merged_into_id"]) for m in doc["merged_profiles"]] == [
         (ids["old"], "+14165550124", ids["zoe"])]
     assert doc["channels"] == {"sms": "+14165550123", "telegram_user_id": 555123,
