@@ -1,7 +1,8 @@
 """The Stripe adapter of the payment-link port (:mod:`bot.services.payment_links`; issue 20).
 
-Checkout Sessions are opened with the official ``stripe`` library (``StripeClient``, its async
-httpx client, pointed at ``STRIPE_API_BASE_URL``): one line item for what the invoice owes, in
+Checkout Sessions are opened with the official ``stripe`` library (``StripeClient`` on its
+aiohttp client, opened at the first call, pointed at ``STRIPE_API_BASE_URL``; its httpx client
+posts bytes in a way httpx deprecates): one line item for what the invoice owes, in
 the clinic's currency, with the invoice id in the session's metadata (and in the payment's, for
 the Dashboard), and the idempotency key the service gives. Any Stripe error, a network failure
 or a slow answer becomes :class:`~bot.services.payment_links.ProviderUnavailable`; the message
@@ -37,7 +38,7 @@ class StripeCheckout:
     name = NAME
 
     def __init__(self, secret_key: str, api_base_url: str, success_url: str) -> None:
-        self.http = stripe.HTTPXClient(timeout=TIMEOUT_SECONDS)
+        self.http = stripe.AIOHTTPClient(timeout=TIMEOUT_SECONDS)
         self.client = stripe.StripeClient(
             secret_key, base_addresses={"api": api_base_url}, http_client=self.http,
             max_network_retries=1,
