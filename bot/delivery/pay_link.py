@@ -46,6 +46,7 @@ async def chat_translator(
     else the clinic's) and the clinic's currency."""
     async with UnitOfWork(db, clock, readonly=True) as uow:
         clinic = await get_clinic(uow)
+        clinic_locale, currency = clinic.locale, clinic.currency
         row = (await uow.session.execute(
             select(Conversation.state, Patient.locale)
             .outerjoin(Patient, Patient.id == Conversation.patient_id)
@@ -55,8 +56,8 @@ async def chat_translator(
     if row is not None:
         state, locale = row
         chosen = locale or (state or {}).get("locale")
-    language = negotiate([chosen if isinstance(chosen, str) else None, hint], clinic.locale)
-    return translator(language), clinic.currency
+    language = negotiate([chosen if isinstance(chosen, str) else None, hint], clinic_locale)
+    return translator(language), currency
 
 
 async def chat_text(

@@ -62,9 +62,11 @@ async def stripe_webhook(request: Request) -> Response:
     except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError):
         log.warning("rejected a request to %s without a valid Stripe signature", PATH)
         return PlainTextResponse("Bad signature", status_code=400)
-    kind = str(event.get("type", ""))
-    found = event.get("data", {}).get("object", {})
-    session: dict[str, Any] = found.to_dict() if hasattr(found, "to_dict") else dict(found)
+    payload = event.to_dict()
+    kind = str(payload.get("type", ""))
+    data = payload.get("data")
+    found = data.get("object") if isinstance(data, dict) else None
+    session: dict[str, Any] = found if isinstance(found, dict) else {}
     if kind in PAID_EVENTS:
         await _paid(runtime, session)
     elif kind == EXPIRED_EVENT and isinstance(session.get("id"), str):
