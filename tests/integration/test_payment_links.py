@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, inspect, select
 
 from bot.handlers.stripe_checkout import StripeCheckout
 from bot.services import billing, packages
 from bot.services.payment_links import PaymentLinks, ProviderUnavailable
+from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import CheckoutSession
 from tests.e2e.stripe_standin import SECRET_KEY, StripeStandin
 from tests.integration._builders import patient
@@ -110,3 +113,25 @@ async def test_nothing_owed_no_link_and_stripe_down_is_said(clinic, make_uow, li
         await billing.record_payment(uow, invoice_id, Decimal("400.00"))
         await uow.commit()
     assert await links.link(invoice_id) is None
+
+
+async def test_migration_0022_goes_down_and_up_with_a_session_on_file(
+    clinic, engine, make_uow, links
+):
+    invoice_id = await _package_invoice(make_uow)
+    assert await links.link(invoice_id) is not None
+
+    async def tables() -> set[str]:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+    async with engine.begin() as conn:
+        def down(sync_conn: Any) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync_conn
+            command.downgrade(config, "0021")
+
+        await conn.run_sync(down)
+    assert "checkout_session" not in await tables()
+    await upgrade(engine)
+    assert "checkout_session" in await tables()
