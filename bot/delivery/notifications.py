@@ -171,7 +171,7 @@ async def no_show_fee(r: Rendering) -> Notice | None:
     if invoice is None or patient is None or appointment is None:
         return None
     return Notice(r.t.gettext(
-        "{clinic}: {name} missed the appointment of {when}, so a no-show fee of {amount} "
+        "{clinic}: {name} missed the appointment on {when}, so a no-show fee of {amount} "
         "({description}) was charged. You can pay at the desk.",
         clinic=r.clinic.name, name=patient.first_name, when=r.when(appointment.starts_at),
         amount=r.money(invoice.outstanding), description=invoice.description,
