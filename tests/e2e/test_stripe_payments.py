@@ -24,12 +24,13 @@ from bot.storage.models import (
     Invoice,
     OutboxMessage,
     Patient,
-    Payment,
     PatientPackage,
+    Payment,
 )
 from tests.dialogs.conftest import MAYA
 from tests.e2e.sms_harness import SmsPatient, Twilio, sms_server
 from tests.e2e.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandin, signed
+from tests.e2e.telegram_harness import TgUser, telegram_server
 
 WEBHOOK = "/payments/stripe"
 
@@ -98,7 +99,7 @@ async def _massage(make_uow) -> tuple[bool, int]:
 
 
 async def test_pay_by_link_on_sms_end_to_end_and_refund(twilio, stripe, make_uow):
-    maya, session_id = await _buy_and_ask_for_the_link(twilio)
+    _maya, session_id = await _buy_and_ask_for_the_link(twilio)
     assert not (await _massage(make_uow))[0]
     [call] = stripe.created
     assert call.params["line_items[0][price_data][unit_amount]"] == "33000"
@@ -201,3 +202,23 @@ async def test_without_stripe_no_route_and_no_link_offered(clinic, database_url,
         await maya.choose("Buy it")
         assert maya.labels == ["Pay at the clinic"]
 
+
+
+async def test_telegram_without_in_chat_payments_sends_the_link(clinic, database_url, clock,
+                                                                stripe, make_uow):
+    async with telegram_server(database_url, clock, TELEGRAM_PAYMENT_PROVIDER_TOKEN=None,
+                               **_stripe_env(stripe)) as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        await maya.say("/start")
+        await maya.share_contact("+14165550101")
+        await maya.say("/buy")
+        await maya.press("Maya Chen (me)")
+        await maya.press("Massage 10-pack")
+        await maya.press("Buy it")
+        assert maya.labels == ["Pay online now", "Pay at the clinic"]
+        reply = await maya.press("Pay online now")
+        assert "Pay $330.00 online: https://checkout.stripe.test/c/pay/cs_test_" in reply
+        session_id = reply.rsplit("/", 1)[-1].split()[0]
+        answered = await _deliver(tg.http, stripe.completed(session_id))
+        assert answered.status_code == 200
+    assert (await _massage(make_uow))[0]

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
 from bot.handlers.stripe_checkout import StripeCheckout
-from bot.services import noshows, reminders
+from bot.services import accounts, noshows, reminders
 from bot.services.payment_links import NO_SHOW_FEE, PaymentLinks
 from bot.storage.models import NoShow, OutboxMessage
 from tests.e2e.stripe_standin import SECRET_KEY, StripeStandin
-from tests.integration._builders import book, local, package_of
-from tests.integration.test_outbox_support import MAYA, FakeChannel
+from tests.integration._builders import book, local, package_of, patient
+from tests.integration.test_outbox_support import MAYA, SOFIA, FakeChannel
 
 pytestmark = pytest.mark.usefixtures("clinic")
 LINK = "online: https://checkout.stripe.test/c/pay/cs_test_"
@@ -112,3 +112,22 @@ async def test_a_no_show_fee_is_told_to_the_patient_with_its_link(engine, clock,
     await _deliverer(engine, clock, links, sms).run_once()
     [sent] = [d for d in sms.to(MAYA) if "no-show fee" in d.text]
     assert "$45.00" in sent.text and "Pay $45.00 " + LINK in sent.text
+
+
+async def test_a_renewal_reminder_links_the_membership_invoice_still_open(
+    engine, clock, make_uow, links, stripe
+):
+    async with make_uow() as uow:
+        await accounts.set_locale(uow, (await patient(uow, "sofia")).id, "en_CA")
+        await uow.commit()
+    clock.set(local(2026, 11, 28, 9))  # 3 days before December's renewal; November unpaid
+    async with make_uow() as uow:
+        assert await reminders.renewal_reminders(uow) == 1
+        await uow.commit()
+    sms = FakeChannel("sms", clock)
+    await _deliverer(engine, clock, links, sms).run_once()
+    [sent] = [d for d in sms.to(SOFIA) if "renews on" in d.text]
+    assert "Pay $49.00 " + LINK in sent.text
+    [call] = stripe.created
+    name = call.params["line_items[0][price_data][product_data][name]"]
+    assert name.endswith(": Wellness membership (monthly) 2026-11-01")
