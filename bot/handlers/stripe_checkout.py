@@ -29,7 +29,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 NAME = "stripe"
 DONE_PATH = "/payments/stripe/done"
-TIMEOUT_SECONDS = 8.0  # within the 15 s Twilio waits for the answer that carries the link
+TIMEOUT_SECONDS = 5.0  # twice (one retry) within the 15 s Twilio waits for the link
 
 
 class StripeCheckout:
