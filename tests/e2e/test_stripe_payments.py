@@ -1,5 +1,6 @@
 """Paying by link (issue 20) through the real server: a signed Twilio text asks for the link,
-the Stripe stand-in opens the Checkout Session, a signed Stripe webhook records the payment.
+the Stripe stand-in opens the Checkout Session, a signed Stripe webhook records the payment
+(and the same on Telegram without in-chat payments).
 
 Each test runs ``create_app`` under uvicorn (SQLite file and PostgreSQL) with Twilio and Stripe
 configured, the example clinic loaded, the clock at Monday 2 November 2026, 08:00 in Toronto.
@@ -29,7 +30,13 @@ from bot.storage.models import (
 )
 from tests.dialogs.conftest import MAYA
 from tests.e2e.sms_harness import SmsPatient, Twilio, sms_server
-from tests.e2e.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandin, signed
+from tests.e2e.stripe_standin import (
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    StripeStandin,
+    event,
+    signed,
+)
 from tests.e2e.telegram_harness import TgUser, telegram_server
 
 WEBHOOK = "/payments/stripe"
@@ -222,3 +229,20 @@ async def test_telegram_without_in_chat_payments_sends_the_link(clinic, database
         answered = await _deliver(tg.http, stripe.completed(session_id))
         assert answered.status_code == 200
     assert (await _massage(make_uow))[0]
+
+
+async def test_an_expired_event_retires_the_session_and_the_next_link_is_new(
+    twilio, stripe, make_uow
+):
+    maya, session_id = await _buy_and_ask_for_the_link(twilio)
+    stripe.sessions[session_id]["status"] = "expired"
+    expired = event("checkout.session.expired", stripe.sessions[session_id], int(time.time()))
+    assert (await _deliver(twilio.http, expired)).status_code == 200
+    async with make_uow() as uow:
+        assert await uow.session.scalar(select(CheckoutSession.status)) == "expired"
+    await maya.say("menu")
+    await maya.choose("Memberships and invoices")
+    await maya.choose("Maya Chen (me)")
+    reply = await maya.choose("Pay Massage 10-pack, payment 1 of 3 online")
+    assert "Pay $330.00 online: https://checkout.stripe.test/c/pay/cs_test_" in reply
+    assert session_id not in reply and len(stripe.created) == 2
