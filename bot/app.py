@@ -23,6 +23,7 @@ def build_engine(
     """
     config = EngineConfig(
         telegram_payments=settings.telegram_payment_provider_token is not None
-        and settings.telegram_bot_token is not None
+        and settings.telegram_bot_token is not None,
+        payment_links=settings.stripe_enabled,
     )
     return Engine(db, clock, build_dialogs(), config, observer)

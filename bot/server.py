@@ -9,7 +9,9 @@ Extension points:
 
 * **Channel routes** -- :func:`channel_routes` registers each channel's webhooks: SMS
   (``/sms/inbound``, ``/sms/status``) when Twilio is configured; Telegram's
-  ``/telegram/webhook`` is registered there too.
+  ``/telegram/webhook`` and Stripe's ``/payments/stripe`` are registered there too. With
+  Stripe configured, ``Runtime.payment_links`` opens payment links for the SMS and Telegram
+  adapters and the outbox sender.
 * **Services** -- anything that runs beside the HTTP server on the same event loop (the
   scheduler, Telegram long polling) is a :class:`Service`, listed by :func:`default_services`.
   Services start after the database is ready and stop before it closes.
@@ -54,7 +56,7 @@ from bot import desk
 from bot.app import build_engine
 from bot.clock import Clock, SystemClock
 from bot.dialogs.engine import Engine
-from bot.handlers import sms, telegram
+from bot.handlers import sms, stripe_checkout, stripe_webhook, telegram
 from bot.handlers.sms_sender import TwilioSender
 from bot.handlers.telegram_startup import WARNINGS as TELEGRAM_WARNINGS
 from bot.handlers.telegram_startup import TelegramStatus
@@ -62,6 +64,7 @@ from bot.observability.http import METRICS_PATH, RequestMetrics, metrics_endpoin
 from bot.observability.lag import LagProbe
 from bot.observability.metrics import Metrics
 from bot.scheduler.service import SchedulerService
+from bot.services.payment_links import PaymentLinks
 from bot.settings import Settings
 from bot.storage.db import check_database, create_engine
 from bot.storage.migrate import upgrade
@@ -86,6 +89,7 @@ class Runtime:
     sms_sender: TwilioSender | None = None
     telegram: telegram.TelegramBot | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    payment_links: PaymentLinks | None = None
 
 
 class Service(Protocol):
@@ -125,6 +129,8 @@ def channel_routes(settings: Settings) -> list[BaseRoute]:
         routes.extend(sms.routes())
     if settings.telegram_bot_token and settings.telegram_webhook_secret:
         routes.extend(telegram.routes())
+    if settings.stripe_enabled:
+        routes.extend(stripe_webhook.routes())
     return routes
 
 
@@ -154,6 +160,9 @@ def create_app(
                 if settings.sms_enabled:
                     runtime.sms_sender = TwilioSender.from_settings(settings)
                     running.push_async_callback(runtime.sms_sender.close)
+                runtime.payment_links, checkout = stripe_checkout.payment_links(settings, db, time)
+                if checkout is not None:
+                    running.push_async_callback(checkout.close)
                 for factory in factories:
                     service = factory(runtime)
                     await service.start()

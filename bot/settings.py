@@ -1,9 +1,10 @@
 """Typed settings, read once from the environment (and a ``.env`` file) by the bootstrap.
 
 Nothing reads the environment at import: :func:`load_settings` is called by the CLI. A setting
-that is malformed, or a Twilio setting missing its partner, raises :class:`SettingsError` whose
-message names the variable and never repeats its value (secrets must not reach a terminal or a
-log). Empty variables count as unset.
+that is malformed, or a Twilio or Stripe setting missing its partner, raises
+:class:`SettingsError` whose message names the variable and never repeats its value (secrets
+must not reach a terminal or a log). Empty variables count as unset; without the Stripe keys,
+payment links are off.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
         default=None, alias="TWILIO_MESSAGING_SERVICE_SID"
     )
     twilio_api_base_url: str = Field(default="https://api.twilio.com", alias="TWILIO_API_BASE_URL")
+    stripe_secret_key: SecretStr | None = Field(default=None, alias="STRIPE_SECRET_KEY")
+    stripe_webhook_secret: SecretStr | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_api_base_url: str = Field(default="https://api.stripe.com", alias="STRIPE_API_BASE_URL")
     staff_code: SecretStr | None = Field(default=None, alias="CLINICBOT_STAFF_CODE")
     sweep_seconds: float = Field(default=60.0, alias="CLINICBOT_SWEEP_SECONDS", ge=1, le=3600)
     delivery_seconds: float = Field(
@@ -94,6 +98,19 @@ class Settings(BaseSettings):
     @classmethod
     def _twilio_api_base_url(cls, value: str) -> str:
         return _base_url(value, "TWILIO_API_BASE_URL") or value
+
+    @field_validator("stripe_api_base_url")
+    @classmethod
+    def _stripe_api_base_url(cls, value: str) -> str:
+        return _base_url(value, "STRIPE_API_BASE_URL") or value
+
+    @field_validator("stripe_secret_key", "stripe_webhook_secret")
+    @classmethod
+    def _stripe_key(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = None if value is None else value.get_secret_value()
+        if secret is not None and (not secret.strip() or any(c.isspace() for c in secret)):
+            raise ValueError("must not contain spaces")
+        return value
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -154,6 +171,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SMS needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
             )
+        has_key = self.stripe_secret_key is not None
+        if has_key != (self.stripe_webhook_secret is not None):
+            raise ValueError(
+                "Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET; set both"
+            )
         return self
 
     @property
@@ -165,6 +187,11 @@ class Settings(BaseSettings):
     def sms_enabled(self) -> bool:
         """SMS is on when the Twilio credentials are set (then a sender is set too)."""
         return self.twilio_account_sid is not None and self.twilio_auth_token is not None
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Payment links are on when both Stripe keys are set."""
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
 
 def _describe(error: dict[str, object]) -> str:

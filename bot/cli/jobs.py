@@ -155,6 +155,7 @@ def run_command(now_text: str | None, dry_run: bool) -> None:
         from bot.delivery.channels import Channels, SmsChannel
         from bot.delivery.sender import Deliverer
         from bot.handlers.sms_sender import TwilioSender
+        from bot.handlers.stripe_checkout import payment_links
         from bot.handlers.telegram_channel import outbox_channel
         from bot.observability.logs import configure_logging
         from bot.scheduler.jobs import run_all_once
@@ -181,8 +182,11 @@ def run_command(now_text: str | None, dry_run: bool) -> None:
                 stack.push_async_callback(sender.close)
                 found.append(SmsChannel(sender))
             channels = Channels(found)
+            links, checkout = payment_links(ctx.settings, ctx.engine, clock)
+            if checkout is not None:
+                stack.push_async_callback(checkout.close)
             deliverer = Deliverer(ctx.engine, clock, channels,
-                                  lease_clock=Later(clock, ctx.clock))
+                                  lease_clock=Later(clock, ctx.clock), links=links)
             report = await run_all_once(ctx.engine, clock, deliverer)
         return report_lines(report, clock.now(), zone, channels), report.ok
 

@@ -37,6 +37,7 @@ from bot.services import (
     invitations,
     invoices,
     merge_evidence,
+    payment_links,
     payments,
     reminders,
     waitlist_offers,
@@ -159,6 +160,22 @@ async def unpaid_reminder(r: Rendering) -> Notice | None:
         "You can pay at the desk.",
         overdue, clinic=r.clinic.name, amount=r.money(invoice.outstanding),
         name=patient.first_name, description=await _label(r, invoice), day=r.day(invoice.due_on),
+    ))
+
+
+async def no_show_fee(r: Rendering) -> Notice | None:
+    """The patient's notice of a no-show fee (the sender may add a link to pay it)."""
+    invoice = await r.uow.session.get(Invoice, r.param("invoice_id"))
+    patient = await r.person(invoice.patient_id) if invoice else None
+    appointment = await r.uow.session.get(Appointment, invoice.appointment_id) if (
+        invoice and invoice.appointment_id) else None
+    if invoice is None or patient is None or appointment is None:
+        return None
+    return Notice(r.t.gettext(
+        "{clinic}: {name} missed the appointment on {when}, so a no-show fee of {amount} "
+        "({description}) was charged. You can pay at the desk.",
+        clinic=r.clinic.name, name=patient.first_name, when=r.when(appointment.starts_at),
+        amount=r.money(invoice.outstanding), description=invoice.description,
     ))
 
 
@@ -444,6 +461,7 @@ RENDERERS: dict[str, Renderer] = {
     reminders.RENEWAL_REMINDER: renewal_reminder,
     reminders.UNPAID_REMINDER: unpaid_reminder,
     reminders.PACKAGE_EXPIRY: package_expiry,
+    payment_links.NO_SHOW_FEE: no_show_fee,
     "no_show": no_show,
     "registration": registration,
     "unpaid": unpaid,

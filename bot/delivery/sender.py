@@ -17,6 +17,12 @@ transaction: the claim is renewed (so a slow batch is not taken over), and the r
   a no-show or an unpaid invoice, and the desk's inbox shows every alert meanwhile;
 * otherwise rendered in the recipient's language (:mod:`bot.delivery.notifications`).
 
+With payment links on, an unpaid-invoice or renewal reminder and a no-show fee notice end with
+the link to pay what the invoice owes (:func:`bot.services.payment_links.invoice_to_pay`), made
+after that transaction committed and before the send (:func:`bot.delivery.pay_link
+.reminder_line`): quiet hours and the row's claim hold as for any message, and when the provider
+fails the message goes without its link rather than not at all.
+
 The transaction is committed *before* the provider is called (no database lock is held over the
 network). The channel then sends; a second transaction records the outcome: ``sent`` with the
 channel, provider message id, text and time (an appointment reminder also puts the conversation
@@ -50,7 +56,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
-from bot.delivery import notifications, queue
+from bot.delivery import notifications, pay_link, queue
 from bot.delivery.channels import SMS, TELEGRAM, Channel, Channels
 from bot.delivery.errors import OptedOut, PermanentError, TransientError
 from bot.delivery.notifications import Notice
@@ -58,7 +64,15 @@ from bot.dialogs.reminder import await_answer
 from bot.dialogs.waitlist_offer import await_answer as await_offer_answer
 from bot.i18n import negotiate, translator
 from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
-from bot.services import accounts, delivery, invitations, outbox, reminders, waitlist_offers
+from bot.services import (
+    accounts,
+    delivery,
+    invitations,
+    outbox,
+    payment_links,
+    reminders,
+    waitlist_offers,
+)
 from bot.services.clinic import end_of_quiet_hours, get_clinic, in_quiet_hours
 from bot.services.staff import all_staff
 from bot.storage.models import Appointment, Clinic, OutboxMessage, Staff, WaitlistOffer
@@ -121,6 +135,8 @@ class Send:
     notice: Notice
     account_id: int | None = None
     language: str = "en"
+    pay_invoice_id: int | None = None  # end the text with a link to pay it (payment links on)
+    currency: str = ""
 
 
 class Deliverer:
@@ -129,7 +145,7 @@ class Deliverer:
     def __init__(
         self, db: AsyncEngine, clock: Clock, channels: Channels,
         policy: DeliveryPolicy | None = None, observer: DeliveryObserver | None = None,
-        *, lease_clock: Clock | None = None,
+        *, lease_clock: Clock | None = None, links: payment_links.PaymentLinks | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -137,6 +153,7 @@ class Deliverer:
         self.channels = channels
         self.policy = policy or DeliveryPolicy()
         self.observer = observer or UNOBSERVED
+        self.links = links
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, readonly=readonly)
@@ -207,6 +224,11 @@ class Deliverer:
             return None
         if send is None:
             return None
+        if send.pay_invoice_id is not None:  # no transaction is open here
+            line = await pay_link.reminder_line(self.links, send.pay_invoice_id,
+                                                translator(send.language), send.currency)
+            if line is not None:
+                send.notice = Notice(f"{send.notice.text}\n{line}", send.notice.options)
         try:
             provider_id = await send.channel.send(send.address, send.notice.text,
                                                   send.notice.options)
@@ -255,6 +277,10 @@ class Deliverer:
                     send = None
                 else:
                     send.notice = notice
+                    if self.links is not None:
+                        send.currency = clinic.currency
+                        send.pay_invoice_id = await payment_links.invoice_to_pay(
+                            uow, message.kind, message.params or {})
             await uow.commit()
             return send
 

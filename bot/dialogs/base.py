@@ -65,8 +65,10 @@ Result = Goto | Retry | Finish
 class Effect:
     """Something for the channel to do besides replying (e.g. send a Telegram invoice).
 
-    ``kind`` names it (``"telegram_invoice"``), ``params`` holds ids only. Channels that cannot
-    do it ignore it; dialogs only offer such steps where ``ctx.settings`` says the channel can.
+    ``kind`` names it (``"telegram_invoice"``; ``"payment_link"``: send a link to pay what the
+    invoice owes, see :mod:`bot.delivery.pay_link`), ``params`` holds ids only. Channels that
+    cannot do it ignore it; dialogs only offer such steps where ``ctx.settings`` says the
+    channel can.
     """
 
     kind: str

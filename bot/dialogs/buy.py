@@ -4,7 +4,9 @@ Only templates open to online purchase are listed; the sale itself goes through
 :func:`bot.services.packages.sell_package` with ``online=True``, so a desk-only template is
 refused by the rule even if it reached this step. Buying creates the invoice(s); the package
 can be used once paid (with installments, once the first is paid). On Telegram, when the
-deployment takes payments there, the patient may pay the first invoice at once.
+deployment takes payments there, the patient may pay the first invoice at once; with payment
+links on (Stripe), an SMS patient (or a Telegram one where Telegram cannot take the payment)
+may ask for a link (the ``payment_link`` effect: the channel opens the page and sends its URL).
 """
 
 from __future__ import annotations
@@ -15,15 +17,24 @@ from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Finish, Goto
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, packages
 from bot.services.errors import NotAllowed
+from bot.services.payment_links import EFFECT as PAYMENT_LINK
 from bot.storage.models import PackageTemplate
 
 BUY, BACK, MENU = "buy", "back", "menu"
-PAY_TELEGRAM, PAY_DESK = "tg", "desk"
+PAY_TELEGRAM, PAY_DESK, PAY_LINK = "tg", "desk", "link"
 
 
 def telegram_payments(ctx: DialogContext) -> bool:
     """Whether this chat can pay an invoice inside Telegram."""
     return ctx.channel == "telegram" and bool(ctx.settings.get("telegram_payments"))
+
+
+def payment_links(ctx: DialogContext) -> bool:
+    """Whether this chat is sent a link to pay online: SMS, and Telegram when it cannot take
+    the payment in the chat itself (links on: Stripe is configured)."""
+    if not ctx.settings.get("payment_links"):
+        return False
+    return ctx.channel == "sms" or (ctx.channel == "telegram" and not telegram_payments(ctx))
 
 
 def terms_text(ctx: DialogContext, template: PackageTemplate) -> str:
@@ -142,6 +153,8 @@ class Buy(Dialog):
         options = [Option(PAY_DESK, ctx._("Pay at the clinic"))]
         if telegram_payments(ctx) and first.outstanding > 0:
             options.insert(0, Option(PAY_TELEGRAM, ctx._("Pay now in Telegram")))
+        elif payment_links(ctx) and first.outstanding > 0:
+            options.insert(0, Option(PAY_LINK, ctx._("Pay online now")))
         return Reply(text, tuple(options))
 
     async def on_pay(self, ctx: DialogContext, answer: Answer) -> Result:
@@ -150,6 +163,12 @@ class Buy(Dialog):
         if answer.key == PAY_TELEGRAM and telegram_payments(ctx):
             ctx.effects.append(Effect("telegram_invoice", {"invoice_id": first.id}))
             return Finish([ctx._("We sent you an invoice to pay here.")])
+        if answer.key == PAY_LINK and payment_links(ctx):
+            ctx.effects.append(Effect(PAYMENT_LINK, {"invoice_id": first.id}))
+            return Finish([ctx._(
+                "The package can be used once {amount} is paid. Your link to pay online follows.",
+                amount=ctx.money(first.outstanding),
+            )])
         if answer.key != PAY_DESK:
             return Retry(ctx._("Please answer with the number of one of the choices."))
         if package.installments > 1:

@@ -92,6 +92,7 @@ class EngineConfig:
     """Per-deployment facts dialogs may need (e.g. whether Telegram payments are on)."""
 
     telegram_payments: bool = False
+    payment_links: bool = False
 
 
 class Engine:
@@ -154,7 +155,8 @@ class Engine:
                 account=account,
                 t=translator(self._locale(conversation, account, inbound, clinic.locale)),
                 channel=inbound.channel,
-                settings={"telegram_payments": self.config.telegram_payments},
+                settings={"telegram_payments": self.config.telegram_payments,
+                          "payment_links": self.config.payment_links},
             )
             outcome = await self._turn(ctx, inbound, guarded)
             _say_first(outcome, await invited.apply_pending(ctx))

@@ -4,7 +4,8 @@ Memberships (active, upcoming, cancelled) with the plan, the price per period an
 renewal; unpaid invoices as of the clinic's today with what is outstanding, the due date and
 how many days overdue; the total; each package's next installment, its amount and due date;
 how to pay (at the front desk; on Telegram, when the deployment takes payments there, package
-invoices can be paid in the chat); and the credit the clinic holds for the subject (a refund,
+invoices can be paid in the chat; with payment links on, any unpaid invoice by a link to pay
+online, the ``payment_link`` effect); and the credit the clinic holds for the subject (a refund,
 or money paid when nothing was owed), if any. Invoices are named by
 :func:`bot.dialogs.invoice_labels.invoice_label` ("Wellness monthly, November 2026", "Massage
 10-pack, payment 2 of 3").
@@ -15,13 +16,14 @@ from __future__ import annotations
 from datetime import date
 
 from bot.dialogs.base import Answer, Dialog, DialogContext, Effect, Finish, Result, Retry
-from bot.dialogs.buy import telegram_payments
+from bot.dialogs.buy import payment_links, telegram_payments
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, credit, invoices
 from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import local_today
 from bot.services.invoices import MembershipState
+from bot.services.payment_links import EFFECT as PAYMENT_LINK
 from bot.storage.models import Invoice
 
 MENU = "menu"
@@ -89,6 +91,11 @@ class Memberships(Dialog):
             for invoice in unpaid
             if telegram_payments(ctx) and invoice.kind in TELEGRAM_PAYABLE
         ]
+        if payment_links(ctx):
+            options.extend(
+                Option(f"link{invoice.id}", ctx._("Pay {what} online", what=label[invoice.id]))
+                for invoice in unpaid if invoice.outstanding > ZERO
+            )
         options.append(Option(MENU, ctx._("Back to menu")))
         held_credit = await credit.balance(ctx.uow, subject.id)
         if not held and not unpaid and not coming and held_credit <= ZERO:
@@ -137,6 +144,14 @@ class Memberships(Dialog):
             if int(key[3:]) in payable:
                 ctx.effects.append(Effect("telegram_invoice", {"invoice_id": int(key[3:])}))
                 return Finish([ctx._("We sent you an invoice to pay here.")])
+        if key is not None and key.startswith("link") and key[4:].isdecimal() \
+                and payment_links(ctx):
+            subject = await accounts.require_may_act(ctx.uow, _account_id(ctx), ctx.subject_id)
+            today = local_today(ctx.clinic, ctx.now)
+            unpaid = {i.id for i in await invoices.unpaid_invoices(ctx.uow, today, subject.id)}
+            if int(key[4:]) in unpaid:
+                ctx.effects.append(Effect(PAYMENT_LINK, {"invoice_id": int(key[4:])}))
+                return Finish([ctx._("Your link to pay online follows.")])
         return Retry(ctx._("Please answer with the number of one of the choices."))
 
 

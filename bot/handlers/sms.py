@@ -13,6 +13,9 @@ for that answer, takes the message over if that delivery's transaction ended wit
 again: never an empty answer for a message nobody acted on. A turn that fails is rolled back,
 claim included; its apology is then recorded as the answer in a transaction of its own.
 Twilio's opt-out classification (``OptOutType``) counts as the matching keyword (RULES.md 14).
+A turn that asks for a payment link (the ``payment_link`` effect) is answered with one more
+message, the link (:mod:`bot.delivery.pay_link`): it is opened after the turn committed, with no
+transaction held over the provider's answer, and the recorded answer then amended to carry it.
 
 Nothing here logs a phone number, a name or a message text.
 """
@@ -34,6 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from bot.delivery import pay_link
 from bot.dialogs.render import plain
 from bot.dialogs.types import Inbound, Outcome
 from bot.handlers import sms_text
@@ -230,6 +234,15 @@ async def _act(runtime: Runtime, form: Form, phone: str, sid: str) -> str | inbo
         return not_ours.claim
     except inbound.ClaimLost:  # pragma: no cover - the claim is this transaction's own row
         return inbound.Claim(owned=False)
+    links = [] if outcome.failed else pay_link.link_effects(outcome.effects)
+    if links:
+        t, currency = await pay_link.chat_translator(runtime.db, runtime.clock, CHANNEL, phone)
+        extra = [part for invoice_id in links for part in sms_text.split(
+            await pay_link.chat_text(runtime.payment_links, invoice_id, t, currency))]
+        answer = twiml(_messages(outcome) + extra)
+        async with UnitOfWork(runtime.db, runtime.clock) as uow:
+            await inbound.remember_reply(uow, CHANNEL, sid, answer)
+            await uow.commit()
     if outcome.failed:  # rolled back, the claim with it: the apology is the answer
         answer = twiml(_messages(outcome))
         async with UnitOfWork(runtime.db, runtime.clock) as uow:

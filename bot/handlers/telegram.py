@@ -121,6 +121,9 @@ class TelegramBot:
     def for_runtime(cls, runtime: Runtime) -> TelegramBot:
         """The service factory for ``bot.server`` (also makes the bot reachable by routes)."""
         bot = cls(runtime.settings, runtime.db, runtime.clock, runtime.dialogs)
+        found = bot.app.bot_data[DEPS_KEY]
+        assert isinstance(found, TelegramDeps)
+        found.payment_links = runtime.payment_links
         runtime.telegram = bot
         return bot
 

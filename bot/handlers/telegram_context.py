@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.clock import Clock
 from bot.dialogs.engine import Engine
 from bot.services import inbound
+from bot.services.payment_links import PaymentLinks
 from bot.settings import Settings
 from bot.storage.uow import UnitOfWork
 
@@ -39,6 +40,8 @@ class TelegramDeps:
     db: AsyncEngine
     clock: Clock
     engine: Engine
+    # Opens payment links (Stripe), when configured: see bot.delivery.pay_link.
+    payment_links: PaymentLinks | None = None
     # Updates whose claim this process settled (acted on, or given up after a failure) and that
     # have not reached ``finish_update`` yet.
     settled_updates: set[int] = field(default_factory=set)

@@ -5,7 +5,8 @@ contact button); ``/start CODE`` (an invitation's deep link) sends the invitatio
 contact counts only when it is the sender's own (RULES.md 19). The
 commands map to the main menu's choices, so the engine stays channel-agnostic. A button press
 edits the message that carried it into the next step; a stale button is answered politely and
-the current step is sent again. Nothing here logs texts, names or phones.
+the current step is sent again. A ``payment_link`` effect is answered with the page's URL
+(:mod:`bot.delivery.pay_link`) once the turn is done. Nothing here logs texts, names or phones.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.delivery import pay_link
 from bot.dialogs.types import Inbound, Outcome, Reply
 from bot.handlers import telegram_payments, telegram_statement
 from bot.handlers.telegram_context import CHANNEL, Context, acted, answer_surely, deps
@@ -188,6 +190,18 @@ async def send_outcome(
             await telegram_payments.send_invoice(context, chat.id, int(effect.params["invoice_id"]))
         elif getattr(effect, "kind", None) == telegram_statement.KIND:
             await telegram_statement.send_statement(context, chat.id, effect.params)
+    for invoice_id in pay_link.link_effects(outcome.effects):
+        await send_payment_link(update, context, invoice_id)
+
+
+async def send_payment_link(update: Update, context: Context, invoice_id: int) -> None:
+    """Open (or offer again) the page to pay ``invoice_id`` online and send its URL."""
+    chat, user, found = update.effective_chat, update.effective_user, deps(context)
+    assert chat is not None
+    t, currency = await pay_link.chat_translator(
+        found.db, found.clock, CHANNEL, str(chat.id), user.language_code if user else None)
+    text = await pay_link.chat_text(found.payment_links, invoice_id, t, currency)
+    await answer_surely(partial(context.bot.send_message, chat.id, clip(text)))
 
 
 async def _shown_keys(context: Context, chat_id: int) -> set[str]:

@@ -32,6 +32,7 @@ from bot.delivery.channels import Channel, Channels, SmsChannel
 from bot.delivery.sender import Deliverer, DeliveryPolicy
 from bot.observability.hooks import DeliveryObserver
 from bot.scheduler.jobs import run_sweeps
+from bot.services.payment_links import PaymentLinks
 
 if TYPE_CHECKING:
     from bot.server import Runtime
@@ -80,10 +81,11 @@ class SchedulerService:
         delivery_seconds: float = DELIVERY_SECONDS,
         policy: DeliveryPolicy | None = None,
         observer: DeliveryObserver | None = None,
+        links: PaymentLinks | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
-        self.deliverer = Deliverer(db, clock, channels, policy, observer)
+        self.deliverer = Deliverer(db, clock, channels, policy, observer, links=links)
         self.sweep_seconds = sweep_seconds
         self.delivery_seconds = delivery_seconds
         self._scheduler: AsyncIOScheduler | None = None
@@ -96,7 +98,7 @@ class SchedulerService:
             runtime.db, runtime.clock, build_channels(runtime),
             sweep_seconds=runtime.settings.sweep_seconds,
             delivery_seconds=runtime.settings.delivery_seconds,
-            observer=runtime.metrics,
+            observer=runtime.metrics, links=runtime.payment_links,
         )
 
     async def start(self) -> None:

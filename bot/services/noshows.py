@@ -9,10 +9,12 @@ runs twice, or on two servers at once, raises it once; each raise queues one sta
 Staff resolve it once (:func:`resolve`): ``redeem`` a package use (billed like an arrival), or
 ``fee``: keep the use (it returns to the package) and charge one of the clinic's no-show fees.
 The fee invoice carries the package's id so :func:`undo` can put the use back on the same
-package. Resolving makes the appointment ``no_show``; :func:`undo` restores exactly what was
-there before: the counters, the invoices (voided) and the appointment's status (``booked`` again
-for a ``not_arrived`` no-show). The NoShow row is locked and versioned, so two staff pressing at
-once get one outcome; the other is told who resolved it and how.
+package; the patient is told of the fee through the outbox (``no_show_fee``, with a link to pay
+it when payment links are on; skipped once the invoice is paid or voided). Resolving makes the
+appointment ``no_show``; :func:`undo` restores exactly what was there before: the counters, the
+invoices (voided) and the appointment's status (``booked`` again for a ``not_arrived`` no-show).
+The NoShow row is locked and versioned, so two staff pressing at once get one outcome; the
+other is told who resolved it and how.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bot.services.errors import (
     WrongState,
 )
 from bot.services.lookup import find_no_show_fee
+from bot.services.payment_links import NO_SHOW_FEE
 from bot.storage.models import Appointment, NoShow, NoShowFee
 from bot.storage.uow import UnitOfWork
 
@@ -182,6 +185,10 @@ async def resolve(
         no_show.resolution = "fee"
         no_show.no_show_fee_id = fee.id
         no_show.invoice_id = invoice.id
+        await outbox.enqueue(  # the patient hears of it (with a link to pay, when links are on)
+            uow, purpose=f"invoice:{invoice.id}:no_show_fee", kind=NO_SHOW_FEE,
+            params={"invoice_id": invoice.id}, patient_id=appointment.patient_id,
+        )
     appointment.status = "no_show"
     no_show.resolved_by = by
     no_show.resolved_at = uow.clock.now()

@@ -52,6 +52,7 @@ from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
 from bot.services.due_reminders import renewal_reminders as renewal_reminders
 from bot.services.due_reminders import unpaid_reminders as unpaid_reminders
 from bot.services.errors import WrongState
+from bot.services.payment_links import NO_SHOW_FEE
 from bot.services.recipients import Wanted, clinic_today, enqueue_for_patients
 from bot.services.recipients import recipient_for as recipient_for
 from bot.storage.models import (
@@ -187,7 +188,7 @@ async def why_not_send(uow: UnitOfWork, message: OutboxMessage) -> str | None:
         ):
             return "the membership was cancelled"
         return "the period has started" if await clinic_today(uow) >= start else None
-    if message.kind in (UNPAID_REMINDER, "unpaid"):
+    if message.kind in (UNPAID_REMINDER, "unpaid", NO_SHOW_FEE):
         invoice = await uow.session.get(Invoice, _id(params, "invoice_id"))
         settled = invoice is None or invoice.status != "open"
         return "the invoice is settled" if settled else None

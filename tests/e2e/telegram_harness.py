@@ -34,15 +34,17 @@ SETTLE_SECONDS = 0.4
 _update_ids = itertools.count(1)
 
 
-def telegram_settings(database_url: str, port: int, api: str, mode: str) -> Settings:
-    values: dict[str, object] = {
+def telegram_settings(database_url: str, port: int, api: str, mode: str,
+                      **overrides: str | None) -> Settings:
+    values: dict[str, object | None] = {
         "DATABASE_URL": database_url, "CLINICBOT_HOST": "127.0.0.1", "CLINICBOT_PORT": port,
         "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api + "/bot",
         "TELEGRAM_PAYMENT_PROVIDER_TOKEN": PROVIDER_TOKEN, "CLINICBOT_STAFF_CODE": STAFF_CODE,
     }
     if mode == "webhook":
         values["TELEGRAM_WEBHOOK_SECRET"] = SECRET
-    return Settings(_env_file=None, **values)
+    values.update(overrides)  # a None removes a setting
+    return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})
 
 
 @dataclass
@@ -167,13 +169,14 @@ class TgUser:
 
 
 @contextlib.asynccontextmanager
-async def telegram_server(database_url: str, clock: Clock, *, mode: str = "polling"
-                          ) -> AsyncIterator[Telegram]:
+async def telegram_server(database_url: str, clock: Clock, *, mode: str = "polling",
+                          **overrides: str | None) -> AsyncIterator[Telegram]:
     """The stand-in and the real server (Telegram service only), both on loopback."""
     standin = TelegramStandin()
     async with LiveServer(standin.app) as api:
         sock = loopback_socket()
-        settings = telegram_settings(database_url, sock.getsockname()[1], api.url, mode)
+        settings = telegram_settings(database_url, sock.getsockname()[1], api.url, mode,
+                                     **overrides)
         app = create_app(settings, clock=clock, services=[TelegramBot.for_runtime])
         async with (
             LiveServer(app, sock) as live,

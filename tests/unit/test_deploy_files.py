@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from bot.cli.serve import GRACEFUL_SHUTDOWN_SECONDS
-from bot.handlers import sms, telegram
+from bot.handlers import sms, stripe_checkout, stripe_webhook, telegram
 from bot.observability.http import METRICS_PATH
 from bot.observability.logs import LOG_LEVELS
 from bot.scheduler.service import STOP_SECONDS
@@ -103,9 +103,10 @@ def test_the_container_user_has_its_own_group():
 def test_the_proxy_passes_the_webhooks_and_nothing_else():
     config = (DEPLOY / "nginx.conf").read_text()
     [pattern] = re.findall(r"location ~ (\S+) \{", config)
-    webhooks = [sms.INBOUND_PATH, sms.STATUS_PATH, telegram.WEBHOOK_PATH]
+    webhooks = [sms.INBOUND_PATH, sms.STATUS_PATH, telegram.WEBHOOK_PATH, stripe_webhook.PATH,
+                stripe_checkout.DONE_PATH]
     assert all(re.fullmatch(pattern, path) for path in webhooks)
-    for private in (METRICS_PATH, "/healthz", "/sms/inbound/x", "/"):
+    for private in (METRICS_PATH, "/healthz", "/sms/inbound/x", "/payments/stripe/x", "/"):
         assert not re.search(pattern, private), private
     assert re.search(r"location / \{\s*return 404;", config)
 

@@ -10,6 +10,7 @@ from bot.storage.models.billing import (
     MembershipPlan,
     Payment,
 )
+from bot.storage.models.checkout import CheckoutSession
 from bot.storage.models.clinic import (
     Clinic,
     Fee,
@@ -43,6 +44,7 @@ __all__ = [
     "AppointmentSeries",
     "AuditEntry",
     "Base",
+    "CheckoutSession",
     "Clinic",
     "Closure",
     "Conversation",
