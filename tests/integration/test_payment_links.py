@@ -115,7 +115,7 @@ async def test_nothing_owed_no_link_and_stripe_down_is_said(clinic, make_uow, li
     assert await links.link(invoice_id) is None
 
 
-async def test_migration_0022_goes_down_and_up_with_a_session_on_file(
+async def test_migration_0023_goes_down_and_up_with_a_session_on_file(
     clinic, engine, make_uow, links
 ):
     invoice_id = await _package_invoice(make_uow)
@@ -129,7 +129,7 @@ async def test_migration_0022_goes_down_and_up_with_a_session_on_file(
         def down(sync_conn: Any) -> None:
             config = alembic_config()
             config.attributes["connection"] = sync_conn
-            command.downgrade(config, "0021")
+            command.downgrade(config, "0022")
 
         await conn.run_sync(down)
     assert "checkout_session" not in await tables()

@@ -1,7 +1,7 @@
 """checkout sessions: payment links opened for an invoice (issue 20, Stripe)
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 03:40:00.000000
 
 ``checkout_session``: one row per hosted checkout page a payment provider opened for an invoice
@@ -16,8 +16,8 @@ from alembic import op
 
 import bot.storage.types
 
-revision = '0022'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
