@@ -79,6 +79,8 @@ NOT_EXPORTED = {
     "package_fee": "what a package covers: the clinic's fees (each use names its own)",
     "package_practitioner": "what a package covers: the clinic's practitioners",
     "package_location": "what a package covers: the clinic's locations",
+    "checkout_session": "Stripe payment pages opened for an invoice: the invoice and what was "
+                        "paid through them are exported",
 }
 LINK = guardianship.c
 Doc = dict[str, Any]
