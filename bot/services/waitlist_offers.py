@@ -24,22 +24,29 @@ from typing import Literal
 
 from sqlalchemy import func, select, update
 
-from bot.services import appointments, availability
+from bot.services import appointments
 from bot.services.accounts import require_may_act
 from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
+from bot.services.clinic_setup import clinic_setup
 from bot.services.errors import DomainError, NotAllowed, NotFound, PackageNotUsable, WrongState
 from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore
 
 OFFER = "waitlist_offer"  # the outbox kind
-OPENED_ENTRIES = 200  # waiting entries looked at when closed time opens again
 NOON_HOUR, EVENING_HOUR = 12, 17
 
 
 class OfferGone(WrongState):
     """The offered time was taken by someone else, expired or is no longer free."""
+
+
+class TooSoon(OfferGone):
+    """The offered time is now inside the clinic's booking notice: it cannot be booked online."""
+
+    code = "too_soon"
 
 
 def part_of_day(moment: datetime, clinic_zone: tzinfo) -> str:
@@ -61,14 +68,17 @@ def suits(entry: WaitlistEntry, moment: datetime, clinic_zone: tzinfo) -> bool:
 
 
 async def slot_freed(
-    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime,
+    freed_by: int | None = None,
 ) -> int:
-    """A time was freed: offer it to the waitlist (see the module docstring); offers made."""
-    return await offer_time(uow, practitioner_id, location_id, starts_at)
+    """A time was freed (by ``freed_by``'s cancellation or move, never offered back to them):
+    offer it to the waitlist (see the module docstring); offers made."""
+    return await offer_time(uow, practitioner_id, location_id, starts_at, freed_by=freed_by)
 
 
 async def offer_time(
-    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime, *,
+    freed_by: int | None = None,
 ) -> int:
     """Offer the time to the next matching waiting patients up to the batch; offers made."""
     await appointments.lock_practitioner(uow, practitioner_id)
@@ -76,6 +86,13 @@ async def offer_time(
     now = uow.clock.now()
     if starts_at <= now:
         return 0
+    if freed_by is not None:
+        await _pass_over(uow, freed_by, practitioner_id, location_id, starts_at)
+    sendable = end_of_quiet_hours(clinic, now)
+    last_call = starts_at - timedelta(minutes=clinic.min_notice_minutes)
+    if last_call <= sendable:  # inside the booking notice before it could be answered
+        return 0
+    expires_at = min(sendable + timedelta(minutes=clinic.waitlist_hold_minutes), last_call)
     still_open = await uow.session.scalar(
         select(func.count()).select_from(WaitlistOffer).where(
             WaitlistOffer.practitioner_id == practitioner_id,
@@ -96,15 +113,17 @@ async def offer_time(
             (WaitlistEntry.location_id.is_(None)) | (WaitlistEntry.location_id == location_id),
             WaitlistEntry.id.not_in(offered_before),
         ).order_by(WaitlistEntry.id))
-    tz = zone(clinic)
-    expires_at = end_of_quiet_hours(clinic, now) + timedelta(minutes=clinic.waitlist_hold_minutes)
+    tz, setup = zone(clinic), await clinic_setup(uow)
     made = 0
     for entry in candidates.all():
         if made >= room:
             break
-        if not suits(entry, starts_at, tz) or await recipient_for(uow, entry.patient_id) is None:
+        ends_at = starts_at + timedelta(minutes=setup.fee(entry.fee_id).minutes)
+        if (not suits(entry, starts_at, tz)
+                or await recipient_for(uow, entry.patient_id) is None
+                or await booked_over(uow, entry.patient_id, starts_at, ends_at)):
             continue
-        if not await _still_waiting(uow, entry.id):  # left meanwhile (its row is locked now)
+        if not await _still_free_to_offer(uow, entry.id):  # left or offered meanwhile
             continue
         try:
             await appointments.check_bookable(
@@ -124,45 +143,42 @@ async def offer_time(
     return made
 
 
-async def _still_waiting(uow: UnitOfWork, entry_id: int) -> bool:
-    """Lock the entry and read it afresh: is it still waiting?"""
+async def _pass_over(
+    uow: UnitOfWork, patient_id: int, practitioner_id: int, location_id: int,
+    starts_at: datetime,
+) -> None:
+    """The patient freed this time: mark it passed over for their waiting entries (status
+    ``skipped``, never sent), so it is never offered back to them."""
+    entries = await uow.session.scalars(select(WaitlistEntry.id).where(
+        WaitlistEntry.patient_id == patient_id, WaitlistEntry.status == "waiting"))
+    now = uow.clock.now()
+    for entry_id in entries.all():
+        await insert_ignore(uow, WaitlistOffer, {
+            "entry_id": entry_id, "practitioner_id": practitioner_id,
+            "location_id": location_id, "starts_at": starts_at, "expires_at": now,
+            "status": "skipped", "created_at": now, "answered_at": now,
+        }, ("entry_id", "practitioner_id", "starts_at"))
+
+
+async def booked_over(
+    uow: UnitOfWork, patient_id: int, starts_at: datetime, ends_at: datetime
+) -> bool:
+    """Whether the patient already has a booked appointment overlapping the time."""
+    found = await uow.session.scalar(select(Appointment.id).where(
+        Appointment.patient_id == patient_id, Appointment.status == "booked",
+        Appointment.starts_at < ends_at, Appointment.ends_at > starts_at).limit(1))
+    return found is not None
+
+
+async def _still_free_to_offer(uow: UnitOfWork, entry_id: int) -> bool:
+    """Lock the entry (before its offer is created, as :func:`bot.services.waitlist.leave`
+    locks it before withdrawing its offers) and read it afresh: still waiting, and holding no
+    open offer?"""
     status = await uow.session.scalar(
         select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update())
-    return status == "waiting"
-
-
-async def times_opened(
-    uow: UnitOfWork, start: datetime, end: datetime, *, practitioner_id: int | None = None,
-    location_id: int | None = None,
-) -> int:
-    """Closed time between ``start`` and ``end`` opened again (a closure or time off removed):
-    offer its free times to the waiting patients they suit, each time as :func:`offer_time`
-    does (in order, one offer per patient); how many offers were made."""
-    clinic = await get_clinic(uow)
-    tz = zone(clinic)
-    now = uow.clock.now()
-    first = max(start, now).astimezone(tz).date()
-    days = min((end.astimezone(tz).date() - first).days + 1, clinic.booking_horizon_days + 1)
-    if days <= 0:
-        return 0
-    entries = await uow.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id).limit(OPENED_ENTRIES))
-    times: set[tuple[datetime, int, int]] = set()
-    for entry in entries.all():
-        for practitioner, location in await availability.allowed_pairs(uow, entry.fee_id):
-            if (entry.practitioner_id not in (None, practitioner.id)
-                    or entry.location_id not in (None, location.id)
-                    or practitioner_id not in (None, practitioner.id)
-                    or location_id not in (None, location.id)):
-                continue
-            slots = await availability.offered_slots(
-                uow, practitioner.id, location.id, entry.fee_id, first, days)
-            times.update((slot, practitioner.id, location.id) for slot in slots
-                         if start <= slot < end and suits(entry, slot, tz))
-    made = 0
-    for slot, practitioner_id_, location_id_ in sorted(times):
-        made += await offer_time(uow, practitioner_id_, location_id_, slot)
-    return made
+    held = await uow.session.scalar(select(WaitlistOffer.id).where(
+        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").limit(1))
+    return status == "waiting" and held is None
 
 
 async def get_offer(uow: UnitOfWork, offer_id: int, *, lock: bool = False) -> WaitlistOffer:
@@ -200,6 +216,12 @@ async def accept(
         if offer.status == "open":
             offer.status, offer.answered_at = "expired", now
         raise OfferGone("that time has gone; you stay on the waitlist")
+    notice = (await get_clinic(uow)).min_notice_minutes
+    if offer.starts_at < now + timedelta(minutes=notice):
+        offer.status, offer.answered_at = "gone", now
+        await uow.session.flush()
+        raise TooSoon(f"that time is now less than {notice} minutes away, too soon to book "
+                      "online; you stay on the waitlist")
     try:
         appointment = await _book(uow, entry, offer)
     except DomainError:
@@ -301,8 +323,16 @@ async def why_not_send(uow: UnitOfWork, params: dict[str, object]) -> str | None
              if isinstance(value, int) else None)
     if offer is None or offer.status != "open":
         return "the offer is closed"
-    if offer.expires_at <= uow.clock.now():
+    now = uow.clock.now()
+    if offer.expires_at <= now:
         return "the offer's hold ran out"
+    notice = (await get_clinic(uow)).min_notice_minutes
+    if offer.starts_at < now + timedelta(minutes=notice):
+        return "the offered time is inside the booking notice"
+    entry = await uow.session.get(WaitlistEntry, offer.entry_id)
+    if entry is not None and await booked_over(
+            uow, entry.patient_id, offer.starts_at, offer.starts_at + timedelta(minutes=1)):
+        return "the patient has booked that time meanwhile"
     taken = await busy_intervals(
         uow, offer.practitioner_id, offer.starts_at, offer.starts_at + timedelta(minutes=1))
     return "the offered time was booked meanwhile" if taken else None
