@@ -1,8 +1,8 @@
 """A waitlist offer by SMS and Telegram (issue 19): sent through the outbox, answered 1 or 2.
 
 A walk-in's Tuesday 10:00 physio follow-up with Ana is cancelled on Monday at 08:00; Maya (and
-Leo, through Maya, his guardian; and Sofía) wait for such a time. The delivery pass sends the offer and puts
-the chat in the offer dialog, as a reminder does.
+Leo, through Maya, his guardian; and Sofía) wait for such a time. The delivery pass sends the
+offer and puts the chat in the offer dialog, as a reminder does.
 """
 
 from __future__ import annotations
