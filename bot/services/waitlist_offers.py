@@ -9,10 +9,17 @@ from the end of quiet hours when the time frees up inside them) and queued in th
 ``waitlist:offer:{id}``, so it is sent once, to the patient or their guardian, never to someone
 who opted out.
 
-Offering a time takes the booking lock on the practitioner and re-checks the time is still
-bookable by a patient, so a time already taken is never offered. :func:`accept` books under
+Never to the patient who freed the time (``freed_by``: it is marked ``skipped`` for their
+entries, so no later pass offers it back), nor to one already booked at that time, nor when the
+time would be inside the clinic's booking notice by the time the offer can be sent (after quiet
+hours); a hold never runs past that notice either.
+
+Offering a time takes the booking lock on the practitioner, then each entry's row before its
+offer is created (the order :func:`bot.services.waitlist.leave` keeps), and re-checks the time
+is still bookable by a patient, so a time already taken is never offered. :func:`accept` books under
 that same lock with the entry's package (or the one pre-selected as usual); the first to accept
-gets it, anyone later is told it has gone (:class:`OfferGone`) and stays on the list.
+gets it, anyone later is told it has gone (:class:`OfferGone`; :class:`TooSoon` when the time
+is now inside the booking notice) and stays on the list.
 :func:`expire_offers` (a scheduler sweep) closes the offers whose hold ran out and offers their
 time to the next patients; run twice or on two instances, it offers nothing twice (the rows are
 locked, each entry is offered a time at most once: a unique key)."""
@@ -171,11 +178,14 @@ async def booked_over(
 
 
 async def _still_free_to_offer(uow: UnitOfWork, entry_id: int) -> bool:
-    """Lock the entry (before its offer is created, as :func:`bot.services.waitlist.leave`
-    locks it before withdrawing its offers) and read it afresh: still waiting, and holding no
-    open offer?"""
+    """Lock the entry (before its offer is created, after the practitioner's booking lock, the
+    order :func:`bot.services.waitlist.leave` keeps) and read it afresh: still waiting, and
+    holding no open offer? An entry another transaction holds locked (PostgreSQL: ``SKIP
+    LOCKED``) is being removed, booked or offered a time right now: passed over, so offering
+    never waits on an entry while holding a practitioner."""
     status = await uow.session.scalar(
-        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update())
+        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id)
+        .with_for_update(skip_locked=True))
     held = await uow.session.scalar(select(WaitlistOffer.id).where(
         WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").limit(1))
     return status == "waiting" and held is None

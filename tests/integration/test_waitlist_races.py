@@ -175,6 +175,7 @@ async def test_removing_entries_while_their_times_are_offered_never_deadlocks(ma
     """Offering takes the practitioner's lock, then the entry's; removing takes them in the
     same order: cancellations and removals at once never deadlock, and no open offer is left
     for an entry that ended."""
+    await set_batch(make_uow, 2)  # each freed time to two patients at once: more to lock
     ada = await walk_in(make_uow)
     for first_hour in (9, 11):
         early = await booked(make_uow, ids, ada, first_hour)
