@@ -26,24 +26,23 @@ locked, each entry is offered a time at most once: a unique key)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, update
 
 from bot.services import appointments
 from bot.services.accounts import require_may_act
-from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
 from bot.services.clinic_setup import clinic_setup
 from bot.services.errors import DomainError, NotAllowed, NotFound, PackageNotUsable, WrongState
 from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
+from bot.services.waitlist_match import booked_over, suits
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore
 
 OFFER = "waitlist_offer"  # the outbox kind
-NOON_HOUR, EVENING_HOUR = 12, 17
 
 
 class OfferGone(WrongState):
@@ -54,24 +53,6 @@ class TooSoon(OfferGone):
     """The offered time is now inside the clinic's booking notice: it cannot be booked online."""
 
     code = "too_soon"
-
-
-def part_of_day(moment: datetime, clinic_zone: tzinfo) -> str:
-    """morning (before noon) | afternoon (until 17:00) | evening, in the clinic's time."""
-    local = moment.astimezone(clinic_zone).time()
-    if local.hour < NOON_HOUR:
-        return "morning"
-    return "afternoon" if local.hour < EVENING_HOUR else "evening"
-
-
-def suits(entry: WaitlistEntry, moment: datetime, clinic_zone: tzinfo) -> bool:
-    """Whether a time at ``moment`` falls on the entry's days and parts of day and in time."""
-    local = moment.astimezone(clinic_zone)
-    if local.date() > entry.until:
-        return False
-    if entry.weekdays and local.weekday() not in entry.weekdays:
-        return False
-    return not entry.parts or part_of_day(moment, clinic_zone) in entry.parts
 
 
 async def slot_freed(
@@ -165,16 +146,6 @@ async def _pass_over(
             "location_id": location_id, "starts_at": starts_at, "expires_at": now,
             "status": "skipped", "created_at": now, "answered_at": now,
         }, ("entry_id", "practitioner_id", "starts_at"))
-
-
-async def booked_over(
-    uow: UnitOfWork, patient_id: int, starts_at: datetime, ends_at: datetime
-) -> bool:
-    """Whether the patient already has a booked appointment overlapping the time."""
-    found = await uow.session.scalar(select(Appointment.id).where(
-        Appointment.patient_id == patient_id, Appointment.status == "booked",
-        Appointment.starts_at < ends_at, Appointment.ends_at > starts_at).limit(1))
-    return found is not None
 
 
 async def _still_free_to_offer(uow: UnitOfWork, entry_id: int) -> bool:
@@ -324,25 +295,3 @@ async def withdraw_for(uow: UnitOfWork, entry_id: int) -> None:
         await uow.session.execute(update(WaitlistOffer).where(WaitlistOffer.id == row.id)
                                   .values(status="withdrawn", answered_at=now))
         await offer_time(uow, row.practitioner_id, row.location_id, row.starts_at)
-
-
-async def why_not_send(uow: UnitOfWork, params: dict[str, object]) -> str | None:
-    """At send time: why an offer no longer matters (closed, past its hold), or None."""
-    value = params.get("offer_id")
-    offer = (await uow.session.get(WaitlistOffer, int(value))
-             if isinstance(value, int) else None)
-    if offer is None or offer.status != "open":
-        return "the offer is closed"
-    now = uow.clock.now()
-    if offer.expires_at <= now:
-        return "the offer's hold ran out"
-    notice = (await get_clinic(uow)).min_notice_minutes
-    if offer.starts_at < now + timedelta(minutes=notice):
-        return "the offered time is inside the booking notice"
-    entry = await uow.session.get(WaitlistEntry, offer.entry_id)
-    if entry is not None and await booked_over(
-            uow, entry.patient_id, offer.starts_at, offer.starts_at + timedelta(minutes=1)):
-        return "the patient has booked that time meanwhile"
-    taken = await busy_intervals(
-        uow, offer.practitioner_id, offer.starts_at, offer.starts_at + timedelta(minutes=1))
-    return "the offered time was booked meanwhile" if taken else None

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.services import availability, waitlist_offers
+from bot.services import availability, waitlist_match, waitlist_offers
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today, zone
 from bot.services.clinic_setup import clinic_setup
 from bot.storage.models import WaitlistEntry
@@ -54,7 +54,7 @@ async def times_opened(
             slots = await availability.offered_slots(
                 uow, practitioner.id, location.id, entry.fee_id, first, days)
             times.update((slot, practitioner.id, location.id) for slot in slots
-                         if start <= slot < end and waitlist_offers.suits(entry, slot, tz)
+                         if start <= slot < end and waitlist_match.suits(entry, slot, tz)
                          and (opened is None or opened(slot, slot + length, location.id)))
     made = 0
     for slot, practitioner_id_, location_id_ in sorted(times):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clinicfile import ClinicFileError, read_clinic_file
-from bot.services import appointments, closures, waitlist, waitlist_offers
+from bot.services import appointments, closures, waitlist, waitlist_match, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
 from bot.services.setup import load_clinic
 from bot.services.waitlist import Wish
@@ -201,7 +201,7 @@ async def test_a_time_taken_meanwhile_is_gone_and_a_rescheduled_time_is_offered(
         assert [e.id for e in await waitlist.entries_for(uow, [ids.maya])] == [entry]
         message = await uow.session.scalar(select(OutboxMessage))
         assert message is not None
-        assert await waitlist_offers.why_not_send(uow, message.params) == (
+        assert await waitlist_match.why_not_send(uow, message.params) == (
             "the offered time was booked meanwhile")
 
 
