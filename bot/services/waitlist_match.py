@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.services.availability import busy_intervals
 from bot.services.clinic import get_clinic
+from bot.services.clinic_setup import clinic_setup
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 
@@ -63,9 +64,10 @@ async def why_not_send(uow: UnitOfWork, params: dict[str, object]) -> str | None
     if offer.starts_at < now + timedelta(minutes=notice):
         return "the offered time is inside the booking notice"
     entry = await uow.session.get(WaitlistEntry, offer.entry_id)
-    if entry is not None and await booked_over(
-            uow, entry.patient_id, offer.starts_at, offer.starts_at + timedelta(minutes=1)):
-        return "the patient has booked that time meanwhile"
+    if entry is not None:
+        length = timedelta(minutes=(await clinic_setup(uow)).fee(entry.fee_id).minutes)
+        if await booked_over(uow, entry.patient_id, offer.starts_at, offer.starts_at + length):
+            return "the patient has booked that time meanwhile"
     taken = await busy_intervals(
         uow, offer.practitioner_id, offer.starts_at, offer.starts_at + timedelta(minutes=1))
     return "the offered time was booked meanwhile" if taken else None

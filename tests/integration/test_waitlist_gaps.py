@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clinicfile import read_clinic_file
-from bot.services import appointments, waitlist, waitlist_offers
+from bot.services import appointments, waitlist, waitlist_match, waitlist_offers
 from bot.services.setup import load_clinic
-from bot.storage.models import Clinic, WaitlistEntry, WaitlistOffer
+from bot.storage.models import Clinic, OutboxMessage, WaitlistEntry, WaitlistOffer
 from tests.booking_support import Ids, at, load_ids
 from tests.conftest import EXAMPLE_FILE
 from tests.integration.test_waitlist import (
@@ -78,6 +78,14 @@ async def test_a_patient_booked_at_that_time_is_not_offered_it(make_uow, ids):
     leo = await join(make_uow, ids.leo, physio(ids))
     await cancel(make_uow, sofias.id)
     assert await open_offers(make_uow) == [(leo, at(WEDNESDAY, 10, 30))]
+    async with make_uow() as uow:  # Leo is booked at that time before the offer goes out
+        await appointments.book(
+            uow, patient_id=ids.leo, practitioner_id=ids.ana, location_id=ids.downtown,
+            fee_id=ids.physio_initial, starts_at=at(WEDNESDAY, 10, 45), booked_by="staff")
+        message = await uow.session.scalar(select(OutboxMessage))
+        assert message is not None
+        assert await waitlist_match.why_not_send(uow, message.params) == (
+            "the patient has booked that time meanwhile")
 
 
 async def test_a_hold_ends_before_the_booking_notice_and_a_late_answer_is_told_why(
