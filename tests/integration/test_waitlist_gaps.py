@@ -137,3 +137,17 @@ async def test_a_reloaded_set_up_file_offers_the_new_hours(make_uow, ids, tmp_pa
         waiting = await uow.session.scalar(select(WaitlistEntry.status).where(
             WaitlistEntry.id == evenings))
         assert waiting == "waiting"
+
+
+async def test_time_off_a_reloaded_set_up_file_drops_is_offered(make_uow, ids, tmp_path):
+    away = tmp_path / "clinic.toml"
+    away.write_text(EXAMPLE_FILE.read_text() + '\n[[time_off]]\npractitioner = "ana"\n'
+                    'from = "2026-11-03 09:00"\nto = "2026-11-03 10:00"\n')
+    async with make_uow() as uow:
+        await load_clinic(uow, read_clinic_file(away))
+        await uow.commit()
+    entry = await join(make_uow, ids.maya, physio(ids, weekdays=(1,), parts=("morning",)))
+    async with make_uow() as uow:  # the file without the time off: 09:00 opens again
+        await load_clinic(uow, read_clinic_file(EXAMPLE_FILE))
+        await uow.commit()
+    assert await open_offers(make_uow) == [(entry, at(TUESDAY, 9))]
