@@ -22,7 +22,7 @@ from bot.cli.common import Context, run
 from bot.cli.output import Cell, render
 from bot.cli.staff_common import DATE, echo
 from bot.delivery import queue
-from bot.services import credit, receipt_reports, report_tables, reports
+from bot.services import credit, receipt_reports, report_tables, reports, waitlist
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today, zone
 from bot.storage.uow import UnitOfWork
@@ -131,8 +131,9 @@ def package_usage(
     date_from: date | None, date_to: date | None, fmt: str, section: str | None
 ) -> None:
     """Package uses redeemed in the range (by session date): per month, package, practitioner
-    and seller; per practitioner; package no-shows redeemed vs charged a fee; and the uses of
-    every month of the range (months).
+    and seller; per practitioner; package no-shows redeemed vs charged a fee; the uses of
+    every month of the range (months); and (all parts, as a table) the times refilled from the
+    waitlist: freed times booked by waiting patients, by appointment date.
 
     A sale credited to a seller was paid at sale; an unassigned one credits the practitioner at
     each redemption. CSV prints one part (--section; default: uses).
@@ -192,6 +193,10 @@ def package_usage(
                     uow, report.date_from, report.date_to)
                 if receipted or section == "receipts":
                     lines += _receipts(receipted, currency)
+            if section is None:
+                refilled = await waitlist.refilled(uow, report.date_from, report.date_to)
+                lines.append(f"Times refilled from the waitlist: {refilled} (freed times booked "
+                             "by waiting patients)")
             return lines
 
     echo(run(work))

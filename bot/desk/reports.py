@@ -7,9 +7,10 @@ The same services as ``clinicbot report`` (:mod:`bot.services.reports`,
 :mod:`bot.desk.report_members`); the CSV's columns come from
 :mod:`bot.services.report_tables`, the definition the CLI's ``--format csv`` uses, so a
 download is byte for byte the CLI's file for the same range. Dates are the clinic's local
-dates, ``from`` to ``to`` inclusive (default: the 1st of this month to today). Unpaid lists the
-invoices due in the range; credit is what is held now. Tables show at most :data:`ROWS` rows
-(the CSV has them all). Managers only.
+dates, ``from`` to ``to`` inclusive (default: the 1st of this month to today). Package usage
+also counts the times refilled from the waitlist. Unpaid lists the invoices due in the range;
+credit is what is held now. Tables show at most :data:`ROWS` rows (the CSV has them all).
+Managers only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.cli.output import render as render_rows
 from bot.desk import report_sections
 from bot.desk.charts import Number, bar_chart
 from bot.desk.web import MANAGERS, Desk, desk_of, desk_page, render
-from bot.services import credit, receipt_reports, report_tables, reports
+from bot.services import credit, receipt_reports, report_tables, reports, waitlist
 from bot.services.billing import ZERO
 from bot.services.clinic import get_clinic, local_today
 from bot.services.errors import DomainError
@@ -134,6 +135,7 @@ async def reports_page(request: Request) -> Response:
             parts=more, charts=charts, rows=ROWS, money=money,
             query=f"from={first.isoformat()}&to={last.isoformat()}",
             insured=await receipt_reports.insurance_sales(uow, first, last),
+            refilled=await waitlist.refilled(uow, first, last),
             receipt_months=await receipt_reports.receipts_by_month(uow, first, last))
 
 

@@ -5,7 +5,7 @@ offers what the package covers (treatment, practitioner, location), the first cl
 time and the rhythm in days; the first POST shows every date (a time that does not fit is
 replaced by the nearest free one, marked) and books nothing; only ``confirmed=yes`` books the
 dates shown, all at once. A date taken meanwhile books nothing: the fresh proposal is shown
-with the reason.
+with the reason. Refusals are said in the staff member's language (:func:`refusal`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,20 @@ from starlette.routing import Route
 
 from bot.desk.packages import missing, number
 from bot.desk.web import DESK, desk_of, desk_page, render
+from bot.i18n import Translator
 from bot.services import audit, availability, catalog, packages, series
 from bot.services.clinic import get_clinic, zone
-from bot.services.errors import DomainError, InvalidInput, NotFound
+from bot.services.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    NoUsesLeft,
+    PackageEnded,
+    PackageExpired,
+    PackageNotPaid,
+    PackageNotUsable,
+    PastExpiry,
+)
 from bot.services.package_scope import scope_of
 from bot.storage.uow import UnitOfWork
 
@@ -45,6 +56,30 @@ async def choices(uow: UnitOfWork, package_id: int) -> list[Choice]:
             found.append(Choice(f"{fee.id}-{practitioner.id}-{location.id}",
                                 f"{fee.name}, {practitioner.name}, {location.name}"))
     return found
+
+
+def refusal(t: Translator, exc: DomainError) -> str:
+    """A series refusal in the staff member's language (the services say it in English)."""
+    if isinstance(exc, series.SeriesChanged):
+        return t.gettext("A date was taken or no longer fits meanwhile, so nothing was booked. "
+                         "The dates below are a fresh proposal.")
+    if isinstance(exc, NoUsesLeft):
+        return t.gettext("This package has no uses left to book.")
+    if isinstance(exc, PackageExpired | PastExpiry):
+        return t.gettext("This package has expired by then: extend its expiry to book these "
+                         "sessions.")
+    if isinstance(exc, PackageEnded):
+        return t.gettext("This package was refunded: it can no longer be booked.")
+    if isinstance(exc, PackageNotPaid):
+        return t.gettext("This package can be booked once it is paid.")
+    if isinstance(exc, PackageNotUsable):
+        return t.gettext("This package does not cover that treatment, practitioner or location.")
+    if isinstance(exc, InvalidInput) and "repeats every" in exc.message:
+        return t.gettext("A series repeats every 1 to {days} days.", days=series.MAX_EVERY_DAYS)
+    if isinstance(exc, InvalidInput):
+        return t.gettext("Choose the treatment, the first time and the number of days between "
+                         "sessions.")
+    return t.error_text(exc)
 
 
 def _ids(key: object) -> tuple[int, int, int] | None:
@@ -87,7 +122,7 @@ async def _page(request: Request, package_id: int, *, form: dict[str, str],
                     every_days=every, booked_by="staff",
                 )
             except DomainError as exc:
-                error, status_code = desk.t.error_text(exc), 400
+                error, status_code = refusal(desk.t, exc), 400
         return render(request, "series.html", status_code=status_code, package=package,
                       choices=offered, form=form, proposal=proposal, error=error)
 
@@ -128,7 +163,7 @@ async def series_post(request: Request) -> Response:
         return missing(request, exc)
     except (series.SeriesChanged, InvalidInput) as exc:
         return await _page(request, package_id, form=form, status_code=409,
-                           error=desk.t.error_text(exc))
+                           error=refusal(desk.t, exc))
     return RedirectResponse(f"/desk/packages/{package_id}?done=series&n={count}",
                             status_code=303)
 

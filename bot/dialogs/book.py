@@ -60,31 +60,31 @@ class Book(JoinSteps, SlotPicker):
         reply = await super().ask_day(ctx)
         if any(option.key.startswith("d") for option in reply.options):
             return reply  # free days to choose from; their times offer the waitlist
-        return replace(reply, options=(*reply.options, wait_option(ctx)))
+        return replace(reply, options=(*reply.options, wait_option(ctx)), first_page=(WAIT,))
 
     async def on_day(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == WAIT:
-            return Goto("wait_day")
+            return self.start_waiting(ctx)
         return await super().on_day(ctx, answer)
 
     async def ask_time(self, ctx: DialogContext) -> Reply:
         reply = await super().ask_time(ctx)
-        return replace(reply, options=(*reply.options, wait_option(ctx)))
+        return replace(reply, options=(*reply.options, wait_option(ctx)), first_page=(WAIT,))
 
     async def on_time(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == WAIT:
-            return Goto("wait_day")
+            return self.start_waiting(ctx)
         return await super().on_time(ctx, answer)
 
     async def ask_part(self, ctx: DialogContext) -> Reply:
         reply = await super().ask_part(ctx)
         if any(option.key == WAIT for option in reply.options):
             return reply  # the day filled up: the time step's reply, which has it
-        return replace(reply, options=(*reply.options, wait_option(ctx)))
+        return replace(reply, options=(*reply.options, wait_option(ctx)), first_page=(WAIT,))
 
     async def on_part(self, ctx: DialogContext, answer: Answer) -> Result:
         if answer.key == WAIT:
-            return Goto("wait_day")
+            return self.start_waiting(ctx)
         return await super().on_part(ctx, answer)
 
     # -- which package (or, with none usable, which treatment) -------------------------------

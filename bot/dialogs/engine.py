@@ -423,10 +423,10 @@ class Engine:
             with session.no_autoflush:
                 question = await dialog.ask(ctx, step)
         state = ctx.conversation.state
-        page, shown, first = page_options(ctx, question, int(state.get("page", 0)))
+        page, shown, first, everything = page_options(ctx, question, int(state.get("page", 0)))
         state["page"] = page
         state["shown"] = [[o.key, o.label] for o in shown]
-        state["options"] = [[o.key, o.label] for o in question.options]
+        state["options"] = [[o.key, o.label] for o in everything]
         text = "\n\n".join([*say, question.text]) if say else question.text
         return [Reply(text=text, options=tuple(shown), request_contact=question.request_contact,
                       first_number=first)]

@@ -23,12 +23,15 @@ class Reply:
 
     ``first_number``: the number of the first option shown; a later page of a long list goes
     on from the page before (8 options on page 1: page 2 starts at 9), and More is 0.
+    ``first_page``: keys of options shown on the first page however long the list (they close
+    it; see :mod:`bot.dialogs.paging`).
     """
 
     text: str
     options: tuple[Option, ...] = ()
     request_contact: bool = False
     first_number: int = 1
+    first_page: tuple[str, ...] = ()
 
     def numbers(self) -> list[int]:
         """The number each option is shown with (More: 0)."""

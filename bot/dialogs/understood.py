@@ -34,7 +34,7 @@ from bot.storage.models import PatientPackage
 # appointments and the packages. Not where typed words are the answer itself (a message to the
 # clinic, a name, a day or time, a package to buy) or a reminder's reply.
 JUMP_DIALOGS = {"menu", "book", "appointments", "packages"}
-NO_JUMP_STEPS = {"day", "time"}
+NO_JUMP_STEPS = {"day", "time", "wait_day", "wait_part"}
 PACKAGES = "packages"
 ABOUT_DATA = {"my_data": data_requests.COPY, "forget_me": data_requests.ERASE}
 

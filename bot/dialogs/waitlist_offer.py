@@ -7,7 +7,7 @@ waiting patient (the guardian answers for a child, RULES.md 17).
 
 * ``1`` (or a yes) books it with the patient's package (``waitlist_offers.accept``); if someone
   else was first, or the time is no longer free, the patient is told it has gone and stays on
-  the waitlist.
+  the waitlist; a time now inside the clinic's booking notice is refused saying so.
 * ``2`` (or a no) passes it to the next patient; they stay on the waitlist.
 
 Numbers, as every SMS choice; never "reply CANCEL" (INTERFACES.md). On Telegram the two answers
@@ -26,7 +26,7 @@ from bot.dialogs.reminder import BUTTON_CHANNELS, put_conversation
 from bot.dialogs.types import Option, Reply
 from bot.i18n import Translator
 from bot.services import accounts, catalog, waitlist_offers
-from bot.services.waitlist_offers import OfferGone
+from bot.services.waitlist_offers import OfferGone, TooSoon
 from bot.storage.models import Clinic, Patient, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
 
@@ -130,6 +130,11 @@ class WaitlistOfferDialog(Dialog):
         try:
             appointment = await waitlist_offers.accept(
                 ctx.uow, offer.id, acting_patient_id=ctx.account.id)
+        except TooSoon:
+            return Finish([ctx._(
+                "Sorry, that time is now too close to book online: the clinic needs "
+                "{minutes} minutes' notice. You stay on the waitlist and we will tell you if "
+                "another one opens.", minutes=ctx.clinic.min_notice_minutes)])
         except OfferGone:
             return Finish([self.gone(ctx)])
         return Finish([ctx._("Booked: {when}. See you then!",

@@ -2,9 +2,12 @@
 
 :class:`JoinSteps` (mixed into :class:`bot.dialogs.book.Book`): when no offered time suits, or
 a day is full, the day and time steps offer "Tell me if something opens" (``wait``). Then
-``wait_day`` (any day or one weekday), ``wait_part`` (any time, morning, afternoon or evening)
-and ``wait_confirm``, which puts the subject on the waitlist for the treatment, practitioner
-and location chosen, with the package chosen for the booking, until its expiry (or 14 days).
+``wait_day`` (any day, or one weekday after another until Done), ``wait_part`` (any time, or
+mornings, afternoons, evenings one after another until Done). Either step also reads several
+typed at once ("Tuesdays or Thursdays, mornings or evenings", "2 4":
+:mod:`bot.dialogs.wait_wishes`); days and parts typed together skip the part step.
+``wait_confirm`` puts the subject on the waitlist for the treatment, practitioner and location
+chosen, with the package chosen for the booking, until its expiry (or 14 days).
 
 :class:`LeaveSteps` (mixed into :class:`bot.dialogs.appointments.MyAppointments`): "My
 appointments" lists the subject's waiting entries too; ``waiting`` shows one and offers to
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.dialogs import wait_wishes
 from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, catalog, waitlist
@@ -22,7 +26,7 @@ from bot.services.errors import NotAllowed
 from bot.services.waitlist import Wish
 from bot.storage.models import WaitlistEntry
 
-WAIT, ANY, YES, BACK, LEAVE = "wait", "any", "yes", "back", "leave"
+WAIT, ANY, YES, BACK, LEAVE, DONE = "wait", "any", "yes", "back", "leave", "done"
 A_MONDAY = date(2026, 11, 2)
 
 
@@ -57,35 +61,103 @@ async def entry_text(ctx: DialogContext, entry: WaitlistEntry) -> str:
 class JoinSteps:
     """``wait_day``, ``wait_part`` and ``wait_confirm`` (see the module docstring)."""
 
-    async def ask_wait_day(self, ctx: DialogContext) -> Reply:
+    def day_options(self, ctx: DialogContext) -> list[Option]:
         options = [Option(ANY, ctx._("Any day"))]
         options += [Option(f"w{d}", weekday_name(ctx, d)) for d in range(7)]
-        return Reply(ctx._("We can tell you when a time opens. Which day suits you?"),
-                     tuple(options))
+        if ctx.data.get("wait_days"):
+            options.append(Option(DONE, ctx._("Done")))
+        return options
+
+    def part_options(self, ctx: DialogContext) -> list[Option]:
+        options = [Option(ANY, ctx._("Any time"))]
+        options += [Option(f"p{p}", part_name(ctx, p)) for p in waitlist.PARTS]
+        if ctx.data.get("wait_parts"):
+            options.append(Option(DONE, ctx._("Done")))
+        return options
+
+    async def ask_wait_day(self, ctx: DialogContext) -> Reply:
+        chosen = ctx.data.get("wait_days") or []
+        if chosen:
+            text = ctx._("Chosen so far: {days}. Choose another day, or Done.",
+                         days=", ".join(weekday_name(ctx, d) for d in chosen))
+        else:
+            text = " ".join([
+                ctx._("We can tell you when a time opens. Which day suits you?"),
+                ctx._("Choose one or more, or type them, for example: Tuesdays or Thursdays, "
+                      "mornings or evenings.")])
+        return Reply(text, tuple(self.day_options(ctx)))
+
+    def start_waiting(self, ctx: DialogContext) -> Result:
+        """"Tell me if something opens" was chosen: the day step, nothing chosen yet."""
+        ctx.data.pop("wait_days", None)
+        ctx.data.pop("wait_parts", None)
+        return Goto("wait_day")
 
     async def on_wait_day(self, ctx: DialogContext, answer: Answer) -> Result:
-        key = answer.key or ""
-        if key == ANY:
-            ctx.data["wait_days"] = []
-        elif key.startswith("w") and key[1:].isdecimal() and int(key[1:]) < 7:
-            ctx.data["wait_days"] = [int(key[1:])]
-        else:
-            return Retry(ctx._("Please answer with the number of one of the choices."))
+        chosen: list[int] = list(ctx.data.get("wait_days") or [])
+        if answer.key is not None:  # one choice: a day is added (or taken off), until Done
+            if answer.key == ANY:
+                chosen = []
+            elif answer.key.startswith("w") and answer.key[1:].isdecimal():
+                day = int(answer.key[1:])
+                chosen = [d for d in chosen if d != day] if day in chosen else [*chosen, day]
+                ctx.data["wait_days"] = sorted(chosen)
+                return Goto("wait_day")
+            elif answer.key != DONE or not chosen:
+                return Retry(ctx._("Please answer with the number of one of the choices."))
+            ctx.data["wait_days"] = sorted(chosen)
+            ctx.data.pop("wait_parts", None)
+            return Goto("wait_part")
+        typed = wait_wishes.read(answer.text, {d: weekday_name(ctx, d) for d in range(7)},
+                                 [o.key for o in self.day_options(ctx)])
+        days = [int(k[1:]) for k in typed.keys if k.startswith("w")] + list(typed.days)
+        if ANY in typed.keys:
+            chosen = []
+        elif days:
+            chosen = sorted({*chosen, *days})
+        elif not typed.parts:
+            return Retry(ctx._("Please choose one or more days, or type them, like: Tuesdays "
+                               "or Thursdays."))
+        ctx.data["wait_days"] = chosen
+        if typed.parts:  # "Tuesdays, mornings": both in one answer
+            ctx.data["wait_parts"] = [p for p in waitlist.PARTS if p in typed.parts]
+            return Goto("wait_confirm")
+        ctx.data.pop("wait_parts", None)
         return Goto("wait_part")
 
     async def ask_wait_part(self, ctx: DialogContext) -> Reply:
-        options = [Option(ANY, ctx._("Any time"))]
-        options += [Option(f"p{p}", part_name(ctx, p)) for p in waitlist.PARTS]
-        return Reply(ctx._("Which part of the day suits you?"), tuple(options))
+        chosen = ctx.data.get("wait_parts") or []
+        if chosen:
+            text = ctx._("Chosen so far: {parts}. Choose another part of the day, or Done.",
+                         parts=", ".join(part_name(ctx, p) for p in chosen))
+        else:
+            text = " ".join([ctx._("Which part of the day suits you?"),
+                             ctx._("Choose one or more, or type them.")])
+        return Reply(text, tuple(self.part_options(ctx)))
 
     async def on_wait_part(self, ctx: DialogContext, answer: Answer) -> Result:
-        key = answer.key or ""
-        if key == ANY:
-            ctx.data["wait_parts"] = []
-        elif key[1:] in waitlist.PARTS and key.startswith("p"):
-            ctx.data["wait_parts"] = [key[1:]]
+        chosen: list[str] = list(ctx.data.get("wait_parts") or [])
+        if answer.key is not None:  # one choice: a part is added (or taken off), until Done
+            part = answer.key[1:] if answer.key.startswith("p") else ""
+            if answer.key == ANY:
+                chosen = []
+            elif part in waitlist.PARTS:
+                chosen = [p for p in chosen if p != part] if part in chosen else [*chosen, part]
+                ctx.data["wait_parts"] = [p for p in waitlist.PARTS if p in chosen]
+                return Goto("wait_part")
+            elif answer.key != DONE or not chosen:
+                return Retry(ctx._("Please answer with the number of one of the choices."))
         else:
-            return Retry(ctx._("Please answer with the number of one of the choices."))
+            typed = wait_wishes.read(answer.text, {}, [o.key for o in self.part_options(ctx)])
+            parts = [k[1:] for k in typed.keys if k[1:] in waitlist.PARTS] + list(typed.parts)
+            if ANY in typed.keys:
+                chosen = []
+            elif parts:
+                chosen = [*chosen, *parts]
+            else:
+                return Retry(ctx._("Please choose one or more parts of the day, or type them, "
+                                   "like: mornings or evenings."))
+        ctx.data["wait_parts"] = [p for p in waitlist.PARTS if p in chosen]
         return Goto("wait_confirm")
 
     def wish(self, ctx: DialogContext) -> Wish:

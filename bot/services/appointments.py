@@ -407,7 +407,8 @@ async def cancel(
     appointment.cancelled_at = now
     await uow.session.flush()
     await waitlist_offers.slot_freed(
-        uow, appointment.practitioner_id, appointment.location_id, appointment.starts_at
+        uow, appointment.practitioner_id, appointment.location_id, appointment.starts_at,
+        freed_by=appointment.patient_id,
     )
     await seen.record("appointment.cancel", summary=f"appointment {appointment_id} cancelled")
     return appointment
@@ -468,7 +469,7 @@ async def reschedule(
         appointment.starts_at, appointment.ends_at = new_starts_at, ends_at
         appointment.practitioner_id, appointment.location_id = practitioner.id, location_id
         appointment.confirmed_at = None
-    await waitlist_offers.slot_freed(uow, *freed)
+    await waitlist_offers.slot_freed(uow, *freed, freed_by=appointment.patient_id)
     await seen.record("appointment.reschedule", summary=f"appointment {appointment_id} moved")
     return appointment
 

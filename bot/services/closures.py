@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.services import audit, outbox, reminders, waitlist_offers
+from bot.services import audit, outbox, reminders, waitlist_opened
 from bot.services.availability import first_moment_at
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import InvalidInput, NotFound
@@ -244,12 +244,12 @@ async def remove(
     uow: UnitOfWork, closure_id: int, *, time_off: bool, actor: audit.Actor | None = None
 ) -> Closure:
     """Delete a closure or time off (whoever made it); the row as it was. The times it
-    opens are offered to the waitlist (:func:`bot.services.waitlist_offers.times_opened`)."""
+    opens are offered to the waitlist (:func:`bot.services.waitlist_opened.times_opened`)."""
     closure = await get(uow, closure_id, time_off=time_off)
     seen = await audit.watch(uow, actor)
     await uow.session.delete(closure)
     await uow.session.flush()
-    await waitlist_offers.times_opened(
+    await waitlist_opened.times_opened(
         uow, closure.starts_at, closure.ends_at, practitioner_id=closure.practitioner_id,
         location_id=closure.location_id)
     what = "time_off" if time_off else "closure"

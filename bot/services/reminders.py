@@ -45,7 +45,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.services import accounts, inbound, memberships, noshows, retention, waitlist_offers
+from bot.services import (
+    accounts,
+    inbound,
+    memberships,
+    noshows,
+    retention,
+    waitlist_match,
+    waitlist_offers,
+)
 from bot.services.clinic import get_clinic, local_today
 from bot.services.due_reminders import RENEWAL_REMINDER as RENEWAL_REMINDER
 from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
@@ -197,7 +205,7 @@ async def why_not_send(uow: UnitOfWork, message: OutboxMessage) -> str | None:
     if message.kind == "no_show":
         return await _no_show_moot(uow, params)
     if message.kind == waitlist_offers.OFFER:
-        return await waitlist_offers.why_not_send(uow, params)
+        return await waitlist_match.why_not_send(uow, params)
     return None
 
 

@@ -2,8 +2,10 @@
 
 Rows are created or updated by their ``key``, so loading the same file twice changes nothing
 and an edited file updates just what changed (a practitioner's changed hours replace their
-hours). Rows the file no longer mentions are left alone, but access it granted is taken back
-(:mod:`bot.services.access`): staff it no longer lists are retired with their chats, a chat id it
+hours, and the free times new hours open are offered to the waitlist:
+:func:`bot.services.waitlist_opened.hours_added`). Rows the file no longer mentions are
+left alone, but access it granted is taken back (:mod:`bot.services.access`): staff it no
+longer lists are retired with their chats, a chat id it
 no longer gives is revoked, and its family links no longer listed are revoked; the summary says
 what was revoked. Purchases (RULES.md 1-3) and
 memberships (RULES.md 13) are imported once, identified by patient + template + purchase date
@@ -31,7 +33,7 @@ from bot.clinicfile.schema import (
     PurchaseSection,
     quiet_window,
 )
-from bot.services import access, billing, memberships, packages, sweeping
+from bot.services import access, billing, memberships, packages, sweeping, waitlist_opened
 from bot.services.clinic import local_today
 from bot.services.setup_closed import load_closed
 from bot.storage.models import (
@@ -100,6 +102,7 @@ class LoadSummary:
     sections: dict[str, Counts] = field(default_factory=lambda: {s: Counts() for s in SECTIONS})
     revoked: list[str] = field(default_factory=list)
     booked: list[str] = field(default_factory=list)
+    offered: int = 0  # waitlist offers of the times new hours or removed closures opened
 
     @property
     def changed(self) -> bool:
@@ -109,15 +112,17 @@ class LoadSummary:
 
     def lines(self) -> list[str]:
         """One line per section that has rows, e.g. ``fees: 1 created, 2 unchanged``, then one
-        ``revoked: ...`` line per access taken back and one ``booked: ...`` line per new
-        closure over booked appointments."""
+        ``revoked: ...`` line per access taken back, one ``booked: ...`` line per new
+        closure over booked appointments, and a ``waitlist: ...`` line when times were offered."""
         out = []
         for name, counts in self.sections.items():
             parts = [f"{n} {what}" for what, n in vars(counts).items() if n]
             if parts:
                 out.append(f"{name}: {', '.join(parts)}")
+        offered = [f"waitlist: {self.offered} newly opened time(s) offered to waiting "
+                   "patients"] if self.offered else []
         return (out + [f"revoked: {line}" for line in self.revoked]
-                + [f"booked: {line}" for line in self.booked])
+                + [f"booked: {line}" for line in self.booked] + offered)
 
 
 def _assign(row: object, values: dict[str, Any]) -> bool:
@@ -161,7 +166,9 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
         locations[loc.key] = row
         counts["locations"].add(created=created, changed=changed)
     await uow.session.flush()
-    practitioners = await _practitioners(uow, spec, locations, counts["practitioners"])
+    rehoured: list[tuple[Practitioner, set[waitlist_opened.Block]]] = []
+    practitioners = await _practitioners(
+        uow, spec, locations, counts["practitioners"], rehoured)
     fees: dict[str, Fee] = {}
     for fee in spec.fees:
         values = {
@@ -242,6 +249,8 @@ async def load_clinic(uow: UnitOfWork, spec: ClinicSpec) -> LoadSummary:
         counts["memberships"].add(created=created, changed=created)
     summary.booked += await load_closed(uow, spec, clinic, locations, practitioners, counts)
     await uow.session.flush()
+    for practitioner, before in rehoured:  # new working time: offered to the waitlist
+        summary.offered += await waitlist_opened.hours_added(uow, practitioner.id, before)
     return summary
 
 
@@ -285,8 +294,11 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
 
 
 async def _practitioners(
-    uow: UnitOfWork, spec: ClinicSpec, locations: dict[str, Location], counts: Counts
+    uow: UnitOfWork, spec: ClinicSpec, locations: dict[str, Location], counts: Counts,
+    rehoured: list[tuple[Practitioner, set[waitlist_opened.Block]]],
 ) -> dict[str, Practitioner]:
+    """Create or update the practitioners; those whose hours changed go into ``rehoured``
+    with their hours before."""
     rows: dict[str, Practitioner] = {}
     for item in spec.practitioners:
         values = {"name": item.name, "title": item.title}
@@ -300,6 +312,7 @@ async def _practitioners(
         }
         have = {(h.location_id, h.weekday, h.start, h.end) for h in row.hours}
         if wanted != have:
+            rehoured.append((row, have))
             # Replace the week: delete first, so a kept (weekday, start) does not collide.
             row.hours.clear()
             await uow.session.flush()

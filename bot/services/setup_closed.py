@@ -2,7 +2,8 @@
 
 The file's closures become exactly what it lists (:func:`bot.services.closures.sync_file`): an
 entry already loaded is left as it is (a changed reason is updated), a new one is added, and
-one the file no longer lists is removed; closures the desk added are never touched. A closure
+one the file no longer lists is removed (the time it opens is offered to the waitlist);
+closures the desk added are never touched. A closure
 over several locations is one row per location. Local times are read in the clinic's zone: a
 date is a whole day, and a wall time the clocks skip or show twice is its first moment.
 """
@@ -15,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clinicfile.schema import ClinicSpec, ClosedTime
-from bot.services import closures
+from bot.services import closures, waitlist_opened
 from bot.services.availability import first_moment_at
 from bot.services.clinic import zone
 from bot.services.wall import wall_text
@@ -71,8 +72,11 @@ async def load_closed(
         _count(counts, closure).updated += 1
     for closure in synced.unchanged:
         _count(counts, closure).unchanged += 1
-    for closure in synced.removed:
+    for closure in synced.removed:  # the time it opens goes to the waitlist
         _count(counts, closure).removed += 1
+        await waitlist_opened.times_opened(
+            uow, closure.starts_at, closure.ends_at, practitioner_id=closure.practitioner_id,
+            location_id=closure.location_id)
     lines = []
     for closure in synced.added:
         booked = await closures.booked_in(uow, [closure])

@@ -25,6 +25,7 @@ from bot.storage.uow import UnitOfWork
 PARTS = ("morning", "afternoon", "evening")
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
+LOCK_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,12 @@ async def leave(
     actor: audit.Actor | None = None,
 ) -> WaitlistEntry:
     """Take an entry off the list (the patient leaves, or the desk removes it); its open
-    offers are withdrawn and their times offered to the next patients. The booking locks of
-    its offers' practitioners are taken first, as accepting an offer takes them."""
-    held = await uow.session.scalars(select(WaitlistOffer.practitioner_id).where(
-        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").distinct())
-    for practitioner_id in sorted(held.all()):
-        await appointments.lock_practitioner(uow, practitioner_id)
-    entry = await uow.session.scalar(
-        select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update()
-        .execution_options(populate_existing=True))
-    if entry is None:
-        raise NotFound(f"there is no waitlist entry {entry_id}")
+    offers are withdrawn and their times offered to the next patients.
+
+    Locks in the order offering takes them (:func:`bot.services.waitlist_offers.offer_time`:
+    the practitioner's booking lock, then the entry's row, then the offer is created), so the
+    two never wait for each other in a cycle: see :func:`_lock_entry`."""
+    entry = await _lock_entry(uow, entry_id)
     if acting_patient_id is not None:
         await require_may_act(uow, acting_patient_id, entry.patient_id)
     if entry.status != "waiting":
@@ -114,6 +110,31 @@ async def leave(
     await waitlist_offers.withdraw_for(uow, entry.id)
     await seen.record("waitlist.leave", summary=f"waitlist entry {entry.id} {entry.status}")
     return entry
+
+
+async def _lock_entry(uow: UnitOfWork, entry_id: int) -> WaitlistEntry:
+    """The entry, its row locked after the booking locks of the practitioners its open offers
+    hold (in id order). An offer made before the entry's lock was taken may hold a practitioner
+    not yet locked: then the locks are let go (a savepoint rolled back) and taken again, all
+    in order, so this never holds the entry while waiting for a practitioner."""
+    holding = select(WaitlistOffer.practitioner_id).where(
+        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open")
+    locked = set((await uow.session.scalars(holding)).all())
+    for _ in range(LOCK_TRIES):
+        async with uow.session.begin_nested() as attempt:
+            for practitioner_id in sorted(locked):
+                await appointments.lock_practitioner(uow, practitioner_id)
+            entry = await uow.session.scalar(
+                select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update()
+                .execution_options(populate_existing=True))
+            if entry is None:
+                raise NotFound(f"there is no waitlist entry {entry_id}")
+            held = set((await uow.session.scalars(holding)).all())
+            if held <= locked:
+                return entry
+            locked |= held
+            await attempt.rollback()
+    raise WrongState(f"waitlist entry {entry_id} keeps changing; try again")
 
 
 async def entries_for(uow: UnitOfWork, patient_ids: Iterable[int]) -> list[WaitlistEntry]:

@@ -9,66 +9,64 @@ from the end of quiet hours when the time frees up inside them) and queued in th
 ``waitlist:offer:{id}``, so it is sent once, to the patient or their guardian, never to someone
 who opted out.
 
-Offering a time takes the booking lock on the practitioner and re-checks the time is still
-bookable by a patient, so a time already taken is never offered. :func:`accept` books under
+Never to the patient who freed the time (``freed_by``: it is marked ``skipped`` for their
+entries, so no later pass offers it back), nor to one already booked at that time, nor when the
+time would be inside the clinic's booking notice by the time the offer can be sent (after quiet
+hours); a hold never runs past that notice either.
+
+Offering a time takes the booking lock on the practitioner, then each entry's row before its
+offer is created (the order :func:`bot.services.waitlist.leave` keeps), and re-checks the time
+is still bookable by a patient, so a time already taken is never offered. :func:`accept` books under
 that same lock with the entry's package (or the one pre-selected as usual); the first to accept
-gets it, anyone later is told it has gone (:class:`OfferGone`) and stays on the list.
+gets it, anyone later is told it has gone (:class:`OfferGone`; :class:`TooSoon` when the time
+is now inside the booking notice) and stays on the list.
 :func:`expire_offers` (a scheduler sweep) closes the offers whose hold ran out and offers their
 time to the next patients; run twice or on two instances, it offers nothing twice (the rows are
 locked, each entry is offered a time at most once: a unique key)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, update
 
-from bot.services import appointments, availability
+from bot.services import appointments
 from bot.services.accounts import require_may_act
-from bot.services.availability import busy_intervals
 from bot.services.clinic import end_of_quiet_hours, get_clinic, zone
+from bot.services.clinic_setup import clinic_setup
 from bot.services.errors import DomainError, NotAllowed, NotFound, PackageNotUsable, WrongState
 from bot.services.recipients import Wanted, enqueue_for_patients, recipient_for
+from bot.services.waitlist_match import booked_over, suits
 from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from bot.storage.uow import UnitOfWork
+from bot.storage.upsert import insert_ignore
 
 OFFER = "waitlist_offer"  # the outbox kind
-OPENED_ENTRIES = 200  # waiting entries looked at when closed time opens again
-NOON_HOUR, EVENING_HOUR = 12, 17
 
 
 class OfferGone(WrongState):
     """The offered time was taken by someone else, expired or is no longer free."""
 
 
-def part_of_day(moment: datetime, clinic_zone: tzinfo) -> str:
-    """morning (before noon) | afternoon (until 17:00) | evening, in the clinic's time."""
-    local = moment.astimezone(clinic_zone).time()
-    if local.hour < NOON_HOUR:
-        return "morning"
-    return "afternoon" if local.hour < EVENING_HOUR else "evening"
+class TooSoon(OfferGone):
+    """The offered time is now inside the clinic's booking notice: it cannot be booked online."""
 
-
-def suits(entry: WaitlistEntry, moment: datetime, clinic_zone: tzinfo) -> bool:
-    """Whether a time at ``moment`` falls on the entry's days and parts of day and in time."""
-    local = moment.astimezone(clinic_zone)
-    if local.date() > entry.until:
-        return False
-    if entry.weekdays and local.weekday() not in entry.weekdays:
-        return False
-    return not entry.parts or part_of_day(moment, clinic_zone) in entry.parts
+    code = "too_soon"
 
 
 async def slot_freed(
-    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime,
+    freed_by: int | None = None,
 ) -> int:
-    """A time was freed: offer it to the waitlist (see the module docstring); offers made."""
-    return await offer_time(uow, practitioner_id, location_id, starts_at)
+    """A time was freed (by ``freed_by``'s cancellation or move, never offered back to them):
+    offer it to the waitlist (see the module docstring); offers made."""
+    return await offer_time(uow, practitioner_id, location_id, starts_at, freed_by=freed_by)
 
 
 async def offer_time(
-    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime
+    uow: UnitOfWork, practitioner_id: int, location_id: int, starts_at: datetime, *,
+    freed_by: int | None = None,
 ) -> int:
     """Offer the time to the next matching waiting patients up to the batch; offers made."""
     await appointments.lock_practitioner(uow, practitioner_id)
@@ -76,6 +74,13 @@ async def offer_time(
     now = uow.clock.now()
     if starts_at <= now:
         return 0
+    if freed_by is not None:
+        await _pass_over(uow, freed_by, practitioner_id, location_id, starts_at)
+    sendable = end_of_quiet_hours(clinic, now)
+    last_call = starts_at - timedelta(minutes=clinic.min_notice_minutes)
+    if last_call <= sendable:  # inside the booking notice before it could be answered
+        return 0
+    expires_at = min(sendable + timedelta(minutes=clinic.waitlist_hold_minutes), last_call)
     still_open = await uow.session.scalar(
         select(func.count()).select_from(WaitlistOffer).where(
             WaitlistOffer.practitioner_id == practitioner_id,
@@ -96,15 +101,17 @@ async def offer_time(
             (WaitlistEntry.location_id.is_(None)) | (WaitlistEntry.location_id == location_id),
             WaitlistEntry.id.not_in(offered_before),
         ).order_by(WaitlistEntry.id))
-    tz = zone(clinic)
-    expires_at = end_of_quiet_hours(clinic, now) + timedelta(minutes=clinic.waitlist_hold_minutes)
+    tz, setup = zone(clinic), await clinic_setup(uow)
     made = 0
     for entry in candidates.all():
         if made >= room:
             break
-        if not suits(entry, starts_at, tz) or await recipient_for(uow, entry.patient_id) is None:
+        ends_at = starts_at + timedelta(minutes=setup.fee(entry.fee_id).minutes)
+        if (not suits(entry, starts_at, tz)
+                or await recipient_for(uow, entry.patient_id) is None
+                or await booked_over(uow, entry.patient_id, starts_at, ends_at)):
             continue
-        if not await _still_waiting(uow, entry.id):  # left meanwhile (its row is locked now)
+        if not await _still_free_to_offer(uow, entry.id):  # left or offered meanwhile
             continue
         try:
             await appointments.check_bookable(
@@ -124,45 +131,35 @@ async def offer_time(
     return made
 
 
-async def _still_waiting(uow: UnitOfWork, entry_id: int) -> bool:
-    """Lock the entry and read it afresh: is it still waiting?"""
-    status = await uow.session.scalar(
-        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update())
-    return status == "waiting"
-
-
-async def times_opened(
-    uow: UnitOfWork, start: datetime, end: datetime, *, practitioner_id: int | None = None,
-    location_id: int | None = None,
-) -> int:
-    """Closed time between ``start`` and ``end`` opened again (a closure or time off removed):
-    offer its free times to the waiting patients they suit, each time as :func:`offer_time`
-    does (in order, one offer per patient); how many offers were made."""
-    clinic = await get_clinic(uow)
-    tz = zone(clinic)
+async def _pass_over(
+    uow: UnitOfWork, patient_id: int, practitioner_id: int, location_id: int,
+    starts_at: datetime,
+) -> None:
+    """The patient freed this time: mark it passed over for their waiting entries (status
+    ``skipped``, never sent), so it is never offered back to them."""
+    entries = await uow.session.scalars(select(WaitlistEntry.id).where(
+        WaitlistEntry.patient_id == patient_id, WaitlistEntry.status == "waiting"))
     now = uow.clock.now()
-    first = max(start, now).astimezone(tz).date()
-    days = min((end.astimezone(tz).date() - first).days + 1, clinic.booking_horizon_days + 1)
-    if days <= 0:
-        return 0
-    entries = await uow.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id).limit(OPENED_ENTRIES))
-    times: set[tuple[datetime, int, int]] = set()
-    for entry in entries.all():
-        for practitioner, location in await availability.allowed_pairs(uow, entry.fee_id):
-            if (entry.practitioner_id not in (None, practitioner.id)
-                    or entry.location_id not in (None, location.id)
-                    or practitioner_id not in (None, practitioner.id)
-                    or location_id not in (None, location.id)):
-                continue
-            slots = await availability.offered_slots(
-                uow, practitioner.id, location.id, entry.fee_id, first, days)
-            times.update((slot, practitioner.id, location.id) for slot in slots
-                         if start <= slot < end and suits(entry, slot, tz))
-    made = 0
-    for slot, practitioner_id_, location_id_ in sorted(times):
-        made += await offer_time(uow, practitioner_id_, location_id_, slot)
-    return made
+    for entry_id in entries.all():
+        await insert_ignore(uow, WaitlistOffer, {
+            "entry_id": entry_id, "practitioner_id": practitioner_id,
+            "location_id": location_id, "starts_at": starts_at, "expires_at": now,
+            "status": "skipped", "created_at": now, "answered_at": now,
+        }, ("entry_id", "practitioner_id", "starts_at"))
+
+
+async def _still_free_to_offer(uow: UnitOfWork, entry_id: int) -> bool:
+    """Lock the entry (before its offer is created, after the practitioner's booking lock, the
+    order :func:`bot.services.waitlist.leave` keeps) and read it afresh: still waiting, and
+    holding no open offer? An entry another transaction holds locked (PostgreSQL: ``SKIP
+    LOCKED``) is being removed, booked or offered a time right now: passed over, so offering
+    never waits on an entry while holding a practitioner."""
+    status = await uow.session.scalar(
+        select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id)
+        .with_for_update(skip_locked=True))
+    held = await uow.session.scalar(select(WaitlistOffer.id).where(
+        WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").limit(1))
+    return status == "waiting" and held is None
 
 
 async def get_offer(uow: UnitOfWork, offer_id: int, *, lock: bool = False) -> WaitlistOffer:
@@ -200,6 +197,12 @@ async def accept(
         if offer.status == "open":
             offer.status, offer.answered_at = "expired", now
         raise OfferGone("that time has gone; you stay on the waitlist")
+    notice = (await get_clinic(uow)).min_notice_minutes
+    if offer.starts_at < now + timedelta(minutes=notice):
+        offer.status, offer.answered_at = "gone", now
+        await uow.session.flush()
+        raise TooSoon(f"that time is now less than {notice} minutes away, too soon to book "
+                      "online; you stay on the waitlist")
     try:
         appointment = await _book(uow, entry, offer)
     except DomainError:
@@ -292,17 +295,3 @@ async def withdraw_for(uow: UnitOfWork, entry_id: int) -> None:
         await uow.session.execute(update(WaitlistOffer).where(WaitlistOffer.id == row.id)
                                   .values(status="withdrawn", answered_at=now))
         await offer_time(uow, row.practitioner_id, row.location_id, row.starts_at)
-
-
-async def why_not_send(uow: UnitOfWork, params: dict[str, object]) -> str | None:
-    """At send time: why an offer no longer matters (closed, past its hold), or None."""
-    value = params.get("offer_id")
-    offer = (await uow.session.get(WaitlistOffer, int(value))
-             if isinstance(value, int) else None)
-    if offer is None or offer.status != "open":
-        return "the offer is closed"
-    if offer.expires_at <= uow.clock.now():
-        return "the offer's hold ran out"
-    taken = await busy_intervals(
-        uow, offer.practitioner_id, offer.starts_at, offer.starts_at + timedelta(minutes=1))
-    return "the offered time was booked meanwhile" if taken else None

@@ -5,17 +5,29 @@ it starts exit 2 with a clear message.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from bot.clock import FixedClock
+from bot.services import appointments, waitlist, waitlist_offers
+from bot.services.waitlist import Wish
+from bot.storage.db import create_engine
+from bot.storage.models import WaitlistOffer
+from bot.storage.uow import UnitOfWork
+from tests.booking_support import load_ids
 from tests.e2e.test_cli_staff_support import (
     Clinicbot,
     clinic_today,
     example_desk,
+    local,
+    next_workday,
     past_appointment,
     query,
 )
@@ -80,3 +92,37 @@ def test_bad_ranges_are_refused(desk: Clinicbot) -> None:
     assert "Invalid value for '--to': give a date like 2026-11-10" in impossible.stderr
     fmt = desk.refused("report", "package-usage", "--format", "xml")
     assert "'xml' is not one of 'table', 'csv'" in fmt.stderr
+
+
+def refill(url: str, day: date) -> None:
+    """Sofía's 10:00 on ``day`` is cancelled; Maya, waiting, accepts it (now, in this process)."""
+
+    async def work() -> None:
+        engine = create_engine(url)
+        try:
+            async with UnitOfWork(engine, FixedClock(datetime.now(UTC))) as uow:
+                ids = await load_ids(uow)
+                freed = await appointments.book(
+                    uow, patient_id=ids.sofia, practitioner_id=ids.ana, location_id=ids.downtown,
+                    fee_id=ids.physio_follow, starts_at=local(day, 10), booked_by="staff")
+                await waitlist.join(uow, ids.maya, Wish(ids.physio_follow, ids.ana))
+                await appointments.cancel(uow, freed.id, by="staff")
+                offer = await uow.session.scalar(select(WaitlistOffer.id))
+                assert offer is not None
+                await waitlist_offers.accept(uow, offer)
+                await uow.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+
+
+def test_package_usage_counts_the_times_refilled_from_the_waitlist(desk: Clinicbot) -> None:
+    day = next_workday(2)
+    span = ("--from", day.isoformat(), "--to", day.isoformat())
+    assert desk.ok("report", "package-usage", *span).splitlines()[-1] == (
+        "Times refilled from the waitlist: 0 (freed times booked by waiting patients)")
+    refill(desk.url, day)
+    assert desk.ok("report", "package-usage", *span).splitlines()[-1] == (
+        "Times refilled from the waitlist: 1 (freed times booked by waiting patients)")
+    assert "waitlist" not in desk.ok("report", "package-usage", *span, "--format", "csv")

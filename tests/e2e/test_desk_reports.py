@@ -12,8 +12,12 @@ import io
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from bot.services import report_tables
+from bot.services import appointments, report_tables, waitlist, waitlist_offers
+from bot.services.waitlist import Wish
+from bot.storage.models import WaitlistOffer
+from tests.booking_support import at, load_ids
 from tests.e2e.test_cli_staff_support import Clinicbot
 from tests.e2e.test_desk_core import Console, log_in
 from tests.e2e.test_desk_core import console as console  # the fixture, re-exported
@@ -130,3 +134,25 @@ async def test_reports_need_a_login(console: Console) -> None:
     async with console.client() as http:
         answer = await http.get(f"{PATH}/unpaid.csv")
         assert answer.status_code == 303 and answer.headers["location"] == "/desk/login"
+
+
+async def test_package_usage_counts_the_times_refilled_from_the_waitlist(
+        console: Console) -> None:
+    async with console.uow() as uow:  # Sofía's Tuesday 10:00 is freed and Maya takes it
+        ids = await load_ids(uow)
+        freed = await appointments.book(
+            uow, patient_id=ids.sofia, practitioner_id=ids.ana, location_id=ids.downtown,
+            fee_id=ids.physio_follow, starts_at=at("2026-11-03", 10), booked_by="staff")
+        await waitlist.join(uow, ids.maya, Wish(ids.physio_follow, ids.ana))
+        await appointments.cancel(uow, freed.id, by="staff")
+        offer = await uow.session.scalar(select(WaitlistOffer.id))
+        assert offer is not None
+        await waitlist_offers.accept(uow, offer)
+        await uow.commit()
+    async with console.client() as http:
+        await log_in(http, "mia")
+        page = await http.get(PATH, params=SPAN)
+        assert ('<p id="waitlist-refilled">Times refilled from the waitlist: 1 (freed times '
+                'booked by waiting patients).</p>') in page.text
+        later = await http.get(PATH, params={"from": "2026-11-04", "to": "2026-12-31"})
+        assert "Times refilled from the waitlist: 0" in later.text

@@ -85,3 +85,27 @@ async def test_a_time_taken_meanwhile_books_nothing(console: Console) -> None:
     assert await booked_for_maya(console, who["maya"]) == 0
     async with console.uow(readonly=True) as uow:
         assert (await counters(uow, who["package"]))[2:] == (0, 3)
+
+
+async def test_refusals_are_in_the_staff_members_language(console: Console) -> None:
+    who = await ids(console)
+    url = f"/desk/packages/{who['package']}/series"
+    async with console.uow() as uow:  # the package's uses are all booked meanwhile
+        for day in (3, 10, 17):
+            await book(uow, "maya", local(2026, 11, day, 11), package_id=who["package"])
+        await uow.commit()
+    async with console.client() as http:
+        await log_in(http, "desk")
+        form = await http.get(url)
+        what = re.search(r'<option value="([\d-]+)">Physiotherapy follow-up, Ana', form.text)
+        assert what
+        for language, rhythm, used_up in (
+                ("es", "Una serie se repite cada 1 a 60 días.",
+                 "A este paquete no le quedan sesiones para reservar."),
+                ("fr", "Une série se répète tous les 1 à 60 jours.",
+                 "Il ne reste aucune séance à réserver sur ce forfait.")):
+            await post(http, "/desk/language", language=language, back="/desk/")
+            refused = await post(http, url, what=what[1], first=FORM["first"], every="99")
+            assert refused.status_code == 400 and rhythm in refused.text, language
+            refused = await post(http, url, what=what[1], **FORM)
+            assert refused.status_code == 400 and used_up in refused.text, language

@@ -95,7 +95,9 @@ async def test_on_telegram_maya_joins_with_buttons_and_books_the_offer(
         await maya.press("Tue 3 Nov")
         await maya.press("Tell me if something opens")  # offered with the parts of the day
         await maya.press("Tuesday")
+        await maya.press("Done")
         await maya.press("Mornings")
+        await maya.press("Done")
         reply = await maya.press("Confirm")
         assert "You are on the waitlist until" in reply
         await desk_cancels(make_uow, booked)

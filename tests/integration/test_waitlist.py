@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clinicfile import ClinicFileError, read_clinic_file
-from bot.services import appointments, closures, waitlist, waitlist_offers
+from bot.services import appointments, closures, waitlist, waitlist_match, waitlist_offers
 from bot.services.errors import InvalidInput, NotAllowed, WrongState
 from bot.services.setup import load_clinic
 from bot.services.waitlist import Wish
@@ -47,6 +47,16 @@ async def booked(make_uow, ids: Ids, patient: int, hour: int = 10) -> int:
             fee_id=ids.physio_follow, starts_at=at(TUESDAY, hour), booked_by="staff")
         await uow.commit()
         return appointment.id
+
+
+async def walk_in(make_uow) -> int:
+    """A patient who is on no list and waits for nothing (whose appointment is cancelled)."""
+    async with make_uow() as uow:
+        ada = Patient(first_name="Ada", last_name="Lee", phone="+14165550199",
+                      created_at=uow.clock.now())
+        uow.session.add(ada)
+        await uow.commit()
+        return ada.id
 
 
 async def join(make_uow, patient: int, wish: Wish, acting: int | None = None) -> int:
@@ -191,7 +201,7 @@ async def test_a_time_taken_meanwhile_is_gone_and_a_rescheduled_time_is_offered(
         assert [e.id for e in await waitlist.entries_for(uow, [ids.maya])] == [entry]
         message = await uow.session.scalar(select(OutboxMessage))
         assert message is not None
-        assert await waitlist_offers.why_not_send(uow, message.params) == (
+        assert await waitlist_match.why_not_send(uow, message.params) == (
             "the offered time was booked meanwhile")
 
 
@@ -225,7 +235,7 @@ async def test_time_off_removed_offers_its_times_in_order(make_uow, ids):
 async def test_quiet_hours_start_the_hold_later_and_an_opted_out_patient_is_skipped(
     make_uow, ids, clock
 ):
-    appointment = await booked(make_uow, ids, ids.sofia)
+    ten, eleven = await booked(make_uow, ids, ids.leo), await booked(make_uow, ids, ids.leo, 11)
     await join(make_uow, ids.sofia, physio(ids))  # she opts out below
     second = await join(make_uow, ids.maya, physio(ids))
     async with make_uow() as uow:
@@ -233,12 +243,14 @@ async def test_quiet_hours_start_the_hold_later_and_an_opted_out_patient_is_skip
         assert sofia is not None
         sofia.opted_out = True
         await uow.commit()
-    clock.set(at("2026-11-02", 22))  # quiet hours: 21:00-08:00
-    await cancel(make_uow, appointment)
+    clock.set(at("2026-11-02", 22))  # quiet hours: 21:00-08:00; booking notice: 2 hours
+    await cancel(make_uow, ten)  # sent at 08:00, 10:00 is already inside the notice
+    await cancel(make_uow, eleven)
     async with make_uow() as uow:
         offer = await uow.session.scalar(select(WaitlistOffer))
         assert offer is not None
-        assert (offer.entry_id, offer.expires_at) == (second, at(TUESDAY, 8, 15))
+        assert (offer.entry_id, offer.starts_at, offer.expires_at) == (
+            second, at(TUESDAY, 11), at(TUESDAY, 8, 15))
         message = await uow.session.scalar(select(OutboxMessage))
         assert message is not None and message.patient_id == ids.maya
 

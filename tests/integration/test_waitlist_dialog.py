@@ -1,8 +1,8 @@
 """A waitlist offer by SMS and Telegram (issue 19): sent through the outbox, answered 1 or 2.
 
-Sofía's Tuesday 10:00 physio follow-up with Ana is cancelled on Monday at 08:00; Maya (and Leo,
-through Maya, his guardian) wait for such a time. The delivery pass sends the offer and puts
-the chat in the offer dialog, as a reminder does.
+A walk-in's Tuesday 10:00 physio follow-up with Ana is cancelled on Monday at 08:00; Maya (and
+Leo, through Maya, his guardian; and Sofía) wait for such a time. The delivery pass sends the
+offer and puts the chat in the offer dialog, as a reminder does.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from bot.dialogs.engine import Engine
 from bot.dialogs.registry import build_dialogs
 from bot.scheduler.jobs import run_all_once
 from bot.services.waitlist import Wish
-from bot.storage.models import Appointment, Patient, WaitlistEntry
+from bot.storage.models import Appointment, Clinic, Patient, WaitlistEntry
 from tests.booking_support import at, load_ids
 from tests.dialogs.chat import Chat
 from tests.integration.test_outbox_support import MAYA, SOFIA, FakeChannel, deliverer
-from tests.integration.test_waitlist import booked, cancel, join
+from tests.integration.test_waitlist import booked, cancel, join, walk_in
 
 pytestmark = pytest.mark.usefixtures("clinic")
 
 
 async def offered(engine, clock, make_uow, *, who: str = "maya", telegram_user: int | None = None,
                   sofia_waits: bool = False):
-    """Sofía's 10:00 is cancelled with ``who`` waiting; the offers delivered (sms, telegram)."""
+    """A walk-in's 10:00 is cancelled with ``who`` waiting; the offers delivered (sms, telegram)."""
     async with make_uow() as uow:
         ids = await load_ids(uow)
         if telegram_user is not None:
@@ -33,7 +33,7 @@ async def offered(engine, clock, make_uow, *, who: str = "maya", telegram_user: 
             assert maya is not None
             maya.telegram_user_id = telegram_user
             await uow.commit()
-    appointment = await booked(make_uow, ids, ids.sofia)
+    appointment = await booked(make_uow, ids, await walk_in(make_uow))
     waiter = ids.maya if who == "maya" else ids.leo
     wish = Wish(fee_id=ids.physio_follow, practitioner_id=ids.ana)
     await join(make_uow, waiter, wish, acting=ids.maya)
@@ -120,3 +120,23 @@ async def test_anything_else_asks_again(engine, clock, make_uow):
     await offered(engine, clock, make_uow)
     reply = await sms_chat(engine, clock).say("maybe")
     assert reply.text.startswith("Please reply 1 to book it or 2 to let it go.")
+
+
+async def test_a_time_now_inside_the_booking_notice_is_refused_saying_why(
+    engine, clock, make_uow
+):
+    ids, _, _ = await offered(engine, clock, make_uow)
+    async with make_uow() as uow:  # the clinic now wants 30 hours' notice
+        clinic = await uow.session.get(Clinic, 1)
+        assert clinic is not None
+        clinic.min_notice_minutes = 30 * 60
+        await uow.commit()
+    reply = await sms_chat(engine, clock).say("1")
+    assert reply.text.startswith(
+        "Sorry, that time is now too close to book online: the clinic needs 1800 minutes' "
+        "notice. You stay on the waitlist and we will tell you if another one opens.")
+    assert await live(make_uow, ids.maya) == []
+    async with make_uow(readonly=True) as uow:
+        waits = await uow.session.scalar(select(WaitlistEntry.status).where(
+            WaitlistEntry.patient_id == ids.maya))
+    assert waits == "waiting"

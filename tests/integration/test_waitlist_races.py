@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.services import appointments, waitlist, waitlist_offers
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
-from bot.storage.models import Appointment, WaitlistOffer
+from bot.storage.models import Appointment, WaitlistEntry, WaitlistOffer
 from tests.booking_support import Ids, at, load_ids
 from tests.integration.test_waitlist import (
     TUESDAY,
@@ -26,6 +26,7 @@ from tests.integration.test_waitlist import (
     open_offer,
     physio,
     set_batch,
+    walk_in,
 )
 
 TIMEOUT = 120
@@ -148,7 +149,7 @@ async def uow_offer_at(make_uow, starts_at) -> int:
 
 async def test_two_sweeps_and_a_leaving_patient_at_once_pass_each_time_on_once(
         make_uow, ids, clock):
-    appointment = await booked(make_uow, ids, ids.sofia)
+    appointment = await booked(make_uow, ids, await walk_in(make_uow))  # Sofía waits below
     first = await join(make_uow, ids.maya, physio(ids))
     second = await join(make_uow, ids.leo, physio(ids))
     third = await join(make_uow, ids.sofia, physio(ids))
@@ -168,3 +169,38 @@ async def test_two_sweeps_and_a_leaving_patient_at_once_pass_each_time_on_once(
     # either way the time is out to Sofía alone.
     assert [o for o in seen if o != (second, "withdrawn")] == [
         (first, "expired"), (third, "open")], seen
+
+
+async def test_removing_entries_while_their_times_are_offered_never_deadlocks(make_uow, ids):
+    """Offering takes the practitioner's lock, then the entry's; removing takes them in the
+    same order: cancellations and removals at once never deadlock, and no open offer is left
+    for an entry that ended."""
+    await set_batch(make_uow, 2)  # each freed time to two patients at once: more to lock
+    ada = await walk_in(make_uow)
+    for first_hour in (9, 11):
+        early = await booked(make_uow, ids, ada, first_hour)
+        late = await booked(make_uow, ids, ada, first_hour + 1)
+        maya = await join(make_uow, ids.maya, physio(ids))
+        leo = await join(make_uow, ids.leo, physio(ids))
+        await join(make_uow, ids.sofia, physio(ids))
+
+        def cancelling(appointment_id: int):
+            async def work(uow):
+                return (await appointments.cancel(uow, appointment_id, by="staff")).id
+            return work
+
+        def leaving(entry_id: int):
+            async def work(uow):
+                return (await waitlist.leave(uow, entry_id)).id
+            return work
+
+        results = await together(make_uow, [
+            cancelling(early), leaving(maya), cancelling(late), leaving(leo)])
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        async with make_uow() as uow:
+            held = (await uow.session.execute(
+                select(WaitlistOffer.entry_id, WaitlistEntry.status)
+                .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
+                .where(WaitlistOffer.status == "open"))).all()
+        assert all(status == "waiting" for _, status in held), held
+        assert len({entry for entry, _ in held}) == len(held), held

@@ -42,7 +42,8 @@ class WaitlistOffer(Base):
     """A freed time offered to one waiting patient, held for them until ``expires_at``.
 
     ``status``: open | accepted | declined | gone (someone else took it, or it is no longer
-    free) | expired | withdrawn (the entry ended). One offer per entry and time: a time is never
+    free) | expired | withdrawn (the entry ended) | skipped (never sent: the patient freed this
+    time themselves, by cancelling or moving it). One offer per entry and time: a time is never
     offered twice to the same entry.
     """
 
