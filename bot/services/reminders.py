@@ -19,6 +19,8 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
 * :func:`expire_waitlist_offers` -- ``waitlist_offers.expire_offers``: offers past their
   hold close and their times go to the next waiting patients (issue 19).
+* ``deposit_release.release_unpaid`` -- appointments whose deposit is unpaid after the clinic's
+  ``deposit_hold_minutes`` are released, the patient told once (``deposit:{id}:released``).
 * housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
   the answers to inbound messages after two days and their ids by age (SMS after 400 days,
   Telegram after a week; the count reported is of answers and ids forgotten).
@@ -43,7 +45,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.services import accounts, inbound, memberships, noshows, waitlist_offers
+from bot.services import (
+    accounts,
+    deposit_release,
+    inbound,
+    memberships,
+    noshows,
+    waitlist_offers,
+)
 from bot.services.clinic import get_clinic, local_today
 from bot.services.due_reminders import RENEWAL_REMINDER as RENEWAL_REMINDER
 from bot.services.due_reminders import UNPAID_REMINDER as UNPAID_REMINDER
@@ -159,6 +168,7 @@ SWEEPS: dict[str, Sweep] = {
     "package expiry warnings": package_expiry_warnings,
     "old inbound messages forgotten": inbound.forget_old,
     "waitlist offers": expire_waitlist_offers,
+    "unpaid deposits released": deposit_release.release_unpaid,
 }
 
 

@@ -266,6 +266,8 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
         "package_expiry_days_before": reminders.package_expiry_days_before,
         "waitlist_batch": spec.booking.waitlist_batch,
         "waitlist_hold_minutes": spec.booking.waitlist_hold_minutes,
+        "deposit": spec.booking.deposit if spec.booking.deposit else None,
+        "deposit_hold_minutes": spec.booking.deposit_hold_minutes,
     }
     clinic = await uow.session.get(Clinic, 1)
     if clinic is None:

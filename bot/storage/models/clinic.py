@@ -35,6 +35,10 @@ class Clinic(Base):
     package_expiry_days_before: Mapped[int | None] = mapped_column()
     waitlist_batch: Mapped[int] = mapped_column(default=1, server_default="1")
     waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    # Booking without a package asks this deposit (None: no deposit; issue 20), and holds the
+    # time unpaid for deposit_hold_minutes (bot/services/deposits.py).
+    deposit: Mapped[Decimal | None] = mapped_column(Money)
+    deposit_hold_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
     # One more each time this row, a location, practitioner, their hours or a fee changes (in
     # the same transaction), so every process knows when its copy of the set-up is out of date
     # (bot.services.clinic_setup).
