@@ -248,6 +248,8 @@ class Book(JoinSteps, DepositStep, SlotPicker):
         }
 
     async def ask_confirm(self, ctx: DialogContext) -> Reply:
+        if self.booked(ctx):
+            return await self.ask_deposit(ctx)
         facts = await self.facts(ctx)
         other = Option(OTHER_TIME, ctx._("Choose another time"))
         if not await slot_still_free(ctx):
@@ -278,6 +280,8 @@ class Book(JoinSteps, DepositStep, SlotPicker):
         return Reply("\n".join(lines), tuple(options))
 
     async def on_confirm(self, ctx: DialogContext, answer: Answer) -> Result:
+        if self.booked(ctx):
+            return await self.on_deposit(ctx, answer)
         if answer.key == OTHER_TIME:
             return Goto("time")
         if answer.key == DECLINE:

@@ -36,6 +36,12 @@ class DepositStep(Dialog):
         said.append(ctx._("You can pay it at the clinic's front desk."))
         return Finish(said)
 
+    @staticmethod
+    def booked(ctx: DialogContext) -> bool:
+        """The time is booked and its deposit offered: BACK to the confirmation must not book
+        it again, so the booking dialog's confirmation step shows the deposit step instead."""
+        return "deposit_id" in ctx.data
+
     async def ask_deposit(self, ctx: DialogContext) -> Reply:
         return Reply(ctx._("How would you like to pay the deposit?"), (
             Option(PAY_TELEGRAM, ctx._("Pay now in Telegram")),

@@ -114,9 +114,12 @@ async def test_on_telegram_paying_at_the_desk_is_said_plainly(engine, clock, cli
     await ask_deposits(make_uow)
     chat = _telegram(engine, clock, MAYA, 8102)
     await _maya_books_without_package(chat)
+    reply = await chat.say("BACK")
+    assert reply.text == "How would you like to pay the deposit?", "booked: never booked again"
     reply = await chat.choose("Pay at the clinic")
     assert "You can pay it at the clinic's front desk." in reply.text
     assert chat.outcome.effects == []
+    assert len(await appointment_ids(make_uow, "maya")) == 1
 
 
 SOFIA_BOOKS = {  # a later day: the deposit is held 120 minutes from 8:00 today

@@ -223,6 +223,30 @@ async def test_a_paid_invoice_is_no_longer_offered_in_telegram(engine, clock, cl
     assert sofia.outcome.effects == []
 
 
+async def test_a_no_show_fee_and_a_deposit_can_be_paid_in_telegram(
+    engine, clock, clinic, make_uow
+):
+    async with make_uow() as uow:
+        maya = await patient(uow, "maya")
+        fee = await billing.create_invoice(
+            uow, patient_id=maya.id, kind="no_show", description="Missed appointment fee",
+            amount=Decimal("40.00"), issued_on=date(2026, 11, 2))
+        deposit = await billing.create_invoice(
+            uow, patient_id=maya.id, kind="deposit", description="Physiotherapy follow-up",
+            amount=Decimal("20.00"), issued_on=date(2026, 11, 2))
+        await uow.commit()
+        fee_id, deposit_id = fee.id, deposit.id
+    chat = _telegram(engine, clock, MAYA, 8004)
+    await _open(chat, "Maya Chen (me)")
+    assert chat.labels == ["Pay Missed appointment fee in Telegram",
+                           "Pay Deposit, Physiotherapy follow-up in Telegram", "Back to menu"]
+    await chat.press("Pay Missed appointment fee")
+    assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": fee_id})]
+    await _open(chat, "Maya Chen (me)")
+    await chat.press("Pay Deposit")
+    assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": deposit_id})]
+
+
 async def test_back_menu_and_stale_input_keep_the_place(chat, make_uow):
     await _open(chat, "Leo Chen")
     summary = chat.last

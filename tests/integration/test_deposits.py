@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from bot.services import appointments, arrivals, billing, deposit_release, deposits, payments
 from bot.services.clinic import get_clinic
 from bot.storage.models import Appointment, Clinic, CreditEntry, Invoice, OutboxMessage, Payment
-from tests.integration._builders import local, package_of, patient
 from tests.integration._builders import book as staff_book
+from tests.integration._builders import local, package_of, patient
 
 TUESDAY_10 = local(2026, 11, 3, 10)
 TIMEOUT = 60
