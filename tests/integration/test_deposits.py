@@ -11,10 +11,14 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, inspect, select
 
+from bot.delivery import notifications
+from bot.i18n import translator
 from bot.services import appointments, arrivals, billing, deposit_release, deposits, payments
 from bot.services.clinic import get_clinic
+from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import Appointment, Clinic, CreditEntry, Invoice, OutboxMessage, Payment
 from tests.integration._builders import book as staff_book
 from tests.integration._builders import local, package_of, patient
@@ -217,3 +221,51 @@ async def test_cancelling_voids_an_unpaid_deposit(clinic, make_uow):
     await _cancel(make_uow, appointment_id, "patient")
     [deposit] = await _deposits(make_uow)
     assert deposit.status == "void" and await _credits(make_uow) == []
+
+
+async def test_the_patient_reads_why_the_time_was_released(clinic, make_uow, clock):
+    await _ask_deposits(make_uow)
+    await _patient_books(make_uow)
+    clock.advance(timedelta(minutes=120))
+    async with make_uow() as uow:
+        await deposit_release.release_unpaid(uow)
+        await uow.commit()
+    [told] = await _released(make_uow)
+    async with make_uow() as uow:
+        message = await uow.session.get(OutboxMessage, told.id)
+        notice = await notifications.render(uow, await get_clinic(uow), message,
+                                            translator("en_CA"))
+    assert notice is not None and notice.text == (
+        "Harbour Physio & Wellness: the deposit for Maya's Physiotherapy follow-up on Tue 3 "
+        "Nov, 10:00 a.m. was not paid in time, so the time was released. You can book again "
+        "from the menu.")
+
+
+async def test_the_migration_goes_down_and_up_with_a_deposit_on_file(clinic, make_uow, engine):
+    await _ask_deposits(make_uow)
+    await _patient_books(make_uow)
+
+    async def shape() -> tuple[set[str], set[str]]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda c: (
+                {col["name"] for col in inspect(c).get_columns("clinic")},
+                {ix["name"] for ix in inspect(c).get_indexes("invoice")}))
+
+    columns, indexes = await shape()
+    assert {"deposit", "deposit_hold_minutes"} <= columns
+    assert "uq_invoice_deposit_appointment" in indexes
+    async with engine.begin() as conn:
+        def down(sync_conn: object) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync_conn
+            command.downgrade(config, "-1")
+
+        await conn.run_sync(down)
+    columns, indexes = await shape()
+    assert not {"deposit", "deposit_hold_minutes"} & columns
+    assert "uq_invoice_deposit_appointment" not in indexes
+    await upgrade(engine)
+    columns, indexes = await shape()
+    assert {"deposit", "deposit_hold_minutes"} <= columns
+    [deposit] = await _deposits(make_uow)
+    assert deposit.amount == Decimal("20.00")
