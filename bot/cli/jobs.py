@@ -176,7 +176,8 @@ def run_command(now_text: str | None, dry_run: bool) -> None:
             token = ctx.settings.telegram_bot_token
             if token is not None:
                 found.append(await stack.enter_async_context(outbox_channel(
-                    token.get_secret_value(), ctx.settings.telegram_api_base_url)))
+                    token.get_secret_value(), ctx.settings.telegram_api_base_url,
+                    payments=ctx.settings.telegram_payment_provider_token is not None)))
             if ctx.settings.sms_enabled:
                 sender = TwilioSender.from_settings(ctx.settings)
                 stack.push_async_callback(sender.close)

@@ -144,14 +144,19 @@ class RemindersSection(Section):
 
 
 class BookingSection(Section):
-    """``[booking]`` (optional): how the waitlist offers freed times (issue 19).
+    """``[booking]`` (optional): how the waitlist offers freed times (issue 19), and deposits.
 
     ``waitlist_batch``: how many waiting patients are offered one freed time at once (first to
     accept books it); ``waitlist_hold_minutes``: how long each offer is held for them.
+    ``deposit`` (issue 20; omitted: none): what a patient pays to book without a package (at
+    most the fee's price); ``deposit_hold_minutes``: how long an unpaid deposit holds the time
+    before it is released (bot/services/deposits.py).
     """
 
     waitlist_batch: Annotated[int, Field(ge=1, le=20)] = 1
     waitlist_hold_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    deposit: Money | None = None
+    deposit_hold_minutes: Annotated[int, Field(ge=5, le=10080)] = 120
 
 
 class RetentionSection(Section):

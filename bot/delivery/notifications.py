@@ -9,7 +9,9 @@ Extension point: :data:`RENDERERS` maps an outbox ``kind`` to an async function 
 :class:`Rendering` returning a :class:`Notice` (text and answer options), or None when what it
 was about is gone (the message is skipped). A channel may register a richer renderer for a kind
 with :func:`register`. No-show alerts offer ``noshow:{id}:redeem`` (package appointments) and
-``noshow:{id}:fee:{no_show_fee_key}`` as options, for a staff channel with buttons.
+``noshow:{id}:fee:{no_show_fee_key}`` as options, for a staff channel with buttons. Unpaid-invoice
+and renewal reminders offer ``payinvoice:{id}`` ("Pay now") for an open invoice: a channel that
+can take the payment itself (Telegram with payments on) shows it, the others drop it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import select
 
 from bot.delivery.closed_notice import Affected, closed_notice
 from bot.delivery.data_request_notice import data_request
+from bot.delivery.deposit_notice import deposit_released
 from bot.delivery.invitation_notice import invitation_sms
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
@@ -33,6 +36,7 @@ from bot.dialogs.waitlist_offer import reply_options as offer_reply_options
 from bot.i18n import Translator
 from bot.services import (
     closures,
+    deposit_release,
     inbox,
     invitations,
     invoices,
@@ -140,11 +144,24 @@ async def renewal_reminder(r: Rendering) -> Notice | None:
     if plan is None or patient is None:
         return None
     renews = date.fromisoformat(str(r.message.params["period_start"]))
+    open_invoice = await r.uow.session.scalar(select(Invoice.id).where(
+        Invoice.membership_id == membership.id, Invoice.period_start == renews,
+        Invoice.status == "open"))
     return Notice(r.t.gettext(
         "{clinic}: {plan} for {name} renews on {day}: {amount}.",
         clinic=r.clinic.name, plan=plan.name, name=patient.first_name, day=r.day(renews),
         amount=r.money(plan.price),
-    ))
+    ), pay_options(r.t, open_invoice))
+
+
+PAY_PREFIX = "payinvoice:"
+
+
+def pay_options(t: Translator, invoice_id: int | None) -> tuple[Option, ...]:
+    """ "Pay now" for an open invoice (``payinvoice:{id}``), for channels that take payments."""
+    if invoice_id is None:
+        return ()
+    return (Option(f"{PAY_PREFIX}{invoice_id}", t.gettext("Pay now")),)
 
 
 async def unpaid_reminder(r: Rendering) -> Notice | None:
@@ -160,11 +177,12 @@ async def unpaid_reminder(r: Rendering) -> Notice | None:
         "You can pay at the desk.",
         overdue, clinic=r.clinic.name, amount=r.money(invoice.outstanding),
         name=patient.first_name, description=await _label(r, invoice), day=r.day(invoice.due_on),
-    ))
+    ), pay_options(r.t, invoice.id if invoice.status == "open" else None))
 
 
 async def no_show_fee(r: Rendering) -> Notice | None:
-    """The patient's notice of a no-show fee (the sender may add a link to pay it)."""
+    """The patient's notice of a no-show fee (the sender may add a link to pay it; Telegram
+    offers "Pay now" where it takes payments)."""
     invoice = await r.uow.session.get(Invoice, r.param("invoice_id"))
     patient = await r.person(invoice.patient_id) if invoice else None
     appointment = await r.uow.session.get(Appointment, invoice.appointment_id) if (
@@ -176,7 +194,7 @@ async def no_show_fee(r: Rendering) -> Notice | None:
         "({description}) was charged. You can pay at the desk.",
         clinic=r.clinic.name, name=patient.first_name, when=r.when(appointment.starts_at),
         amount=r.money(invoice.outstanding), description=invoice.description,
-    ))
+    ), pay_options(r.t, invoice.id if invoice.status == "open" else None))
 
 
 async def _label(r: Rendering, invoice: Invoice) -> str:
@@ -476,6 +494,7 @@ RENDERERS: dict[str, Renderer] = {
     closures.PRACTITIONER_AWAY: closed_time,
     invitations.INVITATION_SMS: invitation_sms,
     "data_request": data_request,
+    deposit_release.DEPOSIT_RELEASED: deposit_released,
 }
 
 

@@ -10,7 +10,8 @@ waitlist's steps (:mod:`bot.dialogs.waitlist_steps`). The package is pre-selecte
 packages", ``ctx.data["package_id"]``);
 "Without a package" declines it. "Book with this package" in "My packages" enters through
 :meth:`Book.with_package`, which skips that question. A time taken between showing and
-confirming is explained and fresh times are shown.
+confirming is explained and fresh times are shown. A clinic that asks a deposit to book
+without a package gets it paid in the ``deposit`` step (:mod:`bot.dialogs.deposit_step`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.dialogs import wishes
-from bot.dialogs.base import Answer, DialogContext, Finish, Goto, Result, Retry
+from bot.dialogs.base import Answer, DialogContext, Goto, Result, Retry
+from bot.dialogs.deposit_step import DepositStep
 from bot.dialogs.errors import explain
 from bot.dialogs.slots import SlotPicker, chosen_slot, slot_still_free, taken
 from bot.dialogs.types import Option, Reply
@@ -47,7 +49,7 @@ def _id(key: str | None, prefix: str) -> int | None:
     return int(key[len(prefix) :])
 
 
-class Book(JoinSteps, SlotPicker):
+class Book(JoinSteps, DepositStep, SlotPicker):
     """Books an appointment for the subject, with or without one of their packages."""
 
     name = "book"
@@ -246,6 +248,8 @@ class Book(JoinSteps, SlotPicker):
         }
 
     async def ask_confirm(self, ctx: DialogContext) -> Reply:
+        if self.booked(ctx):
+            return await self.ask_deposit(ctx)
         facts = await self.facts(ctx)
         other = Option(OTHER_TIME, ctx._("Choose another time"))
         if not await slot_still_free(ctx):
@@ -276,6 +280,8 @@ class Book(JoinSteps, SlotPicker):
         return Reply("\n".join(lines), tuple(options))
 
     async def on_confirm(self, ctx: DialogContext, answer: Answer) -> Result:
+        if self.booked(ctx):
+            return await self.on_deposit(ctx, answer)
         if answer.key == OTHER_TIME:
             return Goto("time")
         if answer.key == DECLINE:
@@ -291,7 +297,7 @@ class Book(JoinSteps, SlotPicker):
         subject = await accounts.require_may_act(ctx.uow, ctx.account.id, ctx.subject_id)
         package_id = ctx.data.get("use_package")
         try:
-            await appointments.book(
+            appointment = await appointments.book(
                 ctx.uow,
                 patient_id=subject.id,
                 practitioner_id=int(ctx.data["practitioner_id"]),
@@ -306,7 +312,8 @@ class Book(JoinSteps, SlotPicker):
         except PackageNotUsable as exc:
             self.forget_package(ctx)
             return Goto(self.first_step, say=[explain(ctx, exc)])
-        return Finish(await self.booked_text(ctx, subject.id, subject.first_name))
+        said = await self.booked_text(ctx, subject.id, subject.first_name)
+        return await self.after_booking(ctx, appointment, said)
 
     async def booked_text(self, ctx: DialogContext, subject_id: int, first_name: str) -> list[str]:
         facts = await self.facts(ctx)

@@ -2,9 +2,10 @@
 nested parentheses).
 
 A membership period reads "Wellness monthly, November 2026" (a longer period: "November 2026 to
-October 2027"); a package paid in parts "Massage 10-pack, payment 2 of 3"; anything else its
-name. Written from :class:`bot.services.invoices.InvoiceFacts`, never from the stored
-description, so the chat, the reminders and the desk's alerts say the same.
+October 2027"); a package paid in parts "Massage 10-pack, payment 2 of 3"; a deposit "Deposit,
+Physio initial assessment"; anything else its name. Written from
+:class:`bot.services.invoices.InvoiceFacts`, never from the stored description, so the chat, the
+reminders and the desk's alerts say the same.
 """
 
 from __future__ import annotations
@@ -28,4 +29,6 @@ def invoice_label(t: Translator, facts: InvoiceFacts) -> str:
     if facts.kind == "installment" and facts.installment and facts.installments:
         return t.gettext("{package}, payment {n} of {count}", package=facts.name,
                          n=facts.installment, count=facts.installments)
+    if facts.kind == "deposit":
+        return t.gettext("Deposit, {treatment}", treatment=facts.name)
     return facts.name

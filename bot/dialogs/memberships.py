@@ -1,14 +1,15 @@
 """Memberships and invoices (RULES.md 13-16, 17): what the subject is a member of and owes.
 
 Memberships (active, upcoming, cancelled) with the plan, the price per period and the next
-renewal; unpaid invoices as of the clinic's today with what is outstanding, the due date and
-how many days overdue; the total; each package's next installment, its amount and due date;
-how to pay (at the front desk; on Telegram, when the deployment takes payments there, package
-invoices can be paid in the chat; with payment links on, any unpaid invoice by a link to pay
-online, the ``payment_link`` effect); and the credit the clinic holds for the subject (a refund,
-or money paid when nothing was owed), if any. Invoices are named by
-:func:`bot.dialogs.invoice_labels.invoice_label` ("Wellness monthly, November 2026", "Massage
-10-pack, payment 2 of 3").
+renewal; unpaid invoices as of the clinic's today with what is outstanding, the due date and how
+many days overdue; the total; each package's next installment, its amount and due date; how to
+pay (at the front desk; on Telegram, when the deployment takes payments there, any unpaid
+invoice can be paid in the chat: a package, an installment, a membership period, a session, a
+no-show fee or a deposit, a guardian's for the people they manage too; with payment links on,
+any unpaid invoice by a link to pay online, the ``payment_link`` effect); and the credit the
+clinic holds for the subject (a refund, or money paid when nothing was owed), if any. Invoices
+are named by :func:`bot.dialogs.invoice_labels.invoice_label` ("Wellness monthly, November
+2026", "Massage 10-pack, payment 2 of 3").
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from bot.dialogs.buy import payment_links, telegram_payments
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.types import Option, Reply
 from bot.services import accounts, credit, invoices
-from bot.services.billing import PRICE_KINDS, ZERO
+from bot.services.billing import ZERO
 from bot.services.clinic import local_today
 from bot.services.invoices import MembershipState
 from bot.services.payment_links import EFFECT as PAYMENT_LINK
 from bot.storage.models import Invoice
 
 MENU = "menu"
-TELEGRAM_PAYABLE = PRICE_KINDS  # invoices a patient may pay inside Telegram
+# Invoices a patient may pay inside Telegram: every kind (payments.receive's rules hold for all).
+TELEGRAM_PAYABLE = ("package", "installment", "membership", "session", "no_show", "deposit")
 
 
 def membership_text(ctx: DialogContext, membership: MembershipState) -> str:

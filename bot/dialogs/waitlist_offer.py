@@ -7,7 +7,9 @@ waiting patient (the guardian answers for a child, RULES.md 17).
 
 * ``1`` (or a yes) books it with the patient's package (``waitlist_offers.accept``); if someone
   else was first, or the time is no longer free, the patient is told it has gone and stays on
-  the waitlist; a time now inside the clinic's booking notice is refused saying so.
+  the waitlist; a time now inside the clinic's booking notice is refused saying so. Booked
+  without a package at a clinic that asks a deposit, the deposit is offered next
+  (:mod:`bot.dialogs.deposit_step`).
 * ``2`` (or a no) passes it to the next patient; they stay on the waitlist.
 
 Numbers, as every SMS choice; never "reply CANCEL" (INTERFACES.md). On Telegram the two answers
@@ -20,7 +22,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.dialogs import keywords
-from bot.dialogs.base import Answer, Dialog, DialogContext, Finish, Result, Retry
+from bot.dialogs.base import Answer, DialogContext, Finish, Result, Retry
+from bot.dialogs.deposit_step import DepositStep
 from bot.dialogs.matching import fold
 from bot.dialogs.reminder import BUTTON_CHANNELS, put_conversation
 from bot.dialogs.types import Option, Reply
@@ -80,7 +83,7 @@ async def await_answer(
     )
 
 
-class WaitlistOfferDialog(Dialog):
+class WaitlistOfferDialog(DepositStep):
     """The reply to a waitlist offer (see the module docstring)."""
 
     name = NAME
@@ -137,5 +140,5 @@ class WaitlistOfferDialog(Dialog):
                 "another one opens.", minutes=ctx.clinic.min_notice_minutes)])
         except OfferGone:
             return Finish([self.gone(ctx)])
-        return Finish([ctx._("Booked: {when}. See you then!",
-                             when=ctx.when(appointment.starts_at))])
+        booked = [ctx._("Booked: {when}. See you then!", when=ctx.when(appointment.starts_at))]
+        return await self.after_booking(ctx, appointment, booked)  # a deposit, if one is asked

@@ -114,7 +114,8 @@ class TelegramBot:
         ]:
             self.app.add_handler(handler)
         self.app.add_error_handler(on_error)
-        self.channel = TelegramChannel(self.app.bot)
+        self.channel = TelegramChannel(
+            self.app.bot, payments=settings.telegram_payment_provider_token is not None)
         self.starter = Starter(self._connect)
 
     @classmethod

@@ -1,12 +1,12 @@
 """The outbox's Telegram channel (:class:`bot.delivery.channels.Channel`).
 
 Sends a rendered outbox message to a chat, its options as inline buttons (staff alerts: the
-no-show choices). Rate limits: one message per second per chat here (:class:`Pacer`), 30/s
-overall and 20/min per group in the bot's ``AIORateLimiter``, which also retries
-``RetryAfter``; what is left maps onto the delivery errors:
-``RetryAfter``/network -> TransientError, a blocked bot -> OptedOut, a bad request ->
-PermanentError. The provider message id is ``<chat id>:<message id>``, so a staff member's
-Telegram reply to an alert can be traced back to it.
+no-show choices; a reminder's "Pay now", kept only when the bot takes payments, ``payments``).
+Rate limits: one message per second per chat here (:class:`Pacer`), 30/s overall and 20/min per
+group in the bot's ``AIORateLimiter``, which also retries ``RetryAfter``; what is left maps onto
+the delivery errors: ``RetryAfter``/network -> TransientError, a blocked bot -> OptedOut, a bad
+request -> PermanentError. The provider message id is ``<chat id>:<message id>``, so a staff
+member's Telegram reply to an alert can be traced back to it.
 
 ``clinicbot serve`` uses the running Application's bot (:attr:`TelegramBot.channel`);
 ``clinicbot jobs run`` and other one-shot deliverers open their own with :func:`outbox_channel`.
@@ -29,6 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.channels import Pacer
 from bot.delivery.errors import OptedOut, PermanentError, TransientError
+from bot.delivery.notifications import PAY_PREFIX
 from bot.dialogs.types import Option
 from bot.handlers.telegram_render import clip, keyboard
 
@@ -55,12 +56,14 @@ def rate_limiter() -> AIORateLimiter:
 
 
 @contextlib.asynccontextmanager
-async def outbox_channel(token: str, base_url: str) -> AsyncIterator[TelegramChannel]:
+async def outbox_channel(
+    token: str, base_url: str, *, payments: bool = False
+) -> AsyncIterator[TelegramChannel]:
     """A Telegram channel with its own bot, open for the ``async with`` block (not polling)."""
     quiet_library_logs()
     bot: ExtBot[Any] = ExtBot(token, base_url=base_url, rate_limiter=rate_limiter())
     async with bot:
-        yield TelegramChannel(bot)
+        yield TelegramChannel(bot, payments=payments)
 
 
 def provider_id(chat_id: int, message_id: int) -> str:
@@ -73,8 +76,11 @@ class TelegramChannel:
 
     name = "telegram"
 
-    def __init__(self, bot: Bot, *, per_chat_interval: float = PER_CHAT_INTERVAL) -> None:
+    def __init__(
+        self, bot: Bot, *, per_chat_interval: float = PER_CHAT_INTERVAL, payments: bool = False
+    ) -> None:
         self.bot = bot
+        self.payments = payments  # TELEGRAM_PAYMENT_PROVIDER_TOKEN is set: "Pay now" works
         self.per_chat_interval = per_chat_interval
         self._pacers: dict[int, Pacer] = {}
 
@@ -88,6 +94,8 @@ class TelegramChannel:
             chat_id = int(address)
         except ValueError:
             raise PermanentError("the Telegram chat id is not a number") from None
+        if not self.payments:
+            options = [option for option in options if not option.key.startswith(PAY_PREFIX)]
         await self._pacer(chat_id).wait()
         try:
             sent = await self.bot.send_message(chat_id, clip(text), reply_markup=keyboard(options))

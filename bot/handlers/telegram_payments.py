@@ -1,12 +1,15 @@
-"""Paying a package's invoice inside Telegram (issue 5; RULES.md on package payment).
+"""Paying any open invoice inside Telegram (issues 5 and 20; RULES.md 2, 14, 17).
 
-The Buy dialog asks for a ``telegram_invoice`` effect; :func:`send_invoice` sends it with the
-payload ``invoice:<id>``, the clinic's currency and the outstanding amount in minor units. The
-pre-checkout query is answered at once: ok only while the invoice is open and the amount and
-currency still match. A successful payment is always recorded, once per Telegram charge id (a
-redelivered update records nothing more): what the invoice still owes is paid (a paid package
-becomes usable), and money beyond it (a second device paid too, or the desk recorded a payment
-meanwhile) becomes the patient's credit, with the patient told and staff alerted.
+The Buy, "Memberships and invoices" and booking (a deposit) dialogs ask for a
+``telegram_invoice`` effect, and a reminder's "Pay now" button (``payinvoice:<id>``, pressed by
+the patient or a guardian who manages them, RULES.md 17/19) asks the same; :func:`send_invoice`
+sends it with the payload ``invoice:<id>``, the clinic's currency and the outstanding amount in
+minor units. The pre-checkout query is answered at once: ok only while the invoice is open and
+the amount and currency still match. A successful payment is always recorded, once per Telegram
+charge id (a redelivered update records nothing more): what the invoice still owes is paid (a
+paid package becomes usable), and money beyond it (a second device paid too, or the desk
+recorded a payment meanwhile) becomes the patient's credit, with the patient told and staff
+alerted.
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 from sqlalchemy import select
 from telegram import LabeledPrice, Update
-from telegram.ext import BaseHandler, MessageHandler, PreCheckoutQueryHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
+from bot.delivery.notifications import PAY_PREFIX
 from bot.dialogs.invoice_labels import invoice_label
 from bot.handlers.telegram_context import Context, deps
 from bot.i18n import Translator, negotiate, translator
-from bot.services import invoices, payments
+from bot.services import accounts, invoices, payments
 from bot.services.clinic import get_clinic
 from bot.services.errors import DomainError
 from bot.storage.models import Invoice, Patient
+from bot.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PAYLOAD_PREFIX = "invoice:"
@@ -35,6 +46,7 @@ METHOD = "telegram"
 def handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         PreCheckoutQueryHandler(on_pre_checkout),
+        CallbackQueryHandler(on_pay_button, pattern=rf"^{PAY_PREFIX}\d{{1,18}}$"),
         MessageHandler(filters.SUCCESSFUL_PAYMENT, on_successful_payment),
     ]
 
@@ -79,6 +91,45 @@ async def send_invoice(context: Context, chat_id: int, invoice_id: int) -> None:
         currency=currency,
         prices=[LabeledPrice(description[:32], amount)],
     )
+
+
+async def on_pay_button(update: Update, context: Context) -> None:
+    """Send the invoice a reminder's "Pay now" names, to its patient or their guardian only."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    invoice_id = int(query.data.removeprefix(PAY_PREFIX))
+    found = deps(context)
+    user, chat = query.from_user, update.effective_chat
+    async with found.uow(readonly=True) as uow:
+        clinic = await get_clinic(uow)
+        account = await accounts.find_by_telegram(uow, user.id)
+        invoice = await uow.session.get(Invoice, invoice_id)
+        allowed = account is not None and invoice is not None and await _may_pay(
+            uow, account.id, invoice.patient_id)
+        still_open = invoice is not None and invoice.status == "open"
+        t = translator(negotiate([account.locale if account else None, user.language_code],
+                                 clinic.locale))
+    if found.settings.telegram_payment_provider_token is None:
+        await query.answer(t.gettext("You can pay at the clinic's front desk."), show_alert=True)
+        return
+    if not allowed or chat is None:
+        log.info("telegram: refused a pay button for an invoice this account may not pay")
+        await query.answer(t.gettext("This button is not for you."), show_alert=True)
+        return
+    if not still_open:
+        await query.answer()
+        await context.bot.send_message(chat.id, t.gettext("This invoice is already settled."))
+        return
+    await query.answer()
+    await send_invoice(context, chat.id, invoice_id)
+
+
+async def _may_pay(uow: UnitOfWork, account_id: int, patient_id: int) -> bool:
+    try:
+        await accounts.require_may_act(uow, account_id, patient_id)
+    except DomainError:
+        return False
+    return True
 
 
 async def on_pre_checkout(update: Update, context: Context) -> None:

@@ -25,7 +25,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import audit, closures, packages, waitlist_offers
+from bot.services import audit, closures, deposits, packages, waitlist_offers
 from bot.services.arrivals import arrive as arrive  # arrival lives in bot/services/arrivals.py
 from bot.services.availability import busy_intervals, grid_starts, last_bookable_day
 from bot.services.clinic import get_clinic, zone
@@ -280,7 +280,8 @@ async def book(
     booked_by: BookedBy = "patient",
     actor: audit.Actor | None = None,
 ) -> Appointment:
-    """Book an appointment (RULES.md 3, 20); the caller commits.
+    """Book an appointment (RULES.md 3, 20); the caller commits. A patient's booking without a
+    package opens the clinic's deposit invoice, if it asks one (bot/services/deposits.py).
 
     ``package_id="auto"`` pre-selects the applicable package with the earliest expiry (none
     applies: booked without one; all that applied ran out meanwhile: NoUsesLeft); ``None``
@@ -321,6 +322,8 @@ async def book(
             if package.patient_id != patient.id:
                 raise NotAllowed("a package covers only its owner's appointments")
             await packages.reserve_use(uow, package, appointment)
+    if booked_by == "patient" and appointment.package_id is None:
+        await deposits.ask(uow, appointment)  # when the clinic asks one (issue 20)
     await seen.record(
         "appointment.book",
         appointment_id=appointment.id,
@@ -394,7 +397,8 @@ async def cancel(
     acting_patient_id: int | None = None,
     actor: audit.Actor | None = None,
 ) -> Appointment:
-    """Cancel before arrival; a package use is unlinked and returned (RULES.md 7)."""
+    """Cancel before arrival; a package use is unlinked and returned (RULES.md 7), a deposit
+    voided or, paid and cancelled in time, kept as credit (bot/services/deposits.py)."""
     clinic = await get_clinic(uow)
     appointment = await _load_for_change(uow, appointment_id, acting_patient_id)
     seen = await audit.watch(uow, actor, appointment_id=appointment_id)
@@ -403,6 +407,7 @@ async def cancel(
     if by == "patient":
         _check_notice(clinic, appointment, now, "cancelled")
     await packages.release_use(uow, appointment)
+    await deposits.on_cancel(uow, appointment, in_time=patient_may_change(clinic, appointment, now))
     appointment.status = "cancelled"
     appointment.cancelled_at = now
     await uow.session.flush()

@@ -1,7 +1,8 @@
 """Marking an appointment arrived, and undoing that (RULES.md 3).
 
 :func:`arrive` redeems the appointment's package use (billing ``patient_pays``), or bills the
-fee when no package covers it. It is refused before the appointment can have begun: from
+fee when no package covers it (a paid deposit pays that bill, bot/services/deposits.py). It is
+refused before the appointment can have begun: from
 :data:`EARLY_MINUTES` before its start (patients come a little early), not days ahead, since
 an arrival redeems a use.
 
@@ -19,7 +20,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import audit, billing, packages
+from bot.services import audit, billing, deposits, packages
 from bot.services.clinic import get_clinic, zone
 from bot.services.errors import WrongState
 from bot.storage.models import Appointment, Fee, Invoice
@@ -55,12 +56,14 @@ async def arrive(
     else:
         fee = await uow.session.get(Fee, appointment.fee_id)
         assert fee is not None  # a foreign key
+        session = None
         if fee.price > 0:
-            await billing.create_invoice(
+            session = await billing.create_invoice(
                 uow, patient_id=appointment.patient_id, kind="session", description=fee.name,
                 amount=fee.price, issued_on=appointment.starts_at.astimezone(zone(clinic)).date(),
                 appointment_id=appointment.id,
             )
+        await deposits.apply_to_visit(uow, appointment, session)  # a paid deposit pays it
     appointment.status = "arrived"
     appointment.arrived_at = uow.clock.now()
     await uow.session.flush()
@@ -89,7 +92,9 @@ async def undo_arrival(
         await packages.restore_use(uow, appointment, "this arrival")  # voids its session invoice
     else:
         for invoice in voided:
-            await billing.void_invoice(uow, await billing.lock_invoice(uow, invoice.id))
+            invoice = await billing.lock_invoice(uow, invoice.id)
+            await deposits.take_back(uow, invoice)  # the deposit's share is not a payment
+            await billing.void_invoice(uow, invoice)
     appointment.status = "booked"
     appointment.arrived_at = None
     await uow.session.flush()

@@ -19,6 +19,8 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
 * :func:`raise_no_shows` -- ``noshows.raise_overdue`` (RULES.md 8).
 * :func:`expire_waitlist_offers` -- ``waitlist_offers.expire_offers``: offers past their
   hold close and their times go to the next waiting patients (issue 19).
+* ``deposit_release.release_unpaid`` -- appointments whose deposit is unpaid after the clinic's
+  ``deposit_hold_minutes`` are released, the patient told once (``deposit:{id}:released``).
 * housekeeping: ``inbound.forget_old`` forgets, by the real clock whatever the sweep's moment,
   the answers to inbound messages after two days and their ids by age (SMS after
   ``[retention]`` ``inbound_ids_days``, 400 by default; Telegram after a week; the count
@@ -47,6 +49,7 @@ from sqlalchemy import select
 
 from bot.services import (
     accounts,
+    deposit_release,
     inbound,
     memberships,
     noshows,
@@ -171,6 +174,7 @@ SWEEPS: dict[str, Sweep] = {
     "old inbound messages forgotten": inbound.forget_old,
     "waitlist offers": expire_waitlist_offers,
     "expired records pruned": retention.prune_expired,
+    "unpaid deposits released": deposit_release.release_unpaid,
 }
 
 

@@ -278,6 +278,8 @@ async def _clinic(uow: UnitOfWork, spec: ClinicSpec, counts: Counts) -> Clinic:
         "message_texts_days": spec.retention.message_texts_days,
         "inbound_ids_days": spec.retention.inbound_ids_days,
         "audit_years": spec.retention.audit_years,
+        "deposit": spec.booking.deposit if spec.booking.deposit else None,
+        "deposit_hold_minutes": spec.booking.deposit_hold_minutes,
     }
     clinic = await uow.session.get(Clinic, 1)
     if clinic is None:

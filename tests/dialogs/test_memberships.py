@@ -201,15 +201,50 @@ async def test_package_invoices_can_be_paid_in_telegram(engine, clock, clinic, m
     assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": second_id})]
 
 
-async def test_membership_invoices_are_paid_at_the_desk_even_on_telegram(
-    engine, clock, clinic, make_uow
-):
+async def test_membership_invoices_can_be_paid_in_telegram_too(engine, clock, clinic, make_uow):
+    """Issue 20: any open invoice, not only a package's, is payable in the chat."""
     sofia = _telegram(engine, clock, SOFIA, 8002)
     await _open(sofia, label="Membresías y facturas")
+    november = await _november_invoice_id(make_uow)
+    assert [option.key for option in sofia.last.options] == [f"pay{november}", "menu"]
+    await sofia.send(choice=f"pay{november}")
+    assert sofia.outcome.effects == [Effect("telegram_invoice", {"invoice_id": november})]
+
+
+async def test_a_paid_invoice_is_no_longer_offered_in_telegram(engine, clock, clinic, make_uow):
+    november = await _november_invoice_id(make_uow)
+    async with make_uow() as uow:
+        await billing.record_payment(uow, november, Decimal("49.00"))
+        await uow.commit()
+    sofia = _telegram(engine, clock, SOFIA, 8003)
+    await _open(sofia, label="Membresías y facturas")
     assert [option.key for option in sofia.last.options] == ["menu"]
-    reply = await sofia.send(choice=f"pay{await _november_invoice_id(make_uow)}")
+    await sofia.send(choice=f"pay{november}")
     assert sofia.outcome.effects == []
-    assert [option.key for option in reply.options] == ["menu"]
+
+
+async def test_a_no_show_fee_and_a_deposit_can_be_paid_in_telegram(
+    engine, clock, clinic, make_uow
+):
+    async with make_uow() as uow:
+        maya = await patient(uow, "maya")
+        fee = await billing.create_invoice(
+            uow, patient_id=maya.id, kind="no_show", description="Missed appointment fee",
+            amount=Decimal("40.00"), issued_on=date(2026, 11, 2))
+        deposit = await billing.create_invoice(
+            uow, patient_id=maya.id, kind="deposit", description="Physiotherapy follow-up",
+            amount=Decimal("20.00"), issued_on=date(2026, 11, 2))
+        await uow.commit()
+        fee_id, deposit_id = fee.id, deposit.id
+    chat = _telegram(engine, clock, MAYA, 8004)
+    await _open(chat, "Maya Chen (me)")
+    assert chat.labels == ["Pay Missed appointment fee in Telegram",
+                           "Pay Deposit, Physiotherapy follow-up in Telegram", "Back to menu"]
+    await chat.press("Pay Missed appointment fee")
+    assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": fee_id})]
+    await _open(chat, "Maya Chen (me)")
+    await chat.press("Pay Deposit")
+    assert chat.outcome.effects == [Effect("telegram_invoice", {"invoice_id": deposit_id})]
 
 
 async def test_back_menu_and_stale_input_keep_the_place(chat, make_uow):

@@ -86,6 +86,7 @@ async def test_jobs_run_sweeps_and_delivers_once(database_url, tmp_path):
             "renewal reminders": "0", "unpaid reminders": "2", "package expiry warnings": "0",
             "old inbound messages forgotten": "0", "waitlist offers": "0",
             "expired records pruned": "0",
+            "unpaid deposits released": "0",
             "delivery (sms)": "sent 1, held 0, skipped 0, retried 0, failed 0",
         }
         again = await clinicbot(env, tmp_path, "jobs", "run", "--now", "2026-11-02T09:05")

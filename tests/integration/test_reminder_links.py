@@ -12,10 +12,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.delivery import notifications
 from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
+from bot.dialogs.types import Option
 from bot.handlers.stripe_checkout import StripeCheckout
+from bot.i18n import translator
 from bot.services import accounts, noshows, reminders
+from bot.services.clinic import get_clinic
 from bot.services.payment_links import NO_SHOW_FEE, PaymentLinks
 from bot.storage.models import NoShow, OutboxMessage
 from tests.e2e.stripe_standin import SECRET_KEY, StripeStandin
@@ -108,6 +112,11 @@ async def test_a_no_show_fee_is_told_to_the_patient_with_its_link(engine, clock,
         notice = await uow.session.scalar(select(OutboxMessage).where(
             OutboxMessage.kind == NO_SHOW_FEE))
         assert notice is not None and notice.purpose.endswith(":no_show_fee")
+        rendered = await notifications.render(uow, await get_clinic(uow), notice,
+                                              translator("en"))
+        assert rendered is not None  # Telegram, where it takes payments, shows "Pay now"
+        assert rendered.options == (
+            Option(f"payinvoice:{notice.params['invoice_id']}", "Pay now"),)
     sms = FakeChannel("sms", clock)
     await _deliverer(engine, clock, links, sms).run_once()
     [sent] = [d for d in sms.to(MAYA) if "no-show fee" in d.text]

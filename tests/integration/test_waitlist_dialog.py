@@ -7,6 +7,8 @@ offer and puts the chat in the offer dialog, as a reminder does.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -14,7 +16,7 @@ from bot.dialogs.engine import Engine
 from bot.dialogs.registry import build_dialogs
 from bot.scheduler.jobs import run_all_once
 from bot.services.waitlist import Wish
-from bot.storage.models import Appointment, Clinic, Patient, WaitlistEntry
+from bot.storage.models import Appointment, Clinic, Invoice, Patient, WaitlistEntry
 from tests.booking_support import at, load_ids
 from tests.dialogs.chat import Chat
 from tests.integration.test_outbox_support import MAYA, SOFIA, FakeChannel, deliverer
@@ -140,3 +142,21 @@ async def test_a_time_now_inside_the_booking_notice_is_refused_saying_why(
         waits = await uow.session.scalar(select(WaitlistEntry.status).where(
             WaitlistEntry.patient_id == ids.maya))
     assert waits == "waiting"
+async def test_a_time_taken_without_a_package_asks_the_clinics_deposit(engine, clock, make_uow):
+    """Issue 20: Sofía (no package) books from the waitlist where a deposit is asked."""
+    async with make_uow() as uow:
+        clinic = await uow.session.get(Clinic, 1)
+        assert clinic is not None
+        clinic.deposit, clinic.setup_version = Decimal("20.00"), clinic.setup_version + 1
+        await uow.commit()
+    ids, _, _ = await offered(engine, clock, make_uow, sofia_waits=True)
+    await sms_chat(engine, clock).say("2")  # Maya lets it go: Sofía is offered it next
+    more = FakeChannel("sms", clock)
+    await run_all_once(engine, clock, deliverer(engine, clock, more))
+    reply = await sms_chat(engine, clock, SOFIA).say("1")
+    assert "Reservado" in reply.text and "20,00" in reply.text
+    [appointment] = await live(make_uow, ids.sofia)
+    async with make_uow(readonly=True) as uow:
+        deposit = await uow.session.scalar(select(Invoice).where(
+            Invoice.appointment_id == appointment.id, Invoice.kind == "deposit"))
+        assert deposit is not None and deposit.amount == Decimal("20.00")

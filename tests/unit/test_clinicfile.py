@@ -309,3 +309,14 @@ def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ClinicFileError) as caught:
         read_clinic_file(path)
     assert "is not UTF-8 text" in str(caught.value)
+
+
+def test_the_booking_table_may_ask_a_deposit() -> None:
+    assert parse_clinic_text(EXAMPLE, "x").booking.deposit is None, "none unless set"
+    with_deposit = EXAMPLE + '\n[booking]\ndeposit = "20.00"\ndeposit_hold_minutes = 60\n'
+    booking = parse_clinic_text(with_deposit, "x").booking
+    assert (booking.deposit, booking.deposit_hold_minutes) == (Decimal("20.00"), 60)
+    message = first_problem(EXAMPLE + "\n[booking]\ndeposit = 20\n")
+    assert "[booking]" in message and "deposit" in message and '"20.00"' in message
+    assert "deposit_hold_minutes" in first_problem(
+        EXAMPLE + "\n[booking]\ndeposit_hold_minutes = 0\n")

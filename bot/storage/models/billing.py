@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +14,7 @@ from bot.storage.models.base import Base
 from bot.storage.types import Money, UTCDateTime
 
 REMINDED_KINDS = ("membership", "installment")  # chased by the unpaid-invoice reminders
+DEPOSIT_ONLY = text("kind = 'deposit'")  # one deposit invoice per appointment (issue 20)
 
 
 def _reminder_cursor(context: DefaultExecutionContext) -> date | None:
@@ -41,10 +42,11 @@ def _parameters(context: DefaultExecutionContext) -> dict[str, Any]:
 
 
 class Invoice(Base):
-    """What a patient owes. ``kind``: package | installment | membership | session | no_show.
+    """What a patient owes. ``kind``: package | installment | membership | session | no_show |
+    deposit.
 
     Unique keys make generation idempotent: one invoice per membership period, one per package
-    installment, one per redeemed session or no-show charge.
+    installment, one per redeemed session or no-show charge, one deposit per appointment.
     """
 
     __tablename__ = "invoice"
@@ -53,6 +55,8 @@ class Invoice(Base):
         UniqueConstraint("package_id", "installment_no"),
         Index("ix_invoice_status_due", "status", "due_on"),
         Index("ix_invoice_reminder_due_on", "reminder_due_on", "id"),
+        Index("uq_invoice_deposit_appointment", "appointment_id", unique=True,
+              sqlite_where=DEPOSIT_ONLY, postgresql_where=DEPOSIT_ONLY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

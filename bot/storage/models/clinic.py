@@ -39,6 +39,10 @@ class Clinic(Base):
     message_texts_days: Mapped[int] = mapped_column(default=90, server_default="90")
     inbound_ids_days: Mapped[int] = mapped_column(default=400, server_default="400")
     audit_years: Mapped[int] = mapped_column(default=7, server_default="7")
+    # Booking without a package asks this deposit (None: no deposit; issue 20), and holds the
+    # time unpaid for deposit_hold_minutes (bot/services/deposits.py).
+    deposit: Mapped[Decimal | None] = mapped_column(Money)
+    deposit_hold_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
     # One more each time this row, a location, practitioner, their hours or a fee changes (in
     # the same transaction), so every process knows when its copy of the set-up is out of date
     # (bot.services.clinic_setup).
