@@ -3,7 +3,8 @@
 
     python3 dev.py demo        # create .venv, install, run `clinicbot demo` on SQLite
     python3 dev.py test        # create .venv, install with dev tools, run ruff, mypy and pytest
-    python3 dev.py test -k booking   # extra arguments go to pytest
+                               # (the whole suite in parallel: pytest-xdist, see workers())
+    python3 dev.py test -k booking   # extra arguments go to pytest (one process unless -n N)
     python3 dev.py translations      # extract strings, update es/fr catalogs, compile them
     python3 dev.py bench [args]      # build the large clinic, run the benchmarks, print a table
                                      # (`python -m benchmarks`; see benchmarks/README.md)
@@ -53,6 +54,17 @@ def run(*command: str) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
 
+def workers() -> str:
+    """How many pytest-xdist workers run the whole suite: twice the cores, at most 8.
+
+    Most of the suite's time is spent waiting (the real ``clinicbot`` command in subprocesses,
+    servers on loopback, the browser, PostgreSQL), so two workers per core keep the cores busy.
+    Every test has its own SQLite file and PostgreSQL database, and each worker its own
+    migrated templates (tests/databases.py), so workers never share rows.
+    """
+    return str(min(8, 2 * (os.cpu_count() or 1)))
+
+
 def test(extra: list[str]) -> int:
     """Lint, type-check and run the whole test suite; the first failure's status is returned."""
     for step in (
@@ -63,7 +75,7 @@ def test(extra: list[str]) -> int:
             break  # a focused run (pytest arguments given) skips the linters
         if (status := run(*step)) != 0:
             return status
-    return run(str(BIN / "python"), "-m", "pytest", *extra)
+    return run(str(BIN / "python"), "-m", "pytest", *(extra or ["-n", workers()]))
 
 
 def translations() -> int:
