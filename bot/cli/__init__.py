@@ -1,8 +1,11 @@
 """The ``clinicbot`` command line: one click group, one module per command family.
 
-Commands live in ``bot/cli/*.py`` and are registered in :func:`build_cli`; each runs its async
-work through :func:`bot.cli.common.run`, which builds the engine from the settings, applies
-migrations, and turns domain errors into a clear message and exit status 2.
+Commands live in ``bot/cli/*.py``; :data:`FAMILIES` names each module's commands, and the
+module is imported only when one of them runs (:class:`bot.cli.lazy.LazyGroup`: each call is a
+new process, so ``clinicbot staff pay`` imports what paying needs, not every command). Each
+module's ``register(group)`` adds its commands; each command runs its async work through
+:func:`bot.cli.common.run`, which builds the engine from the settings, applies migrations, and
+turns domain errors into a clear message and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,25 +15,30 @@ import sys
 
 import click
 
-from bot.cli import chat, db, init, jobs, load, report, serve, staff
+from bot.cli.lazy import Family, LazyGroup
+
+FAMILIES: tuple[Family, ...] = (
+    ("bot.cli.db", ("db",)),
+    ("bot.cli.init", ("init",)),
+    ("bot.cli.load", ("load",)),
+    ("bot.cli.report", ("report",)),
+    ("bot.cli.staff", ("staff",)),
+    ("bot.cli.chat", ("chat", "demo")),
+    ("bot.cli.serve", ("serve",)),
+    ("bot.cli.jobs", ("jobs",)),
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, families=FAMILIES, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="clinic-booking-bot", prog_name="clinicbot")
 def cli() -> None:
     """Clinic booking bot: packages, memberships and bookings over Telegram and SMS."""
 
 
 def build_cli() -> click.Group:
-    """Register every command family on the ``clinicbot`` group."""
-    db.register(cli)
-    init.register(cli)
-    load.register(cli)
-    report.register(cli)
-    staff.register(cli)
-    chat.register(cli)
-    serve.register(cli)
-    jobs.register(cli)
+    """The ``clinicbot`` group; its command families are imported as they are used."""
     return cli
 
 

@@ -21,37 +21,35 @@ from __future__ import annotations
 import click
 from click.core import ParameterSource
 
-from bot.cli import (
-    staff_access,
-    staff_appointments,
-    staff_billing,
-    staff_closures,
-    staff_credit,
-    staff_erase,
-    staff_export,
-    staff_invitations,
-    staff_messages,
-    staff_noshows,
-    staff_package_changes,
-    staff_packages,
-    staff_password,
-    staff_people,
-    staff_series,
-    staff_statement,
-    staff_visits,
-    staff_waitlist,
-)
+from bot.cli.lazy import Family, LazyGroup, add_commands
 from bot.cli.staff_common import Desk
 
+# Each family's module and its commands, in the order ``clinicbot staff --help`` lists them;
+# a family's module is imported only when one of its commands runs (bot/cli/lazy.py).
+FAMILIES: tuple[Family, ...] = (
+    ("bot.cli.staff_packages", ("sell", "packages", "package")),
+    ("bot.cli.staff_package_changes", ("expiry", "transfer", "refund")),
+    ("bot.cli.staff_statement", ("statement", "receipts", "receipt")),
+    ("bot.cli.staff_billing", ("invoices", "pay", "memberships", "enrol", "cancel-membership")),
+    ("bot.cli.staff_credit", ("credit", "pay-back")),
+    ("bot.cli.staff_appointments", ("slots", "book", "appointments", "cancel")),
+    ("bot.cli.staff_visits", (
+        "reschedule", "add-package", "remove-package", "arrive", "undo-arrival")),
+    ("bot.cli.staff_closures", ("closed", "time-off")),
+    ("bot.cli.staff_noshows", ("no-show", "no-shows", "resolve", "undo")),
+    ("bot.cli.staff_people", ("duplicates", "merge", "keep-separate")),
+    ("bot.cli.staff_erase", ("erase",)),
+    ("bot.cli.staff_access", ("revoke-chat", "add-guardian", "remove-guardian")),
+    ("bot.cli.staff_invitations", ("invite", "invitations", "invite-resend", "invite-revoke")),
+    ("bot.cli.staff_password", ("password",)),
+    ("bot.cli.staff_messages", ("messages", "reply", "handled")),
+    ("bot.cli.staff_series", ("series", "cancel-series")),
+    ("bot.cli.staff_waitlist", ("waitlist",)),
+    ("bot.cli.staff_export", ("export",)),
+)
 
-class _InOrder(click.Group):
-    """Lists subcommands in the order they were added (by family), not alphabetically."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
-
-
-@click.group("staff", cls=_InOrder)
+@click.group("staff", cls=LazyGroup, families=FAMILIES, install=add_commands, ordered=True)
 @click.option(
     "--as",
     "acting",
@@ -73,14 +71,5 @@ def staff_group(ctx: click.Context, acting: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    """Add the ``staff`` group, with every desk command, to the ``clinicbot`` group."""
-    families = (
-        staff_packages, staff_package_changes, staff_statement, staff_billing, staff_credit,
-        staff_appointments, staff_visits, staff_closures, staff_noshows, staff_people, staff_erase,
-        staff_access, staff_invitations, staff_password, staff_messages, staff_series,
-        staff_waitlist, staff_export,
-    )
-    for family in families:
-        for command in family.COMMANDS:
-            staff_group.add_command(command)
+    """Add the ``staff`` group (its families load as they are used) to the ``clinicbot`` group."""
     cli.add_command(staff_group)
