@@ -7,6 +7,9 @@ when printed), and the PDF is the same document as ``clinicbot staff statement -
 A membership's comes from :mod:`bot.services.membership_statements`. ``/desk/receipts/{id}`` and
 ``.../{id}.pdf``: one session's receipt of an insurance-friendly package
 (:mod:`bot.services.receipt_documents`). Reception and managers only.
+
+Each kind of document is one pair of routes from :func:`document_routes`: what differs is the
+path, the wording and the PDF's file name.
 """
 
 from __future__ import annotations
@@ -25,16 +28,26 @@ from bot.services.errors import NotFound
 from bot.storage.uow import UnitOfWork
 
 Wording = Callable[[UnitOfWork, int, Translator], Awaitable[statements.Document]]
+#: The link back from a document's page (path and text), or None for none.
+BackLink = Callable[[int, Translator], tuple[str, str] | None]
 
 
 async def _package(uow: UnitOfWork, package_id: int, t: Translator) -> statements.Document:
     return statements.document(await statements.package_statement(uow, package_id), t)
 
 
+def _back_to_package(package_id: int, t: Translator) -> tuple[str, str]:
+    return f"/desk/packages/{package_id}", t.gettext("Back to the package")
+
+
 async def _membership(uow: UnitOfWork, membership_id: int, t: Translator
                       ) -> statements.Document:
     return membership_statements.document(
         await membership_statements.membership_statement(uow, membership_id), t)
+
+
+async def _receipt(uow: UnitOfWork, receipt_id: int, t: Translator) -> statements.Document:
+    return receipt_documents.document(await receipt_documents.session_receipt(uow, receipt_id), t)
 
 
 async def _document(request: Request, word: Wording, key: int) -> statements.Document | Response:
@@ -47,28 +60,6 @@ async def _document(request: Request, word: Wording, key: int) -> statements.Doc
             return missing(request, exc)
 
 
-@desk_page(roles=DESK)
-async def statement(request: Request) -> Response:
-    """The statement to read or print."""
-    package_id = int(request.path_params["package_id"])
-    doc = await _document(request, _package, package_id)
-    if isinstance(doc, Response):
-        return doc
-    return render(request, "statement.html", back=f"/desk/packages/{package_id}",
-                  back_text=desk_of(request).t.gettext("Back to the package"),
-                  pdf=f"/desk/packages/{package_id}/statement.pdf", doc=doc)
-
-
-@desk_page(roles=DESK)
-async def statement_file(request: Request) -> Response:
-    """The statement as a PDF file to download."""
-    package_id = int(request.path_params["package_id"])
-    doc = await _document(request, _package, package_id)
-    if isinstance(doc, Response):
-        return doc
-    return pdf_response(doc, f"statement-package-{package_id}.pdf")
-
-
 def pdf_response(doc: statements.Document, name: str) -> Response:
     """The document as a PDF file to download, called ``name``."""
     return Response(statement_pdf.render(doc), media_type="application/pdf",
@@ -76,58 +67,48 @@ def pdf_response(doc: statements.Document, name: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
-@desk_page(roles=DESK)
-async def membership(request: Request) -> Response:
-    """A membership's statement to read or print."""
-    membership_id = int(request.path_params["membership_id"])
-    doc = await _document(request, _membership, membership_id)
-    if isinstance(doc, Response):
-        return doc
-    return render(request, "statement.html", back=None, back_text=None,
-                  pdf=f"/desk/memberships/{membership_id}/statement.pdf", doc=doc)
+def _no_back(key: int, t: Translator) -> None:
+    return None
 
 
-@desk_page(roles=DESK)
-async def membership_file(request: Request) -> Response:
-    """A membership's statement as a PDF file to download."""
-    membership_id = int(request.path_params["membership_id"])
-    doc = await _document(request, _membership, membership_id)
-    if isinstance(doc, Response):
-        return doc
-    return pdf_response(doc, f"statement-membership-{membership_id}.pdf")
+def document_routes(path: str, param: str, word: Wording, file_name: str,
+                    back: BackLink = _no_back) -> list[Route]:
+    """The page to read or print a document at ``path`` and its PDF at ``path`` + ``.pdf``.
 
+    ``{id}`` in ``path`` and ``file_name`` stands for the document's id, the path parameter
+    ``param`` (an int); ``word`` writes the document and ``back`` gives the page's link back.
+    """
+    async def key_and_document(request: Request) -> tuple[int, statements.Document | Response]:
+        key = int(request.path_params[param])
+        return key, await _document(request, word, key)
 
-async def _receipt(uow: UnitOfWork, receipt_id: int, t: Translator) -> statements.Document:
-    return receipt_documents.document(await receipt_documents.session_receipt(uow, receipt_id), t)
+    @desk_page(roles=DESK)
+    async def show(request: Request) -> Response:
+        """The document to read or print."""
+        key, doc = await key_and_document(request)
+        if isinstance(doc, Response):
+            return doc
+        back_path, back_text = back(key, desk_of(request).t) or (None, None)
+        return render(request, "statement.html", back=back_path, back_text=back_text,
+                      pdf=path.format(id=key) + ".pdf", doc=doc)
 
+    @desk_page(roles=DESK)
+    async def download(request: Request) -> Response:
+        """The document as a PDF file to download."""
+        key, doc = await key_and_document(request)
+        if isinstance(doc, Response):
+            return doc
+        return pdf_response(doc, file_name.format(id=key))
 
-@desk_page(roles=DESK)
-async def receipt(request: Request) -> Response:
-    """One session's receipt to read or print."""
-    receipt_id = int(request.path_params["receipt_id"])
-    doc = await _document(request, _receipt, receipt_id)
-    if isinstance(doc, Response):
-        return doc
-    return render(request, "statement.html", back=None, back_text=None,
-                  pdf=f"/desk/receipts/{receipt_id}.pdf", doc=doc)
-
-
-@desk_page(roles=DESK)
-async def receipt_file(request: Request) -> Response:
-    """One session's receipt as a PDF file to download."""
-    receipt_id = int(request.path_params["receipt_id"])
-    doc = await _document(request, _receipt, receipt_id)
-    if isinstance(doc, Response):
-        return doc
-    return pdf_response(doc, f"receipt-{receipt_id}.pdf")
+    template = path.format(id=f"{{{param}:int}}")
+    return [Route(template, show, methods=["GET"]),
+            Route(template + ".pdf", download, methods=["GET"])]
 
 
 ROUTES = [
-    Route("/desk/packages/{package_id:int}/statement", statement, methods=["GET"]),
-    Route("/desk/packages/{package_id:int}/statement.pdf", statement_file, methods=["GET"]),
-    Route("/desk/memberships/{membership_id:int}/statement", membership, methods=["GET"]),
-    Route("/desk/memberships/{membership_id:int}/statement.pdf", membership_file,
-          methods=["GET"]),
-    Route("/desk/receipts/{receipt_id:int}", receipt, methods=["GET"]),
-    Route("/desk/receipts/{receipt_id:int}.pdf", receipt_file, methods=["GET"]),
+    *document_routes("/desk/packages/{id}/statement", "package_id", _package,
+                     "statement-package-{id}.pdf", back=_back_to_package),
+    *document_routes("/desk/memberships/{id}/statement", "membership_id", _membership,
+                     "statement-membership-{id}.pdf"),
+    *document_routes("/desk/receipts/{id}", "receipt_id", _receipt, "receipt-{id}.pdf"),
 ]
