@@ -85,7 +85,9 @@ class PatientPackage(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     paid_enough: Mapped[bool] = mapped_column(default=False)
     sold_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("patient_package.id"))
+    transferred_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_package.id"), index=True
+    )
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refund_amount: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
