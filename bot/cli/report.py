@@ -5,7 +5,8 @@
 Dates are the clinic's local dates, ``--from`` to ``--to`` inclusive. Defaults: sales and usage
 cover the 1st of ``--to``'s month (default: today) to ``--to``; unpaid lists what is due by
 ``--to`` (default: today); credit lists the credit held now. CSV has one header line, ISO
-dates and plain decimals, no totals; its columns are defined once in
+dates and plain decimals, no totals (package-usage's last row is the times refilled from the
+waitlist); its columns are defined once in
 :mod:`bot.services.report_tables`, shared with the console's CSV downloads.
 """
 
@@ -136,7 +137,8 @@ def package_usage(
     waitlist: freed times booked by waiting patients, by appointment date.
 
     A sale credited to a seller was paid at sale; an unassigned one credits the practitioner at
-    each redemption. CSV prints one part (--section; default: uses).
+    each redemption. CSV prints one part (--section; default: uses, whose last row is the
+    times refilled from the waitlist).
 
     \b
     Example:
@@ -153,14 +155,7 @@ def package_usage(
                 lines.append(f"Package usage {report.date_from} to {report.date_to}:")
             if fmt == "csv":
                 for part in wanted:
-                    if part == "receipts":
-                        lines += _csv(_receipts_table(await receipt_reports.receipts_by_month(
-                            uow, report.date_from, report.date_to)))
-                        continue
-                    lines += _csv({"uses": report_tables.usage_table,
-                                   "practitioners": report_tables.practitioners_table,
-                                   "no-shows": report_tables.no_shows_table,
-                                   "months": report_tables.uses_months_table}[part](report))
+                    lines += _csv(await report_tables.usage_part(uow, part, report))
                 return lines
             if "uses" in wanted:
                 rows: list[list[Cell]] = [
@@ -200,14 +195,6 @@ def package_usage(
             return lines
 
     echo(run(work))
-
-
-def _receipts_table(months: list[receipt_reports.ReceiptMonth]) -> report_tables.Table:
-    """The receipts section as CSV columns."""
-    return report_tables.Table(
-        ["month", "package", "kind", "receipts", "session_value", "patient_paid"],
-        [[m.period, m.package_name, m.kind, m.receipts, m.value, m.patient_pays]
-         for m in months])
 
 
 def _receipts(months: list[receipt_reports.ReceiptMonth], currency: str) -> list[str]:

@@ -1,12 +1,15 @@
-"""What the invitee reads in an invitation SMS (issue 18): who it is for, the code, until when.
+"""What the invitee reads in an invitation SMS (issue 18): who it is for, the code, until when;
+and what the desk reads when wrong codes lock every chat out of invitation codes.
 
 Rendered at send time from the outbox row (:data:`bot.services.invitations.INVITATION_SMS`),
 whose code is wiped once the invitation ends or gets a new code; such a row renders nothing
-and is skipped.
+and is skipped. The lock-out alert
+(:data:`bot.services.invitation_codes.LOCKED_ALERT`) carries the count and the time only.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -34,3 +37,18 @@ async def invitation_sms(r: Rendering) -> Notice | None:
         "reply with this code: {code} (valid until {day}).",
         clinic=r.clinic.name, name=ward.first_name, code=code,
         day=r.t.date_text(expires.date())))
+
+
+async def invitation_codes_locked(r: Rendering) -> Notice | None:
+    """Wrong invitation codes locked every chat out (:mod:`bot.services.invitation_codes`)."""
+    from bot.delivery.notifications import Notice
+
+    params = r.message.params or {}
+    try:
+        until = r.when(datetime.fromisoformat(str(params.get("until"))))
+    except ValueError:
+        return None
+    return Notice(r.t.gettext(
+        "{n} wrong invitation codes were sent within an hour: invitation codes are locked for "
+        "everyone until {time}. Patients who have a code should try again after that.",
+        n=params.get("failures"), time=until))

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from bot.delivery.closed_notice import Affected, closed_notice
 from bot.delivery.data_request_notice import data_request
 from bot.delivery.deposit_notice import deposit_released
-from bot.delivery.invitation_notice import invitation_sms
+from bot.delivery.invitation_notice import invitation_codes_locked, invitation_sms
 from bot.dialogs.invoice_labels import invoice_label
 from bot.dialogs.reminder import reminder_text, reply_options
 from bot.dialogs.types import Option
@@ -38,6 +38,7 @@ from bot.services import (
     closures,
     deposit_release,
     inbox,
+    invitation_codes,
     invitations,
     invoices,
     merge_evidence,
@@ -493,6 +494,7 @@ RENDERERS: dict[str, Renderer] = {
     closures.CLINIC_CLOSED: closed_time,
     closures.PRACTITIONER_AWAY: closed_time,
     invitations.INVITATION_SMS: invitation_sms,
+    invitation_codes.LOCKED_ALERT: invitation_codes_locked,
     "data_request": data_request,
     deposit_release.DEPOSIT_RELEASED: deposit_released,
 }

@@ -28,11 +28,11 @@ async def take_code(ctx: DialogContext, code: str) -> str:
     invitation = await invitations.find(ctx.uow, hashed)
     why = invitations.dead(invitation, ctx.now)
     if why is not None or invitation is None:
-        if invitation_codes.count(ctx.uow, gate, correct=False):
+        if await invitation_codes.count(ctx.uow, gate, correct=False):
             return ctx._("Too many wrong codes were sent. Please try again in an hour, or "
                          "contact the clinic.")
         return outcome_text(ctx, invitations.Acceptance(why or invitations.UNKNOWN))
-    invitation_codes.count(ctx.uow, gate, correct=True)
+    await invitation_codes.count(ctx.uow, gate, correct=True)
     if ctx.account is None:
         conversation.state[PENDING] = hashed
         return ctx._("Thank you! First we need to know who you are; then your invitation "

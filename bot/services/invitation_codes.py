@@ -14,6 +14,11 @@ overall, :data:`ALL_FAILURES` wrong codes within :data:`WINDOW` lock every chat 
 locked no code is checked, not even the right one. With 27^8 codes (about 2.8e11) and at most
 :data:`ALL_FAILURES` wrong guesses an hour whatever the number of phones, even with a thousand
 invitations open the guesses of an hour hit one with odds below one in a million.
+
+When the overall lock trips, the desk is told (outbox kind :data:`LOCKED_ALERT`, to reception
+and managers as for ``/staff CODE``), once per lock period: the outbox purpose names the lock's
+end, and two attempts at once take the overall row's lock first, so only one of them trips it.
+The alert carries the count and the time only, never a code or a phone.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 
-from bot.services import throttle
+from bot.services import outbox, throttle
+from bot.services.staff import all_staff
 from bot.storage.models import InvitationGuard
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore
@@ -37,6 +43,8 @@ ALL_FAILURES = 200
 WINDOW = timedelta(hours=1)
 LOCKOUT = timedelta(hours=1)
 ALL = "all"
+LOCKED_ALERT = "invitation_codes_locked"
+DESK_ROLES = ("reception", "manager")
 _SEPARATORS = str.maketrans("", "", " -_.")
 
 
@@ -93,8 +101,9 @@ async def gate(uow: UnitOfWork, channel: str, address: str) -> Gate:
     return Gate(open=True, guards=(overall, chat))
 
 
-def count(uow: UnitOfWork, gate: Gate, *, correct: bool) -> bool:
-    """Count the attempt the gate let through; True when a wrong one locked a scope out."""
+async def count(uow: UnitOfWork, gate: Gate, *, correct: bool) -> bool:
+    """Count the attempt the gate let through; True when a wrong one locked a scope out (the
+    desk is alerted when it locked every chat out)."""
     now = uow.clock.now()
     overall, chat = gate.guards
     if correct:
@@ -104,7 +113,22 @@ def count(uow: UnitOfWork, gate: Gate, *, correct: bool) -> bool:
     for guard, limit in ((chat, CHAT_FAILURES), (overall, ALL_FAILURES)):
         if throttle.count_failure(guard, now, limit=limit, window=WINDOW, lockout=LOCKOUT):
             locked = True
+            if guard is overall:
+                await _alert(uow, overall)
     return locked
+
+
+async def _alert(uow: UnitOfWork, overall: InvitationGuard) -> None:
+    """Tell the desk (reception and managers; everyone if there is no desk) that invitation
+    codes are locked, once per lock period."""
+    assert overall.locked_until is not None
+    members = list(await all_staff(uow))
+    desk = [m for m in members if m.role in DESK_ROLES] or members
+    until = overall.locked_until.isoformat()
+    params: dict[str, object] = {"failures": ALL_FAILURES, "until": until}
+    for member in desk:
+        await outbox.enqueue(uow, kind=LOCKED_ALERT, staff_id=member.id, params=params,
+                             purpose=f"{LOCKED_ALERT}:{ALL}:{until}:staff:{member.id}")
 
 
 async def _guard(uow: UnitOfWork, scope: str) -> InvitationGuard:

@@ -4,8 +4,10 @@ the console's CSV downloads (``/desk/reports/{name}.csv``), so both give the sam
 Each ``*_table`` turns a report of :mod:`bot.services.reports` (or its months, compensation,
 memberships, or the credit holders of :mod:`bot.services.credit`) into machine headers and
 rows of plain values (ISO dates, plain decimals, ids); :func:`report_table` loads one by name
-for a range of clinic dates. Writing them as CSV (and guarding against spreadsheet formulas)
-is :func:`bot.cli.output.render`'s.
+for a range of clinic dates. CSV carries no totals; the one summary figure it carries, the
+times refilled from the waitlist, is the last row of package-usage (:data:`REFILLED`, in the
+package column, its count under ``uses``). Writing them as CSV (and guarding against
+spreadsheet formulas) is :func:`bot.cli.output.render`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.services import compensation, credit, membership_report, report_months, reports
+from bot.services import (
+    compensation,
+    credit,
+    membership_report,
+    receipt_reports,
+    report_months,
+    reports,
+    waitlist,
+)
 from bot.services.errors import NotFound
 from bot.storage.uow import UnitOfWork
 
@@ -25,6 +35,8 @@ NAMES: tuple[str, ...] = (
     "package-sales", "package-usage", "practitioners", "no-shows", "unpaid", "credit")
 # The per-month, compensation and membership tables (``--section`` of their CLI commands).
 NAMES += ("sales-by-month", "uses-by-month", "compensation", "memberships", "membership-plans")
+# The label of package-usage's last row: freed times booked by waiting patients in the range.
+REFILLED = "times_refilled_from_waitlist"
 
 
 @dataclass(frozen=True)
@@ -45,14 +57,37 @@ def sales_table(report: reports.PackageSales) -> Table:
          for r in report.rows])
 
 
-def usage_table(report: reports.PackageUsage) -> Table:
-    """Uses redeemed per month, package, practitioner and seller."""
+def usage_table(report: reports.PackageUsage, refilled: int) -> Table:
+    """Uses redeemed per month, package, practitioner and seller; last, the ``refilled``
+    times (:data:`REFILLED`)."""
+    rows: list[list[Cell]] = [
+        [r.period, r.package_name, r.practitioner, r.sold_by,
+         "true" if r.credited_at_redemption else "false", r.at_sessions, r.at_no_shows, r.uses]
+        for r in report.rows]
+    rows.append([None, REFILLED, None, None, None, None, None, refilled])
     return Table(
         ["month", "package", "practitioner", "sold_by", "credited_at_redemption",
-         "at_sessions", "at_no_shows", "uses"],
-        [[r.period, r.package_name, r.practitioner, r.sold_by,
-          "true" if r.credited_at_redemption else "false", r.at_sessions, r.at_no_shows,
-          r.uses] for r in report.rows])
+         "at_sessions", "at_no_shows", "uses"], rows)
+
+
+def receipts_table(months: list[receipt_reports.ReceiptMonth]) -> Table:
+    """Insurance receipts per month and package (package-usage's receipts section)."""
+    return Table(
+        ["month", "package", "kind", "receipts", "session_value", "patient_paid"],
+        [[m.period, m.package_name, m.kind, m.receipts, m.value, m.patient_pays]
+         for m in months])
+
+
+async def usage_part(uow: UnitOfWork, part: str, report: reports.PackageUsage) -> Table:
+    """One section of ``report package-usage --format csv``: uses, practitioners, no-shows,
+    months or receipts."""
+    if part == "uses":
+        return usage_table(report, await waitlist.refilled(uow, report.date_from, report.date_to))
+    if part == "receipts":
+        return receipts_table(await receipt_reports.receipts_by_month(
+            uow, report.date_from, report.date_to))
+    return {"practitioners": practitioners_table, "no-shows": no_shows_table,
+            "months": uses_months_table}[part](report)
 
 
 def practitioners_table(report: reports.PackageUsage) -> Table:
@@ -129,8 +164,7 @@ async def report_table(uow: UnitOfWork, name: str, date_from: date, date_to: dat
         return sales_table(await reports.package_sales(uow, date_from, date_to))
     if name in ("package-usage", "practitioners", "no-shows"):
         usage = await reports.package_usage(uow, date_from, date_to)
-        return {"package-usage": usage_table, "practitioners": practitioners_table,
-                "no-shows": no_shows_table}[name](usage)
+        return await usage_part(uow, "uses" if name == "package-usage" else name, usage)
     if name == "unpaid":
         return unpaid_table(await reports.unpaid(uow, date_to, date_from=date_from))
     if name == "credit":

@@ -2,7 +2,8 @@
 
 A spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR as a formula
 (``=HYPERLINK(...)`` sends the sheet's data away on a click); every such text cell is written
-with a leading ``'`` and amounts stay plain numbers, on SQLite and PostgreSQL.
+with a leading ``'`` and amounts stay plain numbers, on SQLite and PostgreSQL. Package usage
+ends with its one summary row, the times refilled from the waitlist.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def test_report_csv_neutralises_formulas_and_keeps_amounts(
     leo = [row for row in unpaid if row["patient_name"] == NAMES['first_name = "Leo"'][1]]
     assert leo and all(row["outstanding"] == "330.00" for row in leo)
     assert all(row["description"].startswith("'") for row in leo), leo
-    for report in (sales, unpaid):  # no text cell at all starts like a formula
+    usage = list(csv.DictReader(io.StringIO(desk.ok("report", "package-usage", *span))))
+    assert [(r["package"], r["uses"]) for r in usage] == [("times_refilled_from_waitlist", "0")]
+    for report in (sales, unpaid, usage):  # no text cell at all starts like a formula
         for row in report:
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
                            for cell in row.values()), row

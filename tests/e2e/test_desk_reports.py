@@ -137,7 +137,7 @@ async def test_reports_need_a_login(console: Console) -> None:
 
 
 async def test_package_usage_counts_the_times_refilled_from_the_waitlist(
-        console: Console) -> None:
+        console: Console, tmp_path: Path) -> None:
     async with console.uow() as uow:  # Sofía's Tuesday 10:00 is freed and Maya takes it
         ids = await load_ids(uow)
         freed = await appointments.book(
@@ -156,3 +156,8 @@ async def test_package_usage_counts_the_times_refilled_from_the_waitlist(
                 'booked by waiting patients).</p>') in page.text
         later = await http.get(PATH, params={"from": "2026-11-04", "to": "2026-12-31"})
         assert "Times refilled from the waitlist: 0" in later.text
+        download = (await http.get(f"{PATH}/package-usage.csv", params=SPAN)).text
+    assert download.splitlines()[-1] == ",times_refilled_from_waitlist,,,,,,1"
+    span = ["--from", SPAN["from"], "--to", SPAN["to"], "--format", "csv"]
+    cli = Clinicbot(console.settings.database_url, tmp_path)
+    assert download == await asyncio.to_thread(cli.ok, "report", *CLI["package-usage"], *span)

@@ -3,8 +3,9 @@
 Created with a code stored as a hash; accepted once (two acceptances racing in parallel tasks:
 exactly one wins); refused for oneself and when already a guardian without using it up;
 expired by the injected clock; revoked and resent (a new code, the old one dead); wrong codes
-throttled per chat and locked out; the SMS queued through the outbox and wiped once the code
-dies; migration 0018 down and up.
+throttled per chat and locked out (the overall lock alerts the desk once per lock period, also
+when two batches of wrong codes race to trip it); the SMS queued through the outbox and wiped
+once the code dies; migration 0018 down and up.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery import notifications
+from bot.i18n import translator
 from bot.services import accounts, audit, invitation_codes, invitations
+from bot.services.clinic import get_clinic
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import (
@@ -26,6 +30,7 @@ from bot.storage.models import (
     Invitation,
     InvitationGuard,
     OutboxMessage,
+    Staff,
     guardianship,
 )
 from tests.integration._builders import patient
@@ -152,7 +157,7 @@ async def test_wrong_codes_are_throttled_per_chat(make_uow) -> None:
         async with make_uow() as uow:
             gate = await invitation_codes.gate(uow, "sms", address)
             if gate.open:
-                invitation_codes.count(uow, gate, correct=correct)
+                await invitation_codes.count(uow, gate, correct=correct)
             await uow.commit()
             return gate.open
 
@@ -163,6 +168,64 @@ async def test_wrong_codes_are_throttled_per_chat(make_uow) -> None:
     async with make_uow() as uow:
         assert await uow.session.scalar(
             select(func.count()).select_from(InvitationGuard)) >= 2
+
+
+async def _wrong_codes(make_uow, addresses: list[str]) -> None:
+    for address in addresses:
+        async with make_uow() as uow:
+            gate = await invitation_codes.gate(uow, "sms", address)
+            if gate.open:
+                await invitation_codes.count(uow, gate, correct=False)
+            await uow.commit()
+
+
+async def _lock_alerts(make_uow) -> list[tuple[int, int | None, dict[str, Any] | None]]:
+    async with make_uow() as uow:
+        rows = await uow.session.execute(
+            select(OutboxMessage.id, OutboxMessage.staff_id, OutboxMessage.params)
+            .where(OutboxMessage.kind == invitation_codes.LOCKED_ALERT)
+            .order_by(OutboxMessage.id))
+        return [tuple(row) for row in rows.all()]
+
+
+async def test_overall_lock_alerts_the_desk_once_per_lock(make_uow, clock) -> None:
+    async with make_uow() as uow:
+        desk = set(await uow.session.scalars(
+            select(Staff.id).where(Staff.role.in_(invitation_codes.DESK_ROLES))))
+        uow.session.add(InvitationGuard(
+            scope=invitation_codes.ALL, failures=invitation_codes.ALL_FAILURES - 5,
+            window_started_at=clock.now()))
+        await uow.commit()
+    assert desk
+    # two batches of four wrong codes, from eight chats, race: the fifth trips the lock
+    await asyncio.gather(
+        _wrong_codes(make_uow, [f"+141655502{i:02d}" for i in range(4)]),
+        _wrong_codes(make_uow, [f"+141655503{i:02d}" for i in range(4)]))
+    alerts = await _lock_alerts(make_uow)
+    assert {staff for _, staff, _ in alerts} == desk and len(alerts) == len(desk)
+    until = clock.now() + invitation_codes.LOCKOUT
+    assert alerts[0][2] == {"failures": invitation_codes.ALL_FAILURES,
+                                "until": until.isoformat()}
+    async with make_uow() as uow:
+        alert = await uow.session.get(OutboxMessage, alerts[0][0])
+        assert alert is not None
+        notice = await notifications.render(uow, await get_clinic(uow), alert,
+                                            translator("en_CA"))
+    assert notice is not None
+    assert notice.text.startswith("200 wrong invitation codes were sent within an hour: "
+                                  "invitation codes are locked for everyone until ")
+    assert "+1416" not in notice.text
+    await _wrong_codes(make_uow, ["+14165550400"])  # refused unchecked: no new alert
+    assert len(await _lock_alerts(make_uow)) == len(desk)
+    clock.advance(invitation_codes.LOCKOUT)  # the next lock period alerts again
+    async with make_uow() as uow:
+        overall = await uow.session.scalar(select(InvitationGuard).where(
+            InvitationGuard.scope == invitation_codes.ALL))
+        assert overall is not None
+        overall.failures, overall.window_started_at = invitation_codes.ALL_FAILURES - 1, clock.now()
+        await uow.commit()
+    await _wrong_codes(make_uow, ["+14165550401"])
+    assert len(await _lock_alerts(make_uow)) == 2 * len(desk)
 
 
 async def test_two_people_racing_with_one_code_one_wins(make_uow) -> None:
