@@ -258,7 +258,7 @@ async def test_the_migration_goes_down_and_up_with_a_deposit_on_file(clinic, mak
         def down(sync_conn: object) -> None:
             config = alembic_config()
             config.attributes["connection"] = sync_conn
-            command.downgrade(config, "-1")
+            command.downgrade(config, "0023")  # the revision before 0024 (deposits)
 
         await conn.run_sync(down)
     columns, indexes = await shape()
