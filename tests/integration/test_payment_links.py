@@ -12,26 +12,11 @@ import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
 
-from bot.handlers.stripe_checkout import StripeCheckout
 from bot.services import billing, packages
-from bot.services.payment_links import PaymentLinks, ProviderUnavailable
+from bot.services.payment_links import ProviderUnavailable
 from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import CheckoutSession
-from tests.e2e.stripe_standin import SECRET_KEY, StripeStandin
 from tests.integration._builders import patient
-
-
-@pytest.fixture
-async def stripe(clock):
-    async with StripeStandin(now=lambda: clock.now().timestamp()) as standin:
-        yield standin
-
-
-@pytest.fixture
-async def links(engine, clock, stripe):
-    adapter = StripeCheckout(SECRET_KEY, stripe.url, "https://clinic.example/done")
-    yield PaymentLinks(engine, clock, adapter)
-    await adapter.close()
 
 
 async def _package_invoice(make_uow, key: str = "physio-5") -> int:

@@ -16,31 +16,16 @@ from bot.delivery import notifications
 from bot.delivery.channels import Channels
 from bot.delivery.sender import Deliverer
 from bot.dialogs.types import Option
-from bot.handlers.stripe_checkout import StripeCheckout
 from bot.i18n import translator
 from bot.services import accounts, noshows, reminders
 from bot.services.clinic import get_clinic
-from bot.services.payment_links import NO_SHOW_FEE, PaymentLinks
+from bot.services.payment_links import NO_SHOW_FEE
 from bot.storage.models import NoShow, OutboxMessage
-from tests.e2e.stripe_standin import SECRET_KEY, StripeStandin
 from tests.integration._builders import book, local, package_of, patient
 from tests.integration.test_outbox_support import MAYA, SOFIA, FakeChannel
 
 pytestmark = pytest.mark.usefixtures("clinic")
 LINK = "online: https://checkout.stripe.test/c/pay/cs_test_"
-
-
-@pytest.fixture
-async def stripe(clock):
-    async with StripeStandin(now=lambda: clock.now().timestamp()) as standin:
-        yield standin
-
-
-@pytest.fixture
-async def links(engine, clock, stripe):
-    adapter = StripeCheckout(SECRET_KEY, stripe.url, "https://clinic.example/done")
-    yield PaymentLinks(engine, clock, adapter)
-    await adapter.close()
 
 
 def _deliverer(engine, clock, links, sms):
