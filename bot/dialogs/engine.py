@@ -49,6 +49,7 @@ from bot.services import accounts, invitation_codes
 from bot.services.clinic import get_clinic
 from bot.services.clinic_setup import VERSION_COLUMN, version_seen
 from bot.services.errors import DomainError
+from bot.storage.attach import Columns, persistent
 from bot.storage.hot import Hot
 from bot.storage.models import Conversation, Patient
 from bot.storage.uow import UnitOfWork
@@ -60,17 +61,21 @@ MENU = "menu"
 # Built once: building and keying a statement costs more than SQLite takes to run it. The
 # linked patient comes in the same row (identify() then finds it in the session), and so does
 # the set-up version (the set-up copy's check: clinic_setup.version_seen); only the
-# conversation is locked: two turns of one conversation run one after the other.
-CONVERSATION = (
-    select(Conversation, Patient, VERSION_COLUMN)
-    .outerjoin(Patient, Patient.id == Conversation.patient_id)
+# conversation is locked: two turns of one conversation run one after the other. Read as plain
+# columns and made the session's objects without the ORM's loading (bot.storage.attach).
+_CONVERSATION_COLUMNS = Columns(Conversation)
+_PATIENT_COLUMNS = Columns(Patient)
+_CONVERSATION_TABLE = cast(Table, Conversation.__table__)
+CONVERSATION = Hot(
+    select(*_CONVERSATION_COLUMNS.columns, *_PATIENT_COLUMNS.columns, VERSION_COLUMN)
+    .select_from(_CONVERSATION_TABLE.outerjoin(
+        cast(Table, Patient.__table__), Patient.id == Conversation.patient_id))
     .where(Conversation.channel == bindparam("channel"),
            Conversation.address == bindparam("address"))
-    .with_for_update(of=Conversation)
+    .with_for_update(of=_CONVERSATION_TABLE)
 )
-_CONVERSATION_ROW = cast(Table, Conversation.__table__)
-SAVE_CONVERSATION = Hot(update(_CONVERSATION_ROW).where(
-    _CONVERSATION_ROW.c.id == bindparam("conversation")).values(
+SAVE_CONVERSATION = Hot(update(_CONVERSATION_TABLE).where(
+    _CONVERSATION_TABLE.c.id == bindparam("conversation")).values(
     {name: bindparam(name) for name in ("patient_id", "dialog", "step", "state", "updated_at")}))
 
 
@@ -467,11 +472,15 @@ class Engine:
 
 async def _read_conversation(uow: UnitOfWork, which: dict[str, str]) -> Conversation | None:
     """The conversation, locked, with its patient; the set-up version is noted on the way."""
-    row = (await uow.session.execute(CONVERSATION, which)).first()
-    if row is None:
+    rows = await CONVERSATION.records(uow, which)
+    if not rows:
         return None
-    version_seen(uow, row.setup_version)
-    conversation: Conversation = row.Conversation
+    row = rows[0]
+    version_seen(uow, row[-1])
+    split = len(_CONVERSATION_COLUMNS)
+    if row[split] is not None:  # the linked patient's id
+        persistent(uow, _PATIENT_COLUMNS, row[split:-1])
+    conversation: Conversation = persistent(uow, _CONVERSATION_COLUMNS, row[:split])
     return conversation
 
 

@@ -23,6 +23,7 @@ Nothing here logs a phone number, a name or a message text.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 from datetime import timedelta
@@ -139,12 +140,19 @@ async def signed_form(request: Request, runtime: Runtime, path: str) -> Form:
     url = runtime.settings.base_url + path
     if request.url.query:
         url += "?" + request.url.query
-    if not signature or token is None or not RequestValidator(
-        token.get_secret_value()
-    ).validate(url, form, signature):
+    if not signature or token is None or not _signed(
+        RequestValidator(token.get_secret_value()), url, form, signature):
         log.warning("rejected a request to %s without a valid Twilio signature", path)
         raise HTTPException(403, "Forbidden")
     return form
+
+
+def _signed(validator: RequestValidator, url: str, form: Form, signature: str) -> bool:
+    """Whether Twilio signed ``form`` for ``url``. Twilio's ``validate`` always computes two
+    signatures (the URL with and without its port); the URL as configured is one of those two,
+    so it is tried alone first, and ``validate`` decides only when it does not match."""
+    expected = validator.compute_signature(url, form)
+    return hmac.compare_digest(expected, signature) or validator.validate(url, form, signature)
 
 
 def twiml(messages: list[str]) -> str:

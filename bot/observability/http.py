@@ -34,6 +34,7 @@ log = logging.getLogger("bot.http")
 METRICS_PATH: Final = "/metrics"
 PROBES: Final = frozenset({"/healthz", METRICS_PATH})
 UNMATCHED: Final = "other"
+KNOWN_PATHS: Final = 1024  # paths whose route template is kept (beyond: matched every time)
 # Prometheus' classic text format, which every Prometheus version reads; our names need none of
 # format 1.0.0's escaping (prometheus_client >= 0.22 calls 1.0.0 "latest").
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -53,6 +54,7 @@ class RequestMetrics:
         self.app = app
         self.metrics = metrics
         self.routes = list(routes)
+        self._templates: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,7 +84,18 @@ class RequestMetrics:
             )
 
     def template(self, scope: Scope) -> str:
-        """The path template of the route the request matches (``other`` if none)."""
+        """The path template of the route the request matches (``other`` if none); the first
+        :data:`KNOWN_PATHS` paths' templates are kept (a template depends on the path alone:
+        a route that matches but not the method still names it)."""
+        path = (str(scope.get("root_path", "")), str(scope.get("path", "")))
+        found = self._templates.get(path)
+        if found is None:
+            found = self._match(scope)
+            if len(self._templates) < KNOWN_PATHS:
+                self._templates[path] = found
+        return found
+
+    def _match(self, scope: Scope) -> str:
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is not Match.NONE:

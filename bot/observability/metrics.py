@@ -35,7 +35,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from http import HTTPStatus
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CollectorRegistry,
@@ -46,6 +46,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -86,6 +87,7 @@ class Metrics:
 
     def __init__(self, outbox_read_seconds: float = OUTBOX_READ_SECONDS) -> None:
         self.outbox_read_seconds = outbox_read_seconds
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         registry = self.registry
@@ -132,10 +134,19 @@ class Metrics:
 
     # -- hooks (TurnObserver, DeliveryObserver) and the HTTP middleware ----------------------
 
+    def _series(self, metric: MetricWrapperBase, *values: str) -> Any:
+        """``metric.labels(*values)``, looked up once (every label's values are bounded: routes
+        are templates, the rest :func:`known`), since every message and request counts."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
     def dialog_turn(self, channel: str, outcome: str, seconds: float) -> None:
         channel = known("channel", channel)
-        self.dialog_turns.labels(channel=channel, outcome=known("outcome", outcome)).inc()
-        self.dialog_duration.labels(channel=channel).observe(seconds)
+        self._series(self.dialog_turns, channel, known("outcome", outcome)).inc()
+        self._series(self.dialog_duration, channel).observe(seconds)
 
     def delivery(self, channel: str, result: str) -> None:
         result = known("result", result)
@@ -151,10 +162,9 @@ class Metrics:
 
     def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count a request; ``route`` must be a template or ``other`` (the middleware's job)."""
-        self.http_requests.labels(
-            route=route, method=known("method", method), status=known("status", str(status))
-        ).inc()
-        self.http_duration.labels(route=route).observe(seconds)
+        self._series(self.http_requests, route, known("method", method),
+                     known("status", str(status))).inc()
+        self._series(self.http_duration, route).observe(seconds)
 
     # -- scrape time -------------------------------------------------------------------------
 

@@ -6,23 +6,28 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.clinic_setup import clinic_setup
+from bot.storage.attach import Columns, persistent
 from bot.storage.models import Clinic
 from bot.storage.uow import UnitOfWork
 
 CLINIC_KEY = Clinic.__mapper__.identity_key_from_primary_key((1,))
+_CLINIC_COLUMNS = Columns(Clinic)
 
 
 async def get_clinic(uow: UnitOfWork) -> Clinic:
     """The clinic row in this unit of work; a clear error when no set-up file was loaded yet.
 
     Once per unit of work: from the shared copy of the set-up (:mod:`bot.services.clinic_setup`),
-    so no row is read when that copy is current; then from the session.
+    so no row is read when that copy is current; then from the session. The copy's values are
+    attached as the session's row (what ``merge(load=False)`` did, without its bookkeeping).
     """
     found = uow.session.sync_session.identity_map.get(CLINIC_KEY)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    template = (await clinic_setup(uow)).clinic
-    return await uow.session.merge(template, load=False)
+    shared = (await clinic_setup(uow)).clinic.__dict__
+    clinic: Clinic = persistent(uow, _CLINIC_COLUMNS, [
+        shared[name] for name in _CLINIC_COLUMNS.attributes])
+    return clinic
 
 
 def zone(clinic: Clinic) -> ZoneInfo:

@@ -10,10 +10,12 @@ still waits out another process's lock in a worker thread). On PostgreSQL it run
 SQLAlchemy as usual: a round trip costs more than SQLAlchemy's work there, and asyncpg's adapter
 begins the transaction only at its first statement, which must therefore go through it.
 
-Only for statements inside a unit of work's transaction whose results need no conversion (ids,
-counts). Listeners of the engine's ``before_cursor_execute`` event still see each statement
-(tests count statements that way); SQLite's errors arrive as the driver raised them, not
-wrapped by SQLAlchemy.
+Only for statements inside a unit of work's transaction. :meth:`Hot.rows` returns what the driver
+returned (ids, counts); :meth:`Hot.records` converts each column as SQLAlchemy would (its result
+type: dates, JSON), for reading rows that become objects (:mod:`bot.storage.attach`). Listeners
+of the engine's ``before_cursor_execute`` event still see each statement (tests count
+statements that way); SQLite's errors arrive as the driver raised them, not wrapped by
+SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import Select
 
 from bot.storage.uow import UnitOfWork
 
@@ -37,12 +40,14 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     processors: tuple[Processor | None, ...]
+    results: tuple[Processor | None, ...]
+    fixed: dict[str, Any]  # the statement's own bound values (e.g. a literal in a subquery)
 
 
 class Hot:
     """A statement compiled once per dialect and run on the driver's connection."""
 
-    def __init__(self, statement: TextClause | UpdateBase) -> None:
+    def __init__(self, statement: TextClause | UpdateBase | Select[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -52,10 +57,16 @@ class Hot:
             compiled = self.statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
             names = tuple(compiled.positiontup or ())
-            binds = {bind.key: bind for bind in compiled.binds.values()}
+            binds = {name: bind for bind, name in compiled.bind_names.items()}
             processors = tuple(
                 binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-            found = self._compiled[dialect.name] = _Compiled(compiled.string, names, processors)
+            results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in compiled._result_columns)
+            fixed = {name: binds[name].effective_value for name in names
+                     if binds[name].value is not None or binds[name].callable is not None}
+            found = self._compiled[dialect.name] = _Compiled(
+                compiled.string, names, processors, results, fixed)
         return found
 
     async def rows(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Sequence[Any]]:
@@ -68,6 +79,20 @@ class Hot:
             return list(await cursor.fetchall())
         finally:
             await cursor.close()
+
+    async def records(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """Run it with ``values``; the rows it returned, each column converted by its type."""
+        if uow.dialect != "sqlite":
+            return list((await (await uow.connection()).execute(self.statement, values)).all())
+        driver, compiled, args = await self._ready(uow, values)
+        cursor = await driver.execute(compiled.sql, args)
+        try:
+            found = await cursor.fetchall()
+        finally:
+            await cursor.close()
+        convert = compiled.results
+        return [tuple(value if process is None else process(value)
+                      for value, process in zip(row, convert, strict=True)) for row in found]
 
     async def count(self, uow: UnitOfWork, values: Mapping[str, Any]) -> int:
         """Run it with ``values``; how many rows it changed."""
@@ -88,8 +113,10 @@ class Hot:
         connection = (await uow.connection()).sync_connection
         assert connection is not None
         compiled = self._for(connection.dialect)
-        args = [value if process is None else process(value) for value, process in
-                zip((values[name] for name in compiled.names), compiled.processors, strict=True)]
+        given = (values[name] if name in values else compiled.fixed[name]
+                 for name in compiled.names)
+        args = [value if process is None else process(value)
+                for value, process in zip(given, compiled.processors, strict=True)]
         listeners = connection.dispatch.before_cursor_execute
         for listener in listeners:  # only where someone listens (tests counting statements)
             listener(connection, None, compiled.sql, tuple(args), None, False)

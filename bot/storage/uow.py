@@ -188,7 +188,8 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self.session, None
         try:
-            await session.rollback()
+            if session.in_transaction():  # not after a commit (one call into the session less)
+                await session.rollback()
         finally:
             try:
                 await session.close()

@@ -35,6 +35,7 @@ from bot.observability.hooks import (
     NO_CHANNEL,
     OPTED_OUT,
 )
+from bot.observability.http import KNOWN_PATHS, RequestMetrics
 from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
 from bot.server import create_app
 from bot.services import reminders
@@ -290,6 +291,21 @@ async def test_made_up_methods_and_paths_add_no_series(twilio):
     assert value(two, requests, route="/sms/inbound", method="POST", status="200") == 1
     assert bounded_label_values(two, routes) == []
     assert not [text for _, pairs in two for _, text in pairs if "M2X" in text or "scan" in text]
+
+
+def test_route_templates_are_kept_for_a_bounded_number_of_paths(twilio):
+    app = create_app(twilio.settings, services=[])
+    middleware = RequestMetrics(app, Metrics(), app.routes)
+
+    def scope(path: str) -> dict[str, object]:
+        return {"type": "http", "path": path, "root_path": "", "method": "POST"}
+
+    assert middleware.template(scope("/sms/inbound")) == "/sms/inbound"
+    for n in range(KNOWN_PATHS + 50):
+        assert middleware.template(scope(f"/scan/{n}")) == "other"
+    assert len(middleware._templates) == KNOWN_PATHS
+    assert middleware.template(scope("/sms/status")) == "/sms/status", "matched, not kept"
+    assert middleware.template(scope("/sms/inbound")) == "/sms/inbound"
 
 
 def test_every_label_of_every_series_takes_values_from_a_fixed_set():

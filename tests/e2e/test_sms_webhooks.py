@@ -107,6 +107,17 @@ async def test_a_public_url_with_a_path_prefix_and_query_validates(clinic, datab
         assert "Hi Maya" in messages(response)[0]
 
 
+async def test_a_signature_over_the_url_with_its_default_port_is_accepted_too(twilio):
+    # Twilio signs some requests over the URL with the port spelled out: the configured URL is
+    # checked first, Twilio's validator (both spellings) decides when that does not match.
+    params = twilio.inbound_params(MAYA, "hi")
+    with_port = twilio.sign("/sms/inbound", params, url="https://clinic.example:443/sms/inbound")
+    assert with_port != twilio.sign("/sms/inbound", params)
+    assert "Hi Maya" in messages(await twilio.post("/sms/inbound", params, signature=with_port))[0]
+    other_port = twilio.sign("/sms/inbound", params, url="https://clinic.example:8443/sms/inbound")
+    assert (await twilio.post("/sms/inbound", params, signature=other_port)).status_code == 403
+
+
 # -- the same MessageSid twice ---------------------------------------------------------------
 
 

@@ -1,0 +1,112 @@
+"""Rows read by a hot statement made the session's objects (bot.storage.attach), on both
+databases: the same values an ORM query loads, nothing pending, the identity map respected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import InvalidRequestError
+
+from bot.services.clinic import get_clinic
+from bot.storage.attach import Columns, persistent
+from bot.storage.hot import Hot
+from bot.storage.models import Clinic, Conversation, Patient
+from bot.storage.uow import UnitOfWork
+from tests.statements import statements
+
+PATIENTS = Columns(Patient)
+CONVERSATIONS = Columns(Conversation)
+PATIENT_ROW = Hot(select(*PATIENTS.columns).where(Patient.id == bindparam("patient")))
+CONVERSATION_ROW = Hot(select(*CONVERSATIONS.columns).where(Conversation.id == bindparam("id")))
+
+
+async def _patient_and_conversation(make_uow: Any, clock: Any) -> tuple[int, int]:
+    async with make_uow() as uow:
+        patient = Patient(first_name="Maya", last_name="Lopez", phone="+15145550101",
+                          locale="fr", created_at=clock.now())
+        uow.session.add(patient)
+        await uow.session.flush()
+        conversation = Conversation(channel="sms", address="+15145550101", patient_id=patient.id,
+                                    dialog="book", step="day",
+                                    state={"chosen": {"day": "2025-03-04"}, "shown": [1, 2]},
+                                    updated_at=clock.now())
+        uow.session.add(conversation)
+        await uow.commit()
+        return patient.id, conversation.id
+
+
+def _columns(instance: object, columns: Columns) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in columns.attributes}
+
+
+async def test_records_are_converted_as_an_orm_query_loads_them(make_uow, clock):
+    patient_id, conversation_id = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        loaded = _columns(await uow.session.get(Conversation, conversation_id), CONVERSATIONS)
+        patient = _columns(await uow.session.get(Patient, patient_id), PATIENTS)
+    async with make_uow() as uow:
+        (row,) = await CONVERSATION_ROW.records(uow, {"id": conversation_id})
+        attached = persistent(uow, CONVERSATIONS, row)
+        assert _columns(attached, CONVERSATIONS) == loaded
+        assert attached.updated_at.tzinfo is not None and attached.state["shown"] == [1, 2]
+        (row,) = await PATIENT_ROW.records(uow, {"patient": patient_id})
+        assert _columns(persistent(uow, PATIENTS, row), PATIENTS) == patient
+
+
+async def test_an_attached_row_is_persistent_clean_and_found_by_get(make_uow, clock):
+    patient_id, _ = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        (row,) = await PATIENT_ROW.records(uow, {"patient": patient_id})
+        attached = persistent(uow, PATIENTS, row)
+        session = uow.session
+        assert attached in session and not session.new and not session.dirty
+        with statements(uow.engine) as seen:
+            assert await session.get(Patient, patient_id) is attached
+        assert seen == [], "found in the session, not read again"
+        with pytest.raises(InvalidRequestError):  # lazy="raise", as when loaded by a query
+            _ = attached.wards
+        attached.locale = "es"  # a change is flushed as for any loaded row
+        await uow.commit()
+    async with make_uow() as uow:
+        assert (await uow.session.get(Patient, patient_id)).locale == "es"
+
+
+async def test_the_object_already_in_the_session_wins(make_uow, clock):
+    patient_id, _ = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        loaded = await uow.session.get(Patient, patient_id)
+        loaded.first_name = "Changed, not flushed"
+        (row,) = await PATIENT_ROW.records(uow, {"patient": patient_id})
+        assert persistent(uow, PATIENTS, row) is loaded
+        assert loaded.first_name == "Changed, not flushed"
+
+
+async def test_a_unit_of_work_that_keeps_what_it_loaded_keeps_attached_rows(engine, clock):
+    async with UnitOfWork(engine, clock) as uow:
+        patient = Patient(first_name="Omar", last_name="Haddad", created_at=clock.now())
+        uow.session.add(patient)
+        await uow.commit()
+        patient_id = patient.id
+    async with UnitOfWork(engine, clock, keep_loaded=True) as uow:
+        (row,) = await PATIENT_ROW.records(uow, {"patient": patient_id})
+        persistent(uow, PATIENTS, row)  # nothing else refers to it
+        with statements(engine) as seen:
+            assert (await uow.session.get(Patient, patient_id)).first_name == "Omar"
+        assert seen == []
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_the_clinic_row_is_attached_from_the_shared_copy(make_uow, engine):
+    async with make_uow() as uow:
+        expected = _columns((await uow.session.scalars(select(Clinic))).one(), Columns(Clinic))
+    async with make_uow() as uow:
+        clinic = await get_clinic(uow)
+        assert await get_clinic(uow) is clinic
+        assert _columns(clinic, Columns(Clinic)) == expected
+        assert not uow.session.dirty
+        clinic.name = "Renamed in this transaction"
+        await uow.commit()
+    async with make_uow() as uow:
+        assert (await get_clinic(uow)).name == "Renamed in this transaction"
