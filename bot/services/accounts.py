@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
@@ -110,17 +110,19 @@ async def link_telegram(uow: UnitOfWork, patient_id: int, telegram_user_id: int)
     return patient
 
 
+# Built once: the menu asks it for every choice made for a person.
+_WARDS = (
+    select(Patient)
+    .join(guardianship, guardianship.c.ward_id == Patient.id)
+    .where(guardianship.c.guardian_id == bindparam("guardian"), Patient.merged_into_id.is_(None))
+    .order_by(Patient.first_name, Patient.last_name, Patient.id)
+)
+
+
 async def acting_for(uow: UnitOfWork, account_patient_id: int) -> list[Patient]:
     """Whom an account may act for: its own profile first, then the profiles it manages."""
     account = await get_patient(uow, account_patient_id)
-    wards = (
-        await uow.session.scalars(
-            select(Patient)
-            .join(guardianship, guardianship.c.ward_id == Patient.id)
-            .where(guardianship.c.guardian_id == account.id, Patient.merged_into_id.is_(None))
-            .order_by(Patient.first_name, Patient.last_name, Patient.id)
-        )
-    ).all()
+    wards = (await uow.session.scalars(_WARDS, {"guardian": account.id})).all()
     return [account, *wards]
 
 

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services import audit, closures, deposits, packages, waitlist_offers
@@ -117,16 +117,24 @@ async def check_bookable(
     await _check_free(uow, clinic, practitioner, starts_at, ends_at)
 
 
+# Built once (every booking): building a statement costs more than running it.
+# NO KEY UPDATE: serialises bookings of this practitioner, yet lets other transactions insert
+# rows that merely refer to them (foreign keys take KEY SHARE).
+_PRACTITIONER_LOCKED = select(Practitioner).where(
+    Practitioner.id == bindparam("id")).with_for_update(key_share=True)
+# FOR KEY SHARE (PostgreSQL): bookings of one patient never wait for one another, but one waits
+# for an erasure in progress (which holds the row FOR UPDATE) and then sees it.
+_PATIENT_SHARED = (
+    select(Patient).where(Patient.id == bindparam("id"))
+    .with_for_update(read=True, key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _lock_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
     if uow.readonly:
         raise RuntimeError("bookings need a writing unit of work (readonly=False)")
-    practitioner = await uow.session.scalar(
-        # NO KEY UPDATE: serialises bookings of this practitioner, yet lets other transactions
-        # insert rows that merely refer to them (foreign keys take KEY SHARE).
-        select(Practitioner)
-        .where(Practitioner.id == practitioner_id)
-        .with_for_update(key_share=True)
-    )
+    practitioner = await uow.session.scalar(_PRACTITIONER_LOCKED, {"id": practitioner_id})
     if practitioner is None:
         raise NotFound(f"there is no practitioner {practitioner_id}")
     return practitioner
@@ -291,12 +299,7 @@ async def book(
     starts_at = _aware(starts_at)
     clinic = await get_clinic(uow)
     practitioner = await _lock_practitioner(uow, practitioner_id)
-    # FOR KEY SHARE (PostgreSQL): bookings of one patient never wait for one another, but one
-    # waits for an erasure in progress (which holds the row FOR UPDATE) and then sees it.
-    patient = await uow.session.scalar(
-        select(Patient).where(Patient.id == patient_id)
-        .with_for_update(read=True, key_share=True)
-        .execution_options(populate_existing=True))
+    patient = await uow.session.scalar(_PATIENT_SHARED, {"id": patient_id})
     if patient is None or patient.merged_into_id is not None:
         raise NotFound(f"there is no patient {patient_id}")
     refuse_erased(patient)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot.services import audit
 from bot.services.errors import AmountOutOfRange, NotFound, WrongState
@@ -143,14 +143,18 @@ async def package_collected(uow: UnitOfWork, package_id: int) -> Decimal:
     return (await packages_collected(uow, [package_id]))[package_id]
 
 
+_COLLECTED = (  # built once: "My packages" asks in every conversation
+    select(Invoice.package_id, func.sum(Payment.amount))
+    .join(Invoice, Invoice.id == Payment.invoice_id)
+    .where(Invoice.package_id.in_(bindparam("ids", expanding=True)),
+           Invoice.kind.in_(PRICE_KINDS))
+    .group_by(Invoice.package_id)
+)
+
+
 async def packages_collected(uow: UnitOfWork, package_ids: list[int]) -> dict[int, Decimal]:
     """:func:`package_collected` for several packages, in one query."""
-    rows = await uow.session.execute(
-        select(Invoice.package_id, func.sum(Payment.amount))
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Invoice.package_id.in_(package_ids), Invoice.kind.in_(PRICE_KINDS))
-        .group_by(Invoice.package_id)
-    )
+    rows = await uow.session.execute(_COLLECTED, {"ids": package_ids})
     collected = {package_id: to_money(total or 0) for package_id, total in rows.tuples()}
     return {package_id: collected.get(package_id, ZERO) for package_id in package_ids}
 

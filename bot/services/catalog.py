@@ -8,7 +8,7 @@ free) stay in :mod:`bot.services.packages` and :mod:`bot.services.availability`.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from bot.services.clinic import get_clinic, local_today
 from bot.services.clinic_setup import FeeFacts, PlaceFacts, PractitionerFacts, clinic_setup
@@ -36,6 +36,16 @@ async def get_location(uow: UnitOfWork, location_id: int) -> PlaceFacts:
     return (await clinic_setup(uow)).location(location_id)
 
 
+# Built once (every booking conversation asks): building a statement costs more than running it.
+_USABLE = select(PatientPackage).where(
+    PatientPackage.patient_id == bindparam("patient"),
+    PatientPackage.available > 0,
+    PatientPackage.paid_enough.is_(True),
+    PatientPackage.refunded_at.is_(None),
+    or_(PatientPackage.expires_on.is_(None), PatientPackage.expires_on >= bindparam("today")),
+)
+
+
 async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPackage]:
     """The patient's packages that can cover a booking made now, the one to pre-select first.
 
@@ -43,13 +53,5 @@ async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPacka
     earliest expiry first, no expiry last (as ``appointments.applicable_packages`` orders them).
     """
     today = local_today(await get_clinic(uow), uow.clock.now())
-    rows = await uow.session.scalars(
-        select(PatientPackage).where(
-            PatientPackage.patient_id == patient_id,
-            PatientPackage.available > 0,
-            PatientPackage.paid_enough.is_(True),
-            PatientPackage.refunded_at.is_(None),
-            or_(PatientPackage.expires_on.is_(None), PatientPackage.expires_on >= today),
-        )
-    )
+    rows = await uow.session.scalars(_USABLE, {"patient": patient_id, "today": today})
     return sorted(rows.all(), key=lambda p: (p.expires_on is None, p.expires_on, p.id))

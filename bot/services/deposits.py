@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.services import billing, credit, packages
 from bot.services.clinic import get_clinic, local_today
@@ -44,11 +44,13 @@ def amount_for(clinic: Clinic, price: Decimal) -> Decimal | None:
     return min(clinic.deposit, price)
 
 
+_DEPOSIT = select(Invoice).where(
+    Invoice.appointment_id == bindparam("appointment"), Invoice.kind == DEPOSIT)  # built once
+
+
 async def deposit_of(uow: UnitOfWork, appointment_id: int) -> Invoice | None:
     """The appointment's deposit invoice, if it has one."""
-    found: Invoice | None = await uow.session.scalar(
-        select(Invoice).where(Invoice.appointment_id == appointment_id, Invoice.kind == DEPOSIT)
-    )
+    found: Invoice | None = await uow.session.scalar(_DEPOSIT, {"appointment": appointment_id})
     return found
 
 

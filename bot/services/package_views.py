@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.services import billing, packages
 from bot.services.clinic import get_clinic, local_today, zone
@@ -116,13 +117,38 @@ async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
     return (await _details(uow, [package]))[0]
 
 
+# Built once ("My packages" in every conversation, the console's pages): building a statement
+# costs more than running it. Package ids go in as one expanding parameter.
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_OWNED = (
+    select(*OWNED_COLUMNS)
+    .where(PatientPackage.patient_id == bindparam("patient"))
+    .order_by(PatientPackage.purchased_on, PatientPackage.id)
+)
+_PRICE_INVOICES = select(Invoice).where(
+    Invoice.package_id.in_(_IDS), Invoice.kind.in_(billing.PRICE_KINDS))
+_REDEEMED = (
+    select(PackageRedemption, Appointment, Fee.name, Practitioner.name)
+    .outerjoin(Appointment, Appointment.id == PackageRedemption.appointment_id)
+    .outerjoin(Fee, Fee.id == Appointment.fee_id)
+    .outerjoin(
+        Practitioner,
+        Practitioner.id
+        == func.coalesce(Appointment.practitioner_id, PackageRedemption.practitioner_id),
+    )
+    .where(PackageRedemption.package_id.in_(_IDS))
+)
+_RESERVED = (
+    select(Appointment, Fee.name, Practitioner.name)
+    .join(Fee, Fee.id == Appointment.fee_id)
+    .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+    .where(Appointment.package_id.in_(_IDS), Appointment.package_use == "reserved")
+)
+
+
 async def packages_for(uow: UnitOfWork, patient_id: int) -> list[PackageDetails]:
     """The patient's packages, oldest purchase first, each with its details and status."""
-    owned = await uow.session.execute(
-        select(*OWNED_COLUMNS)
-        .where(PatientPackage.patient_id == patient_id)
-        .order_by(PatientPackage.purchased_on, PatientPackage.id)
-    )
+    owned = await uow.session.execute(_OWNED, {"patient": patient_id})
     return await _details(uow, [cast(OwnedPackage, row) for row in owned])
 
 
@@ -144,9 +170,7 @@ async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[Packa
     today = local_today(clinic, uow.clock.now())
     ids = [package.id for package in owned]
     outstanding: dict[int, Decimal] = defaultdict(lambda: billing.ZERO)
-    invoices = await uow.session.scalars(
-        select(Invoice).where(Invoice.package_id.in_(ids), Invoice.kind.in_(billing.PRICE_KINDS))
-    )
+    invoices = await uow.session.scalars(_PRICE_INVOICES, {"ids": ids})
     for invoice in invoices.all():
         assert invoice.package_id is not None
         outstanding[invoice.package_id] += invoice.outstanding
@@ -180,17 +204,7 @@ async def _sessions(
 ) -> dict[int, list[SessionCovered]]:
     """Each package's redeemed uses (with imported ones) and reserved ones, by date."""
     found: dict[int, list[SessionCovered]] = defaultdict(list)
-    redemptions = await uow.session.execute(
-        select(PackageRedemption, Appointment, Fee.name, Practitioner.name)
-        .outerjoin(Appointment, Appointment.id == PackageRedemption.appointment_id)
-        .outerjoin(Fee, Fee.id == Appointment.fee_id)
-        .outerjoin(
-            Practitioner,
-            Practitioner.id
-            == func.coalesce(Appointment.practitioner_id, PackageRedemption.practitioner_id),
-        )
-        .where(PackageRedemption.package_id.in_(ids))
-    )
+    redemptions = await uow.session.execute(_REDEEMED, {"ids": ids})
     for redemption, appointment, fee, practitioner in redemptions.tuples():
         moment: datetime = appointment.starts_at if appointment else redemption.redeemed_at
         found[redemption.package_id].append(
@@ -202,12 +216,7 @@ async def _sessions(
                 appointment_id=appointment.id if appointment else None,
             )
         )
-    booked = await uow.session.execute(
-        select(Appointment, Fee.name, Practitioner.name)
-        .join(Fee, Fee.id == Appointment.fee_id)
-        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-        .where(Appointment.package_id.in_(ids), Appointment.package_use == "reserved")
-    )
+    booked = await uow.session.execute(_RESERVED, {"ids": ids})
     for appointment, fee, practitioner in booked.tuples():
         assert appointment.package_id is not None
         found[appointment.package_id].append(

@@ -7,12 +7,14 @@ A package's counters change only through the conditional updates here, so
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.dml import Update
 
 from bot.services import audit, billing, receipts
 from bot.services.clinic import get_clinic, local_today, zone
@@ -211,18 +213,20 @@ def check_applies(
         raise PackageNotUsable(f"{package.name} does not cover this location")
 
 
+@functools.cache
+def _move(source: str, target: str) -> Update:
+    """The statement moving a use from counter ``source`` to ``target`` (built once per pair)."""
+    table = cast(Table, PatientPackage.__table__)
+    src, dst = table.c[source], table.c[target]
+    return (update(table).where(table.c.id == bindparam("package"), src > 0)
+            .values({src: src - 1, dst: dst + 1}).returning(table.c.id))
+
+
 async def _move_use(
     uow: UnitOfWork, package_id: int, source: str, target: str
 ) -> bool:
     """Move one use from counter ``source`` to ``target`` if ``source`` has one (atomic)."""
-    table = cast(Table, PatientPackage.__table__)
-    src, dst = table.c[source], table.c[target]
-    result = await uow.session.execute(
-        update(table)
-        .where(table.c.id == package_id, src > 0)
-        .values({src: src - 1, dst: dst + 1})
-        .returning(table.c.id)
-    )
+    result = await uow.session.execute(_move(source, target), {"package": package_id})
     moved = result.first() is not None
     if moved:
         await _refresh(uow, package_id)
@@ -336,15 +340,16 @@ async def unredeem_use(uow: UnitOfWork, appointment: Appointment) -> None:
     await uow.session.flush()
 
 
+_APPOINTMENT_LOCKED = (  # built once: every booking, arrival and no-show locks one
+    select(Appointment).where(Appointment.id == bindparam("id"))
+    .with_for_update().execution_options(populate_existing=True)
+)
+
+
 async def lock_appointment(uow: UnitOfWork, appointment_id: int) -> Appointment:
     """The appointment, its row locked and re-read: arrivals, no-shows and their undos on it
     happen one after the other, each seeing what the one before did."""
-    appointment = await uow.session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    appointment = await uow.session.scalar(_APPOINTMENT_LOCKED, {"id": appointment_id})
     if appointment is None:
         raise NotFound(f"there is no appointment {appointment_id}")
     return appointment
