@@ -24,15 +24,17 @@ waiting for an answer, the mean latency *is* 50 / throughput, 100 ms at 500 turn
   ``CLINICBOT_BENCH_PACED_RATES`` (e.g. ``300,500``; the first is held to the target) or to
   :func:`measure`.
 
-Each paced run also says where a turn's time went: waiting for a turn slot (the engine lets the
-pool's size of turns run at once), and, on PostgreSQL, how often a sample of
-``pg_stat_activity`` found a turn waiting for a row lock.
+The garbage collector is set as ``clinicbot serve`` sets it (``bot.server.YOUNG_OBJECTS``), so
+the turns cost what they cost in the server. Each paced run also says where a turn's time went:
+waiting for a turn slot (the engine lets the pool's size of turns run at once), and, on
+PostgreSQL, how often a sample of ``pg_stat_activity`` found a turn waiting for a row lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import time
@@ -47,6 +49,7 @@ from benchmarks.common import Bench, Figure, Stopwatch, percentile
 from bot.app import build_engine
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Inbound, Outcome
+from bot.server import YOUNG_OBJECTS
 from bot.settings import Settings
 from bot.storage.db import create_engine
 from bot.storage.models import Clinic, Patient, PatientPackage
@@ -236,6 +239,8 @@ async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figu
     db = create_engine(bench.url)
     paced_runs: list[tuple[int, dict[str, list[float]], list[Conversation], float, list[float],
                            list[int]]] = []
+    young, *older = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_OBJECTS), *older)  # the collector as `serve` sets it
     try:
         settings = Settings(_env_file=None, DATABASE_URL=bench.url)  # type: ignore[call-arg]
         engine = build_engine(settings, db, bench.clock())
@@ -254,6 +259,7 @@ async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figu
                     1000 * (n + 1))
             paced_runs.append((rate, paced, paced_talks, paced_seconds, slots.samples, locks))
     finally:
+        gc.set_threshold(young, *older)
         await db.dispose()
     turns = [s for kind in full.values() for s in kind]
     sqlite = bench.kind == "sqlite"

@@ -9,6 +9,7 @@ last test runs ``clinicbot serve`` itself with JSON logs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 import subprocess
@@ -37,12 +38,12 @@ from bot.observability.hooks import (
 )
 from bot.observability.http import KNOWN_PATHS, RequestMetrics
 from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
-from bot.server import create_app
+from bot.server import YOUNG_OBJECTS, create_app
 from bot.services import reminders
 from bot.storage.models import OutboxMessage
 from tests.conftest import EXAMPLE_FILE
 from tests.dialogs.conftest import MAYA
-from tests.e2e.sms_harness import SmsPatient, Twilio, sms_settings
+from tests.e2e.sms_harness import SmsPatient, Twilio, sms_server, sms_settings
 from tests.e2e.test_sms_serve import _free_port, _text, _twilio_env, _wait_until_healthy
 from tests.e2e.twilio_standin import LiveServer, loopback_socket
 from tests.integration.test_outbox_support import FakeChannel
@@ -306,6 +307,16 @@ def test_route_templates_are_kept_for_a_bounded_number_of_paths(twilio):
     assert len(middleware._templates) == KNOWN_PATHS
     assert middleware.template(scope("/sms/status")) == "/sms/status", "matched, not kept"
     assert middleware.template(scope("/sms/inbound")) == "/sms/inbound"
+
+
+async def test_serving_collects_young_objects_less_often_and_restores_it(clinic, database_url,
+                                                                        clock):
+    before = gc.get_threshold()
+    async with sms_server(database_url, clock) as twilio:
+        assert "Hi Maya" in await SmsPatient(twilio, MAYA).say("hi")
+        young, *older = gc.get_threshold()
+        assert young == max(before[0], YOUNG_OBJECTS) and tuple(older) == before[1:]
+    assert gc.get_threshold() == before
 
 
 def test_every_label_of_every_series_takes_values_from_a_fixed_set():
