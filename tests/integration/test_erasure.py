@@ -286,6 +286,9 @@ async def _until_one_waits_for_a_lock(engine: Any) -> None:
             waiting = await conn.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database()"))
+            # pg_stat_activity is read once per transaction and then kept: end it, or a booking
+            # that starts to wait after the first look is never seen (flaky on a busy machine).
+            await conn.rollback()
             if waiting:
                 return
             await asyncio.sleep(0.005)
