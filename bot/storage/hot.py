@@ -71,28 +71,27 @@ class Hot:
 
     async def rows(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Sequence[Any]]:
         """Run it with ``values``; the rows it returned (unconverted)."""
-        if uow.dialect != "sqlite":
-            return list((await (await uow.connection()).execute(self.statement, values)).all())
-        driver, compiled, args = await self._ready(uow, values)
-        cursor = await driver.execute(compiled.sql, args)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        return await self._fetch(uow, values, convert=False)
 
     async def records(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Sequence[Any]]:
         """Run it with ``values``; the rows it returned, each column converted by its type."""
-        if uow.dialect != "sqlite":
+        return await self._fetch(uow, values, convert=True)
+
+    async def _fetch(self, uow: UnitOfWork, values: Mapping[str, Any], *, convert: bool
+                     ) -> list[Sequence[Any]]:
+        if uow.dialect != "sqlite":  # SQLAlchemy's result converts the columns itself
             return list((await (await uow.connection()).execute(self.statement, values)).all())
         driver, compiled, args = await self._ready(uow, values)
         cursor = await driver.execute(compiled.sql, args)
         try:
-            found = await cursor.fetchall()
+            found = list(await cursor.fetchall())
         finally:
             await cursor.close()
-        convert = compiled.results
+        if not convert:
+            return found
+        results = compiled.results
         return [tuple(value if process is None else process(value)
-                      for value, process in zip(row, convert, strict=True)) for row in found]
+                      for value, process in zip(row, results, strict=True)) for row in found]
 
     async def count(self, uow: UnitOfWork, values: Mapping[str, Any]) -> int:
         """Run it with ``values``; how many rows it changed."""
