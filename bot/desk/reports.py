@@ -79,7 +79,7 @@ def _money(desk: Desk) -> Callable[[Number], str]:
 
 
 def _charts(desk: Desk, money: Callable[[Number], str], sales: reports.PackageSales,
-            usage: reports.PackageUsage, unpaid: reports.Unpaid,
+            usage: reports.PackageUsage, unpaid: reports.UnpaidOverview,
             held: list[credit.CreditHolder]) -> dict[str, Any]:
     _ = desk.t.gettext
 
@@ -91,12 +91,12 @@ def _charts(desk: Desk, money: Callable[[Number], str], sales: reports.PackageSa
         by_package[sale.package_name][0] += sale.price
         by_package[sale.package_name][1] += sale.collected
     buckets: list[tuple[str, list[Number]]] = []
+    overdue = [((unpaid.as_of - due_on).days, amount) for due_on, amount in unpaid.by_due_on]
     for low, high in OVERDUE:
         label = (_("{low}–{high} days overdue", low=low, high=high) if high is not None
                  else _("over {low} days overdue", low=low - 1))
-        buckets.append((label, [sum((r.outstanding for r in unpaid.rows
-                                     if r.days_overdue >= low
-                                     and (high is None or r.days_overdue <= high)), ZERO)]))
+        buckets.append((label, [sum((amount for days, amount in overdue
+                                     if days >= low and (high is None or days <= high)), ZERO)]))
     return {
         "package-sales": bar_chart(
             _("Package sales by package"),
@@ -123,7 +123,7 @@ async def reports_page(request: Request) -> Response:
         first, last, error = await _range(request, uow)
         sales = await reports.package_sales(uow, first, last)
         usage = await reports.package_usage(uow, first, last)
-        unpaid = await reports.unpaid(uow, last, date_from=first)
+        unpaid = await reports.unpaid_overview(uow, last, date_from=first, rows=ROWS)
         held = await credit.holders(uow)
         more = await report_sections.load(uow, first, last, sales, usage)
         money = _money(desk)

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 
 from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today, zone
@@ -327,24 +327,31 @@ class Unpaid:
     total_outstanding: Decimal
 
 
-async def unpaid(
-    uow: UnitOfWork, date_to: date | None = None, *, date_from: date | None = None
-) -> Unpaid:
-    """Open invoices due on or before ``date_to`` (default: the clinic's today), most overdue
-    first; ``date_from`` leaves out those due before it."""
-    if date_to is None:
-        date_to = local_today(await get_clinic(uow), uow.clock.now())
-    if date_from is not None:
-        check_range(date_from, date_to)
+@dataclass(frozen=True)
+class UnpaidOverview:
+    """The unpaid-invoices report in brief (the console's Reports page): its first ``rows``, how
+    many there are in all, their total and the outstanding per due day (for the overdue
+    buckets), however many invoices are open."""
+
+    as_of: date
+    rows: list[UnpaidRow]
+    count: int
+    total_outstanding: Decimal
+    by_due_on: list[tuple[date, Decimal]]
+
+
+def _open_due(date_to: date, date_from: date | None) -> Select[Any]:
+    """Open invoices due on ``date_from`` (if given) to ``date_to``, with their patient's name."""
     stmt = (
         select(Invoice, Patient.first_name, Patient.last_name)
         .join(Patient, Patient.id == Invoice.patient_id)
         .where(Invoice.status == "open", Invoice.due_on <= date_to)
-        .order_by(Invoice.due_on, Invoice.id)
     )
-    if date_from is not None:
-        stmt = stmt.where(Invoice.due_on >= date_from)
-    rows = [
+    return stmt if date_from is None else stmt.where(Invoice.due_on >= date_from)
+
+
+async def _unpaid_rows(uow: UnitOfWork, stmt: Select[Any], date_to: date) -> list[UnpaidRow]:
+    return [
         UnpaidRow(
             invoice_id=invoice.id,
             patient_id=invoice.patient_id,
@@ -360,8 +367,47 @@ async def unpaid(
         )
         for invoice, first, last in (await uow.session.execute(stmt)).tuples()
     ]
+
+
+async def _as_of(uow: UnitOfWork, date_to: date | None, date_from: date | None) -> date:
+    if date_to is None:
+        date_to = local_today(await get_clinic(uow), uow.clock.now())
+    if date_from is not None:
+        check_range(date_from, date_to)
+    return date_to
+
+
+async def unpaid(
+    uow: UnitOfWork, date_to: date | None = None, *, date_from: date | None = None
+) -> Unpaid:
+    """Open invoices due on or before ``date_to`` (default: the clinic's today), most overdue
+    first; ``date_from`` leaves out those due before it."""
+    date_to = await _as_of(uow, date_to, date_from)
+    stmt = _open_due(date_to, date_from).order_by(Invoice.due_on, Invoice.id)
+    rows = await _unpaid_rows(uow, stmt, date_to)
     return Unpaid(
         as_of=date_to,
         rows=rows,
         total_outstanding=sum((row.outstanding for row in rows), ZERO),
     )
+
+
+async def unpaid_overview(
+    uow: UnitOfWork, date_to: date | None = None, *, date_from: date | None = None,
+    rows: int = 100,
+) -> UnpaidOverview:
+    """:func:`unpaid` in brief: its first ``rows`` rows, and the count and outstanding of all of
+    them summed by the database per due day (two statements, a page's worth of rows)."""
+    date_to = await _as_of(uow, date_to, date_from)
+    first = await _unpaid_rows(
+        uow, _open_due(date_to, date_from).order_by(Invoice.due_on, Invoice.id).limit(rows),
+        date_to)
+    per_day = _open_due(date_to, date_from).with_only_columns(
+        Invoice.due_on, func.count(), _money(func.sum(Invoice.amount - Invoice.paid)),
+        maintain_column_froms=True)
+    days = (await uow.session.execute(
+        per_day.group_by(Invoice.due_on).order_by(Invoice.due_on))).tuples().all()
+    return UnpaidOverview(
+        as_of=date_to, rows=first, count=sum(count for _, count, _ in days),
+        total_outstanding=sum((amount for _, _, amount in days), ZERO),
+        by_due_on=[(day, amount) for day, _, amount in days])

@@ -317,6 +317,29 @@ async def test_unpaid_up_to_a_later_day_and_from_a_day(make_uow):
     assert window.total_outstanding == D("379.00")
 
 
+async def test_the_unpaid_overview_is_the_report_in_brief(make_uow):
+    """The console's page: the first rows, and the count, total and outstanding per due day of
+    all of them, summed by the database (the same figures as the whole report)."""
+    await _part_pay_leos_second_installment(make_uow)
+    async with make_uow() as uow:
+        for date_from in (None, date(2026, 11, 1)):
+            whole = await reports.unpaid(uow, date(2026, 11, 15), date_from=date_from)
+            brief = await reports.unpaid_overview(
+                uow, date(2026, 11, 15), date_from=date_from, rows=1)
+            assert brief.as_of == whole.as_of and brief.rows == whole.rows[:1]
+            assert brief.count == len(whole.rows) == (3 if date_from is None else 2)
+            assert brief.total_outstanding == whole.total_outstanding
+            per_day: dict[date, Decimal] = {}
+            for row in whole.rows:
+                per_day[row.due_on] = per_day.get(row.due_on, D("0")) + row.outstanding
+            assert brief.by_due_on == sorted(per_day.items())
+        none = await reports.unpaid_overview(uow, date(2026, 9, 1), rows=1)
+        assert (none.rows, none.count, none.total_outstanding, none.by_due_on) == (
+            [], 0, D("0.00"), [])
+        with pytest.raises(InvalidInput, match="swap"):
+            await reports.unpaid_overview(uow, date(2026, 9, 1), date_from=date(2026, 10, 1))
+
+
 async def test_a_paid_invoice_leaves_the_unpaid_list(make_uow):
     ids = await _part_pay_leos_second_installment(make_uow)
     async with make_uow() as uow:
