@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import resource
+import os
 import sys
 import time
 from datetime import datetime
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from benchmarks.common import Bench, Figure, Stopwatch
+from benchmarks.serving import peak_rss_mb
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.storage.db import create_engine
@@ -90,7 +91,9 @@ async def passes(url: str, anchor: datetime) -> dict[str, Any]:
     return {
         "memberships": members, "full_seconds": full.seconds, "quiet_seconds": quiet.seconds,
         "full_stall_ms": full_stall * 1000, "quiet_stall_ms": quiet_stall * 1000,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM, not getrusage's ru_maxrss: Linux keeps that over fork and exec, so it would
+        # report the benchmark process that started this one when that was larger.
+        "peak_mb": peak_rss_mb(os.getpid()),
         "created": first.sweeps, "created_again": second.sweeps,
     }
 
