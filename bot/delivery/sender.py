@@ -64,6 +64,7 @@ from bot.dialogs.reminder import await_answer
 from bot.dialogs.waitlist_offer import await_answer as await_offer_answer
 from bot.i18n import negotiate, translator
 from bot.observability.hooks import NO_CHANNEL, UNOBSERVED, DeliveryObserver
+from bot.pacing import Pacing
 from bot.services import (
     accounts,
     delivery,
@@ -146,6 +147,7 @@ class Deliverer:
         self, db: AsyncEngine, clock: Clock, channels: Channels,
         policy: DeliveryPolicy | None = None, observer: DeliveryObserver | None = None,
         *, lease_clock: Clock | None = None, links: payment_links.PaymentLinks | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -154,6 +156,7 @@ class Deliverer:
         self.policy = policy or DeliveryPolicy()
         self.observer = observer or UNOBSERVED
         self.links = links
+        self.pacing = pacing  # how long to pause after each batch (bot.pacing)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, readonly=readonly)
@@ -162,6 +165,7 @@ class Deliverer:
         """One pass over what is due now (bounded by ``policy.max_messages``)."""
         counts = DeliveryCounts()
         handled = 0
+        steps = None if self.pacing is None else self.pacing.steps()
         while handled < self.policy.max_messages:
             async with self.uow() as uow:
                 claims = await queue.claim_due(
@@ -182,6 +186,8 @@ class Deliverer:
             for error in done:  # everything in flight was finished and recorded first
                 if isinstance(error, BaseException):
                     raise error
+            if steps is not None:
+                await steps.done()
         return counts
 
     async def _by_destination(self, claims: list[queue.Claim]) -> list[list[queue.Claim]]:

@@ -61,6 +61,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        self.metrics.traffic.seen()  # background work gives way while requests flow
         status = 500  # unless a response starts: an error no one answered
 
         async def observed(message: Message) -> None:

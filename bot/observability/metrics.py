@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock
 from bot.delivery.queue import STATUSES
 from bot.observability.hooks import ANSWERED, DELIVERY_RESULTS, FAILED, NO_CHANNEL, OPTED_OUT
+from bot.pacing import Traffic
 from bot.storage.models import OutboxMessage
 from bot.storage.uow import UnitOfWork
 
@@ -87,6 +88,7 @@ class Metrics:
 
     def __init__(self, outbox_read_seconds: float = OUTBOX_READ_SECONDS) -> None:
         self.outbox_read_seconds = outbox_read_seconds
+        self.traffic = Traffic()  # when the last request came (bot.pacing)
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.delivery.sender import Deliverer, DeliveryCounts
+from bot.pacing import Pacing
 from bot.services.errors import DomainError
 from bot.services.reminders import SWEEPS, Sweep
 from bot.storage.sweep_uow import SweepUnitOfWork
@@ -49,17 +50,20 @@ def _retryable(exc: DBAPIError) -> bool:
 
 
 async def run_sweep(
-    db: AsyncEngine, clock: Clock, sweep: Sweep, unit: UnitFactory | None = None
+    db: AsyncEngine, clock: Clock, sweep: Sweep, unit: UnitFactory | None = None,
+    pacing: Pacing | None = None,
 ) -> int:
     """Run one sweep in its own transaction and commit; how many rows it created.
 
     ``unit``: where the transaction comes from (default: a
     :class:`bot.storage.sweep_uow.SweepUnitOfWork` on ``db``, one connection for its chunks; a dry
     run passes units of work that are rolled back in the end, see :mod:`bot.scheduler.preview`).
+    ``pacing``: how the default unit of work pauses between chunks (``serve``: while requests
+    flow, see :mod:`bot.pacing`; none: it only yields).
     """
     for attempt in range(1, SWEEP_TRIES + 1):
         try:
-            async with (unit or (lambda: SweepUnitOfWork(db, clock)))() as uow:
+            async with (unit or (lambda: SweepUnitOfWork(db, clock, pacing=pacing)))() as uow:
                 created = await sweep(uow)
                 await uow.commit()
                 return created
@@ -74,13 +78,13 @@ async def run_sweep(
 
 async def run_sweeps(
     db: AsyncEngine, clock: Clock, report: RunReport | None = None,
-    unit: UnitFactory | None = None,
+    unit: UnitFactory | None = None, pacing: Pacing | None = None,
 ) -> RunReport:
     """Every sweep once, in order; a failing sweep is logged and the others still run."""
     report = report or RunReport()
     for name, sweep in SWEEPS.items():
         try:
-            report.sweeps[name] = await run_sweep(db, clock, sweep, unit)
+            report.sweeps[name] = await run_sweep(db, clock, sweep, unit, pacing)
         except DomainError as exc:  # e.g. no clinic loaded yet: say so, no traceback
             log.warning("sweep %s did not run: %s", name, exc.message)
             report.sweeps[name] = None

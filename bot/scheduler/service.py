@@ -31,6 +31,7 @@ from bot.clock import Clock
 from bot.delivery.channels import Channel, Channels, SmsChannel
 from bot.delivery.sender import Deliverer, DeliveryPolicy
 from bot.observability.hooks import DeliveryObserver
+from bot.pacing import Pacing
 from bot.scheduler.jobs import run_sweeps
 from bot.services.payment_links import PaymentLinks
 
@@ -82,10 +83,13 @@ class SchedulerService:
         policy: DeliveryPolicy | None = None,
         observer: DeliveryObserver | None = None,
         links: PaymentLinks | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
-        self.deliverer = Deliverer(db, clock, channels, policy, observer, links=links)
+        self.pacing = pacing
+        self.deliverer = Deliverer(db, clock, channels, policy, observer, links=links,
+                                   pacing=pacing)
         self.sweep_seconds = sweep_seconds
         self.delivery_seconds = delivery_seconds
         self._scheduler: AsyncIOScheduler | None = None
@@ -99,6 +103,7 @@ class SchedulerService:
             sweep_seconds=runtime.settings.sweep_seconds,
             delivery_seconds=runtime.settings.delivery_seconds,
             observer=runtime.metrics, links=runtime.payment_links,
+            pacing=Pacing(runtime.metrics.traffic),
         )
 
     async def start(self) -> None:
@@ -132,7 +137,7 @@ class SchedulerService:
 
     async def sweep(self) -> None:
         """One run of every sweep."""
-        report = await run_sweeps(self.db, self.clock)
+        report = await run_sweeps(self.db, self.clock, pacing=self.pacing)
         created = {name: n for name, n in report.sweeps.items() if n}
         if created:
             log.info("sweeps queued: %s", ", ".join(f"{k} {v}" for k, v in created.items()))

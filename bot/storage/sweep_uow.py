@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.clock import Clock
+from bot.pacing import Pacing, Steps
 from bot.storage.uow import UnitOfWork, writer_queue
 
 POSTGRESQL_LANES = 2  # a sweep's rows walked in this many units of work at once
@@ -41,8 +42,11 @@ class SweepUnitOfWork(UnitOfWork):
 
     waits_for_flush = False
 
-    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None, *,
+                 pacing: Pacing | None = None) -> None:
         super().__init__(engine, clock)
+        self.pacing = pacing  # how long to pause after each chunk (bot.pacing)
+        self._steps: Steps | None = None
         self._held: AsyncConnection | None = None
         self._restore: str | None = None
 
@@ -57,6 +61,7 @@ class SweepUnitOfWork(UnitOfWork):
             await connection.close()
             raise
         self._held = connection
+        self._steps = None if self.pacing is None else self.pacing.steps()
         self._factory = async_sessionmaker(bind=connection, expire_on_commit=False,
                                            autoflush=True)
         await super().__aenter__()
@@ -86,16 +91,17 @@ class SweepUnitOfWork(UnitOfWork):
         ordinary unit of work)."""
         if readonly:
             return super().fresh(readonly=True)
-        return SweepUnitOfWork(self.engine, self.clock)
+        return SweepUnitOfWork(self.engine, self.clock, pacing=self.pacing)
 
     async def checkpoint(self) -> None:
-        """Commit, let others run; on SQLite copy the WAL into the database in a worker
-        thread (passively: never waiting for readers or writers) before the next turn."""
+        """Commit, let others run (for as long as :attr:`pacing` says); on SQLite copy the
+        WAL into the database in a worker thread (passively: never waiting for readers or
+        writers) before the next turn."""
         await self.commit()
         if self.dialect == "sqlite" and self._held is not None:
             # Through the connection: its calls run in the worker thread.
             await _sqlite(await _driver(self._held), "PRAGMA wal_checkpoint(PASSIVE)")
-        await asyncio.sleep(0)
+        await (asyncio.sleep(0) if self._steps is None else self._steps.done())
         if self.dialect == "sqlite":
             queue = writer_queue(self.engine)
             self._queue = queue if await queue.enter() else None

@@ -38,7 +38,8 @@ from bot.observability.hooks import (
 )
 from bot.observability.http import KNOWN_PATHS, RequestMetrics
 from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
-from bot.server import YOUNG_OBJECTS, create_app
+from bot.scheduler.service import SchedulerService
+from bot.server import YOUNG_OBJECTS, Runtime, create_app
 from bot.services import reminders
 from bot.storage.models import OutboxMessage
 from tests.conftest import EXAMPLE_FILE
@@ -356,3 +357,26 @@ async def test_a_stalled_event_loop_shows_in_the_lag_series(twilio):
               for when in (before, after)]
     assert stalls == [0, 1], "one sample later than 250 ms"
     assert 0.25 <= (value(after, "clinicbot_event_loop_lag_max_seconds") or 0) < 1.0
+
+
+async def test_the_schedulers_sweeps_and_sender_give_way_while_requests_flow(
+        clinic, database_url, clock):
+    """``serve``'s scheduler paces its sweeps and sender (bot.pacing) by the requests the HTTP
+    middleware sees: idle, they only yield; once a webhook arrives, they pause after each step."""
+    made: list[SchedulerService] = []
+
+    def scheduler(runtime: Runtime) -> SchedulerService:
+        made.append(SchedulerService.for_runtime(runtime))
+        return made[-1]
+
+    sock = loopback_socket()
+    settings = sms_settings(database_url, sock.getsockname()[1])
+    async with (LiveServer(create_app(settings, clock=clock, services=[scheduler]), sock) as live,
+                httpx.AsyncClient(base_url=live.url, timeout=60) as http):
+        [service] = made
+        assert service.pacing is not None and service.deliverer.pacing is service.pacing
+        assert service.pacing.pause_for(0.03) == 0.0, "nobody talking yet: no pause"
+        twilio = Twilio(http, settings, public_url=settings.public_base_url or live.url)
+        assert "Hi Maya" in await SmsPatient(twilio, MAYA).say("hi")
+        assert service.pacing.traffic.flowing()
+        assert service.pacing.pause_for(0.03) > 0.03, "a webhook came: sweeps give way"

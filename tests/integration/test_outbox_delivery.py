@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.delivery import queue
 from bot.delivery.channels import Channels, SmsChannel
 from bot.delivery.errors import OptedOut, PermanentError, TransientError
-from bot.delivery.sender import DeliveryPolicy
+from bot.delivery.sender import Deliverer, DeliveryPolicy
 from bot.handlers.sms_sender import RecipientOptedOut, SmsRefused, SmsUnavailable
 from bot.scheduler.jobs import run_all_once
 from bot.services import appointments, billing, outbox, reminders
@@ -31,6 +31,7 @@ from tests.integration.test_outbox_support import (
     outbox_rows,
 )
 from tests.integration.test_reminders_walk import book
+from tests.unit.test_pacing import Recorded
 
 pytestmark = pytest.mark.usefixtures("clinic")
 
@@ -298,3 +299,16 @@ async def test_a_batch_goes_out_at_once_one_recipient_in_order(engine, clock, ma
     for patient in (ids.sofia, ids.leo):  # each one's messages were sent in the order queued
         sent = [int(r.provider_message_id.split("-")[1]) for r in rows if r.patient_id == patient]
         assert sent == sorted(sent)
+
+
+async def test_a_paced_pass_pauses_after_every_batch(engine, clock, make_uow):
+    """``serve`` hands its sender a pacing (bot.pacing): after each batch it pauses, so a long
+    queue (a sweep's thousands of reminders) gives way to webhooks while they flow."""
+    await queue_unpaid(make_uow)
+    sms = FakeChannel("sms", clock)
+    pacing = Recorded()
+    sender = Deliverer(engine, clock, Channels([sms]), DeliveryPolicy(batch_size=1),
+                       pacing=pacing)
+    counts = await sender.run_once()
+    assert counts.sent == 1 and len(sms.delivered) == 1  # the desk's alert waits for Telegram
+    assert len(pacing.worked) == 1 and pacing.worked[0] >= 0  # one batch, one pause

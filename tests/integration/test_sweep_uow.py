@@ -24,6 +24,7 @@ from bot.storage.models import Invoice, Membership
 from bot.storage.sweep_uow import POSTGRESQL_LANES, SweepUnitOfWork
 from bot.storage.uow import UnitOfWork
 from tests.integration.test_sweep_cursors import _bulk_members
+from tests.unit.test_pacing import Recorded
 
 pytestmark = pytest.mark.usefixtures("clinic")
 SETTING = {
@@ -142,3 +143,24 @@ async def test_a_pass_in_lanes_creates_what_a_pass_in_one_lane_does(
     assert uninvoiced == 0
     again = await run_sweeps(engine, clock)
     assert again.ok and again.sweeps["membership invoices"] == 0
+
+
+
+async def test_a_paced_sweep_pauses_after_every_chunk_in_every_lane(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """``serve`` hands its sweeps a pacing (bot.pacing): each chunk's commit is followed by a
+    pause, in each lane's own unit of work too, so webhooks get the event loop meanwhile."""
+    assert (await run_sweeps(engine, clock)).ok
+    count = 3 * chunk_size(engine.dialect.name) + 7
+    await _bulk_members(engine, count)
+    pacing = Recorded()
+    report = await run_sweeps(engine, clock, pacing=pacing)
+    assert report.ok and report.sweeps["membership invoices"] == count
+    # at least one checkpoint per chunk of the invoices walked, whichever lane walked it
+    assert len(pacing.worked) >= count // chunk_size(engine.dialect.name)
+    assert all(worked >= 0 for worked in pacing.worked)
+    async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
+        lane = uow.fresh()
+        assert isinstance(lane, SweepUnitOfWork) and lane.pacing is pacing
+        assert not isinstance(uow.fresh(readonly=True), SweepUnitOfWork)
