@@ -251,8 +251,10 @@ def figures(bench: Bench, warm: dict[str, Any], floor: Capacity, bot: Capacity,
                f"serve CPU {cpu_share:.0%}; outbox rows added meanwhile (the sweep) "
                f"{lag.queued:,}; {delivered} SMS delivered to the stand-in in all",
                {"requests": int(paced["requests"]), "answered": int(paced["ok"])}),
-        Figure("event-loop stall (longest)", lag.longest * 1000, "ms", "< 50 ms",
-               lambda v: v < STALL_SECONDS * 1000,
+        # issue 15: "no event-loop stall over 50 ms" (a bound of 50 ms read off the histogram
+        # says that none was over it)
+        Figure("event-loop stall (longest)", lag.longest * 1000, "ms", "none over 50 ms",
+               lambda v: v <= STALL_SECONDS * 1000,
                f"paced run: {lag.stalls} probe samples later than 50 ms; the longest "
                + ("read from the max gauge" if lag.exact else "bounded by its histogram bucket")),
         Figure("webhook errors", errors, "requests", "0", lambda v: v == 0,

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 
-BACKGROUND_SHARE = 1 / 3  # of the event loop's time, while requests flow
+BACKGROUND_SHARE = 1 / 4  # of the event loop's time, while requests flow
 BUSY_WITHIN = 1.0  # seconds since the last request that count as "requests flowing"
 LONGEST_PAUSE = 0.5  # seconds: one pause never holds background work up longer
 
