@@ -12,7 +12,7 @@ import contextlib
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.clock import Clock
 from bot.handlers import sms_text
-from bot.server import create_app
+from bot.server import ServiceFactory, create_app
 from bot.settings import Settings
 from tests.e2e.twilio_standin import LiveServer, loopback_socket
 
@@ -120,13 +120,15 @@ class SmsPatient:
 
 
 @contextlib.asynccontextmanager
-async def sms_server(database_url: str, clock: Clock, **overrides: str | None
-                     ) -> AsyncIterator[Twilio]:
-    """The real server on a loopback port with Twilio configured; yields the Twilio player."""
+async def sms_server(database_url: str, clock: Clock, *,
+                     services: Sequence[ServiceFactory] | None = None,
+                     **overrides: str | None) -> AsyncIterator[Twilio]:
+    """The real server on a loopback port with Twilio configured; yields the Twilio player.
+    ``services``: what the server runs beside the webhooks (default: as ``serve`` does)."""
     sock = loopback_socket()
     settings = sms_settings(database_url, sock.getsockname()[1], **overrides)
     async with (
-        LiveServer(create_app(settings, clock=clock), sock) as live,
+        LiveServer(create_app(settings, clock=clock, services=services), sock) as live,
         httpx.AsyncClient(base_url=live.url, timeout=60) as http,
     ):
         yield Twilio(http, settings, public_url=settings.public_base_url or live.url)

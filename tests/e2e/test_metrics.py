@@ -369,14 +369,10 @@ async def test_the_schedulers_sweeps_and_sender_give_way_while_requests_flow(
         made.append(SchedulerService.for_runtime(runtime))
         return made[-1]
 
-    sock = loopback_socket()
-    settings = sms_settings(database_url, sock.getsockname()[1])
-    async with (LiveServer(create_app(settings, clock=clock, services=[scheduler]), sock) as live,
-                httpx.AsyncClient(base_url=live.url, timeout=60) as http):
+    async with sms_server(database_url, clock, services=[scheduler]) as twilio:
         [service] = made
         assert service.pacing is not None and service.deliverer.pacing is service.pacing
         assert service.pacing.pause_for(0.03) == 0.0, "nobody talking yet: no pause"
-        twilio = Twilio(http, settings, public_url=settings.public_base_url or live.url)
         assert "Hi Maya" in await SmsPatient(twilio, MAYA).say("hi")
         assert service.pacing.traffic.flowing()
         assert service.pacing.pause_for(0.03) > 0.03, "a webhook came: sweeps give way"

@@ -145,7 +145,6 @@ async def test_a_pass_in_lanes_creates_what_a_pass_in_one_lane_does(
     assert again.ok and again.sweeps["membership invoices"] == 0
 
 
-
 async def test_a_paced_sweep_pauses_after_every_chunk_in_every_lane(
     engine: AsyncEngine, clock: FixedClock
 ) -> None:
