@@ -9,6 +9,11 @@ delivery batch) :meth:`Pacing.pause` sleeps long enough that background work tak
 :data:`BUSY_WITHIN` seconds, as :class:`Traffic` saw it); with nobody talking to the clinic it
 only yields, so a pass is as fast as ever at night or in ``clinicbot jobs run``.
 
+Pausing keeps background work's share of the loop down; :meth:`Pacing.width` keeps each of its
+bursts short. Background work done several at a time (a delivery batch's recipients, a sweep's
+lanes) puts several tasks in the event loop's queue at once, and a webhook's every step waits
+behind all of them: while requests flow, such work goes one at a time.
+
 Extension point: :class:`Pacing` is what the scheduler hands to sweeps and the sender; a
 deployment that wants background work faster or gentler changes ``share``.
 """
@@ -61,6 +66,11 @@ class Pacing:
     async def pause(self, worked: float) -> None:
         """Pause after a step of ``worked`` seconds; always lets others run."""
         await asyncio.sleep(self.pause_for(worked))
+
+    def width(self, wanted: int) -> int:
+        """How many pieces of background work may run at once: 1 while requests flow (each of a
+        webhook's steps waits behind at most one of them), else ``wanted``."""
+        return 1 if self.traffic.flowing() else max(1, wanted)
 
     def steps(self) -> Steps:
         """A timer for one piece of work's steps (each measured from the end of the last)."""

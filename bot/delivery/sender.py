@@ -179,8 +179,11 @@ class Deliverer:
                 break
             handled += len(claims)
             in_order = await self._by_destination(claims)
+            # While requests flow, one recipient at a time (bot.pacing's width).
+            width = len(in_order) if self.pacing is None else self.pacing.width(len(in_order))
+            at_once = asyncio.Semaphore(width)
             done = await asyncio.gather(
-                *(self._deliver_in_turn(rows, counts) for rows in in_order),
+                *(self._deliver_in_turn(rows, counts, at_once) for rows in in_order),
                 return_exceptions=True,
             )
             for error in done:  # everything in flight was finished and recorded first
@@ -210,8 +213,14 @@ class Deliverer:
                 groups.setdefault(key, []).append(claim)
         return list(groups.values())
 
-    async def _deliver_in_turn(self, claims: list[queue.Claim], counts: DeliveryCounts) -> None:
-        """One recipient's claimed rows, one after the other, in the order they were due."""
+    async def _deliver_in_turn(self, claims: list[queue.Claim], counts: DeliveryCounts,
+                               at_once: asyncio.Semaphore) -> None:
+        """One recipient's claimed rows, one after the other, in the order they were due (once
+        ``at_once`` lets this recipient's turn start)."""
+        async with at_once:
+            await self._deliver_each(claims, counts)
+
+    async def _deliver_each(self, claims: list[queue.Claim], counts: DeliveryCounts) -> None:
         for claim in claims:
             one = DeliveryCounts()
             channel = await self._deliver(claim, one)

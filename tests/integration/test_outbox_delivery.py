@@ -257,12 +257,13 @@ async def test_the_sms_adapter_maps_twilio_errors(error, mapped):
 
 
 class Overlapping(FakeChannel):
-    """Holds each send until ``wanted`` sends are in flight at once (at most 5 s, then goes on);
-    records the most in flight, overall and per address."""
+    """Holds each send until ``wanted`` sends are in flight at once (at most ``patience``
+    seconds, then goes on); records the most in flight, overall and per address."""
 
-    def __init__(self, name: str, clock, wanted: int) -> None:
+    def __init__(self, name: str, clock, wanted: int, patience: float = 5.0) -> None:
         super().__init__(name, clock)
         self.wanted = wanted
+        self.patience = patience
         self.reached = asyncio.Event()
         self.in_flight: list[str] = []
         self.most = 0
@@ -275,7 +276,7 @@ class Overlapping(FakeChannel):
         if self.most >= self.wanted:
             self.reached.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.reached.wait(), 5)
+            await asyncio.wait_for(self.reached.wait(), self.patience)
         try:
             return await super().send(address, text, options)
         finally:
@@ -299,6 +300,37 @@ async def test_a_batch_goes_out_at_once_one_recipient_in_order(engine, clock, ma
     for patient in (ids.sofia, ids.leo):  # each one's messages were sent in the order queued
         sent = [int(r.provider_message_id.split("-")[1]) for r in rows if r.patient_id == patient]
         assert sent == sorted(sent)
+
+
+async def test_while_requests_flow_a_paced_batch_goes_out_one_recipient_at_a_time(
+        engine, clock, make_uow):
+    """Sends in flight at once put as many tasks before a webhook's every step (bot.pacing's
+    width): while requests flow, the batch's recipients take turns; idle, they go together."""
+    async with make_uow() as uow:
+        ids = await load_ids(uow)
+        for n in range(4):
+            await outbox.enqueue(uow, purpose=f"paced:{n}", kind="unpaid_reminder",
+                                 patient_id=ids.leo if n % 2 else ids.sofia,
+                                 params={"invoice_id": 3})
+        await uow.commit()
+    pacing = Recorded()
+    pacing.traffic.seen()  # a webhook just came in
+    busy = Overlapping("sms", clock, wanted=2, patience=0.05)
+    counts = await Deliverer(engine, clock, Channels([busy]), DeliveryPolicy(batch_size=2),
+                             pacing=pacing).run_once()
+    assert counts.sent == 4 and busy.most == 1  # never two recipients at once
+    assert len(pacing.worked) == 2  # and a pause after each batch
+    async with make_uow() as uow:
+        for n in range(4, 6):
+            await outbox.enqueue(uow, purpose=f"paced:{n}", kind="unpaid_reminder",
+                                 patient_id=ids.leo if n % 2 else ids.sofia,
+                                 params={"invoice_id": 3})
+        await uow.commit()
+    pacing.traffic.last -= 60  # nobody has texted for a minute
+    idle = Overlapping("sms", clock, wanted=2)
+    counts = await Deliverer(engine, clock, Channels([idle]), DeliveryPolicy(batch_size=2),
+                             pacing=pacing).run_once()
+    assert counts.sent == 2 and idle.most == 2
 
 
 async def test_a_paced_pass_pauses_after_every_batch(engine, clock, make_uow):

@@ -42,6 +42,18 @@ def test_a_step_pauses_only_while_requests_flow_and_never_longer_than_the_cap() 
     assert Pacing(traffic, share=1.0).pause_for(0.03) == 0.0  # background may take it all
 
 
+def test_background_work_goes_one_at_a_time_while_requests_flow() -> None:
+    now = Now()
+    traffic = Traffic(now)
+    pacing = Pacing(traffic)
+    assert pacing.width(4) == 4  # idle: as many at once as wanted
+    assert pacing.width(0) == 1
+    traffic.seen()
+    assert pacing.width(4) == 1
+    now.at += BUSY_WITHIN + 0.01
+    assert pacing.width(4) == 4
+
+
 @pytest.mark.parametrize("share", [0.0, -0.5, 1.5])
 def test_a_share_outside_0_to_1_is_refused(share: float) -> None:
     with pytest.raises(ValueError, match="background share"):
