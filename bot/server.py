@@ -68,6 +68,7 @@ from bot.services.payment_links import PaymentLinks
 from bot.settings import Settings
 from bot.storage.db import check_database, create_engine
 from bot.storage.migrate import upgrade
+from bot.storage.wal_keeper import WalKeeper
 
 log = logging.getLogger(__name__)
 YOUNG_OBJECTS = 20_000  # the collector's youngest generation while serving (see the lifespan)
@@ -158,6 +159,9 @@ def create_app(
                 probe = LagProbe(metrics)  # first started, last stopped
                 probe.start()
                 running.push_async_callback(probe.stop)
+                keeper = WalKeeper(db)  # SQLite's checkpoints off the event loop
+                await keeper.start()
+                running.push_async_callback(keeper.stop)
                 if settings.sms_enabled:
                     runtime.sms_sender = TwilioSender.from_settings(settings)
                     running.push_async_callback(runtime.sms_sender.close)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.storage import sqlite_inline
@@ -30,6 +31,7 @@ DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_POOL_SIZE = 5
 SQLITE_POOL_OVERFLOW = 10
+_WAL_LOGS: weakref.WeakKeyDictionary[Engine, sqlite_inline.WalLog] = weakref.WeakKeyDictionary()
 
 
 class BadDatabaseURL(ValueError):
@@ -59,12 +61,14 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for ``database_url`` with the behaviour described above."""
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
+        log = sqlite_inline.WalLog()
         engine = create_async_engine(
             url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW,
-            async_creator=sqlite_inline.creator(url.database or "", SQLITE_BUSY_TIMEOUT_MS),
+            async_creator=sqlite_inline.creator(url.database or "", SQLITE_BUSY_TIMEOUT_MS, log),
             **kwargs,
         )
         _configure_sqlite(engine)
+        _WAL_LOGS[engine.sync_engine] = log
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -98,6 +102,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(f"BEGIN {mode}")
         finally:
             cursor.close()
+
+
+def wal_log(engine: AsyncEngine) -> sqlite_inline.WalLog | None:
+    """What ``engine``'s connections share about the SQLite log (None: not SQLite)."""
+    return _WAL_LOGS.get(engine.sync_engine)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

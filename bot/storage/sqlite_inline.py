@@ -13,6 +13,11 @@ that finds the database busy is run again in a worker thread with the configured
 event loop never sleeps in SQLite's busy handler. A statement refused as busy changed nothing, so
 running it again is safe.
 
+Disk work (syncs) is kept off the event loop where it can be (see :class:`WalLog`): while a
+WAL keeper runs (``clinicbot serve``, :mod:`bot.storage.wal_keeper`) these connections never
+checkpoint in a commit, and the one commit that starts the log over after a checkpoint (SQLite
+then writes and syncs the log's header) runs in a worker thread.
+
 The price: a long statement (a report over years of appointments, a sweep over every membership)
 holds the event loop while it runs. On SQLite such writes held the process's only writer slot
 anyway, so dialog turns waited for them either way; PostgreSQL, for bigger clinics, is unaffected.
@@ -39,6 +44,28 @@ class _Immediate:
             future.set_exception(error)
 
 
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a commit checkpoints past this many
+
+
+class WalLog:
+    """What a database's connections share about its write-ahead log.
+
+    ``kept``: a keeper checkpoints the log in a worker thread, so connections do not checkpoint
+    in their commits (SQLite's automatic checkpoint: the log copied into the database and the
+    database synced, in whichever commit crossed :data:`SQLITE_AUTOCHECKPOINT_PAGES`).
+    ``starts_over``: a checkpoint copied the whole log, so the next commit that writes starts the
+    log over, writing and syncing its header: that commit runs in a worker thread."""
+
+    def __init__(self) -> None:
+        self.kept = False
+        self.starts_over = False
+
+    def checkpointed(self, result: Sequence[Any] | None) -> None:
+        """Note what ``PRAGMA wal_checkpoint`` answered (busy, frames in the log, frames copied)."""
+        if result is not None and result[0] == 0 and 0 < result[1] == result[2]:
+            self.starts_over = True
+
+
 def _busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
@@ -47,17 +74,39 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 class Connection:
     """An aiosqlite-compatible connection whose calls run on the caller's thread."""
 
-    def __init__(self, conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, busy_timeout_ms: int,
+                 log: WalLog | None = None) -> None:
         self._conn = conn
         self._busy_timeout_ms = busy_timeout_ms
+        self.log = log or WalLog()
+        self._changes = conn.total_changes  # rows written by the time of the last commit
+        self._checkpoints = True  # whether this connection's commits checkpoint (SQLite's default)
         self._tx = _Immediate()
-        # Every call in a worker thread instead (a sweep's connection, see
-        # bot.storage.sweep_uow): its chunks' writes and commits, disk work included, never
-        # hold the event loop; the loop only waits for the answers.
-        self.in_worker = False
+        self._in_worker = False
+
+    @property
+    def in_worker(self) -> bool:
+        """Every call in a worker thread instead (a sweep's connection, see
+        :mod:`bot.storage.sweep_uow`): its chunks' writes and commits, disk work included,
+        never hold the event loop, which only waits for the answers. Its commits do not
+        checkpoint: the sweep checkpoints between chunks."""
+        return self._in_worker
+
+    @in_worker.setter
+    def in_worker(self, value: bool) -> None:
+        self._in_worker = value
+        self._keep_checkpoints()
+
+    def _keep_checkpoints(self) -> None:
+        """Checkpoint in commits, or not, as the log's keeper and this connection's use say."""
+        wanted = not (self.log.kept or self._in_worker)
+        if wanted != self._checkpoints:
+            pages = SQLITE_AUTOCHECKPOINT_PAGES if wanted else 0
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={pages}").close()
+            self._checkpoints = wanted
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
-        if self.in_worker:
+        if self._in_worker:
             return await asyncio.to_thread(self._worker_call, function, *args)
         try:
             return function(*args)
@@ -94,10 +143,29 @@ class Connection:
         return cursor
 
     async def commit(self) -> None:
-        await self._call(self._conn.commit)
+        self._keep_checkpoints()  # a keeper may have started or stopped since the last one
+        if self.log.starts_over and self._conn.total_changes != self._changes:
+            self.log.starts_over = False  # this commit starts the log over (see WalLog)
+            await asyncio.to_thread(self._worker_call, self._conn.commit)
+        else:
+            await self._call(self._conn.commit)
+        self._changes = self._conn.total_changes
 
     async def rollback(self) -> None:
         self._conn.rollback()
+        self._changes = self._conn.total_changes
+
+    async def checkpoint(self) -> None:
+        """Copy the log into the database without waiting for anyone (``PASSIVE``), in a
+        worker thread when this connection's calls run there."""
+        self.log.checkpointed(await self._call(self._checkpoint))
+
+    def _checkpoint(self) -> Any:
+        cursor = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        try:  # finished with: a statement left open would keep the next commit waiting
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
     async def close(self) -> None:
         self._conn.close()
@@ -158,13 +226,15 @@ class Cursor:
         self._cursor.close()
 
 
-def creator(database: str, busy_timeout_ms: int) -> Callable[[], Any]:
-    """An ``async_creator`` for ``create_async_engine`` opening ``database`` this way."""
+def creator(database: str, busy_timeout_ms: int, log: WalLog | None = None) -> Callable[[], Any]:
+    """An ``async_creator`` for ``create_async_engine`` opening ``database`` this way (its
+    connections sharing ``log``)."""
+    shared = log or WalLog()
 
     async def connect() -> Connection:
         conn = sqlite3.connect(
             database, timeout=0, isolation_level=None, check_same_thread=False, uri=False
         )
-        return Connection(conn, busy_timeout_ms)
+        return Connection(conn, busy_timeout_ms, shared)
 
     return connect

@@ -32,7 +32,6 @@ from bot.pacing import Pacing, Steps
 from bot.storage.uow import UnitOfWork, writer_queue
 
 POSTGRESQL_LANES = 2  # a sweep's rows walked in this many units of work at once
-SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, restored if it cannot be read
 
 
 class SweepUnitOfWork(UnitOfWork):
@@ -83,8 +82,11 @@ class SweepUnitOfWork(UnitOfWork):
     @property
     def lanes(self) -> int:  # type: ignore[override]
         """PostgreSQL: :data:`POSTGRESQL_LANES` (its server works on each lane's statements
-        while Python works out another's chunk); SQLite: 1 (one writer at a time anyway)."""
-        return POSTGRESQL_LANES if self.dialect == "postgresql" else 1
+        while Python works out another's chunk), one while requests flow (:attr:`pacing`'s
+        width); SQLite: 1 (one writer at a time anyway)."""
+        if self.dialect != "postgresql":
+            return 1
+        return POSTGRESQL_LANES if self.pacing is None else self.pacing.width(POSTGRESQL_LANES)
 
     def fresh(self, *, readonly: bool = False) -> UnitOfWork:
         """Another sweeping unit of work on the same engine and clock (a read-only one is an
@@ -100,7 +102,7 @@ class SweepUnitOfWork(UnitOfWork):
         await self.commit()
         if self.dialect == "sqlite" and self._held is not None:
             # Through the connection: its calls run in the worker thread.
-            await _sqlite(await _driver(self._held), "PRAGMA wal_checkpoint(PASSIVE)")
+            await (await _driver(self._held)).checkpoint()
         await (asyncio.sleep(0) if self._steps is None else self._steps.done())
         if self.dialect == "sqlite":
             queue = writer_queue(self.engine)
@@ -111,12 +113,8 @@ class SweepUnitOfWork(UnitOfWork):
         if self.dialect == "postgresql":
             await driver.execute("SET synchronous_commit TO OFF; SET enable_bitmapscan TO OFF")
             return "RESET synchronous_commit; RESET enable_bitmapscan"
-        if self.dialect == "sqlite":
-            rows = await _sqlite(driver, "PRAGMA wal_autocheckpoint")
-            pages = int(rows[0][0]) if rows else SQLITE_AUTOCHECKPOINT_PAGES
-            await _sqlite(driver, "PRAGMA wal_autocheckpoint=0")
+        if self.dialect == "sqlite":  # its commits then do not checkpoint (sqlite_inline)
             driver.in_worker = True
-            return f"PRAGMA wal_autocheckpoint={pages}"
         return ""
 
     async def _give_back(self, connection: AsyncConnection) -> None:
@@ -126,8 +124,6 @@ class SweepUnitOfWork(UnitOfWork):
             driver = await _driver(connection)
             if self.dialect == "sqlite":
                 driver.in_worker = False
-            if self._restore and self.dialect == "sqlite":
-                await _sqlite(driver, self._restore)
             elif self._restore:
                 await driver.execute(self._restore)
         except Exception:  # a broken connection: the sweep's own error says why
@@ -143,14 +139,3 @@ async def _driver(connection: AsyncConnection) -> Any:
     """The driver's own connection (asyncpg's, or :mod:`bot.storage.sqlite_inline`'s)."""
     raw = await connection.get_raw_connection()
     return raw.driver_connection
-
-
-async def _sqlite(driver: Any, sql: str) -> list[Any]:
-    """Run ``sql`` on a SQLite driver connection and finish with its cursor (a statement left
-    unfinished would keep the next transaction from committing)."""
-    cursor = await driver.execute(sql)
-    try:
-        rows: list[Any] = await cursor.fetchall()
-        return rows
-    finally:
-        await cursor.close()

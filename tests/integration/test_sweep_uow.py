@@ -127,6 +127,33 @@ async def test_lanes_walk_every_due_row_once(engine: AsyncEngine, clock: FixedCl
     assert left == []  # every due row walked
 
 
+async def test_while_requests_flow_a_paced_sweep_walks_one_lane(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """Lanes walked at once put as many tasks before a webhook's every step: while requests
+    flow, a paced sweep walks one (bot.pacing's width), and its rows all the same."""
+    count = 3 * chunk_size(engine.dialect.name) + 7
+    await _bulk_members(engine, count)
+    pacing = Recorded()
+    pacing.traffic.seen()
+    connections: set[Any] = set()
+
+    async def handle(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> int:
+        connections.add(await _who(uow))
+        await move_cursors(uow, _M, "renewal_remind_on", [(row.id, None) for row in rows])
+        return len(rows)
+
+    due = select(_M.c.id, _M.c.renewal_remind_on).where(_M.c.renewal_remind_on <= date(2027, 1, 1))
+    async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
+        assert uow.lanes == 1
+        walked = await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M, handle)
+        await uow.commit()
+    assert walked >= count and len(connections) == 1
+    pacing.traffic.last -= 60  # idle again: lanes as usual
+    async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
+        assert uow.lanes == (POSTGRESQL_LANES if engine.dialect.name == "postgresql" else 1)
+
+
 async def test_a_pass_in_lanes_creates_what_a_pass_in_one_lane_does(
     engine: AsyncEngine, clock: FixedClock, make_uow: Callable[..., UnitOfWork]
 ) -> None:
