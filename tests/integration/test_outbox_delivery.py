@@ -217,14 +217,21 @@ async def test_a_claim_is_held_by_one_sender_until_its_lease_expires(engine, clo
         await uow.commit()
 
 
-async def test_two_senders_at_once_send_each_message_once(engine, clock, make_uow):
+async def queue_alternating(make_uow, prefix: str, numbers: range):
+    """An unpaid reminder for each number, Sofia's for even ones, Leo's (to his guardian Maya's
+    phone) for odd ones; the clinic's ids."""
     async with make_uow() as uow:
         ids = await load_ids(uow)
-        for n in range(30):
-            await outbox.enqueue(uow, purpose=f"load:{n}", kind="unpaid_reminder",
+        for n in numbers:
+            await outbox.enqueue(uow, purpose=f"{prefix}:{n}", kind="unpaid_reminder",
                                  patient_id=ids.leo if n % 2 else ids.sofia,
                                  params={"invoice_id": 3})
         await uow.commit()
+    return ids
+
+
+async def test_two_senders_at_once_send_each_message_once(engine, clock, make_uow):
+    await queue_alternating(make_uow, "load", range(30))
     sms = FakeChannel("sms", clock)
     policy = DeliveryPolicy(batch_size=3)
     one, two = deliverer(engine, clock, sms, policy=policy), deliverer(
@@ -284,13 +291,8 @@ class Overlapping(FakeChannel):
 
 
 async def test_a_batch_goes_out_at_once_one_recipient_in_order(engine, clock, make_uow):
-    async with make_uow() as uow:
-        ids = await load_ids(uow)
-        for n in range(5):  # Sofia 0, 2, 4; Leo (to his guardian Maya's phone) 1, 3
-            await outbox.enqueue(uow, purpose=f"batch:{n}", kind="unpaid_reminder",
-                                 patient_id=ids.leo if n % 2 else ids.sofia,
-                                 params={"invoice_id": 3})
-        await uow.commit()
+    # Sofia 0, 2, 4; Leo (to his guardian Maya's phone) 1, 3
+    ids = await queue_alternating(make_uow, "batch", range(5))
     sms = Overlapping("sms", clock, wanted=2)
     counts = await deliverer(engine, clock, sms, policy=DeliveryPolicy(batch_size=10)).run_once()
     assert counts.sent == 5 and sms.most == 2, "two recipients' messages were in flight at once"
@@ -306,13 +308,7 @@ async def test_while_requests_flow_a_paced_batch_goes_out_one_recipient_at_a_tim
         engine, clock, make_uow):
     """Sends in flight at once put as many tasks before a webhook's every step (bot.pacing's
     width): while requests flow, the batch's recipients take turns; idle, they go together."""
-    async with make_uow() as uow:
-        ids = await load_ids(uow)
-        for n in range(4):
-            await outbox.enqueue(uow, purpose=f"paced:{n}", kind="unpaid_reminder",
-                                 patient_id=ids.leo if n % 2 else ids.sofia,
-                                 params={"invoice_id": 3})
-        await uow.commit()
+    await queue_alternating(make_uow, "paced", range(4))
     pacing = Recorded()
     pacing.traffic.seen()  # a webhook just came in
     busy = Overlapping("sms", clock, wanted=2, patience=0.05)
@@ -320,12 +316,7 @@ async def test_while_requests_flow_a_paced_batch_goes_out_one_recipient_at_a_tim
                              pacing=pacing).run_once()
     assert counts.sent == 4 and busy.most == 1  # never two recipients at once
     assert len(pacing.worked) == 2  # and a pause after each batch
-    async with make_uow() as uow:
-        for n in range(4, 6):
-            await outbox.enqueue(uow, purpose=f"paced:{n}", kind="unpaid_reminder",
-                                 patient_id=ids.leo if n % 2 else ids.sofia,
-                                 params={"invoice_id": 3})
-        await uow.commit()
+    await queue_alternating(make_uow, "paced", range(4, 6))
     pacing.traffic.last -= 60  # nobody has texted for a minute
     idle = Overlapping("sms", clock, wanted=2)
     counts = await Deliverer(engine, clock, Channels([idle]), DeliveryPolicy(batch_size=2),

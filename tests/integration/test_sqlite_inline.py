@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -15,13 +16,17 @@ from bot.storage.db import create_engine
 from bot.storage.uow import UnitOfWork
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "inline.db"
-    with sqlite3.connect(path) as setup:
+def one_table_database(path: Path) -> Path:
+    """A SQLite file in WAL mode with one table, ``visit`` (id, note)."""
+    with contextlib.closing(sqlite3.connect(path)) as setup:
         setup.execute("PRAGMA journal_mode=WAL")
         setup.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY, note TEXT NOT NULL)")
     return path
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return one_table_database(tmp_path / "inline.db")
 
 
 async def _ticks_while(task: asyncio.Task[object], release_after: float,

@@ -25,17 +25,14 @@ from bot.storage.uow import UnitOfWork
 from bot.storage.wal_keeper import WalKeeper
 from tests.e2e.sms_harness import sms_settings
 from tests.e2e.twilio_standin import LiveServer, loopback_socket
+from tests.integration.test_sqlite_inline import one_table_database
 
 ROWS = 300  # of 4 KB each: a few hundred pages of log per write
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
-    path = tmp_path / "kept.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-    return path
+    return one_table_database(tmp_path / "kept.db")
 
 
 @pytest.fixture
@@ -49,7 +46,7 @@ async def _write(engine: AsyncEngine, rows: int = ROWS) -> None:
     async with UnitOfWork(engine) as uow:
         await uow.session.execute(text(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows) "
-            "INSERT INTO note (body) SELECT randomblob(4000) FROM n"), {"rows": rows})
+            "INSERT INTO visit (note) SELECT hex(randomblob(2000)) FROM n"), {"rows": rows})
         await uow.commit()
 
 
@@ -112,7 +109,7 @@ async def test_the_commit_that_starts_the_log_over_runs_in_a_worker_thread(
             await keeper.checkpoint(own)
         assert log.starts_over  # the whole log copied: the next writer starts it over
         async with UnitOfWork(engine, readonly=True) as uow:  # wrote nothing: no matter
-            await uow.session.execute(text("SELECT count(*) FROM note"))
+            await uow.session.execute(text("SELECT count(*) FROM visit"))
             await uow.commit()
         assert log.starts_over
         await _write(engine, 1)
