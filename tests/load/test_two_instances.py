@@ -27,7 +27,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,6 +58,34 @@ TOTAL_SECONDS = 480
 CONCURRENT_PATIENTS = 50
 DRAIN_SECONDS = 120
 LOG_SIGNS_OF_TROUBLE = ("Traceback", "failed with", "dialog turn failed")
+
+
+# What bot.handlers.telegram_patients logs when answering a press failed (the Bot API did not
+# answer within PTB's timeout: the test's stand-in on a loaded machine); the patient's answer
+# is sent anyway, so such a press is answered 0 times by design.
+ACKNOWLEDGING_FAILED = "acknowledging a button press failed"
+
+
+def press_problems(pressed: set[str], answers: dict[str, int], logs: Iterable[str]) -> list[str]:
+    """Each button press answered once; never twice, and never not at all unless a server
+    logged that acknowledging one failed (as many presses as it logged)."""
+    problems = [f"press {q} answered {answers[q]} times" for q in pressed if answers[q] > 1]
+    unanswered = sorted(q for q in pressed if answers[q] == 0)
+    excused = sum(log.count(ACKNOWLEDGING_FAILED) for log in logs)
+    if len(unanswered) > excused:
+        problems.append(f"{len(unanswered)} presses never answered ({', '.join(unanswered[:5])}),"
+                        f" {excused} acknowledgment failures logged")
+    return problems
+
+
+def test_a_press_goes_unanswered_only_where_a_server_said_why() -> None:
+    answers = {"a": 1, "b": 0, "c": 2}
+    assert press_problems({"a"}, answers, ["", ""]) == []
+    assert press_problems({"a", "c"}, answers, []) == ["press c answered 2 times"]
+    assert press_problems({"a", "b"}, answers, ["..."]) == [
+        "1 presses never answered (b), 0 acknowledgment failures logged"]
+    said = f"WARNING telegram: {ACKNOWLEDGING_FAILED} (TimedOut); answering anyway"
+    assert press_problems({"a", "b"}, answers, ["", said]) == []
 
 
 @pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -200,10 +228,10 @@ async def test_two_instances_under_load(postgres_url: str, tmp_path: Path,
         await engine.dispose()
     answers = {session.user_id: session.seen for session in telegram}
     problems += checks.delivery_problems(outbox, twilio, standin, answers)
-    problems += [f"press {q} answered {standin.callback_answers[q]} times"
-                 for q in tally.callback_ids if standin.callback_answers[q] != 1]
+    logs = {server.name: server.log() for server in servers}
+    problems += press_problems(tally.callback_ids, standin.callback_answers, logs.values())
     for server in servers:
-        log = server.log()
+        log = logs[server.name]
         errors = [line for line in log.splitlines() if " ERROR " in line]
         problems += [f"{server.name} logged: {line[:300]}" for line in errors[:5]]
         problems += [f"{server.name}'s log shows {sign!r}" for sign in LOG_SIGNS_OF_TROUBLE
