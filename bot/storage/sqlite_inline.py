@@ -66,6 +66,16 @@ class WalLog:
             self.starts_over = True
 
 
+def passive_checkpoint(conn: sqlite3.Connection) -> Any:
+    """``PRAGMA wal_checkpoint(PASSIVE)`` on ``conn``: its row (busy, frames in the log, frames
+    copied). The statement is finished with: left open, it would keep the next commit waiting."""
+    cursor = conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
 def _busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
@@ -158,14 +168,7 @@ class Connection:
     async def checkpoint(self) -> None:
         """Copy the log into the database without waiting for anyone (``PASSIVE``), in a
         worker thread when this connection's calls run there."""
-        self.log.checkpointed(await self._call(self._checkpoint))
-
-    def _checkpoint(self) -> Any:
-        cursor = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        try:  # finished with: a statement left open would keep the next commit waiting
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+        self.log.checkpointed(await self._call(passive_checkpoint, self._conn))
 
     async def close(self) -> None:
         self._conn.close()

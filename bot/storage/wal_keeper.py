@@ -20,11 +20,11 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.db import wal_log
+from bot.storage.sqlite_inline import passive_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class WalKeeper:
         """One passive checkpoint in a worker thread (a failure is logged and tried again)."""
         assert self.log is not None
         try:
-            result = await asyncio.to_thread(_checkpoint, connection)
+            result = await asyncio.to_thread(passive_checkpoint, connection)
         except sqlite3.Error as error:
             log.warning("the SQLite log could not be checkpointed (tried again in %.0f s): %s",
                         self.period, error)
@@ -93,10 +93,3 @@ async def _set_within(event: asyncio.Event, seconds: float) -> bool:
         await asyncio.wait_for(event.wait(), seconds)
     return event.is_set()
 
-
-def _checkpoint(connection: sqlite3.Connection) -> Any:
-    cursor = connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    try:
-        return cursor.fetchone()
-    finally:
-        cursor.close()
