@@ -102,9 +102,13 @@ async def test_a_failing_sweep_gives_its_connection_back_as_it_was(
     assert set(await _pooled(engine, show)) == {usual}
 
 
-async def test_lanes_walk_every_due_row_once(engine: AsyncEngine, clock: FixedClock) -> None:
-    count = 3 * chunk_size(engine.dialect.name) + 7  # several chunks per lane
-    await _bulk_members(engine, count)
+_DUE = select(_M.c.id, _M.c.renewal_remind_on).where(_M.c.renewal_remind_on <= date(2027, 1, 1))
+
+
+async def _walk_due(engine: AsyncEngine, clock: FixedClock, pacing: Recorded | None = None
+                    ) -> tuple[int, list[int], set[Any], int]:
+    """Walk the memberships due a renewal reminder, moving each one's cursor past: what walk
+    returned, the ids seen (in order), the connections they were seen on and the lanes."""
     seen: list[int] = []
     connections: set[Any] = set()
 
@@ -114,16 +118,23 @@ async def test_lanes_walk_every_due_row_once(engine: AsyncEngine, clock: FixedCl
         await move_cursors(uow, _M, "renewal_remind_on", [(row.id, None) for row in rows])
         return len(rows)
 
-    due = select(_M.c.id, _M.c.renewal_remind_on).where(_M.c.renewal_remind_on <= date(2027, 1, 1))
-    async with SweepUnitOfWork(engine, clock) as uow:
-        walked = await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M, handle)
+    async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
+        lanes = uow.lanes
+        walked = await walk(uow, _DUE, (_M.c.renewal_remind_on, _M.c.id), _M, handle)
         await uow.commit()
+    return walked, seen, connections, lanes
+
+
+async def test_lanes_walk_every_due_row_once(engine: AsyncEngine, clock: FixedClock) -> None:
+    count = 3 * chunk_size(engine.dialect.name) + 7  # several chunks per lane
+    await _bulk_members(engine, count)
+    walked, seen, connections, _ = await _walk_due(engine, clock)
     assert walked == len(seen) >= count
     assert len(set(seen)) == len(seen)  # no row twice
     expected = POSTGRESQL_LANES if engine.dialect.name == "postgresql" else 1
     assert len(connections) == expected
     async with UnitOfWork(engine, clock, readonly=True) as uow:
-        left = (await uow.session.execute(due)).all()
+        left = (await uow.session.execute(_DUE)).all()
     assert left == []  # every due row walked
 
 
@@ -136,18 +147,8 @@ async def test_while_requests_flow_a_paced_sweep_walks_one_lane(
     await _bulk_members(engine, count)
     pacing = Recorded()
     pacing.traffic.seen()
-    connections: set[Any] = set()
-
-    async def handle(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> int:
-        connections.add(await _who(uow))
-        await move_cursors(uow, _M, "renewal_remind_on", [(row.id, None) for row in rows])
-        return len(rows)
-
-    due = select(_M.c.id, _M.c.renewal_remind_on).where(_M.c.renewal_remind_on <= date(2027, 1, 1))
-    async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
-        assert uow.lanes == 1
-        walked = await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M, handle)
-        await uow.commit()
+    walked, _, connections, lanes = await _walk_due(engine, clock, pacing)
+    assert lanes == 1
     assert walked >= count and len(connections) == 1
     pacing.traffic.last -= 60  # idle again: lanes as usual
     async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
