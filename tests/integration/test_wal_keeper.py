@@ -8,7 +8,6 @@ log over (and syncs its header) runs in a worker thread too. Stopped, SQLite's d
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -24,6 +23,7 @@ from bot.storage.sqlite_inline import SQLITE_AUTOCHECKPOINT_PAGES, WalLog
 from bot.storage.uow import UnitOfWork
 from bot.storage.wal_keeper import WalKeeper
 from tests.e2e.sms_harness import sms_settings
+from tests.e2e.test_scheduler_service import until
 from tests.e2e.twilio_standin import LiveServer, loopback_socket
 from tests.integration.test_sqlite_inline import one_table_database
 
@@ -59,14 +59,6 @@ async def _autocheckpoint(engine: AsyncEngine) -> int:
         return int(await connection.scalar(text("PRAGMA wal_autocheckpoint")))
 
 
-async def _until(condition, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 async def test_while_the_keeper_runs_commits_leave_checkpoints_to_it(
     engine: AsyncEngine, database: Path
 ) -> None:
@@ -81,7 +73,7 @@ async def test_while_the_keeper_runs_commits_leave_checkpoints_to_it(
         before = _size(database)
         await _write(engine)  # its commit sets the connection up first: no checkpoint in it
         assert await _autocheckpoint(engine) == 0
-        await _until(lambda: keeper.checkpoints >= 1)
+        await until(lambda: keeper.checkpoints >= 1, 10.0)
         assert _size(database) > before + ROWS * 3000  # copied into the database
     finally:
         await keeper.stop()
