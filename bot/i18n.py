@@ -29,6 +29,7 @@ SHIPPED = ("en", "es", "fr")
 DOMAIN = "messages"
 
 
+@lru_cache(maxsize=256)
 def normalise_locale(tag: str | None) -> str | None:
     """``"es-MX"``/``"es_MX"`` -> ``"es_MX"``; None for anything Babel does not know."""
     if not tag:
@@ -72,27 +73,27 @@ class Translator:
         return format_currency(amount, currency, locale=self.locale)
 
     def date_text(self, day: date, fmt: str = "medium") -> str:
-        return format_date(day, format=fmt, locale=self.locale)
+        return _date_text(self.locale, day, fmt)
 
     def day_month_text(self, day: date) -> str:
         """The day and month as people write them: "November 3", "3 de noviembre"."""
-        return format_skeleton("dMMMM", day, locale=self.locale)
+        return _skeleton_text(self.locale, day, "dMMMM")
 
     def month_text(self, day: date) -> str:
         """The month and year: "November 2026", "noviembre de 2026"."""
-        return format_skeleton("yMMMM", day, locale=self.locale)
+        return _skeleton_text(self.locale, day, "yMMMM")
 
     def weekday_text(self, day: date) -> str:
-        return format_date(day, format="EEE d MMM", locale=self.locale)
+        return _date_text(self.locale, day, "EEE d MMM")
 
     def datetime_text(self, moment: datetime, zone: tzinfo, fmt: str = "EEE d MMM, HH:mm") -> str:
         if self.language == "en":
             fmt = fmt.replace("HH:mm", "h:mm a")
-        return format_datetime(moment, format=fmt, tzinfo=zone, locale=self.locale)
+        return _datetime_text(self.locale, moment, zone, fmt)
 
     def time_text(self, moment: datetime, zone: tzinfo) -> str:
         fmt = "h:mm a" if self.language == "en" else "HH:mm"
-        return format_time(moment, format=fmt, tzinfo=zone, locale=self.locale)
+        return _time_text(self.locale, moment, zone, fmt)
 
     def error_text(self, error: DomainError) -> str:
         """A refusal's message with its dates and times in this locale, in the error's zone
@@ -106,6 +107,45 @@ class Translator:
             return self.datetime_text(moment, error.zone)
 
         return error.text(write)
+
+
+# Dates and times as text, kept: every patient looking for a time is shown the same days and
+# times, and CLDR formatting costs more than the rest of such a question. Pure functions of their
+# arguments (an aware moment stands for its instant, which the zone then shows); the least
+# recently used go first.
+FORMATS_KEPT = 8192
+
+
+def _date_text(locale: str, day: date, fmt: str) -> str:
+    if isinstance(day, datetime):  # its own wall date, which equal instants need not share
+        return format_date(day, format=fmt, locale=locale)
+    return _kept_date_text(locale, day, fmt)
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
+def _kept_date_text(locale: str, day: date, fmt: str) -> str:
+    return format_date(day, format=fmt, locale=locale)
+
+
+def _skeleton_text(locale: str, day: date, skeleton: str) -> str:
+    if isinstance(day, datetime):
+        return format_skeleton(skeleton, day, locale=locale)
+    return _kept_skeleton_text(locale, day, skeleton)
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
+def _kept_skeleton_text(locale: str, day: date, skeleton: str) -> str:
+    return format_skeleton(skeleton, day, locale=locale)
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
+def _datetime_text(locale: str, moment: datetime, zone: tzinfo, fmt: str) -> str:
+    return format_datetime(moment, format=fmt, tzinfo=zone, locale=locale)
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
+def _time_text(locale: str, moment: datetime, zone: tzinfo, fmt: str) -> str:
+    return format_time(moment, format=fmt, tzinfo=zone, locale=locale)
 
 
 @lru_cache(maxsize=16)

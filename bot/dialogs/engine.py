@@ -49,7 +49,7 @@ from bot.services import accounts, invitation_codes
 from bot.services.clinic import get_clinic
 from bot.services.clinic_setup import VERSION_COLUMN, version_seen
 from bot.services.errors import DomainError
-from bot.storage.attach import Columns, persistent
+from bot.storage.attach import Columns, persistent, written
 from bot.storage.hot import Hot
 from bot.storage.models import Conversation, Patient
 from bot.storage.uow import UnitOfWork
@@ -74,9 +74,10 @@ CONVERSATION = Hot(
            Conversation.address == bindparam("address"))
     .with_for_update(of=_CONVERSATION_TABLE)
 )
+SAVED = ("patient_id", "dialog", "step", "state", "updated_at")  # where a conversation stands
 SAVE_CONVERSATION = Hot(update(_CONVERSATION_TABLE).where(
     _CONVERSATION_TABLE.c.id == bindparam("conversation")).values(
-    {name: bindparam(name) for name in ("patient_id", "dialog", "step", "state", "updated_at")}))
+    {name: bindparam(name) for name in SAVED}))
 
 
 # Extension points of a channel that acts on each message once (bot.services.inbound). Claim
@@ -492,11 +493,9 @@ async def _save(uow: UnitOfWork, conversation: Conversation) -> None:
     if _pending_besides(conversation, session):
         flag_modified(conversation, "state")
         return
-    await SAVE_CONVERSATION.count(uow, {
-        "conversation": conversation.id, "patient_id": conversation.patient_id,
-        "dialog": conversation.dialog, "step": conversation.step, "state": conversation.state,
-        "updated_at": conversation.updated_at})
-    session.expunge(conversation)  # written: nothing of it is left for the commit's flush
+    await SAVE_CONVERSATION.count(uow, {"conversation": conversation.id, **{
+        name: getattr(conversation, name) for name in SAVED}})
+    written(conversation, SAVED)  # nothing of it is left for the commit's flush
 
 
 def _say_first(outcome: Outcome, note: str | None) -> None:

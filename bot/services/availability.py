@@ -25,6 +25,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -33,6 +34,7 @@ from bot.services.clinic import get_clinic, local_midnight_utc, zone
 from bot.services.clinic_setup import PlaceFacts, PractitionerFacts, WeeklyHours, clinic_setup
 from bot.services.errors import InvalidInput
 from bot.services.package_scope import PackageScope
+from bot.storage.hot import Hot
 from bot.storage.models import Appointment
 from bot.storage.uow import UnitOfWork
 
@@ -53,6 +55,7 @@ BUSY = select(Appointment.starts_at, Appointment.ends_at).where(
     Appointment.status != "cancelled",
 )
 BUSY_EXCEPT = BUSY.where(Appointment.id != bindparam("excluded"))
+_BUSY, _BUSY_EXCEPT = Hot(BUSY), Hot(BUSY_EXCEPT)  # run on the driver (every time question)
 
 
 def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -119,28 +122,46 @@ def grid_starts(
     slot_minutes: int,
     tz: ZoneInfo,
 ) -> list[datetime]:
-    """Every start on ``day`` (local) on the hours' grid where a ``minutes`` fee fits (UTC)."""
+    """Every start on ``day`` (local) on the hours' grid where a ``minutes`` fee fits (UTC).
+
+    A pure function of its arguments, asked for the same days and hours by every patient
+    looking for a time: answers are kept (:data:`GRIDS_KEPT`, least recently used go first).
+    """
     if minutes <= 0 or slot_minutes <= 0:
         raise ValueError("fee minutes and slot minutes must be positive")
+    weekday = day.weekday()
+    that_day = tuple(block for block in hours if block.weekday == weekday)
+    return list(_grid(day, that_day, minutes, slot_minutes, tz))
+
+
+GRIDS_KEPT = 4096
+
+
+@lru_cache(maxsize=GRIDS_KEPT)
+def _grid(day: date, hours: tuple[WeeklyHours, ...], minutes: int, slot_minutes: int,
+          tz: ZoneInfo) -> tuple[datetime, ...]:
+    """:func:`grid_starts` for ``hours`` that all fall on ``day``'s weekday."""
     length, step = timedelta(minutes=minutes), timedelta(minutes=slot_minutes)
     starts: set[datetime] = set()
     steady = steady_offset(day, tz)
     for block in hours:
-        if block.weekday != day.weekday() or block.start >= block.end:
+        if block.start >= block.end:
+            continue
+        if steady is not None:  # the usual day: every wall time is one moment, offset apart
+            moment = datetime.combine(day, block.start, UTC) - steady
+            last = datetime.combine(day, block.end, UTC) - steady - length
+            while moment <= last:  # bounded: one block of one day
+                starts.add(moment)
+                moment += step
             continue
         wall, stop = datetime.combine(day, block.start), datetime.combine(day, block.end)
-        if steady is not None:  # the usual day: every wall time is one moment, offset apart
-            while wall + length <= stop:  # bounded: one block of one day
-                starts.add((wall - steady).replace(tzinfo=UTC))
-                wall += step
-            continue
         begin, end = first_moment_at(wall, tz), first_moment_at(stop, tz)
         while wall < stop:  # bounded: one block of one day
             for moment in wall_moments(wall, tz):
                 if moment >= begin and moment + length <= end:
                     starts.add(moment)
             wall += step
-    return sorted(starts)
+    return tuple(sorted(starts))
 
 
 def merge(busy: Iterable[Interval]) -> list[Interval]:
@@ -217,12 +238,13 @@ async def busy_intervals(
     exclude_appointment_id: int | None = None,
 ) -> list[Interval]:
     """The practitioner's live appointments (any location) that overlap ``[start, end)``."""
-    stmt = BUSY if exclude_appointment_id is None else BUSY_EXCEPT
-    rows = await uow.session.execute(stmt, {
+    stmt = _BUSY if exclude_appointment_id is None else _BUSY_EXCEPT
+    await uow.flush_pending()  # an appointment booked but not yet flushed is busy too
+    rows = await stmt.records(uow, {
         "practitioner_id": practitioner_id, "since": start - LONGEST_APPOINTMENT,
         "start": start, "end": end, "excluded": exclude_appointment_id,
     })
-    return [(row.starts_at, row.ends_at) for row in rows]
+    return [(starts_at, ends_at) for starts_at, ends_at in rows]
 
 
 async def offered_slots(

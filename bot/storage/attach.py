@@ -7,15 +7,24 @@ and gives back the object the session holds for that row: the one already in its
 (as an ORM query would: what the transaction already loaded wins), or a new one set up exactly as
 if it had been loaded (every column's value committed, nothing pending, relationships not loaded:
 ``lazy="raise"`` ones still raise), kept for the unit of work when it keeps what it loaded.
+
+It takes the steps SQLAlchemy's own loader takes for a new row (``orm.loading``: the state's
+identity key and session, the identity map's ``_add_unpresent``), not
+``make_transient_to_detached`` and ``Session.add``, which cost more than the statement: those
+steps are SQLAlchemy's internals, stable across the 2.0 series the project pins
+(``sqlalchemy<2.1``), and ``tests/integration/test_attach.py`` holds the result to what a query
+loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, inspect
-from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import instance_state
 
 from bot.storage.uow import KEPT, UnitOfWork
 
@@ -47,9 +56,19 @@ def persistent(uow: UnitOfWork, columns: Columns, values: Sequence[Any]) -> Any:
         return found
     instance = columns.mapper.class_manager.new_instance()
     instance.__dict__.update(zip(columns.attributes, values, strict=True))
-    make_transient_to_detached(instance)
-    session.add(instance)
+    state = instance_state(instance)  # as orm.loading does for a row not yet in the session
+    state.key = key
+    state.identity_token = key[2]
+    state.session_id = session.hash_key
+    session.identity_map._add_unpresent(state, key)
     kept = session.info.get(KEPT)
     if kept is not None:
         kept.append(instance)
     return instance
+
+
+def written(instance: object, names: Iterable[str]) -> None:
+    """Take ``instance``'s attributes ``names`` as the database's: a prebuilt statement just
+    wrote them, so no flush writes them again (what else changed is still pending)."""
+    for name in names:
+        set_committed_value(instance, name, getattr(instance, name))

@@ -41,17 +41,24 @@ class WriterQueue:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._waiting = 0
 
     async def enter(self) -> bool:
         """Wait for this writer's turn; whether it was taken (and must be left)."""
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             return False
-        try:
-            async with asyncio.timeout(WRITER_WAIT_SECONDS):
-                await self._lock.acquire()
-        except TimeoutError:
-            return False
+        if not self._lock.locked() and not self._waiting:
+            await self._lock.acquire()  # free and nobody queued: taken at once, no timer
+        else:
+            self._waiting += 1
+            try:
+                async with asyncio.timeout(WRITER_WAIT_SECONDS):
+                    await self._lock.acquire()
+            except TimeoutError:
+                return False
+            finally:
+                self._waiting -= 1
         self._owner = task
         return True
 
@@ -217,6 +224,13 @@ class UnitOfWork:
             await self.session.rollback()
         finally:
             self._end_transaction()
+
+    async def flush_pending(self) -> None:
+        """Flush what the session holds unwritten, where a query through it would have (before
+        a statement that bypasses the session reads, e.g. a :class:`~bot.storage.hot.Hot` one)."""
+        session = self.session
+        if session.sync_session.autoflush and (session.new or session.deleted or session.dirty):
+            await session.flush()
 
     async def remember(
         self, key: Hashable, lookup: Callable[[], Awaitable[T]], *, until_write: bool = False
