@@ -173,7 +173,7 @@ def fill(text: str, values: Mapping[str, object]) -> str:
     """``text.format(**values)``, without doubling a full stop: a value that ends with one
     (French "7 déc.") followed by the sentence's own full stop keeps only one."""
     parts: list[str] = []
-    for literal, field, spec, conversion in Formatter().parse(text):
+    for literal, field, spec, conversion in _pieces(text):
         if literal.startswith(".") and not literal.startswith("..") and parts and parts[
                 -1].endswith("."):
             literal = literal[1:]
@@ -181,6 +181,12 @@ def fill(text: str, values: Mapping[str, object]) -> str:
         if field is not None:
             parts.append(format(_convert(values[field], conversion), spec or ""))
     return "".join(parts)
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
+def _pieces(text: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    """``text`` cut into literal text and replacement fields, once per message."""
+    return tuple(Formatter().parse(text))
 
 
 def _convert(value: object, conversion: str | None) -> object:
