@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import InvalidRequestError
 
 from bot.services.clinic import get_clinic
-from bot.storage.attach import Columns, persistent
+from bot.storage.attach import Columns, persistent, written
 from bot.storage.hot import Hot
 from bot.storage.models import Clinic, Conversation, Patient
 from bot.storage.uow import UnitOfWork
@@ -110,3 +110,26 @@ async def test_the_clinic_row_is_attached_from_the_shared_copy(make_uow, engine)
         await uow.commit()
     async with make_uow() as uow:
         assert (await get_clinic(uow)).name == "Renamed in this transaction"
+
+
+async def test_written_columns_are_not_flushed_again_but_other_changes_are(make_uow, clock):
+    """What a prebuilt statement wrote is taken as the database's (bot.storage.attach.written);
+    a change to another column of the same row is still flushed with the commit."""
+    patient_id, conversation_id = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        (row,) = await CONVERSATION_ROW.records(uow, {"id": conversation_id})
+        conversation = persistent(uow, CONVERSATIONS, row)
+        conversation.step = "time"
+        conversation.address = "+15145550199"
+        await (await uow.connection()).execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(step="time"))
+        written(conversation, ["step"])
+        assert conversation in uow.session.dirty, "the address is still to be written"
+        with statements(uow.engine) as seen:
+            await uow.commit()
+        (flushed,) = [s for s in seen if s.startswith("UPDATE")]
+        assert "address" in flushed and "step" not in flushed
+    async with make_uow() as uow:
+        stored = await uow.session.get(Conversation, conversation_id)
+        assert (stored.step, stored.address, stored.patient_id) == (
+            "time", "+15145550199", patient_id)

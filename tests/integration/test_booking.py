@@ -91,6 +91,21 @@ async def test_offered_slots_skip_live_appointments_at_any_location(ids, make_uo
     assert "2026-11-03 13:00" in starts  # a cancelled appointment blocks nothing
 
 
+async def test_an_appointment_not_yet_flushed_is_busy_too(ids, make_uow, clock):
+    """busy_intervals reads past the session (a prebuilt statement): what the transaction
+    added but did not flush yet counts, as a query through the session would see it."""
+    async with make_uow() as uow:
+        uow.session.add(Appointment(
+            patient_id=ids.sofia, practitioner_id=ids.ana, location_id=ids.east,
+            fee_id=ids.physio_initial, starts_at=at(TUESDAY, 10), ends_at=at(TUESDAY, 11),
+            status="booked", created_at=clock.now()))
+        busy = await availability.busy_intervals(
+            uow, ids.ana, at(TUESDAY, 0), at(TUESDAY, 23))
+        assert busy == [(at(TUESDAY, 10), at(TUESDAY, 11))]
+        assert await availability.busy_intervals(
+            uow, ids.ana, at(TUESDAY, 11), at(TUESDAY, 23)) == [], "touching is not busy"
+
+
 async def test_offered_slots_stop_at_the_horizon_for_patients_only(ids, make_uow):
     patient = await offered(make_uow, ids, MONDAY, 40)
     assert patient[-1].startswith("2026-11-30")  # today + 28 days

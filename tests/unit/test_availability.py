@@ -233,3 +233,22 @@ def test_grid_starts_match_a_wall_by_wall_reading_on_every_day_of_a_year(zone):
             wall += timedelta(minutes=15)
         found = grid_starts(day, hours, minutes=45, slot_minutes=15, tz=tz)
         assert found == sorted(expected), day
+
+
+def test_kept_grids_are_each_callers_own_and_told_apart_by_every_argument():
+    """grid_starts keeps its answers (a pure function asked the same by every patient): a
+    caller may change the list it got, and other hours, zones or lengths get their own."""
+    hours = [WeeklyHours(0, time(9), time(12)), WeeklyHours(1, time(13), time(17))]
+    first = grid_starts(MONDAY, hours, minutes=30, slot_minutes=15, tz=TORONTO)
+    first.clear()
+    again = grid_starts(MONDAY, hours, minutes=30, slot_minutes=15, tz=TORONTO)
+    assert len(again) == 11 and local(again[0]) == (9, 0) and local(again[-1]) == (11, 30)
+    only_monday = grid_starts(MONDAY, hours[:1], minutes=30, slot_minutes=15, tz=TORONTO)
+    assert only_monday == again  # another weekday's block changes nothing on a Monday
+    later = grid_starts(MONDAY, [WeeklyHours(0, time(10), time(12))], minutes=30,
+                        slot_minutes=15, tz=TORONTO)
+    assert local(later[0]) == (10, 0)
+    assert len(grid_starts(MONDAY, hours, minutes=60, slot_minutes=15, tz=TORONTO)) == 9
+    assert len(grid_starts(MONDAY, hours, minutes=30, slot_minutes=30, tz=TORONTO)) == 6
+    dublin = grid_starts(MONDAY, hours, minutes=30, slot_minutes=15, tz=ZoneInfo("Europe/Dublin"))
+    assert dublin[0] == utc(2026, 11, 2, 9, 0) and again[0] == utc(2026, 11, 2, 14, 0)
