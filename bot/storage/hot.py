@@ -6,16 +6,18 @@ inbound message runs three of them besides its dialog turn: the claim, where the
 stands, and the answer. On SQLite a :class:`Hot` statement is compiled by SQLAlchemy once (so
 the SQL, the order of the parameters and their conversion are SQLAlchemy's own) and then runs on
 the unit of work's transaction's driver connection (:mod:`bot.storage.sqlite_inline`, which
-still waits out another process's lock in a worker thread). On PostgreSQL it runs through
-SQLAlchemy as usual: a round trip costs more than SQLAlchemy's work there, and asyncpg's adapter
-begins the transaction only at its first statement, which must therefore go through it.
+still waits out another process's lock in a worker thread). On PostgreSQL it runs on asyncpg's
+connection the same way once the transaction has begun there (``is_in_transaction``): SQLAlchemy's
+asyncpg adapter begins it only at a transaction's first statement, so a Hot statement that comes
+first goes through SQLAlchemy and begins it. The connection's own type codecs (SQLAlchemy sets
+them when it connects) and SQLAlchemy's bind and result conversions apply either way.
 
 Only for statements inside a unit of work's transaction. :meth:`Hot.rows` returns what the driver
 returned (ids, counts); :meth:`Hot.records` converts each column as SQLAlchemy would (its result
 type: dates, JSON), for reading rows that become objects (:mod:`bot.storage.attach`). Listeners
 of the engine's ``before_cursor_execute`` event still see each statement (tests count
-statements that way); SQLite's errors arrive as the driver raised them, not wrapped by
-SQLAlchemy.
+statements that way). SQLite's errors arrive as the driver raised them, not wrapped by
+SQLAlchemy; asyncpg's as SQLAlchemy raises them (translated and wrapped, :func:`_wrapped`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import TextClause
@@ -79,14 +83,23 @@ class Hot:
 
     async def _fetch(self, uow: UnitOfWork, values: Mapping[str, Any], *, convert: bool
                      ) -> list[Sequence[Any]]:
-        if uow.dialect != "sqlite":  # SQLAlchemy's result converts the columns itself
-            return list((await (await uow.connection()).execute(self.statement, values)).all())
-        driver, compiled, args = await self._ready(uow, values)
-        cursor = await driver.execute(compiled.sql, args)
-        try:
-            found = list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        connection = await uow.connection()
+        if uow.dialect == "sqlite":
+            driver, compiled, args = self._ready(connection, values)
+            cursor = await driver.execute(compiled.sql, args)
+            try:
+                found: list[Sequence[Any]] = list(await cursor.fetchall())
+            finally:
+                await cursor.close()
+        elif (driver := _begun_asyncpg(connection)) is not None:
+            _, compiled, args = self._ready(connection, values)
+            try:
+                records = await driver.fetch(compiled.sql, *args)
+            except Exception as error:
+                raise _wrapped(connection, compiled.sql, args, error) from error
+            found = [tuple(record) for record in records]
+        else:  # SQLAlchemy begins the transaction; its result converts the columns itself
+            return list((await connection.execute(self.statement, values)).all())
         if not convert:
             return found
         results = compiled.results
@@ -95,28 +108,68 @@ class Hot:
 
     async def count(self, uow: UnitOfWork, values: Mapping[str, Any]) -> int:
         """Run it with ``values``; how many rows it changed."""
-        if uow.dialect != "sqlite":
-            result: Any = await (await uow.connection()).execute(self.statement, values)
-            return int(result.rowcount)
-        driver, compiled, args = await self._ready(uow, values)
-        cursor = await driver.execute(compiled.sql, args)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            await cursor.close()
+        connection = await uow.connection()
+        if uow.dialect == "sqlite":
+            driver, compiled, args = self._ready(connection, values)
+            cursor = await driver.execute(compiled.sql, args)
+            try:
+                return int(cursor.rowcount)
+            finally:
+                await cursor.close()
+        if (driver := _begun_asyncpg(connection)) is not None:
+            _, compiled, args = self._ready(connection, values)
+            try:
+                status: str = await driver.execute(compiled.sql, *args)
+            except Exception as error:
+                raise _wrapped(connection, compiled.sql, args, error) from error
+            return int(status.rsplit(" ", 1)[-1])  # "UPDATE 1", "INSERT 0 1", "DELETE 2"
+        result: Any = await connection.execute(self.statement, values)
+        return int(result.rowcount)
 
-    async def _ready(self, uow: UnitOfWork, values: Mapping[str, Any]
-                     ) -> tuple[Any, _Compiled, list[Any]]:
-        """sqlite_inline's connection, the statement, its parameters converted; listeners of
+    def _ready(self, connection: AsyncConnection, values: Mapping[str, Any]
+               ) -> tuple[Any, _Compiled, list[Any]]:
+        """The driver's connection, the statement, its parameters converted; listeners of
         ``before_cursor_execute`` told."""
-        connection = (await uow.connection()).sync_connection
-        assert connection is not None
-        compiled = self._for(connection.dialect)
+        sync = connection.sync_connection
+        assert sync is not None
+        compiled = self._for(sync.dialect)
         given = (values[name] if name in values else compiled.fixed[name]
                  for name in compiled.names)
         args = [value if process is None else process(value)
                 for value, process in zip(given, compiled.processors, strict=True)]
-        listeners = connection.dispatch.before_cursor_execute
+        listeners = sync.dispatch.before_cursor_execute
         for listener in listeners:  # only where someone listens (tests counting statements)
-            listener(connection, None, compiled.sql, tuple(args), None, False)
-        return connection.connection.driver_connection, compiled, args
+            listener(sync, None, compiled.sql, tuple(args), None, False)
+        return sync.connection.driver_connection, compiled, args
+
+
+def _begun_asyncpg(connection: AsyncConnection) -> Any | None:
+    """asyncpg's connection when the transaction has begun on it (else None: SQLAlchemy's
+    adapter begins it at the first statement it runs)."""
+    sync = connection.sync_connection
+    assert sync is not None
+    driver = sync.connection.driver_connection
+    in_transaction = getattr(driver, "is_in_transaction", None)  # asyncpg's public API
+    return driver if in_transaction is not None and in_transaction() else None
+
+
+def _wrapped(connection: AsyncConnection, sql: str, args: list[Any], error: Exception
+             ) -> Exception:
+    """asyncpg's ``error`` as SQLAlchemy raises it for a statement it runs: translated by its
+    asyncpg adapter (an ``IntegrityError`` for a unique violation, ``sqlstate`` kept), wrapped
+    in a :class:`~sqlalchemy.exc.DBAPIError`, and the connection invalidated when asyncpg's is
+    closed (so the pool never hands it out again)."""
+    sync = connection.sync_connection
+    assert sync is not None
+    adapted: Any = sync.connection.dbapi_connection
+    driver: Any = sync.connection.driver_connection
+    try:
+        adapted._handle_exception(error)  # raises it, translated (SQLAlchemy's own step)
+    except Exception as translated:
+        error = translated
+    closed = bool(driver.is_closed())
+    if closed:
+        sync.invalidate(error)
+    dbapi = sync.dialect.loaded_dbapi
+    return DBAPIError.instance(sql, tuple(args), error, dbapi.Error,
+                               connection_invalidated=closed, dialect=sync.dialect)
