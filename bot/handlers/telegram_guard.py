@@ -64,9 +64,10 @@ def bad_input(error: BaseException | None) -> bool:
 def too_old(update: Update, now: datetime | None = None) -> bool:
     """Whether ``update`` is a new message sent longer ago than Telegram would still deliver it
     (a replay). Buttons carry the date of the message they sit on, so they are not judged so;
-    a stale button gets the stale-button answer from its handler."""
+    a stale button gets the stale-button answer from its handler. A message without a date
+    (Telegram always sends one; a crafted update may not) cannot be judged so either."""
     message = update.message
-    if message is None:
+    if message is None or message.date is None:
         return False
     return (now or datetime.now(UTC)) - message.date > STALE_UPDATE
 
