@@ -340,8 +340,7 @@ class Engine:
         """The step's result; its refusal as a Retry, unless the step wrote before it (then
         :class:`_WroteThenRefused`: the turn is run again, guarded by a savepoint)."""
         session = ctx.uow.session
-        if session.new or session.deleted or session.dirty:
-            await session.flush()  # what the turn did before the step is not the step's
+        await ctx.uow.flush_pending()  # what the turn did before the step is not the step's
         writes = ctx.uow.writes
         try:
             return await dialog.answer(ctx, step, answer)

@@ -22,7 +22,7 @@ SQLAlchemy; asyncpg's as SQLAlchemy raises them (translated and wrapped, :func:`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +92,7 @@ class Hot:
             finally:
                 await cursor.close()
         elif (driver := _begun_asyncpg(connection)) is not None:
-            _, compiled, args = self._ready(connection, values)
-            try:
-                records = await driver.fetch(compiled.sql, *args)
-            except Exception as error:
-                raise _wrapped(connection, compiled.sql, args, error) from error
+            compiled, records = await self._on_asyncpg(connection, driver.fetch, values)
             found = [tuple(record) for record in records]
         else:  # SQLAlchemy begins the transaction; its result converts the columns itself
             return list((await connection.execute(self.statement, values)).all())
@@ -117,14 +113,21 @@ class Hot:
             finally:
                 await cursor.close()
         if (driver := _begun_asyncpg(connection)) is not None:
-            _, compiled, args = self._ready(connection, values)
-            try:
-                status: str = await driver.execute(compiled.sql, *args)
-            except Exception as error:
-                raise _wrapped(connection, compiled.sql, args, error) from error
+            _, status = await self._on_asyncpg(connection, driver.execute, values)
             return int(status.rsplit(" ", 1)[-1])  # "UPDATE 1", "INSERT 0 1", "DELETE 2"
         result: Any = await connection.execute(self.statement, values)
         return int(result.rowcount)
+
+    async def _on_asyncpg(self, connection: AsyncConnection,
+                          run: Callable[..., Awaitable[Any]], values: Mapping[str, Any]
+                          ) -> tuple[_Compiled, Any]:
+        """``run`` (asyncpg's ``fetch`` or ``execute``) with the statement and its parameters;
+        its errors as SQLAlchemy raises them (:func:`_wrapped`)."""
+        _, compiled, args = self._ready(connection, values)
+        try:
+            return compiled, await run(compiled.sql, *args)
+        except Exception as error:
+            raise _wrapped(connection, compiled.sql, args, error) from error
 
     def _ready(self, connection: AsyncConnection, values: Mapping[str, Any]
                ) -> tuple[Any, _Compiled, list[Any]]:
