@@ -185,19 +185,37 @@ class TelegramBot:
 
 async def act_once(update: Update, context: Context) -> None:
     """Stop an update already acted on, or being acted on (same ``update_id``), before any
-    handler sees it; otherwise claim it."""
+    handler sees it; otherwise claim it.
+
+    If claiming fails (the database went away), no handler may act: nothing is claimed, the
+    webhook answers 500 and Telegram's next delivery acts on it (long polling has no next
+    delivery: such an update is lost, as one whose handling failed).
+    An exception let out of here would not stop the later groups: the library hands it to the
+    error handler and goes on to the handlers, which would act without a claim."""
+    try:
+        owned = await _claim(update, context)
+    except Exception as exc:  # any failure: nothing was claimed (the unit of work rolled back)
+        log.error("telegram: could not claim an update (%s); not acted on, left for "
+                  "Telegram to deliver again", type(exc).__name__)
+        raise ApplicationHandlerStop from None
+    if not owned:
+        raise ApplicationHandlerStop
+
+
+async def _claim(update: Update, context: Context) -> bool:
+    """Claim the update in a transaction of its own; whether handlers may act on it (False:
+    acted on or in hand already, or a replay, recorded as acted on with the claim)."""
+    replayed = telegram_guard.too_old(update)
     async with deps(context).uow() as uow:
         claim = await inbound.claim(uow, CHANNEL, str(update.update_id))
-        replayed = claim.owned and telegram_guard.too_old(update)
-        if replayed:  # recorded as acted on: answered 200, never delivered to a handler
+        if claim.owned and replayed:  # recorded as acted on: answered 200, never acted on
             await inbound.remember_reply(uow, CHANNEL, str(update.update_id), HANDLED)
         await uow.commit()
     if not claim.owned:
         log.info("telegram: update delivered again; not acted on again")
-        raise ApplicationHandlerStop
-    if replayed:
+    elif replayed:
         log.warning("telegram: a message older than Telegram redelivers (a replay); not acted on")
-        raise ApplicationHandlerStop
+    return claim.owned and not replayed
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -9,6 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from bot.dialogs.engine import Engine
+from bot.services import inbound
 from bot.storage.models import Conversation, InboundMessage
 from tests.e2e.telegram_harness import SECRET, TgUser, telegram_server
 
@@ -51,6 +52,47 @@ async def test_a_webhook_update_that_failed_is_acted_on_when_delivered_again(
         assert again.status_code == 200
         await tg.settle()
     assert turns == ["hello", "hello"], "acted on once after the failure, not a third time"
+    assert len(tg.standin.of("sendMessage")) == 1
+    assert await inbound_rows(make_uow) == [(str(update["update_id"]), "handled")]
+
+
+async def test_an_update_whose_claim_failed_is_not_acted_on_until_delivered_again(
+    clinic, database_url, clock, make_uow, monkeypatch
+):
+    """Claiming fails (the database went away): no handler acts on the unclaimed update (the
+    library would go on to them after an error), the webhook answers 500, and Telegram's next
+    delivery is acted on, once."""
+    turns: list[str] = []
+    handle = Engine.handle
+
+    async def counted(self, inbound_):
+        turns.append(inbound_.text)
+        return await handle(self, inbound_)
+
+    monkeypatch.setattr(Engine, "handle", counted)
+    claims: list[str] = []
+    claim = inbound.claim
+
+    async def flaky_claim(uow, channel, external_id, **kwargs):
+        claims.append(external_id)
+        if len(claims) == 1:
+            raise ConnectionError("the database went away")
+        return await claim(uow, channel, external_id, **kwargs)
+
+    monkeypatch.setattr(inbound, "claim", flaky_claim)
+    async with telegram_server(database_url, clock, mode="webhook") as tg:
+        maya = TgUser(tg, 7001, "Maya")
+        update = maya.update(message=maya.message(text="hello"))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        failed = await tg.http.post("/telegram/webhook", json=update, headers=headers)
+        assert failed.status_code == 500, "Telegram will deliver it again"
+        await tg.settle()
+        assert turns == [], "no handler acted on the unclaimed update"
+        assert tg.standin.of("sendMessage") == []
+        assert await inbound_rows(make_uow) == []
+        assert "share your phone" in await maya.send(update)  # Telegram's retry: 200
+        await tg.settle()
+    assert turns == ["hello"] and len(claims) == 2
     assert len(tg.standin.of("sendMessage")) == 1
     assert await inbound_rows(make_uow) == [(str(update["update_id"]), "handled")]
 
