@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, inspect
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import instance_state
 
@@ -69,6 +69,16 @@ def persistent(uow: UnitOfWork, columns: Columns, values: Sequence[Any]) -> Any:
 
 def written(instance: object, names: Iterable[str]) -> None:
     """Take ``instance``'s attributes ``names`` as the database's: a prebuilt statement just
-    wrote them, so no flush writes them again (what else changed is still pending)."""
+    wrote them, so no flush writes them again (what else changed is still pending).
+
+    When nothing else of it changed, the instance is no longer marked modified either (what a
+    flush leaves), so the commit does not run a flush with nothing to write: that costs a
+    few percent of a message (``set_committed_value`` clears an attribute's change, not the
+    mark, and the session flushes whatever is marked). ``InstanceState._commit_all``, the step
+    a flush ends with, is SQLAlchemy's internal, as the loader's steps above."""
     for name in names:
         set_committed_value(instance, name, getattr(instance, name))
+    state = instance_state(instance)
+    session = object_session(instance)
+    if state.modified and not state.committed_state and session is not None:
+        state._commit_all(state.dict, session.identity_map)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import InvalidRequestError
 
 from bot.services.clinic import get_clinic
@@ -133,3 +133,26 @@ async def test_written_columns_are_not_flushed_again_but_other_changes_are(make_
         stored = await uow.session.get(Conversation, conversation_id)
         assert (stored.step, stored.address, stored.patient_id) == (
             "time", "+15145550199", patient_id)
+
+
+async def test_a_row_whose_every_change_was_written_leaves_the_commit_nothing_to_flush(
+    make_uow, clock
+):
+    """Once every change is written by the prebuilt statement, the row is not marked modified:
+    the commit runs no flush at all (it ran one with nothing to write, on every message)."""
+    _, conversation_id = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        (row,) = await CONVERSATION_ROW.records(uow, {"id": conversation_id})
+        conversation = persistent(uow, CONVERSATIONS, row)
+        conversation.step = "day"
+        await (await uow.connection()).execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(step="day"))
+        written(conversation, ["step"])
+        flushes: list[object] = []
+        event.listen(uow.session.sync_session, "before_flush",
+                     lambda *args: flushes.append(args))
+        assert conversation not in uow.session.dirty
+        await uow.commit()
+        assert flushes == []
+    async with make_uow() as uow:
+        assert (await uow.session.get(Conversation, conversation_id)).step == "day"
