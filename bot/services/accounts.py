@@ -32,6 +32,8 @@ from bot.services.identity import normalise_phone as normalise_phone
 from bot.services.identity import refuse_erased as refuse_erased
 from bot.services.merging import MergeResult as MergeResult
 from bot.services.merging import merge as merge
+from bot.storage.attach import Columns, loaded
+from bot.storage.hot import Hot
 from bot.storage.models import KeptApart, Patient, guardianship
 from bot.storage.uow import UnitOfWork
 
@@ -110,9 +112,10 @@ async def link_telegram(uow: UnitOfWork, patient_id: int, telegram_user_id: int)
     return patient
 
 
-# Built once: the menu asks it for every choice made for a person.
-_WARDS = (
-    select(Patient)
+# Built once and run on the driver: the menu asks it for every choice made for a person.
+_PATIENT_COLUMNS = Columns(Patient)
+_WARDS = Hot(
+    select(*_PATIENT_COLUMNS.columns)
     .join(guardianship, guardianship.c.ward_id == Patient.id)
     .where(guardianship.c.guardian_id == bindparam("guardian"), Patient.merged_into_id.is_(None))
     .order_by(Patient.first_name, Patient.last_name, Patient.id)
@@ -122,7 +125,7 @@ _WARDS = (
 async def acting_for(uow: UnitOfWork, account_patient_id: int) -> list[Patient]:
     """Whom an account may act for: its own profile first, then the profiles it manages."""
     account = await get_patient(uow, account_patient_id)
-    wards = (await uow.session.scalars(_WARDS, {"guardian": account.id})).all()
+    wards = await loaded(uow, _WARDS, _PATIENT_COLUMNS, {"guardian": account.id})
     return [account, *wards]
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import bindparam, or_, select
 
 from bot.services.clinic import get_clinic, local_today
 from bot.services.clinic_setup import FeeFacts, PlaceFacts, PractitionerFacts, clinic_setup
+from bot.storage.attach import Columns, loaded
+from bot.storage.hot import Hot
 from bot.storage.models import PatientPackage
 from bot.storage.uow import UnitOfWork
 
@@ -36,14 +38,16 @@ async def get_location(uow: UnitOfWork, location_id: int) -> PlaceFacts:
     return (await clinic_setup(uow)).location(location_id)
 
 
-# Built once (every booking conversation asks): building a statement costs more than running it.
-_USABLE = select(PatientPackage).where(
+# Built once and run on the driver (every booking conversation asks): building and loading
+# through the ORM cost several times what the statement takes (bot.storage.attach).
+_PACKAGE_COLUMNS = Columns(PatientPackage)
+_USABLE = Hot(select(*_PACKAGE_COLUMNS.columns).where(
     PatientPackage.patient_id == bindparam("patient"),
     PatientPackage.available > 0,
     PatientPackage.paid_enough.is_(True),
     PatientPackage.refunded_at.is_(None),
     or_(PatientPackage.expires_on.is_(None), PatientPackage.expires_on >= bindparam("today")),
-)
+))
 
 
 async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPackage]:
@@ -53,5 +57,5 @@ async def usable_packages(uow: UnitOfWork, patient_id: int) -> list[PatientPacka
     earliest expiry first, no expiry last (as ``appointments.applicable_packages`` orders them).
     """
     today = local_today(await get_clinic(uow), uow.clock.now())
-    rows = await uow.session.scalars(_USABLE, {"patient": patient_id, "today": today})
-    return sorted(rows.all(), key=lambda p: (p.expires_on is None, p.expires_on, p.id))
+    rows = await loaded(uow, _USABLE, _PACKAGE_COLUMNS, {"patient": patient_id, "today": today})
+    return sorted(rows, key=lambda p: (p.expires_on is None, p.expires_on, p.id))

@@ -1,12 +1,15 @@
 """Rows read by a prebuilt statement, made the session's objects without the ORM's loading.
 
 Loading an object through an ORM query costs several times the statement on the hot path of
-every message (the conversation and its patient: :mod:`bot.dialogs.engine`). :func:`persistent`
-takes the row's values as a :class:`~bot.storage.hot.Hot` statement returned them (converted)
-and gives back the object the session holds for that row: the one already in its identity map
-(as an ORM query would: what the transaction already loaded wins), or a new one set up exactly as
-if it had been loaded (every column's value committed, nothing pending, relationships not loaded:
-``lazy="raise"`` ones still raise), kept for the unit of work when it keeps what it loaded.
+every message (the conversation and its patient: :mod:`bot.dialogs.engine`; the menu's wards,
+the packages a booking may use). :func:`persistent` takes the row's values as a
+:class:`~bot.storage.hot.Hot` statement returned them (converted) and gives back the object the
+session holds for that row: the one already in its identity map (as an ORM query would: what
+the transaction already loaded wins, its expired attributes loaded from the row), or a new one
+set up exactly as if it had been loaded (every column's value committed, nothing pending,
+relationships not loaded: ``lazy="raise"`` ones still raise), kept for the unit of work when it
+keeps what it loaded. :func:`loaded` does it for every row of a statement, after flushing what
+the session holds unwritten (as a query's autoflush would).
 
 It takes the steps SQLAlchemy's own loader takes for a new row (``orm.loading``: the state's
 identity key and session, the identity map's ``_add_unpresent``), not
@@ -18,7 +21,7 @@ loads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, inspect
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Mapper, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import instance_state
 
+from bot.storage.hot import Hot
 from bot.storage.uow import KEPT, UnitOfWork
 
 
@@ -53,6 +57,11 @@ def persistent(uow: UnitOfWork, columns: Columns, values: Sequence[Any]) -> Any:
         tuple(values[n] for n in columns.primary_key))
     found = session.identity_map.get(key)
     if found is not None:
+        expired = instance_state(found).expired_attributes
+        if expired:  # as a query does: what was expired is loaded from the row
+            for name, value in zip(columns.attributes, values, strict=True):
+                if name in expired:
+                    set_committed_value(found, name, value)
         return found
     instance = columns.mapper.class_manager.new_instance()
     instance.__dict__.update(zip(columns.attributes, values, strict=True))
@@ -65,6 +74,15 @@ def persistent(uow: UnitOfWork, columns: Columns, values: Sequence[Any]) -> Any:
     if kept is not None:
         kept.append(instance)
     return instance
+
+
+async def loaded(uow: UnitOfWork, statement: Hot, columns: Columns,
+                 values: Mapping[str, Any]) -> list[Any]:
+    """What ``session.scalars`` of an ORM select of ``columns``' class gives, for ``statement``
+    selecting exactly ``columns.columns``: what the session holds unwritten is flushed first
+    (as its autoflush would), then each row is the session's object for it."""
+    await uow.flush_pending()
+    return [persistent(uow, columns, row) for row in await statement.records(uow, values)]
 
 
 def written(instance: object, names: Iterable[str]) -> None:

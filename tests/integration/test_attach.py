@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import InvalidRequestError
 
 from bot.services.clinic import get_clinic
+from bot.storage import attach
 from bot.storage.attach import Columns, persistent, written
 from bot.storage.hot import Hot
 from bot.storage.models import Clinic, Conversation, Patient
@@ -156,3 +157,33 @@ async def test_a_row_whose_every_change_was_written_leaves_the_commit_nothing_to
         assert flushes == []
     async with make_uow() as uow:
         assert (await uow.session.get(Conversation, conversation_id)).step == "day"
+
+
+async def test_what_was_expired_on_the_object_in_the_session_is_loaded_from_the_row(
+    make_uow, clock
+):
+    """As a query does: an expired attribute of the object already held takes the row's value
+    (without it, reading the attribute would load it outside the async driver and fail)."""
+    patient_id, _ = await _patient_and_conversation(make_uow, clock)
+    async with make_uow() as uow:
+        held = await uow.session.get(Patient, patient_id)
+        held.locale = "es"  # changed, not expired: the change wins, as with a query
+        await (await uow.connection()).execute(
+            update(Patient).where(Patient.id == patient_id).values(first_name="Maia"))
+        uow.session.sync_session.expire(held, ["first_name"])
+        (row,) = await PATIENT_ROW.records(uow, {"patient": patient_id})
+        with statements(uow.engine) as seen:
+            assert persistent(uow, PATIENTS, row) is held
+            assert (held.first_name, held.locale) == ("Maia", "es")
+        assert seen == []
+
+
+async def test_loaded_flushes_what_the_session_holds_first_as_a_query_would(make_uow, clock):
+    patient_id, _ = await _patient_and_conversation(make_uow, clock)
+    spanish = Hot(select(*PATIENTS.columns).where(Patient.locale == bindparam("locale")))
+    async with make_uow() as uow:
+        held = await uow.session.get(Patient, patient_id)
+        held.locale = "es"
+        assert await attach.loaded(uow, spanish, PATIENTS, {"locale": "es"}) == [held]
+        assert await attach.loaded(uow, spanish, PATIENTS, {"locale": "fr"}) == []
+        assert not uow.session.dirty
