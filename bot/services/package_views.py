@@ -1,13 +1,13 @@
 """What a package is and what it covered, as staff and the patient see it (RULES.md 11).
 
 :func:`packages_for` reads all of a patient's packages with a fixed number of queries (their
-columns, then invoices, payments and sessions in one query each), however many packages they
-own; :func:`package_details` is the same for one package.
+columns, their price invoices with what was paid on each, their redeemed and their reserved
+uses), however many packages they own; :func:`package_details` is the same for one package.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,19 +15,21 @@ from decimal import Decimal
 from typing import Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import bindparam, func, or_, select
 
 from bot.services import billing, packages
 from bot.services.clinic import get_clinic, local_today, zone
+from bot.storage.hot import Hot
 from bot.storage.models import (
     Appointment,
     Fee,
     Invoice,
     PackageRedemption,
     PatientPackage,
+    Payment,
     Practitioner,
 )
+from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
 Status = Literal["awaiting_payment", "active", "expired", "refunded"]
@@ -117,18 +119,29 @@ async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
     return (await _details(uow, [package]))[0]
 
 
-# Built once ("My packages" in every conversation, the console's pages): building a statement
-# costs more than running it. Package ids go in as one expanding parameter.
-_IDS: BindParameter[int] = bindparam("ids", expanding=True)
-_OWNED = (
+# Built once and run on the driver ("My packages" in every conversation, the console's pages):
+# building, keying and loading through SQLAlchemy cost several times what SQLite takes to run
+# them. Each reads what it needs of all the patient's packages (the details of one package
+# read its owner's rows and keep its own).
+_Owned = namedtuple("_Owned", [column.key for column in OWNED_COLUMNS])  # type: ignore[misc]
+_OWNED = Hot(
     select(*OWNED_COLUMNS)
     .where(PatientPackage.patient_id == bindparam("patient"))
     .order_by(PatientPackage.purchased_on, PatientPackage.id)
 )
-_PRICE_INVOICES = select(Invoice).where(
-    Invoice.package_id.in_(_IDS), Invoice.kind.in_(billing.PRICE_KINDS))
-_REDEEMED = (
-    select(PackageRedemption, Appointment, Fee.name, Practitioner.name)
+_OF_PATIENT = select(PatientPackage.id).where(PatientPackage.patient_id == bindparam("patient"))
+_COLLECTED = (  # what was paid against the invoice (None: nothing)
+    select(func.sum(Payment.amount)).where(Payment.invoice_id == Invoice.id).scalar_subquery()
+)
+_PRICE_INVOICES = Hot(
+    select(Invoice.package_id, Invoice.amount, Invoice.paid, Invoice.status, _COLLECTED)
+    .where(Invoice.package_id.in_(_OF_PATIENT),
+           or_(*(Invoice.kind == kind for kind in billing.PRICE_KINDS)))
+)
+_REDEEMED = Hot(
+    select(PackageRedemption.package_id, PackageRedemption.kind, PackageRedemption.redeemed_at,
+           Appointment.id, Appointment.starts_at, Fee.name, Practitioner.name)
+    .select_from(PackageRedemption)
     .outerjoin(Appointment, Appointment.id == PackageRedemption.appointment_id)
     .outerjoin(Fee, Fee.id == Appointment.fee_id)
     .outerjoin(
@@ -136,20 +149,22 @@ _REDEEMED = (
         Practitioner.id
         == func.coalesce(Appointment.practitioner_id, PackageRedemption.practitioner_id),
     )
-    .where(PackageRedemption.package_id.in_(_IDS))
+    .where(PackageRedemption.package_id.in_(_OF_PATIENT))
 )
-_RESERVED = (
-    select(Appointment, Fee.name, Practitioner.name)
+_RESERVED = Hot(
+    select(Appointment.package_id, Appointment.id, Appointment.starts_at, Fee.name,
+           Practitioner.name)
     .join(Fee, Fee.id == Appointment.fee_id)
     .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-    .where(Appointment.package_id.in_(_IDS), Appointment.package_use == "reserved")
+    .where(Appointment.package_id.in_(_OF_PATIENT), Appointment.package_use == "reserved")
 )
 
 
 async def packages_for(uow: UnitOfWork, patient_id: int) -> list[PackageDetails]:
     """The patient's packages, oldest purchase first, each with its details and status."""
-    owned = await uow.session.execute(_OWNED, {"patient": patient_id})
-    return await _details(uow, [cast(OwnedPackage, row) for row in owned])
+    await uow.flush_pending()  # the statements below bypass the session's autoflush
+    owned = await _OWNED.records(uow, {"patient": patient_id})
+    return await _details(uow, [cast(OwnedPackage, _Owned(*row)) for row in owned])
 
 
 def package_status(package: OwnedPackage, today: date) -> Status:
@@ -164,18 +179,22 @@ def package_status(package: OwnedPackage, today: date) -> Status:
 
 
 async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[PackageDetails]:
+    """Details of ``owned``, packages of one patient (what the session holds is flushed)."""
     if not owned:
         return []
+    await uow.flush_pending()
     clinic = await get_clinic(uow)
     today = local_today(clinic, uow.clock.now())
-    ids = [package.id for package in owned]
+    (patient_id,) = {package.patient_id for package in owned}
     outstanding: dict[int, Decimal] = defaultdict(lambda: billing.ZERO)
-    invoices = await uow.session.scalars(_PRICE_INVOICES, {"ids": ids})
-    for invoice in invoices.all():
-        assert invoice.package_id is not None
-        outstanding[invoice.package_id] += invoice.outstanding
-    paid = await billing.packages_collected(uow, ids)
-    sessions = await _sessions(uow, ids, zone(clinic))
+    paid: dict[int, Decimal] = defaultdict(lambda: billing.ZERO)
+    for package_id, amount, paid_on_invoice, status, collected in await _PRICE_INVOICES.records(
+        uow, {"patient": patient_id}
+    ):
+        if status != "void":  # Invoice.outstanding
+            outstanding[package_id] += amount - paid_on_invoice
+        paid[package_id] += to_money(collected or 0)
+    sessions = await _sessions(uow, patient_id, zone(clinic))
     return [
         PackageDetails(
             id=package.id,
@@ -200,34 +219,25 @@ async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[Packa
 
 
 async def _sessions(
-    uow: UnitOfWork, ids: list[int], tz: ZoneInfo
+    uow: UnitOfWork, patient_id: int, tz: ZoneInfo
 ) -> dict[int, list[SessionCovered]]:
-    """Each package's redeemed uses (with imported ones) and reserved ones, by date."""
+    """Each of the patient's packages' redeemed uses (with imported ones) and reserved ones, by
+    date."""
     found: dict[int, list[SessionCovered]] = defaultdict(list)
-    redemptions = await uow.session.execute(_REDEEMED, {"ids": ids})
-    for redemption, appointment, fee, practitioner in redemptions.tuples():
-        moment: datetime = appointment.starts_at if appointment else redemption.redeemed_at
-        found[redemption.package_id].append(
-            SessionCovered(
-                kind=redemption.kind,
-                day=moment.astimezone(tz).date(),
-                fee=fee,
-                practitioner=practitioner,
-                appointment_id=appointment.id if appointment else None,
-            )
-        )
-    booked = await uow.session.execute(_RESERVED, {"ids": ids})
-    for appointment, fee, practitioner in booked.tuples():
-        assert appointment.package_id is not None
-        found[appointment.package_id].append(
-            SessionCovered(
-                kind="booked",
-                day=appointment.starts_at.astimezone(tz).date(),
-                fee=fee,
-                practitioner=practitioner,
-                appointment_id=appointment.id,
-            )
-        )
+    which = {"patient": patient_id}
+    for package_id, kind, redeemed_at, appointment_id, starts_at, fee, practitioner in (
+        await _REDEEMED.records(uow, which)
+    ):
+        moment: datetime = starts_at if appointment_id is not None else redeemed_at
+        found[package_id].append(SessionCovered(
+            kind=kind, day=moment.astimezone(tz).date(), fee=fee, practitioner=practitioner,
+            appointment_id=appointment_id))
+    for package_id, appointment_id, starts_at, fee, practitioner in await _RESERVED.records(
+        uow, which
+    ):
+        found[package_id].append(SessionCovered(
+            kind="booked", day=starts_at.astimezone(tz).date(), fee=fee,
+            practitioner=practitioner, appointment_id=appointment_id))
     for sessions in found.values():
         sessions.sort(key=lambda s: (s.day or date.min, s.appointment_id or 0))
     return found

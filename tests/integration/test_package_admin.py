@@ -164,6 +164,10 @@ async def test_a_refund_settles_every_open_installment(make_uow):
         assert [(i.status, i.paid) for i in invoices] == [
             ("paid", Decimal("330.00")), ("void", Decimal("100.00")), ("void", Decimal("0.00"))]
         assert [i.outstanding for i in invoices] == [Decimal("0.00")] * 3
+        # the details, read in the same transaction (what it changed is flushed first)
+        details = await package_views.package_details(uow, leo.id)
+        assert (details.paid, details.outstanding, details.status) == (
+            Decimal("430.00"), Decimal("0.00"), "refunded")
 
 
 # RULES.md 10: transfer
@@ -314,6 +318,8 @@ async def test_packages_for_lists_a_patients_packages_oldest_first(make_uow):
             (gift.id, date(2026, 11, 2), "active"),
         ]
         assert listed[1].transferred_from_id == package_id
+        massage.name = "Massage 10-pack, renamed"  # not flushed: read as a query would see it
+        assert (await package_views.packages_for(uow, leo.id))[0].name == massage.name
         assert await package_views.packages_for(uow, (await patient(uow, "sofia")).id) == []
         assert (await uow.session.get(PatientPackage, package_id)).uses == 4
 
