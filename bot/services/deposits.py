@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import bindparam, select
 
 from bot.services import billing, credit, packages
 from bot.services.clinic import get_clinic, local_today
+from bot.storage.attach import Columns, loaded
+from bot.storage.hot import Hot
 from bot.storage.models import Appointment, Clinic, Fee, Invoice, Payment
 from bot.storage.uow import UnitOfWork
 
@@ -44,14 +47,16 @@ def amount_for(clinic: Clinic, price: Decimal) -> Decimal | None:
     return min(clinic.deposit, price)
 
 
-_DEPOSIT = select(Invoice).where(
-    Invoice.appointment_id == bindparam("appointment"), Invoice.kind == DEPOSIT)  # built once
+# Built once and run on the driver: every booking without a package asks it twice.
+_INVOICE_COLUMNS = Columns(Invoice)
+_DEPOSIT = Hot(select(*_INVOICE_COLUMNS.columns).where(
+    Invoice.appointment_id == bindparam("appointment"), Invoice.kind == DEPOSIT))
 
 
 async def deposit_of(uow: UnitOfWork, appointment_id: int) -> Invoice | None:
     """The appointment's deposit invoice, if it has one."""
-    found: Invoice | None = await uow.session.scalar(_DEPOSIT, {"appointment": appointment_id})
-    return found
+    found = await loaded(uow, _DEPOSIT, _INVOICE_COLUMNS, {"appointment": appointment_id})
+    return cast(Invoice, found[0]) if found else None
 
 
 async def ask(uow: UnitOfWork, appointment: Appointment) -> Invoice | None:

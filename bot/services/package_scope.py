@@ -10,12 +10,13 @@ those fees, practitioners and locations come from :mod:`bot.services.clinic_setu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, literal, select, union_all
 
+from bot.storage.hot import Hot
 from bot.storage.models.packages import package_fee, package_location, package_practitioner
 from bot.storage.uow import UnitOfWork
 
@@ -38,19 +39,27 @@ class PackageScope:
         return not self.location_ids or location_id in self.location_ids
 
 
-def _links(kind: str, table: Table, column: str) -> Select[Any]:
+def _links(kind: str, table: Table, column: str, *, one: bool) -> Select[Any]:
     package_id = table.c.patient_package_id
     return select(literal(kind).label("kind"), package_id.label("package_id"),
                   table.c[column].label("other_id")
-                  ).where(package_id.in_(bindparam("package_ids", expanding=True)))
+                  ).where(package_id == bindparam("package") if one
+                          else package_id.in_(bindparam("package_ids", expanding=True)))
 
 
-# One prebuilt statement (SQLAlchemy compiles and caches it once) for any number of packages.
-SCOPES = union_all(
-    _links("fee", package_fee, "fee_id"),
-    _links("practitioner", package_practitioner, "practitioner_id"),
-    _links("location", package_location, "location_id"),
-)
+def _scopes(*, one: bool) -> Any:
+    return union_all(
+        _links("fee", package_fee, "fee_id", one=one),
+        _links("practitioner", package_practitioner, "practitioner_id", one=one),
+        _links("location", package_location, "location_id", one=one),
+    )
+
+
+# One prebuilt statement (SQLAlchemy compiles and caches it once) for any number of packages,
+# and one for a single package (what booking asks at almost every step) run on the driver
+# (bot.storage.hot: no expanding list of ids, so compiled once for good).
+SCOPES = _scopes(one=False)
+SCOPE = Hot(_scopes(one=True))
 
 
 async def scopes_of(uow: UnitOfWork, package_ids: Iterable[int]) -> dict[int, PackageScope]:
@@ -64,8 +73,12 @@ async def scopes_of(uow: UnitOfWork, package_ids: Iterable[int]) -> dict[int, Pa
             package_id: {"fee": set(), "practitioner": set(), "location": set()}
             for package_id in wanted
         }
-        rows = await uow.session.execute(SCOPES, {"package_ids": wanted})
-        for kind, package_id, other_id in rows.tuples():
+        if len(wanted) == 1:
+            await uow.flush_pending()  # as the session's query would (a package just sold)
+            rows: Iterable[Sequence[Any]] = await SCOPE.rows(uow, {"package": wanted[0]})
+        else:
+            rows = (await uow.session.execute(SCOPES, {"package_ids": wanted})).tuples()
+        for kind, package_id, other_id in rows:
             found[package_id][kind].add(other_id)
         return {
             package_id: PackageScope(frozenset(ids["fee"]), frozenset(ids["practitioner"]),

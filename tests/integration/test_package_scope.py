@@ -41,6 +41,19 @@ async def test_scopes_of_several_packages_take_one_query(make_uow, engine):
         assert await package_scope.scopes_of(uow, []) == {}
 
 
+async def test_one_packages_scope_is_what_the_query_for_several_reads(make_uow, engine):
+    """One package (booking's question) goes by a statement of its own: the same scope."""
+    async with make_uow() as uow:
+        ids = [(await package_of(uow, name)).id for name in ("maya", "leo")]
+        together = await package_scope.scopes_of(uow, ids)
+    for package_id in ids:
+        async with make_uow() as uow:
+            with statements(engine) as seen:
+                assert await package_scope.scope_of(uow, package_id) == together[package_id]
+                assert await package_scope.scope_of(uow, package_id) == together[package_id]
+            assert len(seen) == 1, "remembered for the transaction"
+
+
 async def test_a_package_that_does_not_exist_covers_nothing(make_uow):
     async with make_uow() as uow:
         nothing = await package_scope.scope_of(uow, 999_999)
