@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 
 from bot.services import billing, credit, packages
 from bot.services.clinic import get_clinic, local_today
@@ -47,10 +47,13 @@ def amount_for(clinic: Clinic, price: Decimal) -> Decimal | None:
     return min(clinic.deposit, price)
 
 
-# Built once and run on the driver: every booking without a package asks it twice.
+# Built once and run on the driver: every booking without a package asks it twice. The kind is
+# written into the SQL, not bound: only then can a plan PostgreSQL keeps for any parameters use
+# the partial index of deposits (uq_invoice_deposit_appointment), not a scan of every invoice.
 _INVOICE_COLUMNS = Columns(Invoice)
 _DEPOSIT = Hot(select(*_INVOICE_COLUMNS.columns).where(
-    Invoice.appointment_id == bindparam("appointment"), Invoice.kind == DEPOSIT))
+    Invoice.appointment_id == bindparam("appointment"),
+    Invoice.kind == literal_column(f"'{DEPOSIT}'")))
 
 
 async def deposit_of(uow: UnitOfWork, appointment_id: int) -> Invoice | None:

@@ -269,3 +269,22 @@ async def test_the_migration_goes_down_and_up_with_a_deposit_on_file(clinic, mak
     assert {"deposit", "deposit_hold_minutes"} <= columns
     [deposit] = await _deposits(make_uow)
     assert deposit.amount == Decimal("20.00")
+
+
+async def test_an_appointments_deposit_is_found_by_its_index_whatever_the_plan(clinic, make_uow):
+    """The deposit's kind is part of the statement's text, so even a plan made for any
+    parameters (PostgreSQL keeps such plans for prepared statements) uses the partial index of
+    deposits instead of reading every invoice; SQLite's planner likewise."""
+    compiled = deposits._DEPOSIT.statement.compile()
+    assert "'deposit'" in str(compiled)
+    async with make_uow() as uow:
+        connection = await uow.connection()
+        sql = str(compiled).replace(":appointment", "$1" if uow.dialect == "postgresql" else "?")
+        if uow.dialect == "postgresql":
+            await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            await connection.exec_driver_sql(f"PREPARE deposit_of(int) AS {sql}")
+            plan = (await connection.exec_driver_sql("EXPLAIN EXECUTE deposit_of(1)")).all()
+            await connection.exec_driver_sql("DEALLOCATE deposit_of")
+        else:
+            plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1,))).all()
+    assert "uq_invoice_deposit_appointment" in " ".join(str(row) for row in plan)
