@@ -248,7 +248,9 @@ async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figu
         warm: dict[str, list[float]] = defaultdict(list)
         await asyncio.gather(*(Conversation(engine, phone, 0, warm).say("MENU", "warm-up")
                                for phone in phones))
+        cpu = time.process_time()
         full, talks, seconds = await run(engine, phones, sizes.turns_per_conversation, None, 0)
+        cpu = time.process_time() - cpu
         slots = SlotWaits(engine)
         for n, rate in enumerate(offered):
             slots.samples = []
@@ -273,6 +275,10 @@ async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figu
                f"capacity: {len(talks)} conversations answering at once, {len(turns)} turns, "
                f"{booked} bookings; time inside Engine.handle: {_kinds(full)}",
                {"conversations": len(talks), "turns": len(turns), "booked": booked}),
+        Figure("dialog CPU per turn", cpu / len(turns) * 1000, "ms", "", None,
+               "capacity run: this process's CPU (the engine and the simulated patients; on "
+               "PostgreSQL the server's own is not counted) over its turns; steadier than turns/s "
+               "on a machine whose speed varies"),
     ]
     for n, (rate, paced, paced_talks, paced_seconds, waits, locks) in enumerate(paced_runs):
         latencies = [s for kind in paced.values() for s in kind]
