@@ -35,20 +35,27 @@ async def inbound_rows(make_uow) -> list[tuple[str, str | None]]:
         return list(rows.tuples().all())
 
 
+async def hello_that_fails(tg) -> tuple[TgUser, dict]:
+    """Maya's "hello" by webhook, answered 500 (so Telegram will deliver it again)."""
+    maya = TgUser(tg, 7001, "Maya")
+    update = maya.update(message=maya.message(text="hello"))
+    failed = await tg.http.post("/telegram/webhook", json=update,
+                                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert failed.status_code == 500, "Telegram will deliver it again"
+    return maya, update
+
+
 async def test_a_webhook_update_that_failed_is_acted_on_when_delivered_again(
     clinic, database_url, clock, make_uow, monkeypatch
 ):
     turns = fail_first_turn(monkeypatch)
     async with telegram_server(database_url, clock, mode="webhook") as tg:
-        maya = TgUser(tg, 7001, "Maya")
-        update = maya.update(message=maya.message(text="hello"))
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        failed = await tg.http.post("/telegram/webhook", json=update, headers=headers)
-        assert failed.status_code == 500, "Telegram will deliver it again"
+        maya, update = await hello_that_fails(tg)
         assert await inbound_rows(make_uow) == [], "the failed update's claim was given up"
         assert tg.standin.of("sendMessage") == []
         assert "share your phone" in await maya.send(update)  # Telegram's retry: 200
-        again = await tg.http.post("/telegram/webhook", json=update, headers=headers)
+        again = await tg.http.post("/telegram/webhook", json=update,
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
         assert again.status_code == 200
         await tg.settle()
     assert turns == ["hello", "hello"], "acted on once after the failure, not a third time"
@@ -81,11 +88,7 @@ async def test_an_update_whose_claim_failed_is_not_acted_on_until_delivered_agai
 
     monkeypatch.setattr(inbound, "claim", flaky_claim)
     async with telegram_server(database_url, clock, mode="webhook") as tg:
-        maya = TgUser(tg, 7001, "Maya")
-        update = maya.update(message=maya.message(text="hello"))
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        failed = await tg.http.post("/telegram/webhook", json=update, headers=headers)
-        assert failed.status_code == 500, "Telegram will deliver it again"
+        maya, update = await hello_that_fails(tg)
         await tg.settle()
         assert turns == [], "no handler acted on the unclaimed update"
         assert tg.standin.of("sendMessage") == []
