@@ -29,6 +29,7 @@ from bot.storage.models import (
     Payment,
     Practitioner,
 )
+from bot.storage.models.billing import outstanding as invoice_outstanding
 from bot.storage.types import to_money
 from bot.storage.uow import UnitOfWork
 
@@ -116,6 +117,7 @@ class PackageDetails:
 async def package_details(uow: UnitOfWork, package_id: int) -> PackageDetails:
     """Everything RULES.md 11 promises about one package, as of the clinic's today."""
     package = await packages.get_package(uow, package_id)
+    await uow.flush_pending()  # the details' statements bypass the session's autoflush
     return (await _details(uow, [package]))[0]
 
 
@@ -179,10 +181,10 @@ def package_status(package: OwnedPackage, today: date) -> Status:
 
 
 async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[PackageDetails]:
-    """Details of ``owned``, packages of one patient (what the session holds is flushed)."""
+    """Details of ``owned``, packages of one patient (the caller flushed what the session
+    holds: the statements below bypass its autoflush)."""
     if not owned:
         return []
-    await uow.flush_pending()
     clinic = await get_clinic(uow)
     today = local_today(clinic, uow.clock.now())
     (patient_id,) = {package.patient_id for package in owned}
@@ -191,8 +193,7 @@ async def _details(uow: UnitOfWork, owned: Sequence[OwnedPackage]) -> list[Packa
     for package_id, amount, paid_on_invoice, status, collected in await _PRICE_INVOICES.records(
         uow, {"patient": patient_id}
     ):
-        if status != "void":  # Invoice.outstanding
-            outstanding[package_id] += amount - paid_on_invoice
+        outstanding[package_id] += invoice_outstanding(amount, paid_on_invoice, status)
         paid[package_id] += to_money(collected or 0)
     sessions = await _sessions(uow, patient_id, zone(clinic))
     return [

@@ -81,7 +81,13 @@ class Invoice(Base):
 
     @property
     def outstanding(self) -> Decimal:
-        return Decimal("0.00") if self.status == "void" else self.amount - self.paid
+        return outstanding(self.amount, self.paid, self.status)
+
+
+def outstanding(amount: Decimal, paid: Decimal, status: str) -> Decimal:
+    """What is still owed on an invoice of ``amount`` with ``paid`` received: nothing once void
+    (:attr:`Invoice.outstanding`; for rows read as columns)."""
+    return Decimal("0.00") if status == "void" else amount - paid
 
 
 class Payment(Base):
