@@ -90,8 +90,7 @@ async def record_payment(
         )
     invoice.paid = invoice.paid + amount
     if invoice.paid == invoice.amount:
-        invoice.status = "paid"
-        invoice.reminder_due_on = None  # nothing more to chase
+        invoice.status = "paid"  # its reminder cursor goes with the flush (models.billing)
     payment = Payment(
         invoice_id=invoice.id,
         patient_id=invoice.patient_id,
@@ -125,7 +124,6 @@ async def void_invoice(uow: UnitOfWork, invoice: Invoice) -> None:
             f"invoice {invoice.id} already has {invoice.paid} paid; refund it at the desk first"
         )
     invoice.status = "void"
-    invoice.reminder_due_on = None
 
 
 def settle_invoice(invoice: Invoice) -> None:
@@ -135,7 +133,6 @@ def settle_invoice(invoice: Invoice) -> None:
     """
     if invoice.status == "open":
         invoice.status = "void"
-        invoice.reminder_due_on = None
 
 
 async def package_collected(uow: UnitOfWork, package_id: int) -> Decimal:

@@ -5,7 +5,7 @@
   ``renewal_remind_on`` has come.
 * :func:`unpaid_reminders` -- ``invoice:{id}:unpaid:{N}d``, the latest of the clinic's
   ``unpaid_invoice_days`` stages reached, and staff told once (``invoice:{id}:overdue``); reads
-  the invoices whose ``reminder_due_on`` has come.
+  the invoices whose :class:`bot.storage.models.InvoiceReminder` has come.
 
 Each reads a chunk at a time (:func:`bot.services.sweeping.walk`) and moves the cursors on.
 """
@@ -20,13 +20,20 @@ from sqlalchemy import Row, Table, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
-from bot.services.inbox_record import record_alerts, record_staff_rows
+from bot.services.inbox_record import alert_rows
 from bot.services.periods import first_period_after, period_start
 from bot.services.recipients import Wanted, clinic_today, patient_messages
 from bot.services.staff import all_staff
-from bot.services.sweep_writes import insert_and_move
+from bot.services.sweep_writes import Rows, insert_and_move
 from bot.services.sweeping import walk
-from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage
+from bot.storage.models import (
+    InboxItem,
+    Invoice,
+    InvoiceReminder,
+    Membership,
+    MembershipPlan,
+    OutboxMessage,
+)
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
@@ -36,6 +43,7 @@ ONE_DAY = timedelta(days=1)
 _M = cast(Table, Membership.__table__)
 _P = cast(Table, MembershipPlan.__table__)
 _I = cast(Table, Invoice.__table__)
+_R = cast(Table, InvoiceReminder.__table__)
 
 
 async def renewal_reminders(uow: UnitOfWork) -> int:
@@ -82,17 +90,19 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
     """Queue the latest unpaid-invoice reminder reached by each open invoice, and tell staff
     once when its first reminder is due; how many messages were queued.
 
-    Reads only open invoices whose ``reminder_due_on`` has come (a chunk at a time), and moves
-    each one's cursor to the day its next stage is reached (None after the last)."""
+    Reads only invoices whose reminder cursor (:class:`InvoiceReminder`) has come, a chunk at
+    a time, and moves each one to the day its next stage is reached (the row goes after the
+    last, or once the invoice is paid or void)."""
     clinic = await get_clinic(uow)
     today = local_today(clinic, uow.clock.now())
     stages = sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
     staff = await all_staff(uow)
     told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
 
-    due = select(_I.c.id, _I.c.patient_id, _I.c.due_on, _I.c.reminder_due_on, _I.c.status,
-                 _I.c.kind).where(_I.c.reminder_due_on <= today)
-    return await walk(uow, due, (_I.c.reminder_due_on, _I.c.id), _I,
+    due = (select(_R.c.invoice_id, _I.c.patient_id, _I.c.due_on, _R.c.remind_on, _I.c.status,
+                  _I.c.kind)
+           .join(_I, _I.c.id == _R.c.invoice_id).where(_R.c.remind_on <= today))
+    return await walk(uow, due, (_R.c.remind_on, _R.c.invoice_id), _R,
                       lambda chunk, rows: _chase(chunk, today, stages, told, rows))
 
 
@@ -119,16 +129,15 @@ async def _chase(
         if following != cursor:
             moved.append((invoice_id, following))
     # The patients' reminders and the staff alerts in one insert (staff told once per invoice:
-    # the outbox's unique purpose settles repeats); the desk's inbox has each alert even when
-    # no staff member asked for unpaid alerts. The cursors move in the same statement
-    # (PostgreSQL).
+    # the outbox's unique purpose settles repeats), and the desk's inbox item of each alert
+    # (even when no staff member asked for unpaid alerts). On PostgreSQL the cursors move in
+    # the same statement.
     alerts: list[tuple[str, dict[str, object]]] = [
         (f"invoice:{iid}:overdue", {"invoice_id": iid, "patient_id": pid}) for iid, pid in overdue
     ]
-    if not told:
-        await record_alerts(uow, [(purpose, "unpaid", params) for purpose, params in alerts])
     queued = outbox.rows(uow, await patient_messages(uow, wanted) + (
         outbox.staff_alert_rows("unpaid", told, alerts)))
-    await record_staff_rows(uow, queued)
+    items = alert_rows(uow, [(purpose, "unpaid", params) for purpose, params in alerts])
     return await insert_and_move(
-        uow, OutboxMessage, queued, ["purpose"], (_I, "reminder_due_on", moved))
+        uow, OutboxMessage, queued, ["purpose"], (_R, "remind_on", moved),
+        also=[Rows(InboxItem, items, ["key"])])

@@ -24,7 +24,7 @@ from bot.storage.uow import UnitOfWork
 # Columns that are not data about the patient: hashes of secrets, sweeps' cursors and leases.
 NEVER_EXPORTED = frozenset({
     "invitation.code_hash", "invitation.form_token", "invitation.round",
-    "invoice.reminder_due_on", "membership.next_invoice_on", "membership.renewal_remind_on",
+    "membership.next_invoice_on", "membership.renewal_remind_on",
     "outbox.claimed_until", "outbox.attempts",
 })
 NAMED = {"fee_id": "fee", "practitioner_id": "practitioner", "location_id": "location",

@@ -41,6 +41,14 @@ async def record(
 
 async def record_alerts(uow: UnitOfWork, alerts: list[tuple[str, str, dict[str, object]]]) -> int:
     """:func:`record` for many (key, kind, params) alerts at once; how many were new."""
+    return await insert_ignore_many(uow, InboxItem, alert_rows(uow, alerts), ["key"])
+
+
+def alert_rows(
+    uow: UnitOfWork, alerts: list[tuple[str, str, dict[str, object]]]
+) -> list[dict[str, object]]:
+    """The inbox rows :func:`record_alerts` inserts (one per key), for a sweep that inserts
+    them with its other writes (:func:`bot.services.sweep_writes.insert_and_move`)."""
     now = uow.clock.now()
     rows: dict[str, dict[str, object]] = {}
     for key, kind, params in alerts:
@@ -49,7 +57,7 @@ async def record_alerts(uow: UnitOfWork, alerts: list[tuple[str, str, dict[str, 
             "text": None, "params": params, "created_at": now, "handled_at": None,
             "handled_by": None,
         })
-    return await insert_ignore_many(uow, InboxItem, list(rows.values()), ["key"])
+    return list(rows.values())
 
 
 async def record_staff_rows(uow: UnitOfWork, rows: Sequence[Mapping[str, object]]) -> int:

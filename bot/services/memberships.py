@@ -20,10 +20,9 @@ from sqlalchemy import Row, Select, Table, select
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
-from bot.services.sweep_writes import insert_and_move
+from bot.services.sweep_writes import Follow, insert_and_move
 from bot.services.sweeping import in_chunks, locked, walk
-from bot.storage.models import Invoice, Membership, MembershipPlan, Patient
-from bot.storage.models.billing import reminder_cursor
+from bot.storage.models import Invoice, InvoiceReminder, Membership, MembershipPlan, Patient
 from bot.storage.uow import UnitOfWork
 
 
@@ -122,7 +121,6 @@ async def cancel(
     )
     for invoice in stale:
         invoice.status = "void"
-        invoice.reminder_due_on = None
     await uow.session.flush()
     await seen.record(
         "membership.cancel",
@@ -207,14 +205,19 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
                 "description": f"{name} {begins.isoformat()}", "amount": price, "paid": 0,
                 "status": "open", "issued_on": begins, "due_on": begins,
                 "membership_id": mid, "period_start": begins, "period_end": ends,
-                "created_at": now, "reminder_due_on": reminder_cursor("membership", "open", begins),
+                "created_at": now,
             })
             index, begins = index + 1, ends
         following = None if cancelled is not None and begins >= cancelled else begins
         if following != cursor:
             moved.append((mid, following))
+    # Each new invoice is open and of a chased kind: the unpaid reminders look at it from its
+    # due date (models.billing.reminder_cursor), by a row the same statement adds.
     return await insert_and_move(uow, Invoice, invoices, ["membership_id", "period_start"],
-                                 (_M, "next_invoice_on", moved))
+                                 (_M, "next_invoice_on", moved), follow=CHASED)
+
+
+CHASED = Follow(InvoiceReminder, (("invoice_id", "id"), ("remind_on", "due_on")))
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

@@ -81,6 +81,8 @@ NOT_EXPORTED = {
     "package_location": "what a package covers: the clinic's locations",
     "checkout_session": "Stripe payment pages opened for an invoice: the invoice and what was "
                         "paid through them are exported",
+    "invoice_reminder": "when the unpaid reminders next look at an invoice: a sweep's cursor; "
+                        "the invoice and the reminders sent about it are exported",
 }
 LINK = guardianship.c
 Doc = dict[str, Any]

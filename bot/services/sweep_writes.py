@@ -2,22 +2,43 @@
 
 :func:`insert_and_move` is what each chunk of :func:`bot.services.sweeping.walk` writes: on
 PostgreSQL one data-modifying statement over arrays (compiled and prepared once whatever the
-chunk, one round trip), on SQLite the insert and then the cursor update.
+chunk, one round trip), on SQLite the inserts and then the cursor update.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Table, TextClause, text
+from sqlalchemy import Dialect, Table, TextClause, insert, text
 
-from bot.services.sweeping import move_cursors, unnest_update
+from bot.services.sweeping import cursor_moves, cursor_params, move_cursors
 from bot.storage.models import Base
 from bot.storage.uow import UnitOfWork
-from bot.storage.upsert import insert_ignore_many
+from bot.storage.upsert import insert_ignore_many, insert_ignore_many_returning
+
+Cursors = tuple[Table, str, Sequence[tuple[int, date | None]]]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows to insert into ``model``'s table unless their ``conflict`` columns exist."""
+
+    model: type[Base]
+    rows: Sequence[Mapping[str, Any]]
+    conflict: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A row of ``model`` for each row the main insert added: each of its ``columns`` (name)
+    taken from the added row's column ``columns[name]``."""
+
+    model: type[Base]
+    columns: tuple[tuple[str, str], ...]
 
 
 async def insert_and_move(
@@ -25,36 +46,61 @@ async def insert_and_move(
     model: type[Base],
     rows: Sequence[Mapping[str, Any]],
     conflict: Sequence[str],
-    cursors: tuple[Table, str, Sequence[tuple[int, date | None]]],
+    cursors: Cursors,
+    *,
+    also: Sequence[Rows] = (),
+    follow: Follow | None = None,
 ) -> int:
-    """A chunk's writes: insert ``rows`` into ``table`` unless their ``conflict`` columns
-    exist (ON CONFLICT DO NOTHING) and move ``cursors`` (a table, its cursor column, and each
-    (id, cursor) of the chunk); how many rows were inserted.
+    """A chunk's writes: insert ``rows`` into ``model``'s table unless their ``conflict``
+    columns exist (ON CONFLICT DO NOTHING), with a ``follow`` row for each one added, insert
+    the ``also`` rows likewise, and move ``cursors`` (a table, its cursor column, and each
+    (id, cursor) of the chunk, see :func:`bot.services.sweeping.move_cursors`); how many of
+    ``rows`` were inserted.
 
-    On PostgreSQL one statement does both (a data-modifying CTE over one array per column, see
-    :func:`_unnest_insert`: compiled and prepared once however many rows, one round trip); on
-    SQLite the insert, then :func:`move_cursors`."""
+    On PostgreSQL one statement does it all (a data-modifying CTE over one array per column,
+    see :func:`_unnest_writes`: compiled and prepared once however many rows, one round trip);
+    on SQLite the inserts, then :func:`move_cursors`."""
     cursor_table, name, moved = cursors
+    also = [extra for extra in also if extra.rows]
     if uow.dialect != "postgresql" or not rows:
-        created = await insert_ignore_many(uow, model, rows, conflict)
+        created = await _insert_one_by_one(uow, Rows(model, rows, conflict), follow)
+        for extra in also:
+            await insert_ignore_many(uow, extra.model, extra.rows, extra.conflict)
         await move_cursors(uow, cursor_table, name, moved)
         return created
-    table = cast(Table, model.__table__)
-    columns, arrays = _columns(uow, table, rows)
-    stmt = _unnest_insert(uow.engine.dialect, table, columns, tuple(conflict), cursor_table.name,
-                          cursor_table.c[name].name)
-    params: dict[str, Any] = {f"c{n}": array for n, array in enumerate(arrays)}
-    params["ids"] = [ident for ident, _ in moved]
-    params["cursors"] = [cursor for _, cursor in moved]
+    params: dict[str, Any] = cursor_params(cursor_table, name, moved)
+    shapes = []
+    for n, write in enumerate([Rows(model, rows, conflict), *also]):
+        table = cast(Table, write.model.__table__)
+        columns, arrays = _columns(uow, table, write.rows)
+        shapes.append((table, columns, tuple(write.conflict)))
+        params.update({f"r{n}c{c}": array for c, array in enumerate(arrays)})
+    follows = None if follow is None else (cast(Table, follow.model.__table__), follow.columns)
+    stmt = _unnest_writes(uow.engine.dialect, tuple(shapes), follows, cursor_table, name)
     return int((await uow.session.execute(stmt, params)).scalar_one())
+
+
+async def _insert_one_by_one(uow: UnitOfWork, write: Rows, follow: Follow | None) -> int:
+    """The main insert and its follow rows as separate statements (SQLite, or no rows)."""
+    if follow is None:
+        return await insert_ignore_many(uow, write.model, write.rows, write.conflict)
+    sources = [source for _, source in follow.columns]
+    added = await insert_ignore_many_returning(
+        uow, write.model, write.rows, write.conflict, sources)
+    if added:  # rows of new rows: nothing can be in their way
+        await uow.session.execute(insert(follow.model), [
+            {column: row[sources.index(source)] for column, source in follow.columns}
+            for row in added])
+    return len(added)
 
 
 def _columns(
     uow: UnitOfWork, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[tuple[str, ...], list[list[Any]]]:
     """The columns ``rows`` set (with any scalar default the rows leave out) and one array of
-    bound values per column, through each column type's own bind processing. A column with a
-    computed default must be given: an insert over arrays never calls it."""
+    bound values per column, through each column type's own bind processing (a value repeated
+    from the row before, as a chunk's "now" is, is processed once). A column with a computed
+    default must be given: an insert over arrays never calls it."""
     given = tuple(rows[0]) if rows else ()
     defaults: dict[str, Any] = {}
     for column in table.c:
@@ -70,24 +116,49 @@ def _columns(
         process = table.c[column_name].type.bind_processor(dialect)
         values = ([row[column_name] for row in rows] if column_name in given
                   else [defaults[column_name]] * len(rows))
-        arrays.append([process(v) for v in values] if process else values)
+        arrays.append(_processed(values, process) if process else values)
     return names, arrays
 
 
+def _processed(values: list[Any], process: Any) -> list[Any]:
+    out: list[Any] = []
+    last: Any = object()
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, process(value)
+        out.append(done)
+    return out
+
+
+Shape = tuple[Table, tuple[str, ...], tuple[str, ...]]
+
+
 @functools.lru_cache(maxsize=32)
-def _unnest_insert(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
-    cursor_table: str, cursor_column: str,
+def _unnest_writes(
+    dialect: Dialect, inserts: tuple[Shape, ...], follow: tuple[Table, tuple[tuple[str, str], ...]]
+    | None, cursor_table: Table, cursor_column: str,
 ) -> TextClause:
-    """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`` with
-    the cursor update of :func:`bot.services.sweeping.unnest_update` in the same statement;
-    counts the inserted rows (constant names from the models, never from data)."""
-    arrays = ", ".join(
-        f"CAST(:c{n} AS {table.c[name].type.compile(dialect=dialect)}[])"
-        for n, name in enumerate(columns))
-    return text(
-        f"WITH moved AS ({unnest_update(cursor_table, cursor_column).text}), "  # noqa: S608 - model names only
-        f"added AS (INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING 1) "
-        "SELECT count(*) FROM added")
+    """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`` for
+    each of ``inserts`` (table, columns, conflict columns; arrays ``:r<n>c<column>``), the
+    first one's added rows followed by a ``follow`` row each, and the cursor moves of
+    :func:`bot.services.sweeping.cursor_moves`, in one statement; counts the first insert's
+    added rows (constant names from the models, never from data)."""
+    parts = [f"moved{n} AS ({part})" for n, part in enumerate(cursor_moves(cursor_table,
+                                                                           cursor_column))]
+    sources = [source for _, source in follow[1]] if follow else []
+    for n, (table, columns, conflict) in enumerate(inserts):
+        arrays = ", ".join(
+            f"CAST(:r{n}c{c} AS {table.c[name].type.compile(dialect=dialect)}[])"
+            for c, name in enumerate(columns))
+        returning = f" RETURNING {', '.join(sources) or '1'}" if n == 0 else ""
+        parts.append(
+            f"added{n} AS (INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - model names only
+            f"SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING{returning})")
+    if follow is not None:
+        followed, pairs = follow
+        targets, picked = ", ".join(c for c, _ in pairs), ", ".join(s for _, s in pairs)
+        parts.append(f"followed AS (INSERT INTO {followed.name} ({targets}) "  # noqa: S608 - model names only
+                     f"SELECT {picked} FROM added0)")
+    return text(f"WITH {', '.join(parts)} SELECT count(*) FROM added0")  # noqa: S608 - as above

@@ -18,17 +18,17 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
-    TextClause,
     bindparam,
     delete,
     func,
+    insert,
     select,
     text,
     tuple_,
     update,
 )
 
-from bot.storage.models import Invoice, Membership
+from bot.storage.models import Invoice, InvoiceReminder, Membership
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
@@ -152,30 +152,63 @@ async def _walk_lane(
 async def move_cursors(
     uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
 ) -> None:
-    """Set ``table.<name>`` of each (id, cursor) of a chunk: one ``UPDATE ... FROM unnest(ids,
-    cursors)`` on PostgreSQL (two array parameters: the statement is the same every chunk, so
-    it is compiled and prepared once; a ``VALUES`` list of the chunk's rows was compiled afresh
-    per chunk, most of a full pass's Python time), an executemany on SQLite."""
+    """Set ``table.<name>`` of each (id, cursor) of a chunk (the id is the table's primary
+    key). A None cursor clears a nullable column; where the column cannot be NULL (a cursor in a
+    table of its own, :class:`bot.storage.models.InvoiceReminder`) it deletes the row.
+
+    On PostgreSQL one statement over arrays (:func:`cursor_moves`: the same every chunk, so it
+    is compiled and prepared once; a ``VALUES`` list of the chunk's rows was compiled afresh per
+    chunk, most of a full pass's Python time), on SQLite an executemany (and a delete)."""
     if not moved:
         return
-    target = table.c[name]
     if uow.dialect == "postgresql":
-        await uow.session.execute(unnest_update(table.name, target.name), {
-            "ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]})
+        parts = cursor_moves(table, name)
+        head = ", ".join(f"m{n} AS ({part})" for n, part in enumerate(parts[:-1]))
+        await uow.session.execute(
+            text(f"WITH {head} {parts[-1]}" if head else parts[-1]),
+            cursor_params(table, name, moved))
         return
-    await uow.session.execute(
-        update(table).where(table.c.id == bindparam("row_id"))
-        .values({target: bindparam("cursor")}),
-        [{"row_id": ident, "cursor": cursor} for ident, cursor in moved])
+    key, target = _key(table), table.c[name]
+    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None or target.nullable]
+    if kept:
+        await uow.session.execute(
+            update(table).where(key == bindparam("row_id")).values({target: bindparam("cursor")}),
+            [{"row_id": ident, "cursor": cursor} for ident, cursor in kept])
+    if len(kept) < len(moved):
+        await uow.session.execute(delete(table).where(
+            key.in_([ident for ident, cursor in moved if cursor is None])))
 
 
-def unnest_update(table: str, column_name: str) -> TextClause:
-    """``UPDATE table SET column = cursor`` for each (id, cursor) of two arrays (constant
-    names from the models, never from data)."""
-    return text(
-        f"UPDATE {table} SET {column_name} = moved.cursor "  # noqa: S608 - model names only
+def _key(table: Table) -> ColumnElement[Any]:
+    (key,) = table.primary_key.columns
+    return key
+
+
+def cursor_moves(table: Table, name: str) -> list[str]:
+    """The data-modifying SQL (PostgreSQL) that moves a chunk's cursors of ``table.<name>``:
+    ``UPDATE ... FROM unnest(:ids, :cursors)``, and ``DELETE ... WHERE key = ANY(:gone)`` when
+    the column cannot be NULL (see :func:`move_cursors`); their parameters come from
+    :func:`cursor_params`. Constant names from the models, never from data."""
+    key = _key(table).name
+    column = table.c[name]
+    parts = [
+        f"UPDATE {table.name} SET {column.name} = moved.cursor "  # noqa: S608 - model names only
         "FROM unnest(CAST(:ids AS bigint[]), CAST(:cursors AS date[])) AS moved (id, cursor) "
-        f"WHERE {table}.id = moved.id")
+        f"WHERE {table.name}.{key} = moved.id"]
+    if not column.nullable:
+        parts.append(f"DELETE FROM {table.name} WHERE {key} = ANY(CAST(:gone AS bigint[]))")  # noqa: S608
+    return parts
+
+
+def cursor_params(
+    table: Table, name: str, moved: Sequence[tuple[int, date | None]]
+) -> dict[str, Any]:
+    """The arrays :func:`cursor_moves` reads: ``ids`` and ``cursors`` (and ``gone``)."""
+    if table.c[name].nullable:
+        return {"ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]}
+    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None]
+    return {"ids": [ident for ident, _ in kept], "cursors": [cursor for _, cursor in kept],
+            "gone": [ident for ident, cursor in moved if cursor is None]}
 
 
 def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:
@@ -210,20 +243,30 @@ def invoiced_until() -> ColumnElement[Any]:
 async def unpaid_stages_changed(uow: UnitOfWork) -> None:
     """The clinic's ``unpaid_invoice_days`` changed: every open invoice the reminders chase is
     looked at again by the next sweep (which sends only the latest stage reached, once)."""
-    await uow.session.execute(
-        update(Invoice)
-        .where(Invoice.status == "open", Invoice.kind.in_(REMINDED_KINDS))
-        .values(reminder_due_on=Invoice.due_on)
-    )
+    await uow.session.execute(delete(InvoiceReminder))
+    await uow.session.execute(insert(InvoiceReminder).from_select(
+        ["invoice_id", "remind_on"],
+        select(Invoice.id, Invoice.due_on)
+        .where(Invoice.status == "open", Invoice.kind.in_(REMINDED_KINDS))))
 
 
 def backfill(dialect: str) -> list[str]:
-    """The cursors of existing rows, set-based (migration 0012; the benchmark's builder).
+    """The cursors of existing rows, set-based (the benchmark's builder).
 
     Only ever early: invoicing from the end of the latest invoiced period (periods are invoiced
     in order) or the start; a renewal reminder from the end of the latest period begun before
     yesterday (the next renewal is never earlier), less the plan's reminder days, or the start;
     an open membership or installment invoice from its due date."""
+    return [
+        membership_cursors(dialect),
+        "INSERT INTO invoice_reminder (invoice_id, remind_on) SELECT id, due_on FROM invoice "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
+
+
+def membership_cursors(dialect: str) -> str:
+    """:func:`backfill`'s memberships (migration 0012's too: the invoices' cursor was a column
+    of the invoice then)."""
     latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
               "WHERE invoice.membership_id = membership.id{})")
     days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
@@ -233,13 +276,8 @@ def backfill(dialect: str) -> list[str]:
     ended = latest.format(begun)
     remind = (f"{ended} - {days}" if dialect == "postgresql"
               else f"date({ended}, '-' || {days} || ' days')")
-    return [
-        f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
-        f"renewal_remind_on = COALESCE({remind}, start)",
-        "UPDATE invoice SET reminder_due_on = due_on "
-        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
-    ]
-
+    return (f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
+            f"renewal_remind_on = COALESCE({remind}, start)")
 
 
 async def prune(

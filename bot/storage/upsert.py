@@ -51,15 +51,29 @@ async def insert_ignore_many(
     multi-row statement here instead compiled a new statement of thousands of parameters per
     chunk, which took most of a scheduler pass.)
     """
+    return len(await insert_ignore_many_returning(
+        uow, model, rows, conflict_columns, ["id"], chunk=chunk))
+
+
+async def insert_ignore_many_returning(
+    uow: UnitOfWork,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    conflict_columns: Sequence[str],
+    returning: Sequence[str],
+    *,
+    chunk: int = 500,
+) -> list[tuple[Any, ...]]:
+    """:func:`insert_ignore_many`, giving the ``returning`` columns of each row inserted."""
     if not rows:
-        return 0
+        return []
     table = cast(Table, model.__table__)
     insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c.id)
+        .returning(*(table.c[name] for name in returning))
         .execution_options(insertmanyvalues_page_size=chunk)
     )
     result = await uow.session.execute(stmt, [dict(row) for row in rows])
-    return len(result.all())
+    return [tuple(row) for row in result.all()]

@@ -19,7 +19,15 @@ from bot.i18n import translator
 from bot.services import appointments, arrivals, billing, deposit_release, deposits, payments
 from bot.services.clinic import get_clinic
 from bot.storage.migrate import alembic_config, upgrade
-from bot.storage.models import Appointment, Clinic, CreditEntry, Invoice, OutboxMessage, Payment
+from bot.storage.models import (
+    Appointment,
+    Clinic,
+    CreditEntry,
+    Invoice,
+    InvoiceReminder,
+    OutboxMessage,
+    Payment,
+)
 from tests.integration._builders import book as staff_book
 from tests.integration._builders import local, package_of, patient
 
@@ -65,7 +73,9 @@ async def test_a_patient_booking_without_a_package_opens_one_deposit(clinic, mak
     [deposit] = await _deposits(make_uow)
     assert (deposit.appointment_id, deposit.amount, deposit.status, deposit.description) == (
         appointment_id, Decimal("20.00"), "open", "Physiotherapy follow-up")
-    assert deposit.reminder_due_on is None, "the hold, not the unpaid reminders, chases it"
+    async with make_uow(readonly=True) as uow:
+        chased = await uow.session.get(InvoiceReminder, deposit.id)
+    assert chased is None, "the hold, not the unpaid reminders, chases it"
 
 
 async def test_staff_and_package_bookings_never_ask_a_deposit(clinic, make_uow):

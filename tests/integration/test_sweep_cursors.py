@@ -1,6 +1,6 @@
 """The sweeps' cursors (issue 15): a pass selects only what is due, and moves the cursors on.
 
-``membership.next_invoice_on``, ``membership.renewal_remind_on`` and ``invoice.reminder_due_on``
+``membership.next_invoice_on``, ``membership.renewal_remind_on`` and ``invoice_reminder.remind_on``
 (migration 0012). The example clinic's sofia is a monthly member from 2026-09-01 (renewal
 reminders 3 days before; unpaid reminders 3, 10 and 24 days after the due date); the tests'
 clock starts on 2026-11-02.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 import pytest
@@ -19,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
-from bot.services import memberships
+from bot.services import billing, memberships
 from bot.services.due_reminders import unpaid_reminders
 from bot.services.sweeping import move_cursors
-from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage, Patient
+from bot.storage.models import (
+    Invoice,
+    InvoiceReminder,
+    Membership,
+    MembershipPlan,
+    OutboxMessage,
+    Patient,
+)
 from bot.storage.uow import UnitOfWork
 from tests.statements import statements
 
@@ -41,10 +49,12 @@ async def _sofia(make_uow: Callable[..., UnitOfWork]) -> Row[Any]:
 
 async def _invoice(make_uow: Callable[..., UnitOfWork], membership_id: int,
                    period: date = date(2026, 11, 1)) -> Row[Any]:
-    """A period's invoice: id, reminder_due_on."""
+    """A period's invoice: id, reminder_due_on (its reminder cursor, None without one)."""
     async with make_uow(readonly=True) as uow:
-        return (await uow.session.execute(select(Invoice.id, Invoice.reminder_due_on).where(
-            Invoice.membership_id == membership_id, Invoice.period_start == period))).one()
+        return (await uow.session.execute(
+            select(Invoice.id, InvoiceReminder.remind_on.label("reminder_due_on"))
+            .outerjoin(InvoiceReminder, InvoiceReminder.invoice_id == Invoice.id)
+            .where(Invoice.membership_id == membership_id, Invoice.period_start == period))).one()
 
 
 async def _purposes(make_uow: Callable[..., UnitOfWork]) -> list[str]:
@@ -87,6 +97,42 @@ async def test_a_pass_moves_the_cursors_to_what_is_due_next(
     assert december.reminder_due_on == date(2026, 12, 4)
 
 
+async def test_an_invoice_is_chased_while_open_and_of_a_chased_kind(
+    engine: AsyncEngine, make_uow: Callable[..., UnitOfWork]
+) -> None:
+    sofia = await _sofia(make_uow)
+    november = await _invoice(make_uow, sofia.id)
+    async with make_uow() as uow:
+        patient_id = await uow.session.scalar(
+            select(Membership.patient_id).where(Membership.id == sofia.id))
+        made = {kind: (await billing.create_invoice(
+            uow, patient_id=patient_id, kind=kind, description=kind, amount=Decimal("10"),
+            issued_on=date(2026, 11, 2), due_on=date(2026, 11, 9))).id
+            for kind in ("installment", "package", "session", "no_show")}
+        await uow.commit()
+    async with make_uow(readonly=True) as uow:
+        chased = dict((await uow.session.execute(select(
+            InvoiceReminder.invoice_id, InvoiceReminder.remind_on))).tuples().all())
+    # The unpaid reminders chase membership and installment invoices, from their due date.
+    assert chased.get(made["installment"]) == date(2026, 11, 9)
+    assert not {made["package"], made["session"], made["no_show"]} & set(chased)
+    assert chased.get(november.id) == date(2026, 11, 1)
+    # Paid, or void: the cursor goes with the change, before any sweep looks again.
+    async with make_uow() as uow:
+        await billing.record_payment(uow, november.id, Decimal("10"))  # part of it: still open
+        await uow.commit()
+    assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 1)
+    async with make_uow() as uow:
+        owed = (await uow.session.get_one(Invoice, november.id)).outstanding
+        await billing.record_payment(uow, november.id, owed)
+        await billing.void_invoice(uow, await billing.lock_invoice(uow, made["installment"]))
+        await uow.commit()
+    async with make_uow(readonly=True) as uow:
+        left = set((await uow.session.scalars(select(InvoiceReminder.invoice_id))).all())
+    assert november.id not in left and made["installment"] not in left
+    assert left, "the other open membership invoices are still chased"
+
+
 async def _bulk_members(engine: AsyncEngine, count: int) -> None:
     """``count`` more monthly members (bulk Core inserts, as many rows as a clinic has)."""
     now = datetime(2026, 10, 1, tzinfo=UTC)
@@ -125,8 +171,8 @@ async def test_a_quiet_pass_reads_nothing_due_and_writes_nothing(
     async with make_uow(readonly=True) as uow:
         due = await uow.session.scalar(select(func.count()).select_from(Membership).where(
             (Membership.next_invoice_on <= today) | (Membership.renewal_remind_on <= today)))
-        chased = await uow.session.scalar(select(func.count()).select_from(Invoice).where(
-            Invoice.reminder_due_on <= today, Invoice.status == "open"))
+        chased = await uow.session.scalar(select(func.count()).select_from(InvoiceReminder)
+                                          .where(InvoiceReminder.remind_on <= today))
     assert due == 0 and chased == 0
 
 
@@ -249,17 +295,24 @@ async def test_a_chunk_of_unpaid_reminders_queues_patients_and_staff_in_one_inse
             created = await unpaid_reminders(uow)
         await uow.commit()
     assert created > 0  # reminders and their staff alerts
-    chunks = [s for s in seen if "reminder_due_on <=" in s and s.lstrip().startswith("SELECT")]
+    chunks = [s for s in seen if "remind_on <=" in s and s.lstrip().startswith("SELECT")]
     inserts = [s for s in seen if "INSERT INTO outbox " in s]
-    updates = [s for s in seen if s.lstrip().startswith("UPDATE invoice ")]
+    inbox = [s for s in seen if "INSERT INTO inbox_item " in s]
+    # Every stage of November's invoices came by December 30: their cursors go.
+    moves = [s for s in seen if s.lstrip().startswith(("UPDATE invoice_reminder ",
+                                                       "DELETE FROM invoice_reminder "))]
     staff = [s for s in seen if "FROM staff" in s]
-    # Per chunk: its rows, its patients (Core), one outbox insert, and its cursor update: in
-    # the insert's own statement on PostgreSQL, on its own on SQLite.
+    # Per chunk: its rows, its patients (Core), one outbox insert, one inbox insert and its
+    # cursor update: all in the outbox insert's own statement on PostgreSQL, each on its own
+    # on SQLite.
     assert len(chunks) >= 2 and len(inserts) == len(chunks), (len(chunks), len(inserts))
     if engine.dialect.name == "postgresql":
-        assert not updates and all("UPDATE invoice SET reminder_due_on" in s for s in inserts)
+        assert not moves and not set(inbox) - set(inserts)
+        assert all("DELETE FROM invoice_reminder" in s and "INSERT INTO inbox_item" in s
+                   for s in inserts)
+        assert len(set(inserts)) == 1  # the same statement whatever the chunk: prepared once
     else:
-        assert len(updates) == len(chunks)
+        assert len(moves) == len(chunks) and len(inbox) == len(chunks)
     assert len(staff) == 1  # the staff read once per pass, not per chunk
 
 

@@ -6,6 +6,7 @@ from bot.storage.models.base import Base
 from bot.storage.models.billing import (
     CreditEntry,
     Invoice,
+    InvoiceReminder,
     Membership,
     MembershipPlan,
     Payment,
@@ -58,6 +59,7 @@ __all__ = [
     "Invitation",
     "InvitationGuard",
     "Invoice",
+    "InvoiceReminder",
     "KeptApart",
     "Location",
     "Membership",

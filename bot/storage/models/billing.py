@@ -6,9 +6,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    delete,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, attributes, mapped_column
 
 from bot.storage.models.base import Base
 from bot.storage.types import Money, UTCDateTime
@@ -17,15 +29,9 @@ REMINDED_KINDS = ("membership", "installment")  # chased by the unpaid-invoice r
 DEPOSIT_ONLY = text("kind = 'deposit'")  # one deposit invoice per appointment (issue 20)
 
 
-def _reminder_cursor(context: DefaultExecutionContext) -> date | None:
-    """A new invoice's ``reminder_due_on``: its due date when unpaid reminders chase its kind."""
-    values = _parameters(context)
-    return reminder_cursor(values.get("kind"), values.get("status", "open"), values.get("due_on"))
-
-
 def reminder_cursor(kind: str | None, status: str | None, due_on: date | None) -> date | None:
-    """Where a new invoice's ``reminder_due_on`` starts: its due date when unpaid reminders
-    chase its kind and it is open, else None (nothing to chase)."""
+    """Where a new invoice's :class:`InvoiceReminder` starts: its due date when unpaid
+    reminders chase its kind and it is open, else None (no row: nothing to chase)."""
     return due_on if kind in REMINDED_KINDS and status == "open" else None
 
 
@@ -54,7 +60,6 @@ class Invoice(Base):
         UniqueConstraint("membership_id", "period_start"),
         UniqueConstraint("package_id", "installment_no"),
         Index("ix_invoice_status_due", "status", "due_on"),
-        Index("ix_invoice_reminder_due_on", "reminder_due_on", "id"),
         Index("uq_invoice_deposit_appointment", "appointment_id", unique=True,
               sqlite_where=DEPOSIT_ONLY, postgresql_where=DEPOSIT_ONLY),
     )
@@ -75,13 +80,54 @@ class Invoice(Base):
     period_end: Mapped[date | None] = mapped_column(Date)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The unpaid-reminder sweep's cursor: on or before the day its next reminder stage is
-    # reached (None: nothing more to send). Only a lower bound: the sweep re-checks each row.
-    reminder_due_on: Mapped[date | None] = mapped_column(Date, default=_reminder_cursor)
 
     @property
     def outstanding(self) -> Decimal:
         return outstanding(self.amount, self.paid, self.status)
+
+
+class InvoiceReminder(Base):
+    """The unpaid-reminder sweep's cursor of one invoice it chases (RULES.md 15, issue 15).
+
+    ``remind_on`` is on or before the day the invoice's next reminder stage is reached; only a
+    lower bound, the sweep re-checks each invoice it reads. The row exists while there may be
+    something to send: an open membership or installment invoice gets one when it is created,
+    and it goes when the invoice is paid or void or its last stage was sent.
+
+    A table of its own rather than a column of the invoice: a sweep moves thousands of cursors,
+    and changing an indexed column writes a new copy of the row and an entry in each of the
+    table's indexes; here that is a narrow row and two indexes, not the invoice's wide row and
+    its six (moving 44,651 cursors just after a checkpoint wrote 81 MB of WAL as an invoice
+    column, 17 MB here).
+    """
+
+    __tablename__ = "invoice_reminder"
+    __table_args__ = (Index("ix_invoice_reminder_remind_on", "remind_on", "invoice_id"),)
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True)
+    remind_on: Mapped[date] = mapped_column(Date)
+
+
+@event.listens_for(Invoice, "after_insert")
+def _chase_from_due_date(
+    _mapper: Mapper[Invoice], connection: Connection, invoice: Invoice
+) -> None:
+    """An invoice added through the session: its :class:`InvoiceReminder` when the unpaid
+    reminders chase it (invoices inserted in bulk, by the membership sweep, add theirs in the
+    same statement: :func:`bot.services.memberships.invoice_due_periods`)."""
+    remind_on = reminder_cursor(invoice.kind, invoice.status, invoice.due_on)
+    if remind_on is not None:
+        connection.execute(insert(InvoiceReminder).values(invoice_id=invoice.id,
+                                                          remind_on=remind_on))
+
+
+@event.listens_for(Invoice, "after_update")
+def _stop_chasing(_mapper: Mapper[Invoice], connection: Connection, invoice: Invoice) -> None:
+    """Paid or void through the session: nothing more to chase, its cursor goes (the sweep
+    would drop it anyway when it next reads the invoice; this keeps what it reads small)."""
+    if invoice.status != "open" and attributes.get_history(invoice, "status").has_changes():
+        connection.execute(delete(InvoiceReminder).where(InvoiceReminder.invoice_id == invoice.id))
 
 
 def outstanding(amount: Decimal, paid: Decimal, status: str) -> Decimal:

@@ -9,7 +9,7 @@ Create Date: 2026-12-06 02:30:00.000000
 ``invoice.reminder_due_on`` (when the invoice's next unpaid reminder may be due), each indexed;
 a sweep selects ``WHERE cursor <= today`` and moves the cursor on. They are lower bounds: a
 sweep re-checks every row it selects, so the set-based backfill only has to be early, never
-late (:func:`bot.services.sweeping.backfill`): the end of the latest invoiced period (periods
+late (:func:`backfill`): the end of the latest invoiced period (periods
 are invoiced in order; else the start), the end of the latest period begun before yesterday
 less the plan's reminder days (else the start), and the due date of every open membership or
 installment invoice. Each index is
@@ -21,12 +21,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.services.sweeping import backfill
+from bot.services.sweeping import membership_cursors
 
 revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
+
+
+def backfill(dialect: str) -> list[str]:
+    """The cursors of existing rows, set-based and only ever early (the invoices' cursor as this
+    revision has it, a column; :func:`bot.services.sweeping.backfill` follows the schema now)."""
+    return [
+        membership_cursors(dialect),
+        "UPDATE invoice SET reminder_due_on = due_on "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
 
 
 def upgrade() -> None:
