@@ -27,6 +27,7 @@ from bot.services.staff import all_staff
 from bot.services.sweep_writes import Rows, insert_and_move
 from bot.services.sweeping import walk
 from bot.storage.models import (
+    Clinic,
     InboxItem,
     Invoice,
     InvoiceReminder,
@@ -95,7 +96,7 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
     last, or once the invoice is paid or void)."""
     clinic = await get_clinic(uow)
     today = local_today(clinic, uow.clock.now())
-    stages = sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
+    stages = unpaid_stages(clinic)
     staff = await all_staff(uow)
     told = [member.id for member in staff if "unpaid" in (member.alerts or [])]
 
@@ -104,6 +105,11 @@ async def unpaid_reminders(uow: UnitOfWork) -> int:
            .join(_I, _I.c.id == _R.c.invoice_id).where(_R.c.remind_on <= today))
     return await walk(uow, due, (_R.c.remind_on, _R.c.invoice_id), _R,
                       lambda chunk, rows: _chase(chunk, today, stages, told, rows))
+
+
+def unpaid_stages(clinic: Clinic) -> list[int]:
+    """The clinic's unpaid-invoice reminder stages: days after the due date, in order."""
+    return sorted({days for days in clinic.unpaid_invoice_days or [] if days >= 0})
 
 
 async def _chase(

@@ -18,6 +18,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Select, Table, select
 
 from bot.services import audit
+from bot.services.clinic import get_clinic
+from bot.services.due_reminders import unpaid_stages
 from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
 from bot.services.sweep_writes import Follow, insert_and_move
@@ -158,14 +160,37 @@ async def invoice_due_periods(
     moves to its first period after ``as_of`` (None once cancelled by then). With
     ``membership_ids`` only those are invoiced, within the caller's transaction.
     """
+    chase = _chase(await _stages(uow))
     if membership_ids is not None:
         created = 0
         for ids in in_chunks(sorted(membership_ids)):
             stmt = locked(uow, _due(as_of).where(_M.c.id.in_(ids)).order_by(_M.c.id), _M)
-            created += await _invoice_rows(uow, as_of, (await uow.session.execute(stmt)).all())
+            created += await _invoice_rows(
+                uow, as_of, (await uow.session.execute(stmt)).all(), chase)
         return created
     return await walk(uow, _due(as_of), (_M.c.next_invoice_on, _M.c.id), _M,
-                      lambda chunk, rows: _invoice_rows(chunk, as_of, rows))
+                      lambda chunk, rows: _invoice_rows(chunk, as_of, rows, chase))
+
+
+async def _stages(uow: UnitOfWork) -> list[int]:
+    """The clinic's unpaid-reminder stages; with no clinic set up (memberships written by
+    hand) the due date itself, the earliest any stage can be."""
+    try:
+        return unpaid_stages(await get_clinic(uow))
+    except NotFound:
+        return [0]
+
+
+def _chase(stages: list[int]) -> Follow | None:
+    """What the unpaid reminders are given for each new membership invoice: its cursor at the
+    first stage (the invoice is open and of a chased kind; before that stage nothing is due, so
+    the sweep need not read it earlier), or nothing when the clinic sends no such reminders
+    (a reload that adds stages gives every open invoice one, see
+    :func:`bot.services.sweeping.unpaid_stages_changed`)."""
+    if not stages:
+        return None
+    return Follow(InvoiceReminder, (("invoice_id", "id"), ("remind_on", "due_on")),
+                  later="remind_on", days=stages[0])
 
 
 _M = cast(Table, Membership.__table__)
@@ -186,9 +211,12 @@ def _due(as_of: date) -> Select[Any]:
     )
 
 
-async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) -> int:
+async def _invoice_rows(
+    uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]], chase: Follow | None
+) -> int:
     """Insert the invoices of ``rows``' periods from their cursor to ``as_of`` (ON CONFLICT DO
-    NOTHING: a racing sweep's copy, or a period invoiced already), then move their cursors."""
+    NOTHING: a racing sweep's copy, or a period invoiced already), each with its ``chase``
+    row, then move their cursors."""
     now = uow.clock.now()
     invoices: list[dict[str, object]] = []
     moved: list[tuple[int, date | None]] = []
@@ -211,13 +239,8 @@ async def _invoice_rows(uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]]) 
         following = None if cancelled is not None and begins >= cancelled else begins
         if following != cursor:
             moved.append((mid, following))
-    # Each new invoice is open and of a chased kind: the unpaid reminders look at it from its
-    # due date (models.billing.reminder_cursor), by a row the same statement adds.
     return await insert_and_move(uow, Invoice, invoices, ["membership_id", "period_start"],
-                                 (_M, "next_invoice_on", moved), follow=CHASED)
-
-
-CHASED = Follow(InvoiceReminder, (("invoice_id", "id"), ("remind_on", "due_on")))
+                                 (_M, "next_invoice_on", moved), follow=chase)
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

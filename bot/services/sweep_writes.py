@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Dialect, Table, TextClause, insert, text
@@ -34,11 +34,14 @@ class Rows:
 
 @dataclass(frozen=True)
 class Follow:
-    """A row of ``model`` for each row the main insert added: each of its ``columns`` (name)
-    taken from the added row's column ``columns[name]``."""
+    """A row of ``model`` for each row the main insert added: each of its ``columns`` (pairs
+    of its column and the added row's column it is taken from); with ``later``, the date
+    column it names is that many ``days`` after the added row's."""
 
     model: type[Base]
     columns: tuple[tuple[str, str], ...]
+    later: str | None = None
+    days: int = 0
 
 
 async def insert_and_move(
@@ -75,7 +78,10 @@ async def insert_and_move(
         columns, arrays = _columns(uow, table, write.rows)
         shapes.append((table, columns, tuple(write.conflict)))
         params.update({f"r{n}c{c}": array for c, array in enumerate(arrays)})
-    follows = None if follow is None else (cast(Table, follow.model.__table__), follow.columns)
+    follows = None
+    if follow is not None:
+        follows = (cast(Table, follow.model.__table__), follow.columns, follow.later)
+        params["follow_days"] = follow.days
     stmt = _unnest_writes(uow.engine.dialect, tuple(shapes), follows, cursor_table, name)
     return int((await uow.session.execute(stmt, params)).scalar_one())
 
@@ -88,8 +94,10 @@ async def _insert_one_by_one(uow: UnitOfWork, write: Rows, follow: Follow | None
     added = await insert_ignore_many_returning(
         uow, write.model, write.rows, write.conflict, sources)
     if added:  # rows of new rows: nothing can be in their way
+        later = timedelta(days=follow.days)
         await uow.session.execute(insert(follow.model), [
-            {column: row[sources.index(source)] for column, source in follow.columns}
+            {column: row[sources.index(source)] + later if column == follow.later
+             else row[sources.index(source)] for column, source in follow.columns}
             for row in added])
     return len(added)
 
@@ -132,16 +140,18 @@ def _processed(values: list[Any], process: Any) -> list[Any]:
 
 
 Shape = tuple[Table, tuple[str, ...], tuple[str, ...]]
+Followed = tuple[Table, tuple[tuple[str, str], ...], str | None]
 
 
 @functools.lru_cache(maxsize=32)
 def _unnest_writes(
-    dialect: Dialect, inserts: tuple[Shape, ...], follow: tuple[Table, tuple[tuple[str, str], ...]]
-    | None, cursor_table: Table, cursor_column: str,
+    dialect: Dialect, inserts: tuple[Shape, ...], follow: Followed | None, cursor_table: Table,
+    cursor_column: str,
 ) -> TextClause:
     """``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`` for
     each of ``inserts`` (table, columns, conflict columns; arrays ``:r<n>c<column>``), the
-    first one's added rows followed by a ``follow`` row each, and the cursor moves of
+    first one's added rows followed by a ``follow`` row each (its ``later`` column
+    ``:follow_days`` after), and the cursor moves of
     :func:`bot.services.sweeping.cursor_moves`, in one statement; counts the first insert's
     added rows (constant names from the models, never from data)."""
     parts = [f"moved{n} AS ({part})" for n, part in enumerate(cursor_moves(cursor_table,
@@ -157,8 +167,10 @@ def _unnest_writes(
             f"SELECT * FROM unnest({arrays}) "
             f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING{returning})")
     if follow is not None:
-        followed, pairs = follow
-        targets, picked = ", ".join(c for c, _ in pairs), ", ".join(s for _, s in pairs)
+        followed, pairs, later = follow
+        targets = ", ".join(c for c, _ in pairs)
+        picked = ", ".join(f"{s} + CAST(:follow_days AS integer)" if c == later else s
+                           for c, s in pairs)
         parts.append(f"followed AS (INSERT INTO {followed.name} ({targets}) "  # noqa: S608 - model names only
                      f"SELECT {picked} FROM added0)")
     return text(f"WITH {', '.join(parts)} SELECT count(*) FROM added0")  # noqa: S608 - as above

@@ -72,7 +72,8 @@ async def test_a_pass_moves_the_cursors_to_what_is_due_next(
     sofia = await _sofia(make_uow)
     assert sofia.next_invoice_on == date(2026, 12, 1)  # the load invoiced through November
     november = await _invoice(make_uow, sofia.id)
-    assert november.reminder_due_on == date(2026, 11, 1)  # its due date: look from then
+    # Invoiced by the sweep: looked at from its first unpaid stage (3 days after it is due).
+    assert november.reminder_due_on == date(2026, 11, 4)
     assert (await run_sweeps(engine, clock)).ok
     sofia = await _sofia(make_uow)
     assert sofia.next_invoice_on == date(2026, 12, 1)
@@ -116,12 +117,12 @@ async def test_an_invoice_is_chased_while_open_and_of_a_chased_kind(
     # The unpaid reminders chase membership and installment invoices, from their due date.
     assert chased.get(made["installment"]) == date(2026, 11, 9)
     assert not {made["package"], made["session"], made["no_show"]} & set(chased)
-    assert chased.get(november.id) == date(2026, 11, 1)
+    assert chased.get(november.id) == date(2026, 11, 4)  # the sweep's: from the first stage
     # Paid, or void: the cursor goes with the change, before any sweep looks again.
     async with make_uow() as uow:
         await billing.record_payment(uow, november.id, Decimal("10"))  # part of it: still open
         await uow.commit()
-    assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 1)
+    assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 4)
     async with make_uow() as uow:
         owed = (await uow.session.get_one(Invoice, november.id)).outstanding
         await billing.record_payment(uow, november.id, owed)
@@ -270,6 +271,10 @@ async def test_a_reload_with_other_unpaid_stages_looks_at_open_invoices_again(
     assert (await run_sweeps(engine, clock)).ok
     assert f"invoice:{november.id}:unpaid:1d" in await _purposes(make_uow)
     assert (await _invoice(make_uow, sofia.id)).reminder_due_on == date(2026, 11, 4)
+    # A period invoiced after the reload is looked at from the new first stage.
+    assert (await run_sweeps(engine, _on(date(2026, 12, 1)))).ok
+    assert (await _invoice(make_uow, sofia.id, date(2026, 12, 1))).reminder_due_on == date(
+        2026, 12, 2)
 
 
 async def test_a_reload_with_more_reminder_days_reminds_earlier(
@@ -331,3 +336,15 @@ async def test_moving_cursors_runs_the_same_statement_whatever_the_chunk(
     # Compiled (and on PostgreSQL prepared) once, not once per chunk size.
     assert len(updates) == 2 and updates[0] == updates[1]
     assert (await _sofia(make_uow)).renewal_remind_on == date(2026, 12, 1)
+
+
+async def test_without_unpaid_stages_new_invoices_are_not_chased(
+    engine: AsyncEngine, make_uow: Callable[..., UnitOfWork]
+) -> None:
+    await _reload(make_uow, stages=[])
+    assert (await run_sweeps(engine, _on(date(2026, 12, 1)))).ok
+    sofia = await _sofia(make_uow)
+    assert (await _invoice(make_uow, sofia.id, date(2026, 12, 1))).reminder_due_on is None
+    await _reload(make_uow, stages=[5])  # reminders again: every open invoice looked at anew
+    assert (await _invoice(make_uow, sofia.id, date(2026, 12, 1))).reminder_due_on == date(
+        2026, 12, 1)
