@@ -2,7 +2,7 @@
 
 * :func:`renewal_reminders` -- ``membership:{id}:renewal:{period_start}``, from
   ``remind_days_before`` the period start until it starts; reads the memberships whose
-  ``renewal_remind_on`` has come.
+  ``renewal_remind_on`` (:class:`bot.storage.models.MembershipSchedule`) has come.
 * :func:`unpaid_reminders` -- ``invoice:{id}:unpaid:{N}d``, the latest of the clinic's
   ``unpaid_invoice_days`` stages reached, and staff told once (``invoice:{id}:overdue``); reads
   the invoices whose :class:`bot.storage.models.InvoiceReminder` has come.
@@ -33,6 +33,7 @@ from bot.storage.models import (
     InvoiceReminder,
     Membership,
     MembershipPlan,
+    MembershipSchedule,
     OutboxMessage,
 )
 from bot.storage.models.billing import REMINDED_KINDS
@@ -42,6 +43,7 @@ RENEWAL_REMINDER = "renewal_reminder"
 UNPAID_REMINDER = "unpaid_reminder"
 ONE_DAY = timedelta(days=1)
 _M = cast(Table, Membership.__table__)
+_S = cast(Table, MembershipSchedule.__table__)
 _P = cast(Table, MembershipPlan.__table__)
 _I = cast(Table, Invoice.__table__)
 _R = cast(Table, InvoiceReminder.__table__)
@@ -54,12 +56,13 @@ async def renewal_reminders(uow: UnitOfWork) -> int:
     each one's cursor to the day the reminder of its following renewal is due."""
     today = await clinic_today(uow)
     due = (
-        select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from,
-               _M.c.renewal_remind_on, _P.c.period, _P.c.remind_days_before)
+        select(_S.c.membership_id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from,
+               _S.c.renewal_remind_on, _P.c.period, _P.c.remind_days_before)
+        .join(_M, _M.c.id == _S.c.membership_id)
         .join(_P, _P.c.id == _M.c.plan_id)
-        .where(_M.c.renewal_remind_on <= today)
+        .where(_S.c.renewal_remind_on <= today)
     )
-    return await walk(uow, due, (_M.c.renewal_remind_on, _M.c.id), _M,
+    return await walk(uow, due, (_S.c.renewal_remind_on, _S.c.membership_id), _S,
                       lambda chunk, rows: _remind_renewals(chunk, today, rows))
 
 
@@ -84,7 +87,7 @@ async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]
         if following != cursor:
             moved.append((mid, following))
     return await insert_and_move(uow, OutboxMessage, outbox.rows(uow, await patient_messages(
-        uow, wanted)), ["purpose"], (_M, "renewal_remind_on", moved))
+        uow, wanted)), ["purpose"], (_S, "renewal_remind_on", moved))
 
 
 async def unpaid_reminders(uow: UnitOfWork) -> int:

@@ -21,10 +21,9 @@ from bot.storage.models import Base, Fee, Location, MembershipPlan, Practitioner
 from bot.storage.types import Money
 from bot.storage.uow import UnitOfWork
 
-# Columns that are not data about the patient: hashes of secrets, sweeps' cursors and leases.
+# Columns that are not data about the patient: hashes of secrets, leases and bookkeeping.
 NEVER_EXPORTED = frozenset({
     "invitation.code_hash", "invitation.form_token", "invitation.round",
-    "membership.next_invoice_on", "membership.renewal_remind_on",
     "outbox.claimed_until", "outbox.attempts",
 })
 NAMED = {"fee_id": "fee", "practitioner_id": "practitioner", "location_id": "location",

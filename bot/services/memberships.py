@@ -4,9 +4,10 @@
 has started by ``as_of`` and has none yet (so downtime is caught up, one invoice per missed
 period), never for a period starting on or after ``cancelled_from``. The unique key
 ``(membership_id, period_start)`` makes two sweeps running at once create each invoice once.
-Its cursor ``next_invoice_on`` (and the renewal reminders' ``renewal_remind_on``) are only ever
-early, never late: a sweep reads the memberships whose cursor has come and moves it on;
-enrolling starts both at the start, cancelling clears those past the cancellation.
+Its cursor ``next_invoice_on`` (and the renewal reminders' ``renewal_remind_on``, both in
+:class:`bot.storage.models.MembershipSchedule`) are only ever early, never late: a sweep reads
+the memberships whose cursor has come and moves it on; enrolling starts both at the start,
+cancelling clears those past the cancellation.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from bot.services.errors import InvalidInput, NotFound, WrongState
 from bot.services.periods import first_period_after, period_start
 from bot.services.sweep_writes import Follow, insert_and_move
 from bot.services.sweeping import in_chunks, locked, walk
-from bot.storage.models import Invoice, InvoiceReminder, Membership, MembershipPlan, Patient
+from bot.storage.models import (
+    Invoice,
+    InvoiceReminder,
+    Membership,
+    MembershipPlan,
+    MembershipSchedule,
+    Patient,
+)
 from bot.storage.uow import UnitOfWork
 
 
@@ -103,14 +111,16 @@ async def cancel(
         )
     membership.cancelled_from = from_date
     # The sweeps' cursors: no period starting on or after the cancellation is invoiced or
-    # reminded of, so a cursor there has nothing left to wait for.
-    if membership.next_invoice_on is not None and membership.next_invoice_on >= from_date:
-        membership.next_invoice_on = None
-    plan = await uow.session.get(MembershipPlan, membership.plan_id)
-    ahead = timedelta(days=(plan.remind_days_before or 0) if plan is not None else 0)
-    remind_on = membership.renewal_remind_on
-    if remind_on is not None and remind_on + ahead >= from_date:
-        membership.renewal_remind_on = None
+    # reminded of, so a cursor there has nothing left to wait for. Their row is what a sweep
+    # locks (skipping it while held here): none reads the membership half-cancelled.
+    schedule = await uow.session.scalar(
+        select(MembershipSchedule)
+        .where(MembershipSchedule.membership_id == membership.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if schedule is not None:
+        _clear_past(schedule, from_date, await uow.session.get(MembershipPlan, membership.plan_id))
     # Invoices already generated for periods that now fall after the cancellation (a backdated
     # cancel) are not owed: void those nothing was paid on, so no reminder chases them.
     stale = await uow.session.scalars(
@@ -150,6 +160,18 @@ def _started(membership: Membership, plan: MembershipPlan, as_of: date) -> list[
         index += 1
 
 
+def _clear_past(
+    schedule: MembershipSchedule, from_date: date, plan: MembershipPlan | None
+) -> None:
+    """Clear the cursors waiting for a period starting on or after a cancellation."""
+    if schedule.next_invoice_on is not None and schedule.next_invoice_on >= from_date:
+        schedule.next_invoice_on = None
+    ahead = timedelta(days=(plan.remind_days_before or 0) if plan is not None else 0)
+    remind_on = schedule.renewal_remind_on
+    if remind_on is not None and remind_on + ahead >= from_date:
+        schedule.renewal_remind_on = None
+
+
 async def invoice_due_periods(
     uow: UnitOfWork, as_of: date, *, membership_ids: Sequence[int] | None = None
 ) -> int:
@@ -164,11 +186,11 @@ async def invoice_due_periods(
     if membership_ids is not None:
         created = 0
         for ids in in_chunks(sorted(membership_ids)):
-            stmt = locked(uow, _due(as_of).where(_M.c.id.in_(ids)).order_by(_M.c.id), _M)
+            stmt = locked(uow, _due(as_of).where(_M.c.id.in_(ids)).order_by(_M.c.id), _S)
             created += await _invoice_rows(
                 uow, as_of, (await uow.session.execute(stmt)).all(), chase)
         return created
-    return await walk(uow, _due(as_of), (_M.c.next_invoice_on, _M.c.id), _M,
+    return await walk(uow, _due(as_of), (_S.c.next_invoice_on, _S.c.membership_id), _S,
                       lambda chunk, rows: _invoice_rows(chunk, as_of, rows, chase))
 
 
@@ -194,6 +216,7 @@ def _chase(stages: list[int]) -> Follow | None:
 
 
 _M = cast(Table, Membership.__table__)
+_S = cast(Table, MembershipSchedule.__table__)
 _P = cast(Table, MembershipPlan.__table__)
 
 
@@ -201,13 +224,15 @@ def _due(as_of: date) -> Select[Any]:
     """Memberships with a period that may lack its invoice by ``as_of`` (their plan's
     ``auto_invoice`` is checked per row: the others' cursors are cleared).
 
-    Locked (PostgreSQL) against a cancellation, so no period after one is invoiced by a sweep
-    that read the membership just before; a membership another sweep holds is left to it."""
+    Their cursor rows are locked (PostgreSQL) against a cancellation, which locks them too, so
+    no period after one is invoiced by a sweep that read the membership just before; a
+    membership another sweep holds is left to it."""
     return (
-        select(_M.c.id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from, _M.c.next_invoice_on,
-               _P.c.name, _P.c.price, _P.c.period, _P.c.auto_invoice)
+        select(_S.c.membership_id, _M.c.patient_id, _M.c.start, _M.c.cancelled_from,
+               _S.c.next_invoice_on, _P.c.name, _P.c.price, _P.c.period, _P.c.auto_invoice)
+        .join(_M, _M.c.id == _S.c.membership_id)
         .join(_P, _P.c.id == _M.c.plan_id)
-        .where(_M.c.next_invoice_on <= as_of)
+        .where(_S.c.next_invoice_on <= as_of)
     )
 
 
@@ -240,7 +265,7 @@ async def _invoice_rows(
         if following != cursor:
             moved.append((mid, following))
     return await insert_and_move(uow, Invoice, invoices, ["membership_id", "period_start"],
-                                 (_M, "next_invoice_on", moved), follow=chase)
+                                 (_S, "next_invoice_on", moved), follow=chase)
 
 
 def next_renewal(membership: Membership, plan: MembershipPlan, after: date) -> date | None:

@@ -83,6 +83,8 @@ NOT_EXPORTED = {
                         "paid through them are exported",
     "invoice_reminder": "when the unpaid reminders next look at an invoice: a sweep's cursor; "
                         "the invoice and the reminders sent about it are exported",
+    "membership_schedule": "when the sweeps next look at a membership: their cursors; the "
+                           "membership, its invoices and reminders are exported",
 }
 LINK = guardianship.c
 Doc = dict[str, Any]

@@ -28,8 +28,8 @@ caught up), or on two instances at once, creates each message once (``outbox.enq
   and deletes audit entries past the set-up file's ``[retention]`` (issue 21).
 
 The membership and unpaid sweeps read only the rows whose cursor has come
-(``membership.next_invoice_on``, ``membership.renewal_remind_on``, ``invoice_reminder.remind_on``;
-only ever early, never late) a chunk at a time, each chunk committed
+(``membership_schedule.next_invoice_on`` and ``renewal_remind_on``,
+``invoice_reminder.remind_on``; only ever early, never late) a chunk at a time, each chunk committed
 (:func:`bot.services.sweeping.walk`), and move each cursor on: a pass with nothing due reads
 nothing. A patient who cannot be reached when a reminder is due is not reminded of that
 renewal or stage later.

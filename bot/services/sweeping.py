@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.storage.models import Invoice, InvoiceReminder, Membership
+from bot.storage.models import Invoice, InvoiceReminder, Membership, MembershipSchedule
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
 
@@ -222,22 +222,25 @@ def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:
 async def plan_changed(uow: UnitOfWork, plan_id: int) -> None:
     """A plan changed (a reload: its period, auto-invoicing or reminder days): its memberships'
     cursors go back to where the next sweep works them out afresh (never late)."""
+    start = (select(Membership.start)
+             .where(Membership.id == MembershipSchedule.membership_id).scalar_subquery())
     await uow.session.execute(
-        update(Membership)
-        .where(Membership.plan_id == plan_id)
-        .values(renewal_remind_on=Membership.start, next_invoice_on=invoiced_until())
+        update(MembershipSchedule)
+        .where(MembershipSchedule.membership_id.in_(
+            select(Membership.id).where(Membership.plan_id == plan_id)))
+        .values(renewal_remind_on=start, next_invoice_on=func.coalesce(invoiced_until(), start))
     )
 
 
 def invoiced_until() -> ColumnElement[Any]:
-    """A membership's ``next_invoice_on`` worked out afresh (set-based): the end of its latest
-    invoiced period, or its start (periods are invoiced in order, from the start)."""
-    latest = (
+    """The end of a membership's latest invoiced period (set-based, for the schedule row being
+    written), or NULL: ``next_invoice_on`` worked out afresh is that or its start (periods are
+    invoiced in order, from the start)."""
+    return (
         select(func.max(Invoice.period_end))
-        .where(Invoice.membership_id == Membership.id)
+        .where(Invoice.membership_id == MembershipSchedule.membership_id)
         .scalar_subquery()
     )
-    return func.coalesce(latest, Membership.start)
 
 
 async def unpaid_stages_changed(uow: UnitOfWork) -> None:
@@ -257,16 +260,6 @@ def backfill(dialect: str) -> list[str]:
     in order) or the start; a renewal reminder from the end of the latest period begun before
     yesterday (the next renewal is never earlier), less the plan's reminder days, or the start;
     an open membership or installment invoice from its due date."""
-    return [
-        membership_cursors(dialect),
-        "INSERT INTO invoice_reminder (invoice_id, remind_on) SELECT id, due_on FROM invoice "
-        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
-    ]
-
-
-def membership_cursors(dialect: str) -> str:
-    """:func:`backfill`'s memberships (migration 0012's too: the invoices' cursor was a column
-    of the invoice then)."""
     latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
               "WHERE invoice.membership_id = membership.id{})")
     days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
@@ -276,8 +269,13 @@ def membership_cursors(dialect: str) -> str:
     ended = latest.format(begun)
     remind = (f"{ended} - {days}" if dialect == "postgresql"
               else f"date({ended}, '-' || {days} || ' days')")
-    return (f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
-            f"renewal_remind_on = COALESCE({remind}, start)")
+    return [
+        "INSERT INTO membership_schedule (membership_id, next_invoice_on, renewal_remind_on) "  # noqa: S608 - constant SQL
+        f"SELECT id, COALESCE({latest.format('')}, start), COALESCE({remind}, start) "
+        "FROM membership",
+        "INSERT INTO invoice_reminder (invoice_id, remind_on) SELECT id, due_on FROM invoice "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
 
 
 async def prune(

@@ -242,6 +242,26 @@ async def test_a_sweep_racing_an_uncommitted_sweep_creates_nothing_twice(make_uo
     assert len(await _invoices(make_uow, membership_id)) == 4
 
 
+async def test_a_sweep_racing_an_uncommitted_cancellation_invoices_nothing_after_it(make_uow):
+    membership_id = await _enrolled(make_uow, "monthly", date(2026, 1, 31))
+    assert await _sweep(make_uow, date(2026, 2, 27)) == 1  # January's period
+    cancelling = make_uow()
+    async with cancelling:
+        # From mid-April: the cursor (February 28) stays, the cancellation only holds it.
+        await memberships.cancel(cancelling, membership_id, date(2026, 4, 15))
+        racing = asyncio.create_task(_sweep(make_uow, date(2026, 4, 30)))
+        await asyncio.sleep(0.3)
+        # SQLite: the sweep waits for its write turn. PostgreSQL: it skips the membership
+        # whose cursors the cancellation holds, rather than invoicing April's period for a
+        # membership it read just before the cancellation.
+        assert racing.done() == (cancelling.dialect == "postgresql")
+        await cancelling.commit()
+    await racing
+    await _sweep(make_uow, date(2026, 4, 30))
+    assert [start for start, *_ in await _invoices(make_uow, membership_id)] == [
+        date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+
+
 async def test_concurrent_sweeps_create_each_invoice_once(make_uow):
     membership_id = await _enrolled(make_uow, "monthly", date(2025, 11, 30))
 

@@ -56,7 +56,8 @@ async def test_the_upgrade_sets_each_cursor_early_never_late(engine: AsyncEngine
     await upgrade(engine)
     async with engine.connect() as conn:
         members = (await conn.execute(text(
-            "SELECT id, next_invoice_on, renewal_remind_on FROM membership ORDER BY id"))).all()
+            "SELECT membership_id, next_invoice_on, renewal_remind_on FROM membership_schedule "
+            "ORDER BY membership_id"))).all()  # columns of the membership until 0027
         invoices = (await conn.execute(text(  # the column moved to a table of its own (0026)
             "SELECT invoice.id, remind_on FROM invoice LEFT JOIN invoice_reminder "
             "ON invoice_reminder.invoice_id = invoice.id ORDER BY invoice.id"))).all()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.services.sweeping import chunk_size, move_cursors, walk
-from bot.storage.models import Invoice, Membership
+from bot.storage.models import Invoice, Membership, MembershipSchedule
 from bot.storage.sweep_uow import POSTGRESQL_LANES, SweepUnitOfWork
 from bot.storage.uow import UnitOfWork
 from tests.integration.test_sweep_cursors import _bulk_members
@@ -31,7 +31,7 @@ SETTING = {
     "postgresql": ("SHOW synchronous_commit", "off", "on"),
     "sqlite": ("PRAGMA wal_autocheckpoint", 0, 1000),
 }
-_M = cast(Table, Membership.__table__)
+_M = cast(Table, MembershipSchedule.__table__)
 
 
 async def _who(uow: UnitOfWork) -> Any:
@@ -102,7 +102,8 @@ async def test_a_failing_sweep_gives_its_connection_back_as_it_was(
     assert set(await _pooled(engine, show)) == {usual}
 
 
-_DUE = select(_M.c.id, _M.c.renewal_remind_on).where(_M.c.renewal_remind_on <= date(2027, 1, 1))
+_DUE = select(_M.c.membership_id, _M.c.renewal_remind_on).where(
+    _M.c.renewal_remind_on <= date(2027, 1, 1))
 
 
 async def _walk_due(engine: AsyncEngine, clock: FixedClock, pacing: Recorded | None = None
@@ -114,13 +115,14 @@ async def _walk_due(engine: AsyncEngine, clock: FixedClock, pacing: Recorded | N
 
     async def handle(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> int:
         connections.add(await _who(uow))
-        seen.extend(row.id for row in rows)
-        await move_cursors(uow, _M, "renewal_remind_on", [(row.id, None) for row in rows])
+        seen.extend(row.membership_id for row in rows)
+        await move_cursors(uow, _M, "renewal_remind_on",
+                           [(row.membership_id, None) for row in rows])
         return len(rows)
 
     async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
         lanes = uow.lanes
-        walked = await walk(uow, _DUE, (_M.c.renewal_remind_on, _M.c.id), _M, handle)
+        walked = await walk(uow, _DUE, (_M.c.renewal_remind_on, _M.c.membership_id), _M, handle)
         await uow.commit()
     return walked, seen, connections, lanes
 

@@ -20,6 +20,7 @@ from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.storage.models import Invoice, Membership, MembershipPlan, OutboxMessage, Patient
 from bot.storage.uow import UnitOfWork
+from tests.integration.test_sweep_cursors import schedule_from_start
 
 TODAY = date(2026, 11, 2)  # the clinic's day at the tests' clock (conftest.START)
 DAYS = 28  # memberships start on each of the last 28 days: one period begun each
@@ -46,6 +47,7 @@ async def build(engine: AsyncEngine, count: int) -> int:
              "created_at": now}
             for pid in ids for day in range(DAYS)
         ])
+        await schedule_from_start(conn)
     return patients * DAYS
 
 

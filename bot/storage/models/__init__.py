@@ -9,6 +9,7 @@ from bot.storage.models.billing import (
     InvoiceReminder,
     Membership,
     MembershipPlan,
+    MembershipSchedule,
     Payment,
 )
 from bot.storage.models.checkout import CheckoutSession
@@ -64,6 +65,7 @@ __all__ = [
     "Location",
     "Membership",
     "MembershipPlan",
+    "MembershipSchedule",
     "NoShow",
     "NoShowFee",
     "OutboxMessage",

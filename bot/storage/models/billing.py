@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, Mapper, attributes, mapped_column
 
 from bot.storage.models.base import Base
@@ -33,18 +31,6 @@ def reminder_cursor(kind: str | None, status: str | None, due_on: date | None) -
     """Where a new invoice's :class:`InvoiceReminder` starts: its due date when unpaid
     reminders chase its kind and it is open, else None (no row: nothing to chase)."""
     return due_on if kind in REMINDED_KINDS and status == "open" else None
-
-
-def _start_cursor(context: DefaultExecutionContext) -> date | None:
-    """A new membership's cursors start at its start (the sweeps move them on from there)."""
-    start: date | None = _parameters(context).get("start")
-    return start
-
-
-def _parameters(context: DefaultExecutionContext) -> dict[str, Any]:
-    """The values of the row being inserted (each row's own in an executemany)."""
-    values: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
-    return values
 
 
 class Invoice(Base):
@@ -91,8 +77,9 @@ class InvoiceReminder(Base):
 
     ``remind_on`` is on or before the day the invoice's next reminder stage is reached; only a
     lower bound, the sweep re-checks each invoice it reads. The row exists while there may be
-    something to send: an open membership or installment invoice gets one when it is created,
-    and it goes when the invoice is paid or void or its last stage was sent.
+    something to send: an open membership or installment invoice gets one when it is created
+    (at its due date; the membership sweep's at the clinic's first stage), and it goes when the
+    invoice is paid or void or its last stage was sent.
 
     A table of its own rather than a column of the invoice: a sweep moves thousands of cursors,
     and changing an indexed column writes a new copy of the row and an entry in each of the
@@ -201,8 +188,6 @@ class Membership(Base):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("patient_id", "plan_id", "start"),
-        Index("ix_membership_next_invoice_on", "next_invoice_on", "id"),
-        Index("ix_membership_renewal_remind_on", "renewal_remind_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,7 +196,36 @@ class Membership(Base):
     start: Mapped[date] = mapped_column(Date)
     cancelled_from: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The sweeps' cursors (lower bounds; None: nothing more to do): the start of the first
-    # period that may lack its invoice, and the day the next renewal reminder may be due.
-    next_invoice_on: Mapped[date | None] = mapped_column(Date, default=_start_cursor)
-    renewal_remind_on: Mapped[date | None] = mapped_column(Date, default=_start_cursor)
+
+
+class MembershipSchedule(Base):
+    """The sweeps' cursors of one membership (issue 15), lower bounds, None once there is
+    nothing more to do: ``next_invoice_on``, the start of the first period that may lack its
+    invoice; ``renewal_remind_on``, the day the next renewal reminder may be due. Both start at
+    the membership's start (its row comes with the membership).
+
+    A table of its own, as :class:`InvoiceReminder`: the sweeps move tens of thousands of
+    cursors a pass, and moving one here writes a narrow row and its three indexes, not a copy of
+    the membership's row and its five (two of them, by patient, scattered over the index).
+    """
+
+    __tablename__ = "membership_schedule"
+    __table_args__ = (
+        Index("ix_membership_schedule_next_invoice_on", "next_invoice_on", "membership_id"),
+        Index("ix_membership_schedule_renewal_remind_on", "renewal_remind_on", "membership_id"),
+    )
+
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("membership.id", ondelete="CASCADE"), primary_key=True)
+    next_invoice_on: Mapped[date | None] = mapped_column(Date)
+    renewal_remind_on: Mapped[date | None] = mapped_column(Date)
+
+
+@event.listens_for(Membership, "after_insert")
+def _schedule_from_start(
+    _mapper: Mapper[Membership], connection: Connection, membership: Membership
+) -> None:
+    """A membership's cursors start at its start (the sweeps move them on from there)."""
+    connection.execute(insert(MembershipSchedule).values(
+        membership_id=membership.id, next_invoice_on=membership.start,
+        renewal_remind_on=membership.start))

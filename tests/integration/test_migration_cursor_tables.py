@@ -1,6 +1,6 @@
-"""Migration 0026: the unpaid reminders' cursor moves from ``invoice.reminder_due_on`` to a table
-of its own and back, keeping every cursor, on SQLite and PostgreSQL (foreign keys on: the
-invoice table is altered in place, so nothing cascades from a copy of it)."""
+"""Migrations 0026 and 0027: the sweeps' cursors move from columns of the invoice and the
+membership to tables of their own and back, keeping every cursor, on SQLite and PostgreSQL
+(foreign keys on: the old tables are altered in place, so nothing cascades from a copy)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,21 @@ async def test_down_and_up_keeps_every_invoice_cursor(engine: AsyncEngine) -> No
     async with engine.connect() as conn:
         invoices = int((await conn.execute(text("SELECT count(*) FROM invoice"))).scalar_one())
     assert invoices > len(before)  # paid and other invoices kept, without a cursor
+
+
+async def _scheduled(engine: AsyncEngine, query: str) -> dict[int, tuple[date | None, ...]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(query))).all()
+    return {int(ident): (_day(first), _day(second)) for ident, first, second in rows}
+
+
+async def test_down_and_up_keeps_every_membership_cursor(engine: AsyncEngine) -> None:
+    table = ("SELECT membership_id, next_invoice_on, renewal_remind_on "
+             "FROM membership_schedule")
+    before = await _scheduled(engine, table)
+    assert before and all(any(cursors) for cursors in before.values())
+    await _downgrade(engine, "0026")
+    assert await _scheduled(
+        engine, "SELECT id, next_invoice_on, renewal_remind_on FROM membership") == before
+    await upgrade(engine)
+    assert await _scheduled(engine, table) == before
