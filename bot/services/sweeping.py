@@ -260,6 +260,18 @@ def backfill(dialect: str) -> list[str]:
     in order) or the start; a renewal reminder from the end of the latest period begun before
     yesterday (the next renewal is never earlier), less the plan's reminder days, or the start;
     an open membership or installment invoice from its due date."""
+    invoicing, renewal = membership_cursors(dialect)
+    return [
+        "INSERT INTO membership_schedule (membership_id, next_invoice_on, renewal_remind_on) "  # noqa: S608 - constant SQL
+        f"SELECT id, {invoicing}, {renewal} FROM membership",
+        "INSERT INTO invoice_reminder (invoice_id, remind_on) SELECT id, due_on FROM invoice "
+        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
+    ]
+
+
+def membership_cursors(dialect: str) -> tuple[str, str]:
+    """:func:`backfill`'s two cursors of a ``membership`` row as SQL (migration 0012's too,
+    which wrote them to columns of the membership)."""
     latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
               "WHERE invoice.membership_id = membership.id{})")
     days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
@@ -269,13 +281,7 @@ def backfill(dialect: str) -> list[str]:
     ended = latest.format(begun)
     remind = (f"{ended} - {days}" if dialect == "postgresql"
               else f"date({ended}, '-' || {days} || ' days')")
-    return [
-        "INSERT INTO membership_schedule (membership_id, next_invoice_on, renewal_remind_on) "  # noqa: S608 - constant SQL
-        f"SELECT id, COALESCE({latest.format('')}, start), COALESCE({remind}, start) "
-        "FROM membership",
-        "INSERT INTO invoice_reminder (invoice_id, remind_on) SELECT id, due_on FROM invoice "
-        "WHERE status = 'open' AND kind IN ('membership', 'installment')",
-    ]
+    return f"COALESCE({latest.format('')}, start)", f"COALESCE({remind}, start)"
 
 
 async def prune(

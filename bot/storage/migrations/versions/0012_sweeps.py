@@ -21,6 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bot.services.sweeping import membership_cursors
+
 revision = '0012'
 down_revision = '0011'
 branch_labels = None
@@ -28,21 +30,11 @@ depends_on = None
 
 
 def backfill(dialect: str) -> list[str]:
-    """The cursors of existing rows, set-based and only ever early (as this revision has them,
-    columns of the membership and the invoice; :func:`bot.services.sweeping.backfill` follows
-    the schema now)."""
-    latest = ("(SELECT MAX(invoice.period_end) FROM invoice "
-              "WHERE invoice.membership_id = membership.id{})")
-    days = ("(SELECT COALESCE(membership_plan.remind_days_before, 0) FROM membership_plan "
-            "WHERE membership_plan.id = membership.plan_id)")
-    begun = " AND invoice.period_start <= {}".format(
-        "CURRENT_DATE - 1" if dialect == "postgresql" else "date('now', '-1 day')")
-    ended = latest.format(begun)
-    remind = (f"{ended} - {days}" if dialect == "postgresql"
-              else f"date({ended}, '-' || {days} || ' days')")
+    """The cursors of existing rows, set-based and only ever early, as this revision has them:
+    columns of the membership and the invoice."""
+    invoicing, renewal = membership_cursors(dialect)
     return [
-        f"UPDATE membership SET next_invoice_on = COALESCE({latest.format('')}, start), "  # noqa: S608 - constant SQL
-        f"renewal_remind_on = COALESCE({remind}, start)",
+        f"UPDATE membership SET next_invoice_on = {invoicing}, renewal_remind_on = {renewal}",  # noqa: S608 - constant SQL
         "UPDATE invoice SET reminder_due_on = due_on "
         "WHERE status = 'open' AND kind IN ('membership', 'installment')",
     ]
