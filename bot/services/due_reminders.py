@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Table, select
 
 from bot.services import outbox
 from bot.services.clinic import get_clinic, local_today
@@ -66,7 +66,7 @@ async def renewal_reminders(uow: UnitOfWork) -> int:
                       lambda chunk, rows: _remind_renewals(chunk, today, rows))
 
 
-async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Row[Any]]) -> int:
+async def _remind_renewals(uow: UnitOfWork, today: date, rows: Sequence[Sequence[Any]]) -> int:
     wanted: list[Wanted] = []
     moved: list[tuple[int, date | None]] = []
     for mid, patient_id, start, cancelled, cursor, period, days in rows:
@@ -116,7 +116,7 @@ def unpaid_stages(clinic: Clinic) -> list[int]:
 
 
 async def _chase(
-    uow: UnitOfWork, today: date, stages: list[int], told: list[int], rows: Sequence[Row[Any]]
+    uow: UnitOfWork, today: date, stages: list[int], told: list[int], rows: Sequence[Sequence[Any]]
 ) -> int:
     wanted: list[Wanted] = []
     overdue: list[tuple[int, int]] = []

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, select
+from sqlalchemy import Select, Table, select
 
 from bot.services import audit
 from bot.services.clinic import get_clinic
@@ -237,7 +237,7 @@ def _due(as_of: date) -> Select[Any]:
 
 
 async def _invoice_rows(
-    uow: UnitOfWork, as_of: date, rows: Sequence[Row[Any]], chase: Follow | None
+    uow: UnitOfWork, as_of: date, rows: Sequence[Sequence[Any]], chase: Follow | None
 ) -> int:
     """Insert the invoices of ``rows``' periods from their cursor to ``as_of`` (ON CONFLICT DO
     NOTHING: a racing sweep's copy, or a period invoiced already), each with its ``chase``

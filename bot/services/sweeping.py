@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     Table,
     bindparam,
@@ -28,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 
+from bot.storage.hot import Hot
 from bot.storage.models import Invoice, InvoiceReminder, Membership, MembershipSchedule
 from bot.storage.models.billing import REMINDED_KINDS
 from bot.storage.uow import UnitOfWork
@@ -50,7 +50,7 @@ def in_chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequenc
         yield items[start : start + size]
 
 
-Handle = Callable[[UnitOfWork, Sequence[Row[Any]]], Awaitable[int]]
+Handle = Callable[[UnitOfWork, Sequence[Sequence[Any]]], Awaitable[int]]
 
 
 async def walk(
@@ -122,31 +122,46 @@ async def _walk_lane(
     start: tuple[Any, Any] | None = None,
     stop: tuple[Any, Any] | None = None,
 ) -> int:
-    """:func:`walk` over the keys from ``start`` (included) to ``stop`` (excluded)."""
+    """:func:`walk` over the keys from ``start`` (included) to ``stop`` (excluded).
+
+    Its two statements (the first chunk, and a chunk past a key) are built once per lane and
+    run on the driver (:class:`bot.storage.hot.Hot`): a chunk's rows come as plain tuples."""
     size = chunk_size(uow.dialect)
     cursor, ident = key
+    at = _positions(due, key)
     if stop is not None:
         due = due.where(tuple_(cursor, ident) < tuple_(*stop))
     stmt = locked(uow, due.order_by(cursor, ident).limit(size), of)
+    first = Hot(stmt if start is None else stmt.where(tuple_(cursor, ident) >= tuple_(*start)))
+    after = Hot(stmt.where(tuple_(cursor, ident) > tuple_(
+        bindparam("after_cursor", type_=cursor.type), bindparam("after_id", type_=ident.type))))
     last: tuple[Any, Any] | None = None
     total = 0
     while True:
-        if last is not None:
-            page = stmt.where(tuple_(cursor, ident) > tuple_(*last))
-        else:
-            page = stmt if start is None else stmt.where(tuple_(cursor, ident) >= tuple_(*start))
         if uow.dialect == "postgresql" and uow.waits_for_flush:
             # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
             # chunks, which the next pass does again (idempotent), and a delivery that sends
             # one of their messages commits synchronously, flushing them first.
             await uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        rows = (await uow.session.execute(page)).all()
+        rows = await (first.records(uow, {}) if last is None else after.records(
+            uow, {"after_cursor": last[0], "after_id": last[1]}))
         if rows:
             total += await handle(uow, rows)
-            last = (rows[-1]._mapping[cursor], rows[-1]._mapping[ident])
+            last = (rows[-1][at[0]], rows[-1][at[1]])
         if len(rows) < size:
             return total
         await uow.checkpoint()
+
+
+def _positions(due: Select[Any], key: tuple[ColumnElement[Any], ColumnElement[Any]]
+               ) -> tuple[int, int]:
+    """Where the key's two columns are among the columns ``due`` selects."""
+    columns = list(due.selected_columns)
+    found = [next((n for n, column in enumerate(columns) if column is part), None)
+             for part in key]
+    if found[0] is None or found[1] is None:
+        raise ValueError("a walk's statement must select its key's columns")
+    return found[0], found[1]
 
 
 async def move_cursors(

@@ -44,8 +44,9 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     processors: tuple[Processor | None, ...]
-    results: tuple[Processor | None, ...]
     fixed: dict[str, Any]  # the statement's own bound values (e.g. a literal in a subquery)
+    # The result columns whose type converts the driver's value: (position, converter).
+    converted: tuple[tuple[int, Processor], ...]
 
 
 class Hot:
@@ -69,8 +70,10 @@ class Hot:
                 for column in compiled._result_columns)
             fixed = {name: binds[name].effective_value for name in names
                      if binds[name].value is not None or binds[name].callable is not None}
+            converted = tuple((n, process) for n, process in enumerate(results)
+                              if process is not None)
             found = self._compiled[dialect.name] = _Compiled(
-                compiled.string, names, processors, results, fixed)
+                compiled.string, names, processors, fixed, converted)
         return found
 
     async def rows(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Sequence[Any]]:
@@ -96,11 +99,16 @@ class Hot:
             found = [tuple(record) for record in records]
         else:  # SQLAlchemy begins the transaction; its result converts the columns itself
             return list((await connection.execute(self.statement, values)).all())
-        if not convert:
+        converted = compiled.converted if convert else ()
+        if not converted:
             return found
-        results = compiled.results
-        return [tuple(value if process is None else process(value)
-                      for value, process in zip(row, results, strict=True)) for row in found]
+        rows: list[Sequence[Any]] = []
+        for row in found:  # only the columns whose type converts (a walk's chunk: a few)
+            taken = list(row)
+            for index, process in converted:
+                taken[index] = process(taken[index])
+            rows.append(tuple(taken))
+        return rows
 
     async def count(self, uow: UnitOfWork, values: Mapping[str, Any]) -> int:
         """Run it with ``values``; how many rows it changed."""

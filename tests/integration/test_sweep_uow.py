@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Row, Table, exists, func, select, text
+from sqlalchemy import Table, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
@@ -113,11 +113,11 @@ async def _walk_due(engine: AsyncEngine, clock: FixedClock, pacing: Recorded | N
     seen: list[int] = []
     connections: set[Any] = set()
 
-    async def handle(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> int:
+    async def handle(uow: UnitOfWork, rows: Sequence[Sequence[Any]]) -> int:
         connections.add(await _who(uow))
-        seen.extend(row.membership_id for row in rows)
+        seen.extend(membership_id for membership_id, _ in rows)
         await move_cursors(uow, _M, "renewal_remind_on",
-                           [(row.membership_id, None) for row in rows])
+                           [(membership_id, None) for membership_id, _ in rows])
         return len(rows)
 
     async with SweepUnitOfWork(engine, clock, pacing=pacing) as uow:
