@@ -2,7 +2,8 @@
 
 :func:`insert_and_move` is what each chunk of :func:`bot.services.sweeping.walk` writes: on
 PostgreSQL one data-modifying statement over arrays (compiled and prepared once whatever the
-chunk, one round trip), on SQLite the inserts and then the cursor update.
+chunk, one round trip), on SQLite the inserts and then the cursor update. :func:`move_cursors`
+moves a chunk's cursors on their own.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Table, TextClause, insert, text
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    insert,
+    text,
+    update,
+)
 
-from bot.services.sweeping import cursor_moves, cursor_params, move_cursors
 from bot.storage.models import Base
 from bot.storage.uow import UnitOfWork
 from bot.storage.upsert import insert_ignore_many, insert_ignore_many_returning
@@ -57,7 +67,7 @@ async def insert_and_move(
     """A chunk's writes: insert ``rows`` into ``model``'s table unless their ``conflict``
     columns exist (ON CONFLICT DO NOTHING), with a ``follow`` row for each one added, insert
     the ``also`` rows likewise, and move ``cursors`` (a table, its cursor column, and each
-    (id, cursor) of the chunk, see :func:`bot.services.sweeping.move_cursors`); how many of
+    (id, cursor) of the chunk, see :func:`move_cursors`); how many of
     ``rows`` were inserted.
 
     On PostgreSQL one statement does it all (a data-modifying CTE over one array per column,
@@ -90,16 +100,77 @@ async def _insert_one_by_one(uow: UnitOfWork, write: Rows, follow: Follow | None
     """The main insert and its follow rows as separate statements (SQLite, or no rows)."""
     if follow is None:
         return await insert_ignore_many(uow, write.model, write.rows, write.conflict)
-    sources = [source for _, source in follow.columns]
     added = await insert_ignore_many_returning(
-        uow, write.model, write.rows, write.conflict, sources)
+        uow, write.model, write.rows, write.conflict, [source for _, source in follow.columns])
     if added:  # rows of new rows: nothing can be in their way
         later = timedelta(days=follow.days)
         await uow.session.execute(insert(follow.model), [
-            {column: row[sources.index(source)] + later if column == follow.later
-             else row[sources.index(source)] for column, source in follow.columns}
+            {column: value + later if column == follow.later else value
+             for (column, _), value in zip(follow.columns, row, strict=True)}
             for row in added])
     return len(added)
+
+
+async def move_cursors(
+    uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
+) -> None:
+    """Set ``table.<name>`` of each (id, cursor) of a chunk (the id is the table's primary
+    key). A None cursor clears a nullable column; where the column cannot be NULL (a cursor in a
+    table of its own, :class:`bot.storage.models.InvoiceReminder`) it deletes the row.
+
+    On PostgreSQL one statement over arrays (:func:`cursor_moves`: the same every chunk, so it
+    is compiled and prepared once; a ``VALUES`` list of the chunk's rows was compiled afresh per
+    chunk, most of a full pass's Python time), on SQLite an executemany (and a delete)."""
+    if not moved:
+        return
+    if uow.dialect == "postgresql":
+        parts = cursor_moves(table, name)
+        head = ", ".join(f"m{n} AS ({part})" for n, part in enumerate(parts[:-1]))
+        await uow.session.execute(
+            text(f"WITH {head} {parts[-1]}" if head else parts[-1]),
+            cursor_params(table, name, moved))
+        return
+    key, target = _key(table), table.c[name]
+    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None or target.nullable]
+    if kept:
+        await uow.session.execute(
+            update(table).where(key == bindparam("row_id")).values({target: bindparam("cursor")}),
+            [{"row_id": ident, "cursor": cursor} for ident, cursor in kept])
+    if len(kept) < len(moved):
+        await uow.session.execute(delete(table).where(
+            key.in_([ident for ident, cursor in moved if cursor is None])))
+
+
+def _key(table: Table) -> ColumnElement[Any]:
+    (key,) = table.primary_key.columns
+    return key
+
+
+def cursor_moves(table: Table, name: str) -> list[str]:
+    """The data-modifying SQL (PostgreSQL) that moves a chunk's cursors of ``table.<name>``:
+    ``UPDATE ... FROM unnest(:ids, :cursors)``, and ``DELETE ... WHERE key = ANY(:gone)`` when
+    the column cannot be NULL (see :func:`move_cursors`); their parameters come from
+    :func:`cursor_params`. Constant names from the models, never from data."""
+    key = _key(table).name
+    column = table.c[name]
+    parts = [
+        f"UPDATE {table.name} SET {column.name} = moved.cursor "  # noqa: S608 - model names only
+        "FROM unnest(CAST(:ids AS bigint[]), CAST(:cursors AS date[])) AS moved (id, cursor) "
+        f"WHERE {table.name}.{key} = moved.id"]
+    if not column.nullable:
+        parts.append(f"DELETE FROM {table.name} WHERE {key} = ANY(CAST(:gone AS bigint[]))")  # noqa: S608
+    return parts
+
+
+def cursor_params(
+    table: Table, name: str, moved: Sequence[tuple[int, date | None]]
+) -> dict[str, Any]:
+    """The arrays :func:`cursor_moves` reads: ``ids`` and ``cursors`` (and ``gone``)."""
+    if table.c[name].nullable:
+        return {"ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]}
+    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None]
+    return {"ids": [ident for ident, _ in kept], "cursors": [cursor for _, cursor in kept],
+            "gone": [ident for ident, cursor in moved if cursor is None]}
 
 
 def _columns(
@@ -152,7 +223,7 @@ def _unnest_writes(
     each of ``inserts`` (table, columns, conflict columns; arrays ``:r<n>c<column>``), the
     first one's added rows followed by a ``follow`` row each (its ``later`` column
     ``:follow_days`` after), and the cursor moves of
-    :func:`bot.services.sweeping.cursor_moves`, in one statement; counts the first insert's
+    :func:`cursor_moves`, in one statement; counts the first insert's
     added rows (constant names from the models, never from data)."""
     parts = [f"moved{n} AS ({part})" for n, part in enumerate(cursor_moves(cursor_table,
                                                                            cursor_column))]

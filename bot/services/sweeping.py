@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     bindparam,
     delete,
     func,
@@ -162,68 +160,6 @@ def _positions(due: Select[Any], key: tuple[ColumnElement[Any], ColumnElement[An
     if found[0] is None or found[1] is None:
         raise ValueError("a walk's statement must select its key's columns")
     return found[0], found[1]
-
-
-async def move_cursors(
-    uow: UnitOfWork, table: Table, name: str, moved: Sequence[tuple[int, date | None]]
-) -> None:
-    """Set ``table.<name>`` of each (id, cursor) of a chunk (the id is the table's primary
-    key). A None cursor clears a nullable column; where the column cannot be NULL (a cursor in a
-    table of its own, :class:`bot.storage.models.InvoiceReminder`) it deletes the row.
-
-    On PostgreSQL one statement over arrays (:func:`cursor_moves`: the same every chunk, so it
-    is compiled and prepared once; a ``VALUES`` list of the chunk's rows was compiled afresh per
-    chunk, most of a full pass's Python time), on SQLite an executemany (and a delete)."""
-    if not moved:
-        return
-    if uow.dialect == "postgresql":
-        parts = cursor_moves(table, name)
-        head = ", ".join(f"m{n} AS ({part})" for n, part in enumerate(parts[:-1]))
-        await uow.session.execute(
-            text(f"WITH {head} {parts[-1]}" if head else parts[-1]),
-            cursor_params(table, name, moved))
-        return
-    key, target = _key(table), table.c[name]
-    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None or target.nullable]
-    if kept:
-        await uow.session.execute(
-            update(table).where(key == bindparam("row_id")).values({target: bindparam("cursor")}),
-            [{"row_id": ident, "cursor": cursor} for ident, cursor in kept])
-    if len(kept) < len(moved):
-        await uow.session.execute(delete(table).where(
-            key.in_([ident for ident, cursor in moved if cursor is None])))
-
-
-def _key(table: Table) -> ColumnElement[Any]:
-    (key,) = table.primary_key.columns
-    return key
-
-
-def cursor_moves(table: Table, name: str) -> list[str]:
-    """The data-modifying SQL (PostgreSQL) that moves a chunk's cursors of ``table.<name>``:
-    ``UPDATE ... FROM unnest(:ids, :cursors)``, and ``DELETE ... WHERE key = ANY(:gone)`` when
-    the column cannot be NULL (see :func:`move_cursors`); their parameters come from
-    :func:`cursor_params`. Constant names from the models, never from data."""
-    key = _key(table).name
-    column = table.c[name]
-    parts = [
-        f"UPDATE {table.name} SET {column.name} = moved.cursor "  # noqa: S608 - model names only
-        "FROM unnest(CAST(:ids AS bigint[]), CAST(:cursors AS date[])) AS moved (id, cursor) "
-        f"WHERE {table.name}.{key} = moved.id"]
-    if not column.nullable:
-        parts.append(f"DELETE FROM {table.name} WHERE {key} = ANY(CAST(:gone AS bigint[]))")  # noqa: S608
-    return parts
-
-
-def cursor_params(
-    table: Table, name: str, moved: Sequence[tuple[int, date | None]]
-) -> dict[str, Any]:
-    """The arrays :func:`cursor_moves` reads: ``ids`` and ``cursors`` (and ``gone``)."""
-    if table.c[name].nullable:
-        return {"ids": [ident for ident, _ in moved], "cursors": [cursor for _, cursor in moved]}
-    kept = [(ident, cursor) for ident, cursor in moved if cursor is not None]
-    return {"ids": [ident for ident, _ in kept], "cursors": [cursor for _, cursor in kept],
-            "gone": [ident for ident, cursor in moved if cursor is None]}
 
 
 def locked(uow: UnitOfWork, stmt: Select[Any], of: Any) -> Select[Any]:

@@ -95,13 +95,12 @@ class Hot:
             finally:
                 await cursor.close()
         elif (driver := _begun_asyncpg(connection)) is not None:
-            compiled, records = await self._on_asyncpg(connection, driver.fetch, values)
-            found = [tuple(record) for record in records]
+            compiled, found = await self._on_asyncpg(connection, driver.fetch, values)
         else:  # SQLAlchemy begins the transaction; its result converts the columns itself
             return list((await connection.execute(self.statement, values)).all())
         converted = compiled.converted if convert else ()
-        if not converted:
-            return found
+        if not converted:  # tuples (asyncpg's records; SQLite's rows are tuples already)
+            return [tuple(row) for row in found]
         rows: list[Sequence[Any]] = []
         for row in found:  # only the columns whose type converts (a walk's chunk: a few)
             taken = list(row)

@@ -22,7 +22,7 @@ from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.services import billing, memberships
 from bot.services.due_reminders import unpaid_reminders
-from bot.services.sweeping import move_cursors
+from bot.services.sweep_writes import move_cursors
 from bot.storage.models import (
     Invoice,
     InvoiceReminder,

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
-from bot.services.sweeping import chunk_size, move_cursors, walk
+from bot.services.sweep_writes import move_cursors
+from bot.services.sweeping import chunk_size, walk
 from bot.storage.models import Invoice, Membership, MembershipSchedule
 from bot.storage.sweep_uow import POSTGRESQL_LANES, SweepUnitOfWork
 from bot.storage.uow import UnitOfWork
