@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from bot.storage.models import OutboxMessage, Staff
 from bot.storage.uow import UnitOfWork
@@ -54,12 +54,39 @@ async def claim_due(
         return []
     now = uow.clock.now()
     lease_now = lease_now or now
-    due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == "claimed", OutboxMessage.claimed_until <= lease_now),
+    # Two reads, each in its index's order (ix_outbox_status_due), merged here: one read with
+    # "pending and due OR claimed and expired" made both databases fetch and sort every due
+    # row for each batch (SQLite: 5 ms at 30,000 queued rows, against 0.01 ms).
+    waiting = _oldest(and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+                      limit, patients=patients, staff=staff, staff_phones=staff_phones)
+    expired = _oldest(and_(OutboxMessage.status == "claimed",
+                           OutboxMessage.claimed_until <= lease_now),
+                      limit, patients=patients, staff=staff, staff_phones=staff_phones)
+    if uow.dialect == "postgresql":  # rows read but not claimed stay locked only until the
+        waiting = waiting.with_for_update(skip_locked=True)  # claim commits, a moment later
+        expired = expired.with_for_update(skip_locked=True)
+    found = [*(await uow.session.execute(waiting)).all(),
+             *(await uow.session.execute(expired)).all()]
+    rows = sorted(found, key=lambda row: (row.not_before, row.id))[:limit]
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    token = lease_now + lease
+    await uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status="claimed", claimed_until=token)
+        .execution_options(synchronize_session=False)
     )
+    return [Claim(row.id, token, (row.patient_id, row.staff_id)) for row in rows]
+
+
+def _oldest(due: ColumnElement[bool], limit: int, *, patients: bool, staff: bool,
+            staff_phones: bool) -> Select[tuple[int, int | None, int | None, datetime]]:
+    """The ``limit`` oldest rows that are ``due`` and go to whom this sender reaches."""
     stmt = (
-        select(OutboxMessage.id, OutboxMessage.patient_id, OutboxMessage.staff_id)
+        select(OutboxMessage.id, OutboxMessage.patient_id, OutboxMessage.staff_id,
+               OutboxMessage.not_before)
         .where(due)
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
@@ -72,20 +99,7 @@ async def claim_due(
                               OutboxMessage.staff_id.in_(texted)))
     elif not staff:
         stmt = stmt.where(OutboxMessage.staff_id.is_(None))
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = (await uow.session.execute(stmt)).all()
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    token = lease_now + lease
-    await uow.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .values(status="claimed", claimed_until=token)
-        .execution_options(synchronize_session=False)
-    )
-    return [Claim(row.id, token, (row.patient_id, row.staff_id)) for row in rows]
+    return stmt
 
 
 async def renew(

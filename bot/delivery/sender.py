@@ -211,6 +211,7 @@ class Deliverer:
                 except Exception:  # e.g. a row that cannot be routed: _deliver says why
                     log.exception("outbox message %d could not be routed", claim.message_id)
                 groups.setdefault(key, []).append(claim)
+                await asyncio.sleep(0)  # see _deliver_each
         return list(groups.values())
 
     async def _deliver_in_turn(self, claims: list[queue.Claim], counts: DeliveryCounts,
@@ -228,6 +229,10 @@ class Deliverer:
             result = one.result()
             if result is not None:
                 self.observer.delivery(channel or NO_CHANNEL, result)
+            # Let others run between messages: on SQLite the statements run on the event
+            # loop's thread and never yield, and a batch held at night (nothing sent, so no
+            # network wait) held it for 50-100 ms.
+            await asyncio.sleep(0)
 
     async def _deliver(self, claim: queue.Claim, counts: DeliveryCounts) -> str | None:
         """Handle one claimed row; the name of the channel it was sent on (or tried), if any."""

@@ -219,6 +219,64 @@ async def test_a_claim_is_held_by_one_sender_until_its_lease_expires(engine, clo
         await uow.commit()
 
 
+async def test_claims_take_the_oldest_due_rows_whether_waiting_or_run_out(engine, clock,
+                                                                          make_uow):
+    """Rows waiting and rows whose sender's lease ran out are claimed oldest due first, across
+    both (they are read apart, each in its index's order), never more than the limit."""
+    lease = timedelta(minutes=5)
+    start = clock.now()
+    async with make_uow() as uow:
+        ids = await load_ids(uow)
+        for minutes in (10, 20, 30, 40, 50):  # due 10, 20 ... 50 minutes before now
+            await outbox.enqueue(uow, purpose=f"order:{minutes}", kind="unpaid_reminder",
+                                 patient_id=ids.sofia, params={"invoice_id": 3},
+                                 not_before=start - timedelta(minutes=60 - minutes))
+        await uow.commit()
+    async with make_uow() as uow:  # a sender takes the two oldest, then dies
+        dead = await queue.claim_due(uow, limit=2, lease=lease, patients=True, staff=False)
+        await uow.commit()
+    by_id = {r.id: r.purpose for r in await outbox_rows(make_uow)}
+    assert [by_id[c.message_id] for c in dead] == ["order:10", "order:20"]
+    async with make_uow() as uow:
+        assert [by_id[c.message_id] for c in await queue.claim_due(
+            uow, limit=2, lease=lease, patients=True, staff=False)] == ["order:30", "order:40"]
+        await uow.rollback()
+    clock.advance(lease)
+    async with make_uow() as uow:
+        taken = await queue.claim_due(uow, limit=3, lease=lease, patients=True, staff=False)
+        await uow.commit()
+    assert [by_id[c.message_id] for c in taken] == ["order:10", "order:20", "order:30"]
+    async with make_uow() as uow:
+        assert [by_id[c.message_id] for c in await queue.claim_due(
+            uow, limit=5, lease=lease, patients=True, staff=False)] == ["order:40", "order:50"]
+
+
+async def test_a_batch_held_at_night_lets_others_run_between_its_messages(engine, clock,
+                                                                          make_uow):
+    """Nothing is sent at night, so no network wait gives the event loop a turn, and SQLite's
+    statements never yield it (bot.storage.sqlite_inline): the sender gives way itself."""
+    clock.set(at("2026-11-02", 22))
+    await queue_alternating(make_uow, "night", range(10))
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not stop.is_set():  # stopped as soon as the pass ends
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        counts = await deliverer(engine, clock, FakeChannel("sms", clock),
+                                 policy=DeliveryPolicy(batch_size=10)).run_once()
+    finally:
+        stop.set()
+        await ticker
+    assert counts.held == 10
+    assert ticks >= 10, "others ran at least once per message"
+
+
 async def queue_alternating(make_uow, prefix: str, numbers: range):
     """An unpaid reminder for each number, Sofia's for even ones, Leo's (to his guardian Maya's
     phone) for odd ones; the clinic's ids."""
