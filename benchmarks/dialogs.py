@@ -24,7 +24,7 @@ waiting for an answer, the mean latency *is* 50 / throughput, 100 ms at 500 turn
   ``CLINICBOT_BENCH_PACED_RATES`` (e.g. ``300,500``; the first is held to the target) or to
   :func:`measure`.
 
-The garbage collector is set as ``clinicbot serve`` sets it (``bot.server.YOUNG_OBJECTS``), so
+The garbage collector is set as ``clinicbot serve`` sets it (``bot.collector.YOUNG_OBJECTS``), so
 the turns cost what they cost in the server. Each paced run also says where a turn's time went:
 waiting for a turn slot (the engine lets the pool's size of turns run at once), and, on
 PostgreSQL, how often a sample of ``pg_stat_activity`` found a turn waiting for a row lock.
@@ -47,9 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import Bench, Figure, Stopwatch, percentile
 from bot.app import build_engine
+from bot.collector import YOUNG_OBJECTS
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Inbound, Outcome
-from bot.server import YOUNG_OBJECTS
 from bot.settings import Settings
 from bot.storage.db import create_engine
 from bot.storage.models import Clinic, Patient, PatientPackage

@@ -3,15 +3,17 @@
 ``bot.scheduler.jobs.run_sweeps`` at the clinic's "now", when the membership periods of the last
 few days are not invoiced yet, a quarter of recent invoices are unpaid, appointments of the next
 day want reminders and packages near expiry want warnings (see :mod:`benchmarks.build`): the
-figure is the wall time of the pass, every sweep included. Then the delivery pass
-(``Deliverer.run_once``, repeated until nothing is due, at most ``Sizes.delivery_messages``
-messages or ``Sizes.delivery_seconds``) sends the queued patient messages by SMS through the
-real Twilio client to the local Twilio stand-in (``tests/e2e/twilio_standin.py``); the figure is
-messages sent per second. It is measured twice: with the stand-in answering at once (what the
-sender itself costs), and with every answer ``Sizes.provider_round_trip`` late, as a provider
-across the internet answers (what a pass achieves when most of a message's time is waiting).
-Passes are kept short (``PASS_MESSAGES``) so the time limit holds within one pass. Staff
-alerts go to Telegram only, so they stay queued here.
+figure is the wall time of the pass, every sweep included, with the garbage collector set as
+``clinicbot serve`` and ``clinicbot jobs run`` set it (:func:`bot.collector.tuned`). Then the
+delivery pass (``Deliverer.run_once``, repeated until nothing is due, at most
+``Sizes.delivery_messages`` messages or ``Sizes.delivery_seconds``) sends the queued patient
+messages by SMS through the real Twilio client to the local Twilio stand-in
+(``tests/e2e/twilio_standin.py``); the figure is messages sent per second. It is measured
+twice: with the stand-in answering at once (what the sender itself costs), and with every
+answer ``Sizes.provider_round_trip`` late, as a provider across the internet answers (what a
+pass achieves when most of a message's time is waiting). Passes are kept short
+(``PASS_MESSAGES``) so the time limit holds within one pass. Staff alerts go to Telegram only,
+so they stay queued here.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import Bench, Figure, Stopwatch
+from bot import collector
 from bot.delivery.channels import Channels, SmsChannel
 from bot.delivery.sender import Deliverer, DeliveryCounts, DeliveryPolicy
 from bot.handlers.sms_sender import TwilioSender
@@ -42,7 +45,7 @@ async def measure(bench: Bench) -> list[Figure]:
     try:
         async with db.connect() as conn:
             members = int(await conn.scalar(select(func.count()).select_from(Membership)) or 0)
-        with Stopwatch() as sweep:
+        with collector.tuned(), Stopwatch() as sweep:  # as serve and `jobs run` run passes
             report = await run_sweeps(db, clock)
         async with db.connect() as conn:
             queued = int(await conn.scalar(

@@ -14,7 +14,6 @@ does. Targets: full pass < 10 s on PostgreSQL, stall < 50 ms, peak memory < 300 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import sys
@@ -26,6 +25,7 @@ from sqlalchemy import func, select
 
 from benchmarks.common import Bench, Figure, Stopwatch
 from benchmarks.serving import peak_rss_mb
+from bot import collector
 from bot.clock import FixedClock
 from bot.scheduler.jobs import run_sweeps
 from bot.storage.db import create_engine
@@ -74,17 +74,16 @@ async def passes(url: str, anchor: datetime) -> dict[str, Any]:
     try:
         async with db.connect() as conn:
             members = int(await conn.scalar(select(func.count()).select_from(Membership)) or 0)
-        gc.collect()
-        gc.freeze()  # as ``serve`` does once started
-        probe.start()
-        await asyncio.sleep(0.05)
-        await probe.reset()
-        with Stopwatch() as full:
-            first = await run_sweeps(db, FixedClock(anchor))
-        full_stall = await probe.reset()
-        with Stopwatch() as quiet:
-            second = await run_sweeps(db, FixedClock(anchor))
-        quiet_stall = await probe.reset()
+        with collector.tuned():  # as ``serve`` and ``clinicbot jobs run`` run passes
+            probe.start()
+            await asyncio.sleep(0.05)
+            await probe.reset()
+            with Stopwatch() as full:
+                first = await run_sweeps(db, FixedClock(anchor))
+            full_stall = await probe.reset()
+            with Stopwatch() as quiet:
+                second = await run_sweeps(db, FixedClock(anchor))
+            quiet_stall = await probe.reset()
     finally:
         await probe.stop()
         await db.dispose()

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -52,7 +51,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import desk
+from bot import collector, desk
 from bot.app import build_engine
 from bot.clock import Clock, SystemClock
 from bot.dialogs.engine import Engine
@@ -71,7 +70,6 @@ from bot.storage.migrate import upgrade
 from bot.storage.wal_keeper import WalKeeper
 
 log = logging.getLogger(__name__)
-YOUNG_OBJECTS = 20_000  # the collector's youngest generation while serving (see the lifespan)
 HEALTH_TIMEOUT_SECONDS = 5.0
 NO_CHANNEL = (
     "no patient channel is configured, so patients cannot reach the bot: set "
@@ -179,17 +177,7 @@ def create_app(
                     )
                 if not patients_can_reach(settings):
                     log.warning("%s", NO_CHANNEL)
-                # Start-up's objects (modules, the app, the engine) leave the collector's reach:
-                # a full collection then walks only what requests and sweeps made, and stalls
-                # the event loop far less (issue 15).
-                gc.collect()
-                gc.freeze()
-                # A young generation of 700 objects (Python's default) collected several times
-                # per message: about a tenth of the CPU of an SMS webhook. Larger, it is
-                # collected every few dozen messages, at no measurable cost in memory.
-                young, *older = gc.get_threshold()
-                gc.set_threshold(max(young, YOUNG_OBJECTS), *older)
-                running.callback(gc.set_threshold, young, *older)
+                running.enter_context(collector.tuned())  # start-up's objects frozen
                 log.info(
                     "serving: SMS %s, Telegram %s, %d service(s)",
                     "on" if settings.sms_enabled else "off",

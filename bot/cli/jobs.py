@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from bot import collector
 from bot.cli.common import Context, fail, run
 from bot.cli.output import Cell, render
 from bot.clock import Clock, FixedClock
@@ -188,7 +189,8 @@ def run_command(now_text: str | None, dry_run: bool) -> None:
                 stack.push_async_callback(checkout.close)
             deliverer = Deliverer(ctx.engine, clock, channels,
                                   lease_clock=Later(clock, ctx.clock), links=links)
-            report = await run_all_once(ctx.engine, clock, deliverer)
+            with collector.tuned():  # as serve runs its passes
+                report = await run_all_once(ctx.engine, clock, deliverer)
         return report_lines(report, clock.now(), zone, channels), report.ok
 
     lines, ok = run(work)

@@ -25,6 +25,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from bot.collector import YOUNG_OBJECTS
 from bot.delivery.channels import Channels
 from bot.delivery.errors import TransientError
 from bot.delivery.queue import STATUSES
@@ -39,7 +40,7 @@ from bot.observability.hooks import (
 from bot.observability.http import KNOWN_PATHS, RequestMetrics
 from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
 from bot.scheduler.service import SchedulerService
-from bot.server import YOUNG_OBJECTS, Runtime, create_app
+from bot.server import Runtime, create_app
 from bot.services import reminders
 from bot.storage.models import OutboxMessage
 from tests.conftest import EXAMPLE_FILE
