@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from bot.services.billing import PRICE_KINDS, ZERO
 from bot.services.clinic import get_clinic, local_midnight_utc, local_today, zone
@@ -340,14 +341,19 @@ class UnpaidOverview:
     by_due_on: list[tuple[date, Decimal]]
 
 
+def _open_between(date_to: date, date_from: date | None) -> list[ColumnElement[bool]]:
+    """Open invoices due on ``date_from`` (if given) to ``date_to``."""
+    where = [Invoice.status == "open", Invoice.due_on <= date_to]
+    return where if date_from is None else [*where, Invoice.due_on >= date_from]
+
+
 def _open_due(date_to: date, date_from: date | None) -> Select[Any]:
     """Open invoices due on ``date_from`` (if given) to ``date_to``, with their patient's name."""
-    stmt = (
+    return (
         select(Invoice, Patient.first_name, Patient.last_name)
         .join(Patient, Patient.id == Invoice.patient_id)
-        .where(Invoice.status == "open", Invoice.due_on <= date_to)
+        .where(*_open_between(date_to, date_from))
     )
-    return stmt if date_from is None else stmt.where(Invoice.due_on >= date_from)
 
 
 async def _unpaid_rows(uow: UnitOfWork, stmt: Select[Any], date_to: date) -> list[UnpaidRow]:
@@ -399,14 +405,19 @@ async def unpaid_overview(
     """:func:`unpaid` in brief: its first ``rows`` rows, and the count and outstanding of all of
     them summed by the database per due day (two statements, a page's worth of rows)."""
     date_to = await _as_of(uow, date_to, date_from)
+    # The page's rows first, then their patients' names (joined before the limit, every
+    # invoice of the first due day was looked up); the sums need no names at all.
+    page = aliased(Invoice, select(Invoice).where(*_open_between(date_to, date_from))
+                   .order_by(Invoice.due_on, Invoice.id).limit(rows).subquery())
     first = await _unpaid_rows(
-        uow, _open_due(date_to, date_from).order_by(Invoice.due_on, Invoice.id).limit(rows),
-        date_to)
-    per_day = _open_due(date_to, date_from).with_only_columns(
-        Invoice.due_on, func.count(), _money(func.sum(Invoice.amount - Invoice.paid)),
-        maintain_column_froms=True)
-    days = (await uow.session.execute(
-        per_day.group_by(Invoice.due_on).order_by(Invoice.due_on))).tuples().all()
+        uow, select(page, Patient.first_name, Patient.last_name)
+        .join(Patient, Patient.id == page.patient_id).order_by(page.due_on, page.id), date_to)
+    per_day = (
+        select(Invoice.due_on, func.count(), _money(func.sum(Invoice.amount - Invoice.paid)))
+        .where(*_open_between(date_to, date_from))
+        .group_by(Invoice.due_on).order_by(Invoice.due_on)
+    )
+    days = (await uow.session.execute(per_day)).tuples().all()
     return UnpaidOverview(
         as_of=date_to, rows=first, count=sum(count for _, count, _ in days),
         total_outstanding=sum((amount for _, _, amount in days), ZERO),
