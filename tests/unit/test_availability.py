@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as timer
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -192,19 +191,17 @@ def test_bad_lengths_are_refused():
         grid_starts(MONDAY, NIGHT, minutes=15, slot_minutes=0, tz=TORONTO)
 
 
-def test_two_weeks_for_one_practitioner_is_fast():
+def test_two_weeks_for_one_practitioner_offer_every_start_not_busy():
+    """What is offered; how fast is for the availability benchmark to say (benchmarks/)."""
     hours = [WeeklyHours(day, time(9), time(17)) for day in range(5)]
     busy = [
         (utc(2026, 11, 2 + d, 15, 0), utc(2026, 11, 2 + d, 15, 45)) for d in range(14)
     ]
-    best = float("inf")
-    for _ in range(5):
-        began = timer.perf_counter()
-        starts = offer(hours, busy, minutes=30, slot=15, days=14, horizon=28, notice=120,
-                       now=utc(2026, 11, 1))
-        best = min(best, timer.perf_counter() - began)
+    starts = offer(hours, busy, minutes=30, slot=15, days=14, horizon=28, notice=120,
+                   now=utc(2026, 11, 1))
     assert len(starts) == 10 * (31 - 4)  # 10 weekdays, 31 starts each, 4 hit by the busy 45 min
-    assert best < 0.020
+    assert not any(start < end and start + timedelta(minutes=30) > begin
+                   for start in starts for begin, end in busy)
 
 
 def test_a_steady_day_is_every_day_but_the_two_changes_of_clock():
