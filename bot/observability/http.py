@@ -6,7 +6,8 @@ counts as ``other``, and so does a method that is not one of the usual seven, so
 blow up the series), and logs one line on the ``bot.http`` logger: method, route, status and
 duration, as fields of a JSON log line. It replaces uvicorn's access log, which carries the
 client address and the raw query string. Probes (``/healthz``, ``/metrics``) are logged at
-DEBUG, everything else at INFO.
+DEBUG, everything else at INFO. Every request but a probe tells the pacing of background work
+(:mod:`bot.pacing`) that requests are flowing.
 
 :func:`metrics_endpoint` answers the registry in Prometheus' text format, after reading the
 outbox counts from the database (bounded by a timeout). It is meant for Prometheus scraping each
@@ -61,7 +62,8 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        self.metrics.traffic.seen()  # background work gives way while requests flow
+        if scope.get("path") not in PROBES:  # a monitor polling is nobody waiting
+            self.metrics.traffic.seen()  # background work gives way while requests flow
         status = 500  # unless a response starts: an error no one answered
 
         async def observed(message: Message) -> None:

@@ -37,7 +37,7 @@ from bot.observability.hooks import (
     NO_CHANNEL,
     OPTED_OUT,
 )
-from bot.observability.http import KNOWN_PATHS, RequestMetrics
+from bot.observability.http import KNOWN_PATHS, METRICS_PATH, RequestMetrics
 from bot.observability.metrics import LABEL_VALUES, OTHER, Metrics
 from bot.scheduler.service import SchedulerService
 from bot.server import Runtime, create_app
@@ -374,6 +374,9 @@ async def test_the_schedulers_sweeps_and_sender_give_way_while_requests_flow(
         [service] = made
         assert service.pacing is not None and service.deliverer.pacing is service.pacing
         assert service.pacing.pause_for(0.03) == 0.0, "nobody talking yet: no pause"
+        for probe in ("/healthz", METRICS_PATH):  # a monitor polling is nobody waiting
+            assert (await twilio.http.get(probe)).status_code == 200
+        assert not service.pacing.traffic.flowing()
         assert "Hi Maya" in await SmsPatient(twilio, MAYA).say("hi")
         assert service.pacing.traffic.flowing()
         assert service.pacing.pause_for(0.03) > 0.03, "a webhook came: sweeps give way"
