@@ -24,7 +24,7 @@ waiting for an answer, the mean latency *is* 50 / throughput, 100 ms at 500 turn
   ``CLINICBOT_BENCH_PACED_RATES`` (e.g. ``300,500``; the first is held to the target) or to
   :func:`measure`.
 
-The garbage collector is set as ``clinicbot serve`` sets it (``bot.collector.YOUNG_OBJECTS``), so
+The garbage collector is set as ``clinicbot serve`` sets it (``bot.collector.tuned``), so
 the turns cost what they cost in the server. Each paced run also says where a turn's time went:
 waiting for a turn slot (the engine lets the pool's size of turns run at once), and, on
 PostgreSQL, how often a sample of ``pg_stat_activity`` found a turn waiting for a row lock.
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import random
 import time
@@ -46,8 +45,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import Bench, Figure, Stopwatch, percentile
+from bot import collector
 from bot.app import build_engine
-from bot.collector import YOUNG_OBJECTS
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Inbound, Outcome
 from bot.settings import Settings
@@ -239,30 +238,28 @@ async def measure(bench: Bench, rates: Sequence[int] | None = None) -> list[Figu
     db = create_engine(bench.url)
     paced_runs: list[tuple[int, dict[str, list[float]], list[Conversation], float, list[float],
                            list[int]]] = []
-    young, *older = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_OBJECTS), *older)  # the collector as `serve` sets it
-    try:
-        settings = Settings(_env_file=None, DATABASE_URL=bench.url)  # type: ignore[call-arg]
-        engine = build_engine(settings, db, bench.clock())
-        phones = await patients_with_packages(db, bench, sizes.conversations)
-        warm: dict[str, list[float]] = defaultdict(list)
-        await asyncio.gather(*(Conversation(engine, phone, 0, warm).say("MENU", "warm-up")
-                               for phone in phones))
-        cpu = time.process_time()
-        full, talks, seconds = await run(engine, phones, sizes.turns_per_conversation, None, 0)
-        cpu = time.process_time() - cpu
-        slots = SlotWaits(engine)
-        for n, rate in enumerate(offered):
-            slots.samples = []
-            locks: list[int] = []
-            async with lock_waits(bench, locks):
-                paced, paced_talks, paced_seconds = await run(
-                    engine, phones, sizes.turns_per_conversation, len(phones) / rate,
-                    1000 * (n + 1))
-            paced_runs.append((rate, paced, paced_talks, paced_seconds, slots.samples, locks))
-    finally:
-        gc.set_threshold(young, *older)
-        await db.dispose()
+    with collector.tuned():  # the collector as `serve` sets it
+        try:
+            settings = Settings(_env_file=None, DATABASE_URL=bench.url)  # type: ignore[call-arg]
+            engine = build_engine(settings, db, bench.clock())
+            phones = await patients_with_packages(db, bench, sizes.conversations)
+            warm: dict[str, list[float]] = defaultdict(list)
+            await asyncio.gather(*(Conversation(engine, phone, 0, warm).say("MENU", "warm-up")
+                                   for phone in phones))
+            cpu = time.process_time()
+            full, talks, seconds = await run(engine, phones, sizes.turns_per_conversation, None, 0)
+            cpu = time.process_time() - cpu
+            slots = SlotWaits(engine)
+            for n, rate in enumerate(offered):
+                slots.samples = []
+                locks: list[int] = []
+                async with lock_waits(bench, locks):
+                    paced, paced_talks, paced_seconds = await run(
+                        engine, phones, sizes.turns_per_conversation, len(phones) / rate,
+                        1000 * (n + 1))
+                paced_runs.append((rate, paced, paced_talks, paced_seconds, slots.samples, locks))
+        finally:
+            await db.dispose()
     turns = [s for kind in full.values() for s in kind]
     sqlite = bench.kind == "sqlite"
     limit = 50 if sqlite else 100
